@@ -1,0 +1,5 @@
+export * from './segment.ts';
+export * from './envelope.ts';
+export * from './stages.ts';
+export * from './messages.ts';
+export * from './topics.ts';

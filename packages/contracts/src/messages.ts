@@ -1,0 +1,69 @@
+import { z } from 'zod';
+import { SegmentCall } from './segment.ts';
+import { Stage } from './stages.ts';
+import { envelope } from './envelope.ts';
+
+/** `lifecycle.events`: a validated, deduplicated commerce call, keyed by customer id. */
+export const LifecycleEvent = envelope('commerce.event', z.object({ call: SegmentCall }));
+export type LifecycleEvent = z.infer<typeof LifecycleEvent>;
+
+/** `lifecycle.stage-changes`: a customer moved from one stage to another. */
+export const StageChanged = envelope(
+  'stage.changed',
+  z.object({
+    from: Stage.nullable(),
+    to: Stage,
+    reason: z.string().min(1),
+    /** The lifecycle event that caused the move. */
+    eventId: z.string().min(1),
+  }),
+);
+export type StageChanged = z.infer<typeof StageChanged>;
+
+/** `messages.requested`: the scheduler asks messaging to send one message. */
+export const MessageRequested = envelope(
+  'message.requested',
+  z.object({
+    /** Campaign, customer and trigger: the same request always carries the same key. */
+    dedupeKey: z.string().min(1),
+    campaignId: z.string().min(1),
+    templateId: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'template ids are kebab-case folder names'),
+    category: z.enum(['transactional', 'marketing']),
+    recipient: z.object({ email: z.email(), name: z.string().optional() }),
+    locale: z.string().default('en'),
+    timeZone: z.string().default('UTC'),
+    /** A snapshot of everything the template needs, taken when the message was due. */
+    data: z.record(z.string(), z.unknown()),
+  }),
+);
+export type MessageRequested = z.infer<typeof MessageRequested>;
+
+export const MessageStatus = z.enum(['sent', 'failed', 'doubtful']);
+export type MessageStatus = z.infer<typeof MessageStatus>;
+
+/** `messages.events`: what became of a requested message. */
+export const MessageEvent = envelope(
+  'message.status',
+  z.object({
+    dedupeKey: z.string().min(1),
+    campaignId: z.string().min(1),
+    status: MessageStatus,
+    providerMessageId: z.string().optional(),
+    error: z.string().optional(),
+  }),
+);
+export type MessageEvent = z.infer<typeof MessageEvent>;
+
+/** `<topic>.dlq`: a record that could not be processed, with why and where it came from. */
+export const DeadLetter = z.object({
+  version: z.literal(1),
+  reason: z.string(),
+  errors: z.array(z.string()),
+  source: z.object({ topic: z.string(), partition: z.number().int(), offset: z.string() }),
+  key: z.string().nullable(),
+  /** The original record value, base64, byte for byte. */
+  value: z.string().nullable(),
+  attempts: z.number().int(),
+  failedAt: z.iso.datetime(),
+});
+export type DeadLetter = z.infer<typeof DeadLetter>;

@@ -1,0 +1,67 @@
+import type { z } from 'zod';
+import { SegmentCall } from './segment.ts';
+import { DeadLetter, LifecycleEvent, MessageEvent, MessageRequested, StageChanged } from './messages.ts';
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+export interface TopicSpec<S extends z.ZodType = z.ZodType> {
+  /** Name before the deployment's prefix is applied. */
+  name: string;
+  schema: S;
+  partitions: number;
+  retentionMs: number;
+  /** Consumed topics get a `.dlq` companion. */
+  deadLetter: boolean;
+}
+
+function topic<S extends z.ZodType>(name: string, schema: S, retentionDays: number, deadLetter: boolean): TopicSpec<S> {
+  return { name, schema, partitions: 3, retentionMs: retentionDays * DAY_MS, deadLetter };
+}
+
+/** What each topic carries once parsed. */
+export interface TopicValues {
+  commerceEvents: SegmentCall;
+  lifecycleEvents: LifecycleEvent;
+  stageChanges: StageChanged;
+  messagesRequested: MessageRequested;
+  messageEvents: MessageEvent;
+}
+export type TopicKey = keyof TopicValues;
+export type TopicValue<K extends TopicKey> = TopicValues[K];
+
+/** Every topic of the system: the single source of truth for names, schemas and settings. */
+export const topics: { readonly [K in TopicKey]: TopicSpec<z.ZodType<TopicValues[K]>> } = {
+  commerceEvents: topic('commerce.events', SegmentCall, 7, true),
+  lifecycleEvents: topic('lifecycle.events', LifecycleEvent, 365 * 3, true),
+  stageChanges: topic('lifecycle.stage-changes', StageChanged, 30, true),
+  messagesRequested: topic('messages.requested', MessageRequested, 30, true),
+  messageEvents: topic('messages.events', MessageEvent, 30, true),
+};
+
+export function schemaOf<K extends TopicKey>(key: K): z.ZodType<TopicValue<K>> {
+  return topics[key].schema;
+}
+
+export const topicKeys: readonly TopicKey[] = ['commerceEvents', 'lifecycleEvents', 'stageChanges', 'messagesRequested', 'messageEvents'];
+
+export const deadLetterSchema = DeadLetter;
+export const DEAD_LETTER_RETENTION_MS = 30 * DAY_MS;
+
+/** The real topic name for a deployment (`TOPIC_PREFIX` isolates test runs and tenants). */
+export function topicName(prefix: string, key: TopicKey): string {
+  return prefix + topics[key].name;
+}
+
+export function deadLetterTopicName(prefix: string, key: TopicKey): string {
+  return `${topicName(prefix, key)}.dlq`;
+}
+
+/** Every topic to create, dead-letter topics included. */
+export function declaredTopics(prefix: string): { name: string; partitions: number; retentionMs: number }[] {
+  return topicKeys.flatMap((key) => {
+    const spec = topics[key];
+    const name = topicName(prefix, key);
+    const main = { name, partitions: spec.partitions, retentionMs: spec.retentionMs };
+    return spec.deadLetter ? [main, { name: `${name}.dlq`, partitions: 1, retentionMs: DEAD_LETTER_RETENTION_MS }] : [main];
+  });
+}

@@ -1,0 +1,277 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Kafka, Partitioners, logLevel, type Consumer, type KafkaMessage, type Producer, type LogEntry } from 'kafkajs';
+import type { Logger } from 'pino';
+import type { z } from 'zod';
+import {
+  declaredTopics,
+  deadLetterTopicName,
+  topicName,
+  schemaOf,
+  type DeadLetter,
+  type TopicKey,
+  type TopicValue,
+} from '@lifecycle/contracts';
+
+export type { Kafka, Producer, Consumer };
+
+export interface KafkaOptions {
+  clientId: string;
+  brokers: string[];
+  logger: Logger;
+}
+
+const levelNames: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
+  [logLevel.ERROR]: 'error',
+  [logLevel.WARN]: 'warn',
+  [logLevel.INFO]: 'info',
+  [logLevel.DEBUG]: 'debug',
+};
+
+/** A kafkajs client whose own logs go through the service's pino logger. */
+export function createKafka({ clientId, brokers, logger }: KafkaOptions): Kafka {
+  const kafkaLogger = logger.child({ component: 'kafkajs' });
+  return new Kafka({
+    clientId,
+    brokers,
+    connectionTimeout: 3_000,
+    retry: { initialRetryTime: 300, retries: 8 },
+    logLevel: logLevel.WARN,
+    logCreator:
+      () =>
+      ({ level, log }: LogEntry) => {
+        const { message, ...extra } = log;
+        kafkaLogger[levelNames[level] ?? 'info'](extra, message);
+      },
+  });
+}
+
+/**
+ * A producer that places keys the way the Java client does (murmur2), so any producer in the
+ * store's stack agrees on which partition holds a customer.
+ */
+export function createProducer(kafka: Kafka): Producer {
+  return kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: false });
+}
+
+/** Creates every declared topic that is missing; existing topics are left as they are. */
+export async function ensureTopics(kafka: Kafka, prefix: string): Promise<string[]> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const existing = new Set(await admin.listTopics());
+    const missing = declaredTopics(prefix).filter((t) => !existing.has(t.name));
+    if (missing.length > 0) {
+      await admin.createTopics({
+        waitForLeaders: true,
+        topics: missing.map((t) => ({
+          topic: t.name,
+          numPartitions: t.partitions,
+          replicationFactor: 1,
+          configEntries: [{ name: 'retention.ms', value: String(t.retentionMs) }],
+        })),
+      });
+    }
+    return missing.map((t) => t.name);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** Publishes one envelope, keyed by customer id so a customer's records stay in order. */
+export async function publish<K extends TopicKey>(
+  producer: Producer,
+  prefix: string,
+  key: K,
+  values: TopicValue<K>[],
+): Promise<void> {
+  if (values.length === 0) return;
+  await producer.send({
+    topic: topicName(prefix, key),
+    messages: values.map((value) => ({ key: keyOf(value), value: JSON.stringify(value) })),
+  });
+}
+
+function keyOf(value: unknown): string | null {
+  if (typeof value === 'object' && value !== null && 'customerId' in value && typeof value.customerId === 'string') {
+    return value.customerId;
+  }
+  return null;
+}
+
+export interface ConsumedRecord {
+  topic: string;
+  partition: number;
+  offset: string;
+  key: string | null;
+}
+
+export type ParseResult<T> = { ok: true; value: T } | { ok: false; reason: string; errors: string[] };
+
+/** JSON and schema validation of one record value, with readable errors. */
+export function parseRecordValue<S extends z.ZodType>(schema: S, value: Buffer | null): ParseResult<z.infer<S>> {
+  if (value === null || value.length === 0) return { ok: false, reason: 'empty record value', errors: [] };
+  let json: unknown;
+  try {
+    json = JSON.parse(value.toString('utf8'));
+  } catch (err) {
+    return { ok: false, reason: 'value is not valid JSON', errors: [err instanceof Error ? err.message : String(err)] };
+  }
+  const result = schema.safeParse(json);
+  if (result.success) return { ok: true, value: result.data };
+  return {
+    ok: false,
+    reason: 'value does not match the topic schema',
+    errors: result.error.issues.map((i) => `${i.path.length > 0 ? i.path.join('.') : '(root)'}: ${i.message}`),
+  };
+}
+
+export interface DeadLetterInput {
+  record: ConsumedRecord;
+  value: Buffer | null;
+  reason: string;
+  errors: string[];
+  attempts: number;
+}
+
+/** Writes a record that cannot be processed to `<topic>.dlq`, original bytes included. */
+export async function sendToDeadLetter(producer: Producer, prefix: string, key: TopicKey, input: DeadLetterInput): Promise<void> {
+  const letter: DeadLetter = {
+    version: 1,
+    reason: input.reason,
+    errors: input.errors,
+    source: { topic: input.record.topic, partition: input.record.partition, offset: input.record.offset },
+    key: input.record.key,
+    value: input.value === null ? null : input.value.toString('base64'),
+    attempts: input.attempts,
+    failedAt: new Date().toISOString(),
+  };
+  await producer.send({
+    topic: deadLetterTopicName(prefix, key),
+    messages: [{ key: input.record.key, value: JSON.stringify(letter) }],
+  });
+}
+
+/** A handler's verdict on a record it cannot use: it goes to the dead-letter topic with the reason. */
+export class RejectRecord extends Error {
+  override name = 'RejectRecord';
+  readonly errors: string[];
+  constructor(reason: string, errors: string[] = []) {
+    super(reason);
+    this.errors = errors;
+  }
+}
+
+export interface TopicConsumerOptions<K extends TopicKey> {
+  kafka: Kafka;
+  /** Producer for dead letters. */
+  producer: Producer;
+  prefix: string;
+  groupId: string;
+  topic: K;
+  logger: Logger;
+  /** Processes one record; must be idempotent. Throw `RejectRecord` for input that can never succeed. */
+  handle: (value: TopicValue<K>, record: ConsumedRecord) => Promise<void>;
+  /** Tries before a failing record is dead-lettered. */
+  maxAttempts?: number;
+  retryBackoffMs?: number;
+  /** Read from the start of the topic when the group has no committed offset. */
+  fromBeginning?: boolean;
+}
+
+export interface RunningConsumer {
+  /** True once the consumer has joined its group and until it stops or crashes. */
+  ready: () => boolean;
+  stop: () => Promise<void>;
+}
+
+/**
+ * Consumes a topic in batches. Each record is parsed against the contract; a bad one, or one
+ * that keeps failing, goes to the dead-letter topic and the partition moves on. If the dead
+ * letter cannot be written the batch fails and its offsets are not committed.
+ */
+export async function startTopicConsumer<K extends TopicKey>(opts: TopicConsumerOptions<K>): Promise<RunningConsumer> {
+  const { kafka, producer, prefix, topic, logger, handle } = opts;
+  const maxAttempts = opts.maxAttempts ?? 3;
+  const backoff = opts.retryBackoffMs ?? 200;
+  const schema = schemaOf(topic);
+  const consumer = kafka.consumer({
+    groupId: prefix + opts.groupId,
+    sessionTimeout: 30_000,
+    heartbeatInterval: 3_000,
+    allowAutoTopicCreation: false,
+  });
+  let joined = false;
+  consumer.on(consumer.events.GROUP_JOIN, () => {
+    joined = true;
+  });
+  consumer.on(consumer.events.CRASH, () => {
+    joined = false;
+  });
+  consumer.on(consumer.events.STOP, () => {
+    joined = false;
+  });
+
+  const processOne = async (record: ConsumedRecord, message: KafkaMessage): Promise<void> => {
+    const log = logger.child({ topic: record.topic, partition: record.partition, offset: record.offset });
+    const parsed = parseRecordValue(schema, message.value);
+    if (!parsed.ok) {
+      log.warn({ reason: parsed.reason, errors: parsed.errors }, 'record rejected to dead-letter topic');
+      await sendToDeadLetter(producer, prefix, topic, { record, value: message.value, reason: parsed.reason, errors: parsed.errors, attempts: 0 });
+      return;
+    }
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await handle(parsed.value, record);
+        return;
+      } catch (err) {
+        if (err instanceof RejectRecord) {
+          log.warn({ reason: err.message, errors: err.errors }, 'record rejected to dead-letter topic');
+          await sendToDeadLetter(producer, prefix, topic, { record, value: message.value, reason: err.message, errors: err.errors, attempts: attempt });
+          return;
+        }
+        if (attempt >= maxAttempts) {
+          log.error({ err, attempts: attempt }, 'record failed repeatedly, sent to dead-letter topic');
+          const detail = err instanceof Error ? err.message : String(err);
+          await sendToDeadLetter(producer, prefix, topic, {
+            record,
+            value: message.value,
+            reason: `processing failed after ${attempt} attempts`,
+            errors: [detail],
+            attempts: attempt,
+          });
+          return;
+        }
+        log.warn({ err, attempt }, 'record processing failed, retrying');
+        await sleep(backoff * 2 ** (attempt - 1));
+      }
+    }
+  };
+
+  await consumer.connect();
+  await consumer.subscribe({ topic: topicName(prefix, topic), fromBeginning: opts.fromBeginning ?? true });
+  await consumer.run({
+    eachBatchAutoResolve: false,
+    partitionsConsumedConcurrently: 3,
+    eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
+      for (const message of batch.messages) {
+        if (!isRunning() || isStale()) break;
+        const record: ConsumedRecord = {
+          topic: batch.topic,
+          partition: batch.partition,
+          offset: message.offset,
+          key: message.key === null ? null : message.key.toString('utf8'),
+        };
+        await processOne(record, message);
+        resolveOffset(message.offset);
+        // Keeps the group membership alive while a long batch is worked through.
+        await heartbeat();
+      }
+    },
+  });
+  return {
+    ready: () => joined,
+    stop: async () => {
+      await consumer.disconnect();
+    },
+  };
+}

@@ -1,0 +1,113 @@
+import type pg from 'pg';
+import type { Logger } from 'pino';
+import { createDatabase, createPool, databaseReachable, ensureDatabase, runMigrations, type Database } from './db.ts';
+import { createKafka, createProducer, type Kafka, type Producer, type RunningConsumer } from './kafka.ts';
+import { createBaseApp, type FastifyInstance } from './http.ts';
+import { installShutdown } from './shutdown.ts';
+import { createLogger } from './logger.ts';
+import { ConfigError } from './config.ts';
+
+export interface RuntimeConfig {
+  KAFKA_BROKERS: string[];
+  DATABASE_URL: string;
+  LOG_LEVEL: string;
+  TOPIC_PREFIX: string;
+}
+
+/** The connections a service is built from, handed to its factories as one options object. */
+export interface Runtime {
+  service: string;
+  logger: Logger;
+  pool: pg.Pool;
+  db: Database;
+  kafka: Kafka;
+  producer: Producer;
+  prefix: string;
+  close: () => Promise<void>;
+}
+
+/**
+ * Connects a service to its infrastructure: creates the database if missing, applies the
+ * service's migrations in its own schema, connects a producer.
+ */
+export async function openRuntime(opts: {
+  service: string;
+  config: RuntimeConfig;
+  schema: string;
+  migrationsFolder: string;
+  logger?: Logger;
+}): Promise<Runtime> {
+  const { service, config } = opts;
+  const logger = opts.logger ?? createLogger(service, config.LOG_LEVEL);
+  await ensureDatabase(config.DATABASE_URL);
+  const pool = createPool(config.DATABASE_URL);
+  pool.on('error', (err) => logger.error({ err }, 'idle database connection failed'));
+  await runMigrations(pool, { schema: opts.schema, migrationsFolder: opts.migrationsFolder });
+  const kafka = createKafka({ clientId: `lifecycle-${service}`, brokers: config.KAFKA_BROKERS, logger });
+  const producer = createProducer(kafka);
+  await producer.connect();
+  return {
+    service,
+    logger,
+    pool,
+    db: createDatabase(pool),
+    kafka,
+    producer,
+    prefix: config.TOPIC_PREFIX,
+    close: async () => {
+      await producer.disconnect();
+      await pool.end();
+    },
+  };
+}
+
+/** A service's HTTP app with `/healthz` and `/readyz` wired to its consumers and database. */
+export function createServiceApp(runtime: Runtime, consumers: () => RunningConsumer[]): FastifyInstance {
+  return createBaseApp({
+    logger: runtime.logger,
+    readiness: {
+      consumers: () => consumers().every((c) => c.ready()),
+      database: () => databaseReachable(runtime.pool),
+    },
+  });
+}
+
+/**
+ * Listens, then installs the one shutdown path: stop fetching and finish in-flight batches
+ * (committing their offsets), stop background work, close the server, then producers and pools.
+ */
+export async function serve(opts: {
+  runtime: Runtime;
+  app: FastifyInstance;
+  host: string;
+  port: number;
+  consumers: RunningConsumer[];
+  background?: { stop: () => Promise<void> }[];
+}): Promise<void> {
+  const { runtime, app } = opts;
+  const address = await app.listen({ host: opts.host, port: opts.port });
+  runtime.logger.info({ address }, 'service started');
+  installShutdown(runtime.logger, [
+    ...opts.consumers.map((c, i) => ({ name: `consumer ${i}`, run: c.stop })),
+    ...(opts.background ?? []).map((b, i) => ({ name: `background ${i}`, run: b.stop })),
+    { name: 'http', run: () => app.close() },
+    { name: 'connections', run: runtime.close },
+  ]);
+}
+
+/**
+ * Runs a service's start-up; a bad configuration prints which variable is wrong and exits 2,
+ * any other start-up failure prints the error and exits 1.
+ */
+export async function runMain(service: string, main: () => Promise<void>): Promise<void> {
+  try {
+    await main();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${service}: ${err.message}\n`);
+      process.exit(2);
+    }
+    process.stderr.write(`${service}: failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exit(1);
+  }
+}

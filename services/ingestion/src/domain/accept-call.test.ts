@@ -1,0 +1,50 @@
+import { describe, expect, it } from 'vitest';
+import { SegmentCall } from '@lifecycle/contracts';
+import { acceptCall } from './accept-call.ts';
+
+const order = {
+  type: 'track',
+  messageId: 'msg-1',
+  timestamp: '2026-11-20T10:15:00+09:00',
+  userId: 'cust-1',
+  event: 'Order Completed',
+  properties: { order_id: 'o-1', total: 42.5, currency: 'jpy', products: [{ name: 'Tea', price: 21.25, quantity: 2 }] },
+};
+
+function call(raw: unknown): SegmentCall {
+  return SegmentCall.parse(raw);
+}
+
+describe('acceptCall', () => {
+  it('turns an Order Completed into a lifecycle event keyed by the customer, in UTC', () => {
+    const result = acceptCall(call(order));
+    expect(result.ok).toBe(true);
+    if (!result.ok) return;
+    expect(result.event).toMatchObject({ id: 'msg-1', customerId: 'cust-1', occurredAt: '2026-11-20T01:15:00.000Z', causationId: 'msg-1' });
+    expect(result.event.payload.call).toMatchObject({ properties: { currency: 'JPY', total: 42.5 } });
+  });
+
+  it('falls back to the anonymous id before sign-up', () => {
+    const result = acceptCall(call({ ...order, userId: undefined, anonymousId: 'anon-9' }));
+    expect(result.ok && result.event.customerId).toBe('anon-9');
+  });
+
+  it('rejects a known event with a wrong shape, naming the field', () => {
+    const result = acceptCall(call({ ...order, properties: { order_id: 'o-1', total: 'lots' } }));
+    expect(result).toMatchObject({ ok: false, reason: '"Order Completed" properties do not match the E-commerce Spec' });
+    expect(!result.ok && result.errors.join()).toContain('properties.total');
+  });
+
+  it('passes an unknown event through as a custom event', () => {
+    const result = acceptCall(call({ ...order, event: 'Gift Card Redeemed', properties: { anything: true } }));
+    expect(result.ok && result.event.payload.call).toMatchObject({ event: 'Gift Card Redeemed', properties: { anything: true } });
+  });
+});
+
+describe('SegmentCall contract', () => {
+  it('refuses a call without messageId, without identity, or of an unknown type', () => {
+    expect(SegmentCall.safeParse({ ...order, messageId: undefined }).success).toBe(false);
+    expect(SegmentCall.safeParse({ ...order, userId: undefined }).success).toBe(false);
+    expect(SegmentCall.safeParse({ ...order, type: 'shout' }).success).toBe(false);
+  });
+});
