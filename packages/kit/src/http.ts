@@ -1,5 +1,6 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
+import { ZodError } from 'zod';
 
 export type { FastifyInstance };
 
@@ -19,7 +20,13 @@ export function createBaseApp({ logger, readiness }: BaseAppOptions): FastifyIns
   const logController = new LogController({ disableRequestLogging: (req) => req.url === '/healthz' || req.url === '/readyz' });
   const app = Fastify({ loggerInstance, logController });
 
-  app.setErrorHandler((err: FastifyError, request, reply) => {
+  app.setErrorHandler((err: FastifyError | ZodError, request, reply) => {
+    if (err instanceof ZodError) {
+      return reply.status(400).send({
+        error: 'invalid request',
+        issues: err.issues.map((i) => ({ field: i.path.join('.'), message: i.message })),
+      });
+    }
     const status = typeof err.statusCode === 'number' ? err.statusCode : 500;
     if (status >= 500) {
       request.log.error({ err }, 'request failed');

@@ -1,0 +1,33 @@
+import { z } from 'zod';
+import { createServiceApp, startTopicConsumer, type FastifyInstance, type RunningConsumer, type Runtime } from '@lifecycle/kit';
+import { lifecycleEventHandler } from './consumer.ts';
+import { readCustomer } from './profile-repository.ts';
+
+export interface Classifier {
+  app: FastifyInstance;
+  consumers: RunningConsumer[];
+}
+
+const CustomerParams = z.object({ id: z.string().min(1) });
+
+/** Builds the classifier on an open runtime: the `lifecycle.events` consumer and the read API. */
+export async function buildClassifier(runtime: Runtime): Promise<Classifier> {
+  const consumer = await startTopicConsumer({
+    kafka: runtime.kafka,
+    producer: runtime.producer,
+    prefix: runtime.prefix,
+    groupId: 'lifecycle-classifier',
+    topic: 'lifecycleEvents',
+    logger: runtime.logger,
+    handle: lifecycleEventHandler(runtime),
+  });
+  const consumers = [consumer];
+  const app = createServiceApp(runtime, () => consumers);
+  app.get('/customers/:id', async (request, reply) => {
+    const { id } = CustomerParams.parse(request.params);
+    const customer = await readCustomer(runtime.db, id);
+    if (customer === null) return reply.status(404).send({ error: `no customer with id ${id}` });
+    return customer;
+  });
+  return { app, consumers };
+}

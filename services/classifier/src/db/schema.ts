@@ -1,0 +1,36 @@
+import { bigserial, index, integer, pgSchema, text, timestamp } from 'drizzle-orm/pg-core';
+
+export const lifecycle = pgSchema('lifecycle');
+
+const ts = (name: string) => timestamp(name, { withTimezone: true, mode: 'string' });
+
+export const profiles = lifecycle.table('profiles', {
+  customerId: text('customer_id').primaryKey(),
+  stage: text('stage'),
+  email: text('email'),
+  firstName: text('first_name'),
+  firstSeenAt: ts('first_seen_at').notNull(),
+  lastEventAt: ts('last_event_at').notNull(),
+  intentSignals: integer('intent_signals').notNull().default(0),
+  orderCount: integer('order_count').notNull().default(0),
+  firstOrderAt: ts('first_order_at'),
+  lastOrderAt: ts('last_order_at'),
+  updatedAt: ts('updated_at').notNull().defaultNow(),
+});
+
+/** Ids of the lifecycle events already folded in, so a redelivery changes nothing. */
+export const processedEvents = lifecycle.table('processed_events', {
+  eventId: text('event_id').primaryKey(),
+  processedAt: ts('processed_at').notNull().defaultNow(),
+});
+
+export const stageHistory = lifecycle.table('stage_history', {
+  id: bigserial('id', { mode: 'number' }).primaryKey(),
+  customerId: text('customer_id').notNull(),
+  fromStage: text('from_stage'),
+  toStage: text('to_stage').notNull(),
+  reason: text('reason').notNull(),
+  eventId: text('event_id').notNull(),
+  occurredAt: ts('occurred_at').notNull(),
+  recordedAt: ts('recorded_at').notNull().defaultNow(),
+}, (t) => [index('stage_history_customer_idx').on(t.customerId, t.id)]);

@@ -1,0 +1,16 @@
+import { join } from 'node:path';
+import { openRuntime, runMain, serve } from '@lifecycle/kit';
+import { loadConfig } from './config.ts';
+import { buildClassifier } from './app.ts';
+
+await runMain('classifier', async () => {
+  const config = loadConfig(process.env);
+  const runtime = await openRuntime({
+    service: 'classifier',
+    config,
+    schema: 'lifecycle',
+    migrationsFolder: join(import.meta.dirname, '..', 'drizzle'),
+  });
+  const { app, consumers } = await buildClassifier(runtime);
+  await serve({ runtime, app, host: config.HOST, port: config.PORT, consumers });
+});
