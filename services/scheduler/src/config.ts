@@ -1,0 +1,19 @@
+import { join } from 'node:path';
+import { z } from 'zod';
+import { baseConfigShape, parseConfig } from '@lifecycle/kit';
+
+const repoRoot = join(import.meta.dirname, '..', '..', '..');
+
+export const SchedulerConfig = z.object({
+  ...baseConfigShape,
+  PORT: z.coerce.number().int().min(0).max(65535).default(3003),
+  /** `simulated` stops the clock and lets POST /admin/clock set it (tests and demos). */
+  CLOCK: z.enum(['system', 'simulated']).default('system'),
+  CAMPAIGNS_DIR: z.string().default(join(repoRoot, 'campaigns')),
+  SCHEDULER_POLL_MS: z.coerce.number().int().min(10).default(1_000),
+});
+export type SchedulerConfig = z.infer<typeof SchedulerConfig>;
+
+export function loadConfig(env: Record<string, string | undefined>): SchedulerConfig {
+  return parseConfig(SchedulerConfig, env);
+}

@@ -1,0 +1,116 @@
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MessageRequested, type LifecycleEvent } from '@lifecycle/contracts';
+import { openRuntime, publish, type Producer, type Runtime } from '@lifecycle/kit';
+import { collectTopic, connectedProducer, createTestInfra, eventually, serviceEnv, type TestInfra } from '@lifecycle/tools/test-kit';
+import { buildScheduler, type Scheduler } from '../src/app.ts';
+import { loadConfig } from '../src/config.ts';
+import { Campaign } from '../src/domain/campaign.ts';
+import { simulatedClock } from '../src/domain/clock.ts';
+
+const start = new Date('2026-11-20T09:00:00.000Z');
+const thankYou = Campaign.parse({
+  id: 'post-purchase-thank-you',
+  name: 'Thank you',
+  template: 'post-purchase-thank-you',
+  category: 'transactional',
+  trigger: { event: 'Order Completed' },
+  delay: 'PT2H',
+});
+
+let infra: TestInfra;
+let runtime: Runtime;
+let scheduler: Scheduler;
+let producer: Producer;
+let requested: Awaited<ReturnType<typeof collectTopic>>;
+
+function order(id: string, customerId: string, email: string | undefined): LifecycleEvent {
+  return {
+    id,
+    type: 'commerce.event',
+    version: 1,
+    occurredAt: start.toISOString(),
+    customerId,
+    causationId: id,
+    payload: {
+      call: {
+        type: 'track',
+        messageId: id,
+        timestamp: start.toISOString(),
+        userId: customerId,
+        event: 'Order Completed',
+        properties: { order_id: `o-${id}`, total: 42, currency: 'USD', products: [{ name: 'Kettle', price: 42, quantity: 1 }] },
+        context: { traits: { first_name: 'Ada', ...(email ? { email } : {}) } },
+      },
+    },
+  };
+}
+
+async function campaignJobs(): Promise<Record<string, number>> {
+  const body = (await scheduler.app.inject({ url: '/campaigns' })).json();
+  return body.campaigns[0].jobs;
+}
+
+beforeAll(async () => {
+  infra = await createTestInfra();
+  const config = loadConfig({ ...serviceEnv(infra), PORT: '0' });
+  runtime = await openRuntime({ service: 'scheduler', config, schema: 'scheduling', migrationsFolder: join(import.meta.dirname, '..', 'drizzle') });
+  const clock = simulatedClock(start);
+  scheduler = await buildScheduler({ runtime, campaigns: [thankYou], clock, simulated: clock, pollMs: 50 });
+  producer = await connectedProducer(infra);
+  requested = await collectTopic(infra, 'messagesRequested');
+});
+
+afterAll(async () => {
+  await Promise.all([requested?.stop(), producer?.disconnect(), ...(scheduler?.consumers.map((c) => c.stop()) ?? [])]);
+  await scheduler?.runner.stop();
+  await scheduler?.app.close();
+  await runtime?.close();
+});
+
+describe('scheduler on a real broker and database', () => {
+  it('plans the thank-you, fires it only when the clock passes the delay, and plans nothing twice', async () => {
+    const event = order('e-1', 'ada', 'ada@example.com');
+    await publish(producer, infra.prefix, 'lifecycleEvents', [event, event]);
+    await eventually(async () => expect(await campaignJobs()).toEqual({ pending: 1 }));
+
+    const early = await scheduler.app.inject({ method: 'POST', url: '/admin/clock', payload: { now: '2026-11-20T10:59:00Z' } });
+    expect(early.json()).toEqual({ now: '2026-11-20T10:59:00.000Z', fired: 0 });
+    expect(requested.records).toHaveLength(0);
+
+    const late = await scheduler.app.inject({ method: 'POST', url: '/admin/clock', payload: { now: '2026-11-20T11:00:00Z' } });
+    expect(late.json()).toEqual({ now: '2026-11-20T11:00:00.000Z', fired: 1 });
+    const [message] = await eventually(() => {
+      expect(requested.records).toHaveLength(1);
+      return requested.records.map((r) => MessageRequested.parse(JSON.parse(r.value)));
+    });
+    expect(message?.payload).toMatchObject({
+      dedupeKey: 'post-purchase-thank-you:ada:e-1',
+      templateId: 'post-purchase-thank-you',
+      category: 'transactional',
+      recipient: { email: 'ada@example.com' },
+      data: { customer: { firstName: 'Ada' }, order: { orderId: 'o-e-1', total: 42, currency: 'USD', products: [{ name: 'Kettle', quantity: 1, price: 42 }] } },
+    });
+    expect(await campaignJobs()).toEqual({ sent: 1 });
+
+    // The same order redelivered later plans and sends nothing more.
+    await publish(producer, infra.prefix, 'lifecycleEvents', [event]);
+    await scheduler.app.inject({ method: 'POST', url: '/admin/clock', payload: { now: '2026-11-21T11:00:00Z' } });
+    expect(await campaignJobs()).toEqual({ sent: 1 });
+  });
+
+  it('fires an already-overdue job at once, and records it skipped when the customer has no email address', async () => {
+    // The clock stands past this order's due time, so the job is due as soon as it is planned.
+    await publish(producer, infra.prefix, 'lifecycleEvents', [order('e-2', 'nomail', undefined)]);
+    await eventually(async () => expect(await campaignJobs()).toEqual({ sent: 1, skipped: 1 }));
+    expect(requested.records).toHaveLength(1);
+  });
+
+  it('refuses to move the clock backwards and names a bad time', async () => {
+    const back = await scheduler.app.inject({ method: 'POST', url: '/admin/clock', payload: { now: '2020-01-01T00:00:00Z' } });
+    expect(back.statusCode).toBe(409);
+    const bad = await scheduler.app.inject({ method: 'POST', url: '/admin/clock', payload: { now: 'tomorrow' } });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json().issues[0].field).toBe('now');
+  });
+});
