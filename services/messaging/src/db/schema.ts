@@ -1,0 +1,31 @@
+import { index, pgSchema, text, timestamp } from 'drizzle-orm/pg-core';
+import { sendStatuses } from '../domain/send-policy.ts';
+
+export const messaging = pgSchema('messaging');
+
+export const sendStatus = messaging.enum('send_status', sendStatuses);
+
+/**
+ * One row per dedupe key: the claim that makes a message go out at most once. The row is
+ * committed as `sending` before the provider is called, so a crash leaves evidence behind.
+ */
+export const sends = messaging.table(
+  'sends',
+  {
+    dedupeKey: text('dedupe_key').primaryKey(),
+    status: sendStatus('status').notNull(),
+    /** Envelope id of the `messages.requested` record that claimed the key. */
+    messageId: text('message_id').notNull(),
+    customerId: text('customer_id').notNull(),
+    campaignId: text('campaign_id').notNull(),
+    templateId: text('template_id').notNull(),
+    providerMessageId: text('provider_message_id'),
+    error: text('error'),
+    claimedAt: timestamp('claimed_at', { withTimezone: true }).notNull(),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull(),
+    /** When the outcome was published on `messages.events`; null until then. */
+    reportedAt: timestamp('reported_at', { withTimezone: true }),
+  },
+  (t) => [index('sends_customer_id_idx').on(t.customerId)],
+);
+export type SendRow = typeof sends.$inferSelect;
