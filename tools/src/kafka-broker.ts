@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -115,6 +115,10 @@ export async function stopBroker(opts: BrokerOptions): Promise<boolean> {
   const pidPath = join(opts.dataRoot, 'broker.pid');
   if (!existsSync(pidPath)) return false;
   const pid = Number(readFileSync(pidPath, 'utf8'));
+  rmSync(pidPath, { force: true });
+  // The pid may have been reused since: only signal a process that is our broker.
+  const cmdline = `/proc/${pid}/cmdline`;
+  if (existsSync(cmdline) && !readFileSync(cmdline, 'utf8').includes('kafka.Kafka')) return false;
   try {
     process.kill(pid, 'SIGTERM');
   } catch {

@@ -5,3 +5,4 @@ export * from './db.ts';
 export * from './http.ts';
 export * from './runtime.ts';
 export * from './shutdown.ts';
+export * from './topics.ts';

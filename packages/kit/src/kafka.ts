@@ -3,7 +3,6 @@ import { Kafka, Partitioners, logLevel, type Consumer, type KafkaMessage, type P
 import type { Logger } from 'pino';
 import type { z } from 'zod';
 import {
-  declaredTopics,
   deadLetterTopicName,
   topicName,
   schemaOf,
@@ -51,30 +50,6 @@ export function createKafka({ clientId, brokers, logger }: KafkaOptions): Kafka 
  */
 export function createProducer(kafka: Kafka): Producer {
   return kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: false });
-}
-
-/** Creates every declared topic that is missing; existing topics are left as they are. */
-export async function ensureTopics(kafka: Kafka, prefix: string): Promise<string[]> {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    const existing = new Set(await admin.listTopics());
-    const missing = declaredTopics(prefix).filter((t) => !existing.has(t.name));
-    if (missing.length > 0) {
-      await admin.createTopics({
-        waitForLeaders: true,
-        topics: missing.map((t) => ({
-          topic: t.name,
-          numPartitions: t.partitions,
-          replicationFactor: 1,
-          configEntries: [{ name: 'retention.ms', value: String(t.retentionMs) }],
-        })),
-      });
-    }
-    return missing.map((t) => t.name);
-  } finally {
-    await admin.disconnect();
-  }
 }
 
 /** Publishes one envelope, keyed by customer id so a customer's records stay in order. */

@@ -1,0 +1,128 @@
+import { parseArgs } from 'node:util';
+import { defaultBrokerOptions, portAnswers, stopBroker } from './kafka-broker.ts';
+
+// Commands load their modules when run, so `help` answers without loading kafkajs, pg and zod.
+
+/** Mirrors `serviceCatalog` in stack-config.ts for the usage text. */
+const serviceList = 'ingestion (:3001), classifier (:3002), scheduler (:3003), messaging (:3004)';
+
+const usage = `Usage: ./lifecycle <command> [options]
+
+Commands:
+  start [service...]    Start Kafka (unless KAFKA_BROKERS is set), create the database and topics,
+                        then run the services in the foreground with combined logs; Ctrl-C stops them.
+                        Services: ${serviceList}.
+  send-sample-order     Publish a Segment "Order Completed" call to commerce.events.
+      --email ADDR        the customer's email (default jane.doe+<random>@example.com)
+      --user-id ID        the customer's id (default sample-<random>, a new customer each time)
+  test [vitest args]    Type-check, lint and run the tests against the local broker and PostgreSQL;
+                        ends with "N passed, N failed". Extra arguments go to vitest (e.g. a file filter).
+  setup                 Like start without the services: Kafka, database and topics, then exit.
+  stop-kafka            Stop the background Kafka broker that start or test started.
+  help                  This text.
+
+Environment: KAFKA_BROKERS (default: local broker on 127.0.0.1:9092), DATABASE_URL
+(default postgres://postgres@127.0.0.1:5432/lifecycle), TOPIC_PREFIX, HOST, LOG_LEVEL,
+OUTBOX_DIR (default ./outbox), SENDGRID_API_KEY; LIFECYCLE_KAFKA_PORT moves the local broker.`;
+
+const color = process.stdout.isTTY && process.env.NO_COLOR === undefined;
+
+const label = color ? '\u001b[1mlifecycle:\u001b[22m' : 'lifecycle:';
+
+/** One line of the tools' own news; an empty line stays empty. */
+function say(line: string): void {
+  process.stdout.write(line === '' ? '\n' : `${label} ${line}\n`);
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      process.stdout.write(`${usage}\n`);
+      return 0;
+    case 'start': {
+      const { isServiceName } = await import('./stack-config.ts');
+      const { startStack } = await import('./start-stack.ts');
+      const unknown = rest.filter((name) => !isServiceName(name));
+      if (unknown.length > 0) throw new UsageError(`unknown service ${unknown.join(', ')}`);
+      return startStack({ only: rest.filter((name) => isServiceName(name)), env: process.env, say, color });
+    }
+    case 'send-sample-order':
+      return sendSampleOrder(rest);
+    case 'test': {
+      const { runTests } = await import('./test-run.ts');
+      return runTests({ vitestArgs: rest[0] === '--' ? rest.slice(1) : rest, env: process.env, say });
+    }
+    case 'setup':
+      return setup();
+    case 'stop-kafka':
+      return stopKafka();
+    default:
+      throw new UsageError(`unknown command ${command}`);
+  }
+}
+
+async function sendSampleOrder(args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: { email: { type: 'string' }, 'user-id': { type: 'string' } }, strict: true });
+  const { readStackConfig } = await import('./stack-config.ts');
+  const { buildSampleOrder, publishSampleOrder } = await import('./sample-order.ts');
+  const config = readStackConfig(process.env);
+  const brokers = config.brokersFromEnv ?? [`127.0.0.1:${defaultBrokerOptions(say).brokerPort}`];
+  if (config.brokersFromEnv === undefined && !(await portAnswers(defaultBrokerOptions(say).brokerPort))) {
+    say(`no Kafka broker answers on ${brokers.join(',')}; run ./lifecycle start first (or set KAFKA_BROKERS)`);
+    return 1;
+  }
+  const call = buildSampleOrder({ email: values.email, userId: values['user-id'] });
+  const sent = await publishSampleOrder(brokers, config.topicPrefix, call);
+  process.stdout.write(`${JSON.stringify(call, null, 2)}\n`);
+  say(`sent Order Completed for ${sent.key} to ${sent.topic} (partition ${sent.partition}, offset ${sent.offset}) on ${brokers.join(',')}`);
+  say(`with ./lifecycle start running (and no SENDGRID_API_KEY), the thank-you email lands in ${config.outboxDir}/`);
+  say('once the campaign is due; the start logs say "message written to outbox" with its path');
+  return 0;
+}
+
+async function setup(): Promise<number> {
+  const { readStackConfig } = await import('./stack-config.ts');
+  const { ensureKafka, ensureStackDatabase, ensureStackTopics } = await import('./local-infra.ts');
+  const config = readStackConfig(process.env);
+  const kafka = await ensureKafka(config.brokersFromEnv, say);
+  const database = await ensureStackDatabase(config.databaseUrl);
+  const topics = await ensureStackTopics(kafka.brokers, config.topicPrefix);
+  say(`Kafka ${kafka.brokers.join(',')} (${kafka.origin}); database ${database}; topics: ${topics.created.length} created, ${topics.all.length} declared`);
+  return 0;
+}
+
+async function stopKafka(): Promise<number> {
+  const options = defaultBrokerOptions(say);
+  if (!(await portAnswers(options.brokerPort))) {
+    say(`no Kafka broker is running on 127.0.0.1:${options.brokerPort}`);
+    return 0;
+  }
+  if (await stopBroker(options)) {
+    say('Kafka broker stopped');
+    return 0;
+  }
+  say(`something answers on 127.0.0.1:${options.brokerPort}, but it is not a broker ./lifecycle started; stop it yourself`);
+  return 1;
+}
+
+class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+try {
+  process.exitCode = await main(process.argv.slice(2));
+} catch (err) {
+  if (err instanceof UsageError || (err instanceof TypeError && 'code' in err && String(err.code).startsWith('ERR_PARSE_ARGS'))) {
+    process.stderr.write(`lifecycle: ${err.message}\n\n${usage}\n`);
+    process.exitCode = 2;
+  } else {
+    process.stderr.write(`lifecycle: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exitCode = 1;
+  }
+}
+// A kafkajs timer or an idle keep-alive socket must not hold the terminal after the work is done.
+setTimeout(() => process.exit(), 3_000).unref();

@@ -1,0 +1,76 @@
+import { isAbsolute, join, resolve } from 'node:path';
+import { z } from 'zod';
+import { baseConfigShape, parseConfig } from '@lifecycle/kit';
+import { repoRoot } from './kafka-broker.ts';
+
+/** The services `./lifecycle start` runs, in start-up order, with the port each listens on. */
+export const serviceCatalog = [
+  { name: 'ingestion', port: 3001 },
+  { name: 'classifier', port: 3002 },
+  { name: 'scheduler', port: 3003 },
+  { name: 'messaging', port: 3004 },
+] as const;
+
+export type ServiceName = (typeof serviceCatalog)[number]['name'];
+
+export function isServiceName(name: string): name is ServiceName {
+  return serviceCatalog.some((s) => s.name === name);
+}
+
+/** The entry point of a service, relative to the repository root. */
+export function serviceEntry(name: ServiceName): string {
+  return join('services', name, 'src', 'main.ts');
+}
+
+/**
+ * Node flags for the processes the tools start. kafkajs 2.2.4 hands setTimeout a negative delay
+ * that Node 24 warns about on every connection (tulios/kafkajs#1751); Node clamps it to 1 ms, so
+ * the warning is only noise.
+ */
+export const nodeFlags = ['--disable-warning=TimeoutNegativeWarning'];
+
+const StackEnv = z.object({
+  ...baseConfigShape,
+  OUTBOX_DIR: z.string().optional(),
+});
+
+export interface StackConfig {
+  /** The brokers named in KAFKA_BROKERS; undefined means "use the local broker". */
+  brokersFromEnv: string[] | undefined;
+  databaseUrl: string;
+  topicPrefix: string;
+  /** The address the services listen on. */
+  host: string;
+  /** Where the messaging service writes emails when no SendGrid key is set. */
+  outboxDir: string;
+}
+
+/** Reads the settings the services share from the environment, with the services' own defaults. */
+export function readStackConfig(env: Record<string, string | undefined>): StackConfig {
+  const parsed = parseConfig(StackEnv, env);
+  const outbox = parsed.OUTBOX_DIR ?? join(repoRoot, 'outbox');
+  return {
+    brokersFromEnv: env.KAFKA_BROKERS !== undefined && env.KAFKA_BROKERS.trim() !== '' ? parsed.KAFKA_BROKERS : undefined,
+    databaseUrl: parsed.DATABASE_URL,
+    topicPrefix: parsed.TOPIC_PREFIX,
+    host: parsed.HOST,
+    outboxDir: isAbsolute(outbox) ? outbox : resolve(outbox),
+  };
+}
+
+/** A database URL with its password masked, for printing. */
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password !== '') parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return url;
+  }
+}
+
+/** The URL a browser or curl on this machine reaches a service at. */
+export function serviceUrl(host: string, port: number): string {
+  const reachable = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
+  return `http://${reachable.includes(':') ? `[${reachable}]` : reachable}:${port}`;
+}

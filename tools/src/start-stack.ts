@@ -1,0 +1,112 @@
+import { existsSync, mkdirSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { portAnswers, repoRoot } from './kafka-broker.ts';
+import { ensureKafka, ensureStackDatabase, ensureStackTopics } from './local-infra.ts';
+import { serviceColors } from './log-format.ts';
+import { superviseServices, type ServiceProcessSpec } from './service-supervisor.ts';
+import {
+  nodeFlags,
+  readStackConfig,
+  redactUrl,
+  serviceCatalog,
+  serviceEntry,
+  serviceUrl,
+  type ServiceName,
+  type StackConfig,
+} from './stack-config.ts';
+
+export interface StartOptions {
+  /** The services to run; all of them when empty. */
+  only: ServiceName[];
+  env: NodeJS.ProcessEnv;
+  say: (line: string) => void;
+  /** Colours for a terminal. */
+  color: boolean;
+}
+
+/** `./lifecycle start`: infrastructure, banner, then the services in the foreground until Ctrl-C. */
+export async function startStack(opts: StartOptions): Promise<number> {
+  const config = readStackConfig(opts.env);
+  const selected = serviceCatalog.filter((s) => opts.only.length === 0 || opts.only.includes(s.name));
+  const missing = selected.filter((s) => !existsSync(join(repoRoot, serviceEntry(s.name))));
+  if (missing.length > 0) {
+    const present = selected.filter((s) => !missing.includes(s)).map((s) => s.name);
+    opts.say(`cannot start: ${missing.map((s) => serviceEntry(s.name)).join(', ')} does not exist yet`);
+    if (present.length > 0) opts.say(`start the others alone with: ./lifecycle start ${present.join(' ')}`);
+    return 1;
+  }
+  const busy = (await Promise.all(selected.map(async (s) => ((await portAnswers(s.port)) ? s : undefined)))).filter((s) => s !== undefined);
+  if (busy.length > 0) {
+    opts.say(`cannot start: port ${busy.map((s) => `${s.port} (${s.name})`).join(', ')} already in use; is another ./lifecycle start running?`);
+    return 1;
+  }
+
+  const kafka = await ensureKafka(config.brokersFromEnv, opts.say);
+  const database = await ensureStackDatabase(config.databaseUrl);
+  const topics = await ensureStackTopics(kafka.brokers, config.topicPrefix);
+  mkdirSync(config.outboxDir, { recursive: true });
+
+  const services: ServiceProcessSpec[] = selected.map((s) => ({
+    name: s.name,
+    entry: serviceEntry(s.name),
+    nodeFlags,
+    url: serviceUrl(config.host, s.port),
+    env: serviceEnv(opts.env, config, kafka.brokers, s.port),
+  }));
+  for (const line of banner({ config, kafka, database, topics, services })) process.stdout.write(`${line}\n`);
+
+  const nameWidth = Math.max(...serviceCatalog.map((s) => s.name.length));
+  return superviseServices({
+    services,
+    cwd: repoRoot,
+    write: (text) => process.stdout.write(`${text}\n`),
+    note: (text) => opts.say(text),
+    format: (name) => ({
+      nameWidth,
+      color: opts.color,
+      serviceColor: serviceColors[serviceCatalog.findIndex((s) => s.name === name) % serviceColors.length],
+    }),
+    onAllReady: () => opts.say(`all ${services.length} services are ready; in another terminal: ./lifecycle send-sample-order`),
+  });
+}
+
+/** What each service is given: the parent's environment, with the stack's settings made explicit. */
+function serviceEnv(env: NodeJS.ProcessEnv, config: StackConfig, brokers: string[], port: number): NodeJS.ProcessEnv {
+  return {
+    ...env,
+    KAFKA_BROKERS: brokers.join(','),
+    DATABASE_URL: config.databaseUrl,
+    TOPIC_PREFIX: config.topicPrefix,
+    HOST: config.host,
+    PORT: String(port),
+    OUTBOX_DIR: config.outboxDir,
+  };
+}
+
+function banner(input: {
+  config: StackConfig;
+  kafka: { brokers: string[]; origin: string };
+  database: 'created' | 'exists';
+  topics: { created: string[]; all: string[] };
+  services: ServiceProcessSpec[];
+}): string[] {
+  const { config, kafka, database, topics, services } = input;
+  const outbox = relative(repoRoot, config.outboxDir);
+  const kafkaNote = kafka.origin === 'KAFKA_BROKERS' ? 'from KAFKA_BROKERS' : `local broker, ${kafka.origin}; ./lifecycle stop-kafka stops it`;
+  const topicNote = topics.created.length > 0 ? `created ${topics.created.length}` : 'all present';
+  const main = topics.all.filter((t) => !t.endsWith('.dlq'));
+  const width = Math.max(...services.map((s) => s.name.length));
+  return [
+    '',
+    'Lifecycle: local stack',
+    `  Kafka       ${kafka.brokers.join(',')}  (${kafkaNote})`,
+    `  PostgreSQL  ${redactUrl(config.databaseUrl)}  (${database === 'created' ? 'database created' : 'database exists'})`,
+    `  Topics      ${main.join(', ')} + .dlq each  (${topicNote}${config.topicPrefix === '' ? '' : `, prefix ${config.topicPrefix}`})`,
+    `  Outbox      ${outbox === '' || outbox.startsWith('..') ? config.outboxDir : `${outbox}/`}  (emails land here when SENDGRID_API_KEY is unset)`,
+    ...services.map((s, i) => `  ${i === 0 ? 'Services' : '        '}    ${s.name.padEnd(width)}  ${s.url}`),
+    '',
+    '  Send a sample order from another terminal:  ./lifecycle send-sample-order',
+    '  Stop with Ctrl-C (Kafka keeps running in the background).',
+    '',
+  ];
+}
