@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import { SegmentCall } from './segment.ts';
 import { DeadLetter, LifecycleEvent, MessageEvent, MessageRequested, StageChanged } from './messages.ts';
+import { TimerFired, TimerRequested } from './timers.ts';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -25,6 +26,8 @@ export interface TopicValues {
   stageChanges: StageChanged;
   messagesRequested: MessageRequested;
   messageEvents: MessageEvent;
+  timersRequested: TimerRequested;
+  timersFired: TimerFired;
 }
 export type TopicKey = keyof TopicValues;
 export type TopicValue<K extends TopicKey> = TopicValues[K];
@@ -36,13 +39,15 @@ export const topics: { readonly [K in TopicKey]: TopicSpec<z.ZodType<TopicValues
   stageChanges: topic('lifecycle.stage-changes', StageChanged, 30, true),
   messagesRequested: topic('messages.requested', MessageRequested, 30, true),
   messageEvents: topic('messages.events', MessageEvent, 30, true),
+  timersRequested: topic('scheduler.timers.requested', TimerRequested, 30, true),
+  timersFired: topic('scheduler.timers.fired', TimerFired, 30, true),
 };
 
 export function schemaOf<K extends TopicKey>(key: K): z.ZodType<TopicValue<K>> {
   return topics[key].schema;
 }
 
-export const topicKeys: readonly TopicKey[] = ['commerceEvents', 'lifecycleEvents', 'stageChanges', 'messagesRequested', 'messageEvents'];
+export const topicKeys: readonly TopicKey[] = ['commerceEvents', 'lifecycleEvents', 'stageChanges', 'messagesRequested', 'messageEvents', 'timersRequested', 'timersFired'];
 
 export const deadLetterSchema = DeadLetter;
 export const DEAD_LETTER_RETENTION_MS = 30 * DAY_MS;

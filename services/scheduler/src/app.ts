@@ -6,6 +6,7 @@ import { jobs } from './db/schema.ts';
 import type { Campaign } from './domain/campaign.ts';
 import type { Clock, SimulatedClock } from './domain/clock.ts';
 import { createJobRunner, type JobRunner } from './job-runner.ts';
+import { timerRequestHandler } from './timers.ts';
 
 export interface SchedulerOptions {
   runtime: Runtime;
@@ -37,7 +38,16 @@ export async function buildScheduler(opts: SchedulerOptions): Promise<Scheduler>
     logger: runtime.logger,
     handle: lifecycleEventHandler(runtime, campaigns, () => void runner.runDue().catch(() => 0)),
   });
-  const consumers = [consumer];
+  const timerConsumer = await startTopicConsumer({
+    kafka: runtime.kafka,
+    producer: runtime.producer,
+    prefix: runtime.prefix,
+    groupId: 'lifecycle-scheduler-timers',
+    topic: 'timersRequested',
+    logger: runtime.logger,
+    handle: timerRequestHandler(runtime, () => void runner.runDue().catch(() => 0)),
+  });
+  const consumers = [consumer, timerConsumer];
   const app = createServiceApp(runtime, () => consumers);
 
   app.get('/campaigns', async () => {

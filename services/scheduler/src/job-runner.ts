@@ -4,6 +4,7 @@ import type { MessageRequested } from '@lifecycle/contracts';
 import { contacts, jobs } from './db/schema.ts';
 import type { Campaign } from './domain/campaign.ts';
 import type { Clock } from './domain/clock.ts';
+import { fireDueTimers } from './timers.ts';
 
 export interface JobRunnerOptions {
   runtime: Runtime;
@@ -16,7 +17,7 @@ export interface JobRunnerOptions {
 }
 
 export interface JobRunner {
-  /** Fires everything due now; resolves with how many jobs were settled. Runs one at a time. */
+  /** Fires every job and timer due now; resolves with how many were settled. Runs one at a time. */
   runDue: () => Promise<number>;
   start: () => void;
   stop: () => Promise<void>;
@@ -97,6 +98,11 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
     let total = 0;
     for (;;) {
       const settled = await fireBatch();
+      total += settled;
+      if (settled < batchSize) break;
+    }
+    for (;;) {
+      const settled = await fireDueTimers(runtime, clock.now(), batchSize);
       total += settled;
       if (settled < batchSize) return total;
     }

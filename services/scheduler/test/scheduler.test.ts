@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MessageRequested, type LifecycleEvent } from '@lifecycle/contracts';
+import { MessageRequested, TimerFired, type LifecycleEvent, type TimerRequested } from '@lifecycle/contracts';
 import { openRuntime, publish, type Producer, type Runtime } from '@lifecycle/kit';
 import { collectTopic, connectedProducer, createTestInfra, eventually, serviceEnv, type TestInfra } from '@lifecycle/tools/test-kit';
 import { buildScheduler, type Scheduler } from '../src/app.ts';
@@ -23,6 +23,7 @@ let runtime: Runtime;
 let scheduler: Scheduler;
 let producer: Producer;
 let requested: Awaited<ReturnType<typeof collectTopic>>;
+let timersFired: Awaited<ReturnType<typeof collectTopic>>;
 
 function order(id: string, customerId: string, email: string | undefined): LifecycleEvent {
   return {
@@ -59,10 +60,11 @@ beforeAll(async () => {
   scheduler = await buildScheduler({ runtime, campaigns: [thankYou], clock, simulated: clock, pollMs: 50 });
   producer = await connectedProducer(infra);
   requested = await collectTopic(infra, 'messagesRequested');
+  timersFired = await collectTopic(infra, 'timersFired');
 });
 
 afterAll(async () => {
-  await Promise.all([requested?.stop(), producer?.disconnect(), ...(scheduler?.consumers.map((c) => c.stop()) ?? [])]);
+  await Promise.all([requested?.stop(), timersFired?.stop(), producer?.disconnect(), ...(scheduler?.consumers.map((c) => c.stop()) ?? [])]);
   await scheduler?.runner.stop();
   await scheduler?.app.close();
   await runtime?.close();
@@ -112,5 +114,43 @@ describe('scheduler on a real broker and database', () => {
     const bad = await scheduler.app.inject({ method: 'POST', url: '/admin/clock', payload: { now: 'tomorrow' } });
     expect(bad.statusCode).toBe(400);
     expect(bad.json().issues[0].field).toBe('now');
+  });
+});
+
+function timerRequest(id: string, fireAt: string): TimerRequested {
+  return {
+    id,
+    type: 'timer.requested',
+    version: 1,
+    occurredAt: fireAt,
+    customerId: 'tim',
+    causationId: id,
+    payload: { timerId: 'classifier:silence:tim', owner: 'classifier', fireAt, data: { check: 'silence' } },
+  };
+}
+
+describe('generic timers for other services', () => {
+  it('fires the latest requested time once, when the clock passes it', async () => {
+    const first = timerRequest('r-1', '2026-12-10T00:00:00.000Z');
+    const moved = timerRequest('r-2', '2026-12-20T00:00:00.000Z');
+    await publish(producer, infra.prefix, 'timersRequested', [first, moved, first]);
+    const rows = async () => (await runtime.pool.query("SELECT fire_at, status FROM scheduling.timers WHERE timer_id = 'classifier:silence:tim'")).rows;
+    await eventually(async () => expect(await rows()).toEqual([{ fire_at: new Date('2026-12-20T00:00:00.000Z'), status: 'pending' }]));
+
+    await scheduler.app.inject({ method: 'POST', url: '/admin/clock', payload: { now: '2026-12-15T00:00:00Z' } });
+    expect(timersFired.records).toHaveLength(0);
+    const fired = await scheduler.app.inject({ method: 'POST', url: '/admin/clock', payload: { now: '2026-12-20T00:00:00Z' } });
+    expect(fired.json().fired).toBe(1);
+    const [timer] = await eventually(() => {
+      expect(timersFired.records).toHaveLength(1);
+      return timersFired.records.map((r) => TimerFired.parse(JSON.parse(r.value)));
+    });
+    expect(timer).toMatchObject({ id: 'timer:classifier:silence:tim@2026-12-20T00:00:00.000Z', customerId: 'tim', payload: { owner: 'classifier', data: { check: 'silence' } } });
+
+    // A redelivered request does not re-arm the timer.
+    await publish(producer, infra.prefix, 'timersRequested', [moved]);
+    await scheduler.app.inject({ method: 'POST', url: '/admin/clock', payload: { now: '2026-12-21T00:00:00Z' } });
+    expect(await rows()).toEqual([{ fire_at: new Date('2026-12-20T00:00:00.000Z'), status: 'fired' }]);
+    expect(timersFired.records).toHaveLength(1);
   });
 });

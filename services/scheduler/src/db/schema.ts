@@ -39,3 +39,20 @@ export const processedEvents = scheduling.table('processed_events', {
   eventId: text('event_id').primaryKey(),
   processedAt: ts('processed_at').notNull().defaultNow(),
 });
+
+/** Generic timers other services asked for (the classifier's silence checks). */
+export const timers = scheduling.table(
+  'timers',
+  {
+    timerId: text('timer_id').primaryKey(),
+    owner: text('owner').notNull(),
+    customerId: text('customer_id').notNull(),
+    fireAt: ts('fire_at').notNull(),
+    /** pending → fired */
+    status: text('status').notNull().default('pending'),
+    data: jsonb('data').$type<Record<string, unknown>>().notNull(),
+    requestId: text('request_id').notNull(),
+    firedAt: ts('fired_at'),
+  },
+  (t) => [index('timers_pending_fire_idx').on(t.fireAt).where(sql`status = 'pending'`)],
+);

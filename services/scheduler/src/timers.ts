@@ -1,0 +1,59 @@
+import { and, asc, eq, lte } from 'drizzle-orm';
+import { publish, type Runtime, type TopicConsumerOptions } from '@lifecycle/kit';
+import type { TimerFired, TimerRequested } from '@lifecycle/contracts';
+import { processedEvents, timers } from './db/schema.ts';
+
+/**
+ * Stores a timer request. The latest request for a timer id replaces the earlier one (a new
+ * order moves the classifier's silence check), and a redelivered request changes nothing.
+ */
+export function timerRequestHandler(runtime: Runtime, onRequested: () => void): TopicConsumerOptions<'timersRequested'>['handle'] {
+  const { db, logger } = runtime;
+  return async (request: TimerRequested) => {
+    const { timerId, owner, fireAt, data } = request.payload;
+    const applied = await db.transaction(async (tx) => {
+      const fresh = await tx.insert(processedEvents).values({ eventId: request.id }).onConflictDoNothing().returning();
+      if (fresh.length === 0) return false;
+      const values = { timerId, owner, customerId: request.customerId, fireAt: new Date(fireAt), status: 'pending', data, requestId: request.id, firedAt: null };
+      await tx.insert(timers).values(values).onConflictDoUpdate({ target: timers.timerId, set: values });
+      return true;
+    });
+    if (!applied) return;
+    logger.debug({ timerId, owner, customerId: request.customerId, fireAt }, 'timer set');
+    onRequested();
+  };
+}
+
+/**
+ * Fires one batch of due timers: claimed with FOR UPDATE SKIP LOCKED, published and marked in
+ * one transaction. A fired timer's id is made of its id and fire time, so a re-fire after a crash
+ * carries the same id and its owner drops it.
+ */
+export async function fireDueTimers(runtime: Runtime, now: Date, batchSize: number): Promise<number> {
+  const { db, producer, prefix, logger } = runtime;
+  return db.transaction(async (tx) => {
+    const due = await tx
+      .select()
+      .from(timers)
+      .where(and(eq(timers.status, 'pending'), lte(timers.fireAt, now)))
+      .orderBy(asc(timers.fireAt))
+      .limit(batchSize)
+      .for('update', { skipLocked: true });
+    if (due.length === 0) return 0;
+    const fired: TimerFired[] = due.map((t) => ({
+      id: `timer:${t.timerId}@${t.fireAt.toISOString()}`,
+      type: 'timer.fired',
+      version: 1,
+      occurredAt: t.fireAt.toISOString(),
+      customerId: t.customerId,
+      causationId: t.requestId,
+      payload: { timerId: t.timerId, owner: t.owner, fireAt: t.fireAt.toISOString(), data: t.data },
+    }));
+    await publish(producer, prefix, 'timersFired', fired);
+    for (const t of due) {
+      await tx.update(timers).set({ status: 'fired', firedAt: now }).where(eq(timers.timerId, t.timerId));
+      logger.debug({ timerId: t.timerId, owner: t.owner, customerId: t.customerId }, 'timer fired');
+    }
+    return due.length;
+  });
+}
