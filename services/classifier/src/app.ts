@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { createServiceApp, startTopicConsumer, type FastifyInstance, type RunningConsumer, type Runtime } from '@lifecycle/kit';
-import { lifecycleEventHandler } from './consumer.ts';
+import { lifecycleEventHandler, timerFiredHandler } from './consumer.ts';
+import type { Thresholds } from './domain/thresholds.ts';
 import { readCustomer } from './profile-repository.ts';
 
 export interface Classifier {
@@ -10,8 +11,8 @@ export interface Classifier {
 
 const CustomerParams = z.object({ id: z.string().min(1) });
 
-/** Builds the classifier on an open runtime: the `lifecycle.events` consumer and the read API. */
-export async function buildClassifier(runtime: Runtime): Promise<Classifier> {
+/** Builds the classifier on an open runtime: consumers of `lifecycle.events` and its fired timers, and the read API. */
+export async function buildClassifier(runtime: Runtime, thresholds: Thresholds): Promise<Classifier> {
   const consumer = await startTopicConsumer({
     kafka: runtime.kafka,
     producer: runtime.producer,
@@ -19,9 +20,18 @@ export async function buildClassifier(runtime: Runtime): Promise<Classifier> {
     groupId: 'lifecycle-classifier',
     topic: 'lifecycleEvents',
     logger: runtime.logger,
-    handle: lifecycleEventHandler(runtime),
+    handle: lifecycleEventHandler(runtime, thresholds),
   });
-  const consumers = [consumer];
+  const timers = await startTopicConsumer({
+    kafka: runtime.kafka,
+    producer: runtime.producer,
+    prefix: runtime.prefix,
+    groupId: 'lifecycle-classifier-timers',
+    topic: 'timersFired',
+    logger: runtime.logger,
+    handle: timerFiredHandler(runtime, thresholds),
+  });
+  const consumers = [consumer, timers];
   const app = createServiceApp(runtime, () => consumers);
   app.get('/customers/:id', async (request, reply) => {
     const { id } = CustomerParams.parse(request.params);

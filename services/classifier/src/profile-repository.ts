@@ -1,46 +1,45 @@
 import { asc, eq } from 'drizzle-orm';
-import { Stage } from '@lifecycle/contracts';
 import type { Database } from '@lifecycle/kit';
 import { profiles, stageHistory } from './db/schema.ts';
-import type { Profile } from './domain/profile.ts';
+import { Profile } from './domain/profile.ts';
 
-type Tx = Parameters<Parameters<Database['transaction']>[0]>[0];
+export type Tx = Parameters<Parameters<Database['transaction']>[0]>[0];
 type Db = Database | Tx;
-
-const toIso = (value: string): string => new Date(value).toISOString();
-const toIsoOrNull = (value: string | null): string | null => (value === null ? null : toIso(value));
 
 /** Loads a profile, locking its row for the rest of the transaction. */
 export async function loadProfileForUpdate(tx: Tx, customerId: string): Promise<Profile | null> {
-  const rows = await tx.select().from(profiles).where(eq(profiles.customerId, customerId)).for('update');
+  const rows = await tx.select({ data: profiles.data }).from(profiles).where(eq(profiles.customerId, customerId)).for('update');
   const row = rows[0];
-  if (row === undefined) return null;
-  return {
-    customerId: row.customerId,
-    stage: Stage.nullable().parse(row.stage),
-    email: row.email,
-    firstName: row.firstName,
-    firstSeenAt: toIso(row.firstSeenAt),
-    lastEventAt: toIso(row.lastEventAt),
-    intentSignals: row.intentSignals,
-    orderCount: row.orderCount,
-    firstOrderAt: toIsoOrNull(row.firstOrderAt),
-    lastOrderAt: toIsoOrNull(row.lastOrderAt),
-  };
+  return row === undefined ? null : Profile.parse(row.data);
 }
 
 export async function saveProfile(tx: Tx, profile: Profile): Promise<void> {
-  const values = { ...profile, updatedAt: new Date().toISOString() };
+  const values = {
+    customerId: profile.customerId,
+    stage: profile.stage,
+    email: profile.email,
+    firstName: profile.firstName,
+    firstSeenAt: profile.firstSeenAt,
+    lastEventAt: profile.lastEventAt,
+    intentSignals: profile.intentSignals,
+    orderCount: profile.orders.length,
+    firstOrderAt: profile.orders[0]?.at ?? null,
+    lastOrderAt: profile.orders.at(-1)?.at ?? null,
+    nextCheckAt: profile.nextCheckAt,
+    data: profile,
+    updatedAt: new Date().toISOString(),
+  };
   await tx.insert(profiles).values(values).onConflictDoUpdate({ target: profiles.customerId, set: values });
 }
 
 export async function readCustomer(db: Db, customerId: string) {
-  const [profile] = await db.select().from(profiles).where(eq(profiles.customerId, customerId));
-  if (profile === undefined) return null;
+  const [row] = await db.select({ data: profiles.data }).from(profiles).where(eq(profiles.customerId, customerId));
+  if (row === undefined) return null;
+  const profile = Profile.parse(row.data);
   const history = await db
     .select({ from: stageHistory.fromStage, to: stageHistory.toStage, reason: stageHistory.reason, eventId: stageHistory.eventId, occurredAt: stageHistory.occurredAt })
     .from(stageHistory)
     .where(eq(stageHistory.customerId, customerId))
     .orderBy(asc(stageHistory.id));
-  return { profile, history };
+  return { profile: { ...profile, orderCount: profile.orders.length }, history };
 }

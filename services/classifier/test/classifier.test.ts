@@ -1,18 +1,22 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { StageChanged, type LifecycleEvent } from '@lifecycle/contracts';
+import { StageChanged, TimerRequested, type LifecycleEvent, type TimerFired } from '@lifecycle/contracts';
 import { openRuntime, publish, type Producer, type Runtime } from '@lifecycle/kit';
 import { collectTopic, connectedProducer, createTestInfra, eventually, serviceEnv, type TestInfra } from '@lifecycle/tools/test-kit';
 import { buildClassifier, type Classifier } from '../src/app.ts';
 import { loadConfig } from '../src/config.ts';
+import { loadThresholds } from '../src/thresholds-file.ts';
 
 let infra: TestInfra;
 let runtime: Runtime;
 let service: Classifier;
 let producer: Producer;
 let changes: Awaited<ReturnType<typeof collectTopic>>;
+let timerRequests: Awaited<ReturnType<typeof collectTopic>>;
 
-function order(id: string, customerId: string, at: string): LifecycleEvent {
+const day = (n: number): string => new Date(Date.UTC(2026, 0, 1) + n * 86_400_000).toISOString();
+
+function track(id: string, customerId: string, event: string, at: string, properties: Record<string, unknown> = {}): LifecycleEvent {
   return {
     id,
     type: 'commerce.event',
@@ -21,55 +25,110 @@ function order(id: string, customerId: string, at: string): LifecycleEvent {
     customerId,
     causationId: id,
     payload: {
-      call: {
-        type: 'track',
-        messageId: id,
-        timestamp: at,
-        userId: customerId,
-        event: 'Order Completed',
-        properties: { order_id: id, total: 20, currency: 'USD', products: [] },
-        context: { traits: { email: 'kim@example.com', first_name: 'Kim' } },
-      },
+      call: { type: 'track', messageId: id, timestamp: at, userId: customerId, event, properties, context: { traits: { email: `${customerId}@example.com`, first_name: 'Kim' } } },
     },
   };
 }
+
+const order = (id: string, customerId: string, at: string) => track(id, customerId, 'Order Completed', at, { order_id: id, total: 20, currency: 'USD', products: [] });
 
 beforeAll(async () => {
   infra = await createTestInfra();
   const config = loadConfig({ ...serviceEnv(infra), PORT: '0' });
   runtime = await openRuntime({ service: 'classifier', config, schema: 'lifecycle', migrationsFolder: join(import.meta.dirname, '..', 'drizzle') });
-  service = await buildClassifier(runtime);
+  // The shipped thresholds: at_risk after 1.5 × the median gap, 60 days for one-order customers.
+  service = await buildClassifier(runtime, await loadThresholds(config.LIFECYCLE_CONFIG));
   producer = await connectedProducer(infra);
   changes = await collectTopic(infra, 'stageChanges');
+  timerRequests = await collectTopic(infra, 'timersRequested');
 });
 
 afterAll(async () => {
-  await Promise.all([changes?.stop(), producer?.disconnect(), ...(service?.consumers.map((c) => c.stop()) ?? [])]);
+  await Promise.all([changes?.stop(), timerRequests?.stop(), producer?.disconnect(), ...(service?.consumers.map((c) => c.stop()) ?? [])]);
   await service?.app.close();
   await runtime?.close();
 });
 
 const stageChangesOf = (customerId: string) =>
-  changes.records.filter((r) => r.key === customerId).map((r) => StageChanged.parse(JSON.parse(r.value)).payload);
+  changes.records.filter((r) => r.key === customerId).map((r) => {
+    const { from, to, reason } = StageChanged.parse(JSON.parse(r.value)).payload;
+    return `${from ?? 'new'} → ${to} (${reason})`;
+  });
+
+const latestTimerFor = (customerId: string) => timerRequests.records.filter((r) => r.key === customerId).map((r) => TimerRequested.parse(JSON.parse(r.value))).at(-1);
+
+/** Plays the scheduler's part: the timer the classifier asked for fires at its time. */
+async function fire(request: TimerRequested): Promise<void> {
+  const fired: TimerFired = {
+    id: `timer:${request.payload.timerId}@${request.payload.fireAt}`,
+    type: 'timer.fired',
+    version: 1,
+    occurredAt: request.payload.fireAt,
+    customerId: request.customerId,
+    causationId: request.id,
+    payload: { timerId: request.payload.timerId, owner: request.payload.owner, fireAt: request.payload.fireAt, data: request.payload.data },
+  };
+  await publish(producer, infra.prefix, 'timersFired', [fired, fired]);
+}
 
 describe('classifier on a real broker and database', () => {
-  it('moves a customer to conversion on the first order, once, even when the event is redelivered', async () => {
-    const first = order('e-1', 'kim', '2026-11-01T10:00:00.000Z');
-    await publish(producer, infra.prefix, 'lifecycleEvents', [first, first]);
-    await eventually(() => expect(stageChangesOf('kim')).toEqual([{ from: null, to: 'conversion', reason: 'first_order', eventId: 'e-1' }]));
+  it('follows a customer from first view to advocacy, at_risk after silence, and back by a new order', async () => {
+    const journey = [
+      track('j-1', 'jo', 'Page Viewed', day(0)),
+      track('j-2', 'jo', 'Product Viewed', day(0)),
+      track('j-3', 'jo', 'Product Added', day(0)),
+      order('j-4', 'jo', day(1)),
+      order('j-5', 'jo', day(21)),
+      track('j-6', 'jo', 'NPS Survey Answered', day(22), { score: 10 }),
+    ];
+    // Each event twice: a redelivery changes nothing.
+    for (const event of journey) await publish(producer, infra.prefix, 'lifecycleEvents', [event, event]);
+    await eventually(() =>
+      expect(stageChangesOf('jo')).toEqual([
+        'new → awareness (first_seen)',
+        'awareness → consideration (shopping_intent)',
+        'consideration → conversion (first_order)',
+        'conversion → retention (repeat_order)',
+        'retention → advocacy (promoter)',
+      ]),
+    );
 
-    await publish(producer, infra.prefix, 'lifecycleEvents', [order('e-2', 'kim', '2026-11-20T10:00:00.000Z')]);
-    await eventually(() => expect(stageChangesOf('kim').map((c) => c.to)).toEqual(['conversion', 'retention']));
+    // Orders 20 days apart: the classifier asks to be woken 30 days after the last one.
+    const timer = await eventually(() => {
+      const latest = latestTimerFor('jo');
+      expect(latest?.payload).toMatchObject({ timerId: 'classifier:silence:jo', owner: 'classifier', fireAt: day(51) });
+      return latest!;
+    });
+    await fire(timer);
+    await eventually(() => expect(stageChangesOf('jo').at(-1)).toBe('advocacy → at_risk (silent_past_expected_repurchase)'));
+    await eventually(() => expect(latestTimerFor('jo')?.payload.fireAt).toBe(day(111)));
 
-    const response = await service.app.inject({ url: '/customers/kim' });
+    await publish(producer, infra.prefix, 'lifecycleEvents', [order('j-7', 'jo', day(60))]);
+    await eventually(() => expect(stageChangesOf('jo').at(-1)).toBe('at_risk → retention (reactivated)'));
+    expect(stageChangesOf('jo')).toHaveLength(7);
+
+    const response = await service.app.inject({ url: '/customers/jo' });
     expect(response.statusCode).toBe(200);
     expect(response.json()).toMatchObject({
-      profile: { stage: 'retention', orderCount: 2, email: 'kim@example.com' },
+      profile: { stage: 'retention', orderCount: 3, email: 'jo@example.com', npsScore: 10 },
       history: [
-        { from: null, to: 'conversion', reason: 'first_order', eventId: 'e-1' },
-        { from: 'conversion', to: 'retention', reason: 'repeat_order', eventId: 'e-2' },
+        { from: null, to: 'awareness', eventId: 'j-1' },
+        { to: 'consideration', eventId: 'j-2' },
+        { to: 'conversion', eventId: 'j-4' },
+        { to: 'retention', eventId: 'j-5' },
+        { to: 'advocacy', eventId: 'j-6' },
+        { to: 'at_risk', reason: 'silent_past_expected_repurchase', eventId: `timer:classifier:silence:jo@${day(51)}` },
+        { from: 'at_risk', to: 'retention', reason: 'reactivated', eventId: 'j-7' },
       ],
     });
+  });
+
+  it('moves a buyer back when their only order is refunded', async () => {
+    await publish(producer, infra.prefix, 'lifecycleEvents', [
+      order('r-1', 'ren', day(5)),
+      track('r-2', 'ren', 'Order Refunded', day(6), { order_id: 'r-1' }),
+    ]);
+    await eventually(() => expect(stageChangesOf('ren')).toEqual(['new → conversion (first_order)', 'conversion → awareness (orders_refunded)']));
   });
 
   it('answers 404 for a customer it has never seen', async () => {

@@ -1,4 +1,4 @@
-import { bigserial, index, integer, pgSchema, text, timestamp } from 'drizzle-orm/pg-core';
+import { bigserial, index, integer, jsonb, pgSchema, text, timestamp } from 'drizzle-orm/pg-core';
 
 export const lifecycle = pgSchema('lifecycle');
 
@@ -15,8 +15,11 @@ export const profiles = lifecycle.table('profiles', {
   orderCount: integer('order_count').notNull().default(0),
   firstOrderAt: ts('first_order_at'),
   lastOrderAt: ts('last_order_at'),
+  nextCheckAt: ts('next_check_at'),
+  /** The whole domain profile; the columns above are copies for queries. */
+  data: jsonb('data').notNull().default({}),
   updatedAt: ts('updated_at').notNull().defaultNow(),
-});
+}, (t) => [index('profiles_stage_idx').on(t.stage, t.customerId)]);
 
 /** Ids of the lifecycle events already folded in, so a redelivery changes nothing. */
 export const processedEvents = lifecycle.table('processed_events', {

@@ -1,19 +1,36 @@
-import { traitsOf, type LifecycleEvent, type Stage } from '@lifecycle/contracts';
+import { z } from 'zod';
+import { Stage, traitsOf, type LifecycleEvent } from '@lifecycle/contracts';
 
-/** What the classifier knows of one customer, built only from lifecycle events. */
-export interface Profile {
-  customerId: string;
-  stage: Stage | null;
-  email: string | null;
-  firstName: string | null;
-  firstSeenAt: string;
-  lastEventAt: string;
-  /** Product views, cart adds and checkouts: signs of intent before an order. */
-  intentSignals: number;
-  orderCount: number;
-  firstOrderAt: string | null;
-  lastOrderAt: string | null;
-}
+const Iso = z.string();
+
+/** What the classifier knows of one customer, built only from lifecycle events and fired timers. */
+export const Profile = z.object({
+  customerId: z.string(),
+  stage: Stage.nullable(),
+  email: z.string().nullable(),
+  firstName: z.string().nullable(),
+  /** Event time of the traits above, so an older event never overwrites a newer value. */
+  traitsAt: Iso.nullable(),
+  firstSeenAt: Iso,
+  lastEventAt: Iso,
+  /** The latest moment the classifier has seen (events and fired timers): its "now". */
+  clockAt: Iso,
+  /** Product views, cart adds, wishlist adds and checkouts: signs of intent before an order. */
+  intentSignals: z.number().int(),
+  /** Completed orders, net of refunds and cancellations, by event time. */
+  orders: z.array(z.object({ orderId: z.string(), at: Iso })),
+  /** Orders refunded or cancelled, kept so an order that arrives after its refund stays out. */
+  voidedOrderIds: z.array(z.string()),
+  npsScore: z.number().int().nullable(),
+  npsAt: Iso.nullable(),
+  reviewCount: z.number().int(),
+  referrals: z.number().int(),
+  /** NPS answers, reviews, referrals and shares with their times: what advocacy is judged on. */
+  signals: z.array(z.object({ kind: z.enum(['nps', 'review', 'referral', 'share']), value: z.number().nullable(), at: Iso })),
+  /** When the classifier has asked the scheduler to wake it for this customer. */
+  nextCheckAt: Iso.nullable(),
+});
+export type Profile = z.infer<typeof Profile>;
 
 const intentEvents = new Set(['Product Viewed', 'Product Added', 'Product Added to Wishlist', 'Cart Viewed', 'Checkout Started']);
 
@@ -23,34 +40,100 @@ export function emptyProfile(customerId: string, at: string): Profile {
     stage: null,
     email: null,
     firstName: null,
+    traitsAt: null,
     firstSeenAt: at,
     lastEventAt: at,
+    clockAt: at,
     intentSignals: 0,
-    orderCount: 0,
-    firstOrderAt: null,
-    lastOrderAt: null,
+    orders: [],
+    voidedOrderIds: [],
+    npsScore: null,
+    npsAt: null,
+    reviewCount: 0,
+    referrals: 0,
+    signals: [],
+    nextCheckAt: null,
   };
 }
 
-const earlier = (a: string | null, b: string): string => (a === null || b < a ? b : a);
-const later = (a: string | null, b: string): string => (a === null || b > a ? b : a);
+const earlier = (a: string, b: string): string => (b < a ? b : a);
+const later = (a: string, b: string): string => (b > a ? b : a);
 
-/** Folds one event into the profile. Times are event times, not arrival times. */
+function stringProp(properties: Record<string, unknown>, name: string): string | null {
+  const value = properties[name];
+  return typeof value === 'string' && value !== '' ? value : typeof value === 'number' ? String(value) : null;
+}
+
+function numberProp(properties: Record<string, unknown>, name: string): number | null {
+  const value = properties[name];
+  return typeof value === 'number' && Number.isFinite(value) ? value : null;
+}
+
+/**
+ * Folds one event into the profile. Times are event times, not arrival times, and the fold is
+ * order-independent: the same events in any order give the same profile.
+ */
 export function applyEvent(profile: Profile, event: LifecycleEvent): Profile {
   const { call } = event.payload;
   const at = event.occurredAt;
   const traits = traitsOf(call);
+  const newerTraits = profile.traitsAt === null || at >= profile.traitsAt;
+  const pick = (incoming: string | undefined, current: string | null): string | null =>
+    incoming === undefined ? current : newerTraits || current === null ? incoming : current;
+  const email = pick(traits.email, profile.email);
+  const firstName = pick(traits.first_name ?? traits.firstName, profile.firstName);
+  const touchedTraits = traits.email !== undefined || traits.first_name !== undefined || traits.firstName !== undefined;
   const next: Profile = {
     ...profile,
-    email: traits.email ?? profile.email,
-    firstName: traits.first_name ?? traits.firstName ?? profile.firstName,
+    email,
+    firstName,
+    traitsAt: touchedTraits ? (profile.traitsAt === null ? at : later(profile.traitsAt, at)) : profile.traitsAt,
     firstSeenAt: earlier(profile.firstSeenAt, at),
     lastEventAt: later(profile.lastEventAt, at),
+    clockAt: later(profile.clockAt, at),
   };
   if (call.type !== 'track') return next;
-  if (call.event === 'Order Completed') {
-    return { ...next, orderCount: next.orderCount + 1, firstOrderAt: earlier(next.firstOrderAt, at), lastOrderAt: later(next.lastOrderAt, at) };
+  const props = call.properties;
+  switch (call.event) {
+    case 'Order Completed': {
+      const orderId = stringProp(props, 'order_id') ?? event.id;
+      if (next.orders.some((o) => o.orderId === orderId) || next.voidedOrderIds.includes(orderId)) return next;
+      const orders = [...next.orders, { orderId, at }].sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : a.orderId.localeCompare(b.orderId)));
+      return { ...next, orders };
+    }
+    case 'Order Refunded':
+    case 'Order Cancelled': {
+      const orderId = stringProp(props, 'order_id');
+      if (orderId === null || next.voidedOrderIds.includes(orderId)) return next;
+      return { ...next, orders: next.orders.filter((o) => o.orderId !== orderId), voidedOrderIds: [...next.voidedOrderIds, orderId].sort() };
+    }
+    case 'NPS Survey Answered': {
+      const score = numberProp(props, 'score');
+      if (score === null) return next;
+      const latest = next.npsAt === null || at >= next.npsAt;
+      return { ...withSignal(next, 'nps', score, at), npsScore: latest ? score : next.npsScore, npsAt: latest ? at : next.npsAt };
+    }
+    case 'Product Reviewed':
+      return { ...withSignal(next, 'review', numberProp(props, 'rating'), at), reviewCount: next.reviewCount + 1 };
+    case 'Referral Completed':
+      return { ...withSignal(next, 'referral', null, at), referrals: next.referrals + 1 };
+    case 'Product Shared':
+      return withSignal(next, 'share', null, at);
+    default:
+      return intentEvents.has(call.event) ? { ...next, intentSignals: next.intentSignals + 1 } : next;
   }
-  if (intentEvents.has(call.event)) return { ...next, intentSignals: next.intentSignals + 1 };
-  return next;
+}
+
+type Signal = Profile['signals'][number];
+
+function withSignal(profile: Profile, kind: Signal['kind'], value: number | null, at: string): Profile {
+  const signals = [...profile.signals, { kind, value, at }].sort(
+    (a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : a.kind.localeCompare(b.kind) || (a.value ?? -1) - (b.value ?? -1)),
+  );
+  return { ...profile, signals };
+}
+
+/** Moves the profile's clock forward to a fired timer's time. */
+export function advanceClock(profile: Profile, at: string): Profile {
+  return { ...profile, clockAt: later(profile.clockAt, at) };
 }
