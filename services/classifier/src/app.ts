@@ -1,15 +1,12 @@
-import { z } from 'zod';
 import { createServiceApp, startTopicConsumer, type FastifyInstance, type RunningConsumer, type Runtime } from '@lifecycle/kit';
 import { lifecycleEventHandler, timerFiredHandler } from './consumer.ts';
 import type { Thresholds } from './domain/thresholds.ts';
-import { readCustomer } from './profile-repository.ts';
+import { registerReadApi } from './read-api.ts';
 
 export interface Classifier {
   app: FastifyInstance;
   consumers: RunningConsumer[];
 }
-
-const CustomerParams = z.object({ id: z.string().min(1) });
 
 /** Builds the classifier on an open runtime: consumers of `lifecycle.events` and its fired timers, and the read API. */
 export async function buildClassifier(runtime: Runtime, thresholds: Thresholds): Promise<Classifier> {
@@ -33,11 +30,6 @@ export async function buildClassifier(runtime: Runtime, thresholds: Thresholds):
   });
   const consumers = [consumer, timers];
   const app = createServiceApp(runtime, () => consumers);
-  app.get('/customers/:id', async (request, reply) => {
-    const { id } = CustomerParams.parse(request.params);
-    const customer = await readCustomer(runtime.db, id);
-    if (customer === null) return reply.status(404).send({ error: `no customer with id ${id}` });
-    return customer;
-  });
+  registerReadApi(app, runtime.db);
   return { app, consumers };
 }

@@ -136,4 +136,39 @@ describe('classifier on a real broker and database', () => {
     expect(response.statusCode).toBe(404);
     expect(response.json()).toEqual({ error: 'no customer with id nobody' });
   });
+
+  it('counts customers per stage and lists them a page at a time', async () => {
+    expect((await service.app.inject({ url: '/stages' })).json()).toEqual({
+      stages: { awareness: 1, consideration: 0, conversion: 0, retention: 1, advocacy: 0, at_risk: 0, lapsed: 0 },
+    });
+    const first = (await service.app.inject({ url: '/customers?limit=1' })).json();
+    expect(first.customers.map((c: { customerId: string }) => c.customerId)).toEqual(['jo']);
+    const second = (await service.app.inject({ url: `/customers?limit=1&cursor=${first.nextCursor}` })).json();
+    expect(second).toMatchObject({ customers: [{ customerId: 'ren', stage: 'awareness' }], nextCursor: null });
+    expect((await service.app.inject({ url: '/customers?stage=retention' })).json().customers).toMatchObject([{ customerId: 'jo', orderCount: 3 }]);
+    const bad = await service.app.inject({ url: '/customers?stage=sleepy' });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json().issues[0].field).toBe('stage');
+  });
+
+  it('reports retention figures for a period', async () => {
+    const response = await service.app.inject({ url: `/metrics/retention?from=${day(20)}&to=${day(90)}` });
+    expect(response.json()).toEqual({
+      from: day(20),
+      to: day(90),
+      customerRetentionRate: 1,
+      churnRate: 0,
+      repeatPurchaseRate: 1,
+      byCurrency: { USD: { averageOrderValue: 20, historicCustomerLifetimeValue: 60, revenue: 40, orders: 2 } },
+      nps: 100,
+      stageMoves: expect.arrayContaining([
+        { from: 'conversion', to: 'retention', count: 1 },
+        { from: 'retention', to: 'advocacy', count: 1 },
+        { from: 'advocacy', to: 'at_risk', count: 1 },
+        { from: 'at_risk', to: 'retention', count: 1 },
+      ]),
+    });
+    expect(response.json().stageMoves).toHaveLength(4);
+    expect((await service.app.inject({ url: `/metrics/retention?from=${day(90)}&to=${day(20)}` })).statusCode).toBe(400);
+  });
 });

@@ -18,7 +18,7 @@ export const Profile = z.object({
   /** Product views, cart adds, wishlist adds and checkouts: signs of intent before an order. */
   intentSignals: z.number().int(),
   /** Completed orders, net of refunds and cancellations, by event time. */
-  orders: z.array(z.object({ orderId: z.string(), at: Iso })),
+  orders: z.array(z.object({ orderId: z.string(), at: Iso, total: z.number().default(0), currency: z.string().default('USD') })),
   /** Orders refunded or cancelled, kept so an order that arrives after its refund stays out. */
   voidedOrderIds: z.array(z.string()),
   npsScore: z.number().int().nullable(),
@@ -98,7 +98,9 @@ export function applyEvent(profile: Profile, event: LifecycleEvent): Profile {
     case 'Order Completed': {
       const orderId = stringProp(props, 'order_id') ?? event.id;
       if (next.orders.some((o) => o.orderId === orderId) || next.voidedOrderIds.includes(orderId)) return next;
-      const orders = [...next.orders, { orderId, at }].sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : a.orderId.localeCompare(b.orderId)));
+      const total = numberProp(props, 'total') ?? numberProp(props, 'revenue') ?? 0;
+      const currency = stringProp(props, 'currency')?.toUpperCase() ?? 'USD';
+      const orders = [...next.orders, { orderId, at, total, currency }].sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : a.orderId.localeCompare(b.orderId)));
       return { ...next, orders };
     }
     case 'Order Refunded':
