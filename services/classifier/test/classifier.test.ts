@@ -1,11 +1,14 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StageChanged, TimerRequested, type LifecycleEvent, type TimerFired } from '@lifecycle/contracts';
-import { openRuntime, publish, type Producer, type Runtime } from '@lifecycle/kit';
+import { openRuntime, publish, runMigrations, type Producer, type Runtime } from '@lifecycle/kit';
 import { collectTopic, connectedProducer, createTestInfra, eventually, serviceEnv, type TestInfra } from '@lifecycle/tools/test-kit';
 import { buildClassifier, type Classifier } from '../src/app.ts';
 import { loadConfig } from '../src/config.ts';
 import { loadThresholds } from '../src/thresholds-file.ts';
+import { resetClassifier } from '../src/rebuild.ts';
+
+const migrationsFolder = join(import.meta.dirname, '..', 'drizzle');
 
 let infra: TestInfra;
 let runtime: Runtime;
@@ -35,7 +38,7 @@ const order = (id: string, customerId: string, at: string) => track(id, customer
 beforeAll(async () => {
   infra = await createTestInfra();
   const config = loadConfig({ ...serviceEnv(infra), PORT: '0' });
-  runtime = await openRuntime({ service: 'classifier', config, schema: 'lifecycle', migrationsFolder: join(import.meta.dirname, '..', 'drizzle') });
+  runtime = await openRuntime({ service: 'classifier', config, schema: 'lifecycle', migrationsFolder });
   // The shipped thresholds: at_risk after 1.5 × the median gap, 60 days for one-order customers.
   service = await buildClassifier(runtime, await loadThresholds(config.LIFECYCLE_CONFIG));
   producer = await connectedProducer(infra);
@@ -170,5 +173,26 @@ describe('classifier on a real broker and database', () => {
     });
     expect(response.json().stageMoves).toHaveLength(4);
     expect((await service.app.inject({ url: `/metrics/retention?from=${day(90)}&to=${day(20)}` })).statusCode).toBe(400);
+  });
+
+  it('rebuilds the same profiles from the retained events after a reset', async () => {
+    const snapshot = async () => (await runtime.pool.query('SELECT customer_id, stage, data FROM lifecycle.profiles ORDER BY customer_id')).rows;
+    const live = await snapshot();
+    expect(live.map((r) => [r.customer_id, r.stage])).toEqual([['jo', 'retention'], ['ren', 'awareness']]);
+
+    await Promise.all(service.consumers.map((c) => c.stop()));
+    await service.app.close();
+    expect(await resetClassifier({ kafka: infra.kafka, pool: runtime.pool, prefix: infra.prefix })).toMatchObject({ ok: true });
+    await expect(runtime.pool.query('SELECT 1 FROM lifecycle.profiles')).rejects.toThrow(/does not exist/);
+
+    await runMigrations(runtime.pool, { schema: 'lifecycle', migrationsFolder });
+    service = await buildClassifier(runtime, await loadThresholds(loadConfig({}).LIFECYCLE_CONFIG));
+    await eventually(async () => expect(await snapshot()).toEqual(live), 30_000);
+  });
+
+  it('refuses to reset while the classifier is running', async () => {
+    await eventually(() => expect(service.consumers.every((c) => c.ready())).toBe(true));
+    expect(await resetClassifier({ kafka: infra.kafka, pool: runtime.pool, prefix: infra.prefix })).toMatchObject({ ok: false, reason: expect.stringContaining('stop it first') });
+    expect((await runtime.pool.query('SELECT count(*)::int AS n FROM lifecycle.profiles')).rows).toEqual([{ n: 2 }]);
   });
 });

@@ -1,0 +1,41 @@
+import type pg from 'pg';
+import { topicName } from '@lifecycle/contracts';
+import type { Kafka } from '@lifecycle/kit';
+
+/** The consumer groups whose input makes up every profile, with their topics. */
+export const classifierGroups = [
+  { groupId: 'lifecycle-classifier', topic: 'lifecycleEvents' },
+  { groupId: 'lifecycle-classifier-timers', topic: 'timersFired' },
+] as const;
+
+export type RebuildResult = { ok: true; replay: Record<string, number> } | { ok: false; reason: string };
+
+/**
+ * Resets the classifier so its next start rebuilds every profile from the retained events:
+ * drops its schema (profiles, history, processed ids) and moves its consumer groups back to the
+ * start of their topics. Refuses while a classifier is running, since it would race the reset.
+ * Stage changes replayed carry the ids they had the first time, so downstream consumers drop them.
+ */
+export async function resetClassifier(opts: { kafka: Kafka; pool: pg.Pool; prefix: string }): Promise<RebuildResult> {
+  const admin = opts.kafka.admin();
+  await admin.connect();
+  try {
+    const groups = classifierGroups.map((g) => ({ ...g, groupId: opts.prefix + g.groupId, topicName: topicName(opts.prefix, g.topic) }));
+    const described = await admin.describeGroups(groups.map((g) => g.groupId));
+    const running = described.groups.filter((g) => g.members.length > 0);
+    if (running.length > 0) {
+      return { ok: false, reason: `the classifier is running (consumer group ${running.map((g) => g.groupId).join(', ')} has members); stop it first` };
+    }
+    await opts.pool.query('DROP SCHEMA IF EXISTS lifecycle CASCADE');
+    await opts.pool.query('DROP TABLE IF EXISTS drizzle.lifecycle_migrations');
+    const replay: Record<string, number> = {};
+    for (const g of groups) {
+      await admin.resetOffsets({ groupId: g.groupId, topic: g.topicName, earliest: true });
+      const offsets = await admin.fetchTopicOffsets(g.topicName);
+      replay[g.topicName] = offsets.reduce((sum, p) => sum + Number(p.high) - Number(p.low), 0);
+    }
+    return { ok: true, replay };
+  } finally {
+    await admin.disconnect();
+  }
+}
