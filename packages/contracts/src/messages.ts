@@ -16,6 +16,11 @@ export const StageChanged = envelope(
     reason: z.string().min(1),
     /** The lifecycle event that caused the move. */
     eventId: z.string().min(1),
+    /**
+     * The move reflects the past (an import or replay of old events): it updates state, but
+     * campaigns must not fire for it.
+     */
+    historical: z.boolean().optional(),
   }),
 );
 export type StageChanged = z.infer<typeof StageChanged>;

@@ -78,6 +78,8 @@ export interface ConsumedRecord {
   partition: number;
   offset: string;
   key: string | null;
+  /** When the record was written to Kafka (ms since the epoch): its arrival time, when known. */
+  timestamp?: number;
 }
 
 export type ParseResult<T> = { ok: true; value: T } | { ok: false; reason: string; errors: string[] };
@@ -235,6 +237,7 @@ export async function startTopicConsumer<K extends TopicKey>(opts: TopicConsumer
           partition: batch.partition,
           offset: message.offset,
           key: message.key === null ? null : message.key.toString('utf8'),
+          timestamp: Number(message.timestamp),
         };
         await processOne(record, message);
         resolveOffset(message.offset);

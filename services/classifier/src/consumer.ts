@@ -3,7 +3,7 @@ import type { LifecycleEvent, StageChanged, TimerFired, TimerRequested } from '@
 import { processedEvents, stageHistory } from './db/schema.ts';
 import { advanceClock, applyEvent, emptyProfile, type Profile } from './domain/profile.ts';
 import { decideStage, nextCheckAt } from './domain/stage-rules.ts';
-import type { Thresholds } from './domain/thresholds.ts';
+import { isHistorical, type Thresholds } from './domain/thresholds.ts';
 import { loadProfileForUpdate, saveProfile, type Tx } from './profile-repository.ts';
 
 export const TIMER_OWNER = 'classifier';
@@ -13,6 +13,8 @@ interface Cause {
   id: string;
   customerId: string;
   occurredAt: string;
+  /** When the cause reached Kafka, ms since the epoch; unknown counts as on time. */
+  arrivedAt: number | undefined;
 }
 
 /**
@@ -47,7 +49,7 @@ async function settle(tx: Tx, runtime: Runtime, thresholds: Thresholds, before: 
     occurredAt: now,
     customerId: cause.customerId,
     causationId: cause.id,
-    payload: { from: previous, to: decision.stage, reason: decision.reason, eventId: cause.id },
+    payload: { from: previous, to: decision.stage, reason: decision.reason, eventId: cause.id, historical: cause.arrivedAt !== undefined && isHistorical(cause.occurredAt, cause.arrivedAt, thresholds) },
   };
   await tx.insert(stageHistory).values({
     customerId: cause.customerId,
@@ -58,7 +60,7 @@ async function settle(tx: Tx, runtime: Runtime, thresholds: Thresholds, before: 
     occurredAt: now,
   });
   await publish(producer, prefix, 'stageChanges', [change]);
-  log.info({ eventId: cause.id, customerId: cause.customerId, from: previous, to: decision.stage, reason: decision.reason }, 'stage changed');
+  log.info({ eventId: cause.id, customerId: cause.customerId, from: previous, to: decision.stage, reason: decision.reason, historical: change.payload.historical }, 'stage changed');
 }
 
 async function firstTime(tx: Tx, id: string): Promise<boolean> {
@@ -72,7 +74,7 @@ async function firstTime(tx: Tx, id: string): Promise<boolean> {
  */
 export function lifecycleEventHandler(runtime: Runtime, thresholds: Thresholds): TopicConsumerOptions<'lifecycleEvents'>['handle'] {
   const { db, logger } = runtime;
-  return async (event: LifecycleEvent) => {
+  return async (event: LifecycleEvent, record) => {
     await db.transaction(async (tx) => {
       if (!(await firstTime(tx, event.id))) {
         logger.info({ eventId: event.id, customerId: event.customerId }, 'event already processed');
@@ -80,7 +82,7 @@ export function lifecycleEventHandler(runtime: Runtime, thresholds: Thresholds):
       }
       const before = await loadProfileForUpdate(tx, event.customerId);
       const updated = applyEvent(before ?? emptyProfile(event.customerId, event.occurredAt), event);
-      await settle(tx, runtime, thresholds, before, updated, event, logger);
+      await settle(tx, runtime, thresholds, before, updated, { ...event, arrivedAt: record.timestamp }, logger);
     });
   };
 }
@@ -88,13 +90,13 @@ export function lifecycleEventHandler(runtime: Runtime, thresholds: Thresholds):
 /** Re-decides a customer's stage when the silence timer the classifier asked for fires. */
 export function timerFiredHandler(runtime: Runtime, thresholds: Thresholds): TopicConsumerOptions<'timersFired'>['handle'] {
   const { db, logger } = runtime;
-  return async (timer: TimerFired) => {
+  return async (timer: TimerFired, record) => {
     if (timer.payload.owner !== TIMER_OWNER) return;
     await db.transaction(async (tx) => {
       if (!(await firstTime(tx, timer.id))) return;
       const before = await loadProfileForUpdate(tx, timer.customerId);
       if (before === null) return;
-      await settle(tx, runtime, thresholds, before, advanceClock(before, timer.payload.fireAt), timer, logger);
+      await settle(tx, runtime, thresholds, before, advanceClock(before, timer.payload.fireAt), { ...timer, arrivedAt: record.timestamp }, logger);
     });
   };
 }

@@ -134,6 +134,16 @@ describe('classifier on a real broker and database', () => {
     await eventually(() => expect(stageChangesOf('ren')).toEqual(['new → conversion (first_order)', 'conversion → awareness (orders_refunded)']));
   });
 
+  it('marks stage changes caused by long-past events as historical, and fresh ones not', async () => {
+    await publish(producer, infra.prefix, 'lifecycleEvents', [order('h-1', 'hist', day(0)), order('f-1', 'fresh', new Date().toISOString())]);
+    const historicalOf = (customerId: string) =>
+      changes.records.filter((r) => r.key === customerId).map((r) => StageChanged.parse(JSON.parse(r.value)).payload.historical);
+    await eventually(() => {
+      expect(historicalOf('hist')).toEqual([true]);
+      expect(historicalOf('fresh')).toEqual([false]);
+    });
+  });
+
   it('answers 404 for a customer it has never seen', async () => {
     const response = await service.app.inject({ url: '/customers/nobody' });
     expect(response.statusCode).toBe(404);
@@ -142,11 +152,11 @@ describe('classifier on a real broker and database', () => {
 
   it('counts customers per stage and lists them a page at a time', async () => {
     expect((await service.app.inject({ url: '/stages' })).json()).toEqual({
-      stages: { awareness: 1, consideration: 0, conversion: 0, retention: 1, advocacy: 0, at_risk: 0, lapsed: 0 },
+      stages: { awareness: 1, consideration: 0, conversion: 2, retention: 1, advocacy: 0, at_risk: 0, lapsed: 0 },
     });
-    const first = (await service.app.inject({ url: '/customers?limit=1' })).json();
-    expect(first.customers.map((c: { customerId: string }) => c.customerId)).toEqual(['jo']);
-    const second = (await service.app.inject({ url: `/customers?limit=1&cursor=${first.nextCursor}` })).json();
+    const first = (await service.app.inject({ url: '/customers?limit=3' })).json();
+    expect(first.customers.map((c: { customerId: string }) => c.customerId)).toEqual(['fresh', 'hist', 'jo']);
+    const second = (await service.app.inject({ url: `/customers?limit=3&cursor=${first.nextCursor}` })).json();
     expect(second).toMatchObject({ customers: [{ customerId: 'ren', stage: 'awareness' }], nextCursor: null });
     expect((await service.app.inject({ url: '/customers?stage=retention' })).json().customers).toMatchObject([{ customerId: 'jo', orderCount: 3 }]);
     const bad = await service.app.inject({ url: '/customers?stage=sleepy' });
@@ -159,10 +169,11 @@ describe('classifier on a real broker and database', () => {
     expect(response.json()).toEqual({
       from: day(20),
       to: day(90),
-      customerRetentionRate: 1,
-      churnRate: 0,
-      repeatPurchaseRate: 1,
-      byCurrency: { USD: { averageOrderValue: 20, historicCustomerLifetimeValue: 60, revenue: 40, orders: 2 } },
+      // jo and hist had ordered before the period; only jo ordered again in it.
+      customerRetentionRate: 0.5,
+      churnRate: 0.5,
+      repeatPurchaseRate: 0.5,
+      byCurrency: { USD: { averageOrderValue: 20, historicCustomerLifetimeValue: 40, revenue: 40, orders: 2 } },
       nps: 100,
       stageMoves: expect.arrayContaining([
         { from: 'conversion', to: 'retention', count: 1 },
@@ -178,7 +189,7 @@ describe('classifier on a real broker and database', () => {
   it('rebuilds the same profiles from the retained events after a reset', async () => {
     const snapshot = async () => (await runtime.pool.query('SELECT customer_id, stage, data FROM lifecycle.profiles ORDER BY customer_id')).rows;
     const live = await snapshot();
-    expect(live.map((r) => [r.customer_id, r.stage])).toEqual([['jo', 'retention'], ['ren', 'awareness']]);
+    expect(live.map((r) => [r.customer_id, r.stage])).toEqual([['fresh', 'conversion'], ['hist', 'conversion'], ['jo', 'retention'], ['ren', 'awareness']]);
 
     await Promise.all(service.consumers.map((c) => c.stop()));
     await service.app.close();
@@ -193,6 +204,6 @@ describe('classifier on a real broker and database', () => {
   it('refuses to reset while the classifier is running', async () => {
     await eventually(() => expect(service.consumers.every((c) => c.ready())).toBe(true));
     expect(await resetClassifier({ kafka: infra.kafka, pool: runtime.pool, prefix: infra.prefix })).toMatchObject({ ok: false, reason: expect.stringContaining('stop it first') });
-    expect((await runtime.pool.query('SELECT count(*)::int AS n FROM lifecycle.profiles')).rows).toEqual([{ n: 2 }]);
+    expect((await runtime.pool.query('SELECT count(*)::int AS n FROM lifecycle.profiles')).rows).toEqual([{ n: 4 }]);
   });
 });

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { LifecycleEvent, Stage } from '@lifecycle/contracts';
 import { applyEvent, emptyProfile, type Profile } from './profile.ts';
 import { decideStage, nextCheckAt } from './stage-rules.ts';
-import { defaultThresholds as t } from './thresholds.ts';
+import { defaultThresholds as t, isHistorical } from './thresholds.ts';
 
 let seq = 0;
 function track(event: string, at: string, properties: Record<string, unknown> = {}): LifecycleEvent {
@@ -98,5 +98,14 @@ describe('applyEvent', () => {
       expect(fold(shuffled)).toEqual(inOrder);
     }
     expect(inOrder).toMatchObject({ email: 'new@example.com', firstName: 'Noa', npsScore: 10, orders: [{ orderId: 'o-2' }, { orderId: 'o-40' }] });
+  });
+});
+
+describe('isHistorical', () => {
+  it('marks what reached Kafka more than the horizon after it happened', () => {
+    const arrived = Date.parse(day(30));
+    expect(isHistorical(day(22), arrived, t)).toBe(true);
+    expect(isHistorical(day(23), arrived, t)).toBe(false);
+    expect(isHistorical(day(40), arrived, t)).toBe(false);
   });
 });

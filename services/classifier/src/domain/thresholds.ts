@@ -11,6 +11,8 @@ export const Thresholds = z.strictObject({
     minNps: z.number().int().min(0).max(10),
     minReviewRating: z.number().min(1).max(5),
   }),
+  /** A stage change caused by something older than this when it reached Kafka is historical. */
+  historicalHorizonDays: z.number().positive(),
 });
 export type Thresholds = z.infer<typeof Thresholds>;
 
@@ -18,4 +20,10 @@ export const defaultThresholds: Thresholds = {
   atRisk: { medianGapFactor: 1.5, defaultRepurchaseDays: 60 },
   lapsed: { factor: 3 },
   advocacy: { minNps: 9, minReviewRating: 4 },
+  historicalHorizonDays: 7,
 };
+
+/** Whether something that happened at `occurredAt` and reached Kafka at `arrivedAt` (ms) is history. */
+export function isHistorical(occurredAt: string, arrivedAt: number, t: Thresholds): boolean {
+  return arrivedAt - Date.parse(occurredAt) > t.historicalHorizonDays * 86_400_000;
+}
