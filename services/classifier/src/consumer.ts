@@ -1,6 +1,7 @@
 import { publish, type Logger, type Runtime, type TopicConsumerOptions } from '@lifecycle/kit';
 import type { LifecycleEvent, StageChanged, TimerFired, TimerRequested } from '@lifecycle/contracts';
-import { processedEvents, stageHistory } from './db/schema.ts';
+import { processedEvents, recurring, stageHistory } from './db/schema.ts';
+import { recomputeRfm } from './rfm-recompute.ts';
 import { advanceClock, applyEvent, emptyProfile, type Profile } from './domain/profile.ts';
 import { decideStage, nextCheckAt } from './domain/stage-rules.ts';
 import { isHistorical, type Thresholds } from './domain/thresholds.ts';
@@ -8,6 +9,34 @@ import { loadProfileForUpdate, saveProfile, type Tx } from './profile-repository
 
 export const TIMER_OWNER = 'classifier';
 const silenceTimerId = (customerId: string): string => `${TIMER_OWNER}:silence:${customerId}`;
+const RFM_TIMER_ID = `${TIMER_OWNER}:rfm`;
+
+function timerRequest(cause: Cause, timerId: string, customerId: string, fireAt: string): TimerRequested {
+  return {
+    id: `${cause.id}:${timerId}`,
+    type: 'timer.requested',
+    version: 1,
+    occurredAt: cause.occurredAt,
+    customerId,
+    causationId: cause.id,
+    payload: { timerId, owner: TIMER_OWNER, fireAt, data: {} },
+  };
+}
+
+/**
+ * Asks for the next RFM recompute, `intervalHours` after the later of the cause's time and its
+ * arrival, so an imported history does not step through the past one interval at a time.
+ */
+async function scheduleRfm(tx: Tx, runtime: Runtime, thresholds: Thresholds, cause: Cause, onlyIfNone: boolean): Promise<void> {
+  const base = Math.max(Date.parse(cause.occurredAt), cause.arrivedAt ?? 0);
+  const nextAt = new Date(base + thresholds.rfm.intervalHours * 3_600_000).toISOString();
+  const row = { name: 'rfm', nextAt };
+  const written = onlyIfNone
+    ? await tx.insert(recurring).values(row).onConflictDoNothing().returning()
+    : await tx.insert(recurring).values(row).onConflictDoUpdate({ target: recurring.name, set: row }).returning();
+  if (written.length === 0) return;
+  await publish(runtime.producer, runtime.prefix, 'timersRequested', [timerRequest(cause, RFM_TIMER_ID, RFM_TIMER_ID, nextAt)]);
+}
 
 interface Cause {
   id: string;
@@ -30,16 +59,7 @@ async function settle(tx: Tx, runtime: Runtime, thresholds: Thresholds, before: 
   const previous = before?.stage ?? null;
   await saveProfile(tx, { ...updated, stage: decision.stage, nextCheckAt: wakeAt });
   if (wakeAt !== null && wakeAt !== updated.nextCheckAt) {
-    const request: TimerRequested = {
-      id: `${cause.id}:timer`,
-      type: 'timer.requested',
-      version: 1,
-      occurredAt: cause.occurredAt,
-      customerId: cause.customerId,
-      causationId: cause.id,
-      payload: { timerId: silenceTimerId(cause.customerId), owner: TIMER_OWNER, fireAt: wakeAt, data: {} },
-    };
-    await publish(producer, prefix, 'timersRequested', [request]);
+    await publish(producer, prefix, 'timersRequested', [timerRequest(cause, silenceTimerId(cause.customerId), cause.customerId, wakeAt)]);
   }
   if (decision.stage === previous) return;
   const change: StageChanged = {
@@ -80,9 +100,11 @@ export function lifecycleEventHandler(runtime: Runtime, thresholds: Thresholds):
         logger.info({ eventId: event.id, customerId: event.customerId }, 'event already processed');
         return;
       }
+      const cause = { ...event, arrivedAt: record.timestamp };
       const before = await loadProfileForUpdate(tx, event.customerId);
       const updated = applyEvent(before ?? emptyProfile(event.customerId, event.occurredAt), event);
-      await settle(tx, runtime, thresholds, before, updated, { ...event, arrivedAt: record.timestamp }, logger);
+      await settle(tx, runtime, thresholds, before, updated, cause, logger);
+      await scheduleRfm(tx, runtime, thresholds, cause, true);
     });
   };
 }
@@ -94,9 +116,16 @@ export function timerFiredHandler(runtime: Runtime, thresholds: Thresholds): Top
     if (timer.payload.owner !== TIMER_OWNER) return;
     await db.transaction(async (tx) => {
       if (!(await firstTime(tx, timer.id))) return;
+      const cause = { ...timer, arrivedAt: record.timestamp };
+      if (timer.payload.timerId === RFM_TIMER_ID) {
+        const scored = await recomputeRfm(tx, timer.payload.fireAt);
+        logger.info({ scored, at: timer.payload.fireAt }, 'rfm scores recomputed');
+        await scheduleRfm(tx, runtime, thresholds, cause, false);
+        return;
+      }
       const before = await loadProfileForUpdate(tx, timer.customerId);
       if (before === null) return;
-      await settle(tx, runtime, thresholds, before, advanceClock(before, timer.payload.fireAt), { ...timer, arrivedAt: record.timestamp }, logger);
+      await settle(tx, runtime, thresholds, before, advanceClock(before, timer.payload.fireAt), cause, logger);
     });
   };
 }

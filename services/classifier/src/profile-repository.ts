@@ -33,13 +33,20 @@ export async function saveProfile(tx: Tx, profile: Profile): Promise<void> {
 }
 
 export async function readCustomer(db: Db, customerId: string) {
-  const [row] = await db.select({ data: profiles.data }).from(profiles).where(eq(profiles.customerId, customerId));
+  const [row] = await db
+    .select({
+      data: profiles.data,
+      rfm: { recency: profiles.rfmRecency, frequency: profiles.rfmFrequency, monetary: profiles.rfmMonetary, segment: profiles.rfmSegment, at: profiles.rfmAt },
+    })
+    .from(profiles)
+    .where(eq(profiles.customerId, customerId));
   if (row === undefined) return null;
   const profile = Profile.parse(row.data);
+  const { rfm } = row;
   const history = await db
     .select({ from: stageHistory.fromStage, to: stageHistory.toStage, reason: stageHistory.reason, eventId: stageHistory.eventId, occurredAt: stageHistory.occurredAt })
     .from(stageHistory)
     .where(eq(stageHistory.customerId, customerId))
     .orderBy(asc(stageHistory.id));
-  return { profile: { ...profile, orderCount: profile.orders.length }, history };
+  return { profile: { ...profile, orderCount: profile.orders.length }, rfm: rfm.segment === null ? null : rfm, history };
 }

@@ -126,6 +126,20 @@ describe('classifier on a real broker and database', () => {
     });
   });
 
+  it('recomputes RFM scores and segments when its recurring timer fires, and asks for the next one', async () => {
+    const rfmRequests = () => timerRequests.records.filter((r) => r.key === 'classifier:rfm').map((r) => TimerRequested.parse(JSON.parse(r.value)));
+    const first = await eventually(() => {
+      expect(rfmRequests()).toHaveLength(1);
+      return rfmRequests()[0]!;
+    });
+    // Asked for a day after the later of event time and arrival, not a day into the imported past.
+    expect(Date.parse(first.payload.fireAt)).toBeGreaterThan(Date.now() + 23 * 3_600_000);
+    await fire(first);
+    await eventually(async () => expect((await service.app.inject({ url: '/customers/jo' })).json().rfm).toMatchObject({ recency: 5, frequency: 5, monetary: 5, segment: 'champions' }));
+    await eventually(() => expect(rfmRequests()).toHaveLength(2));
+    expect(Date.parse(rfmRequests()[1]!.payload.fireAt) - Date.parse(first.payload.fireAt)).toBeGreaterThanOrEqual(24 * 3_600_000);
+  });
+
   it('moves a buyer back when their only order is refunded', async () => {
     await publish(producer, infra.prefix, 'lifecycleEvents', [
       order('r-1', 'ren', day(5)),

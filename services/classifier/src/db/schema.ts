@@ -16,6 +16,11 @@ export const profiles = lifecycle.table('profiles', {
   firstOrderAt: ts('first_order_at'),
   lastOrderAt: ts('last_order_at'),
   nextCheckAt: ts('next_check_at'),
+  rfmRecency: integer('rfm_recency'),
+  rfmFrequency: integer('rfm_frequency'),
+  rfmMonetary: integer('rfm_monetary'),
+  rfmSegment: text('rfm_segment'),
+  rfmAt: ts('rfm_at'),
   /** The whole domain profile; the columns above are copies for queries. */
   data: jsonb('data').notNull().default({}),
   updatedAt: ts('updated_at').notNull().defaultNow(),
@@ -37,3 +42,9 @@ export const stageHistory = lifecycle.table('stage_history', {
   occurredAt: ts('occurred_at').notNull(),
   recordedAt: ts('recorded_at').notNull().defaultNow(),
 }, (t) => [index('stage_history_customer_idx').on(t.customerId, t.id)]);
+
+/** Recurring work the classifier runs on the scheduler's clock (the RFM recompute). */
+export const recurring = lifecycle.table('recurring', {
+  name: text('name').primaryKey(),
+  nextAt: ts('next_at').notNull(),
+});

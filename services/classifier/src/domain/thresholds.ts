@@ -13,6 +13,8 @@ export const Thresholds = z.strictObject({
   }),
   /** A stage change caused by something older than this when it reached Kafka is historical. */
   historicalHorizonDays: z.number().positive(),
+  /** How often RFM scores are recomputed over the whole customer base. */
+  rfm: z.strictObject({ intervalHours: z.number().positive() }),
 });
 export type Thresholds = z.infer<typeof Thresholds>;
 
@@ -21,6 +23,7 @@ export const defaultThresholds: Thresholds = {
   lapsed: { factor: 3 },
   advocacy: { minNps: 9, minReviewRating: 4 },
   historicalHorizonDays: 7,
+  rfm: { intervalHours: 24 },
 };
 
 /** Whether something that happened at `occurredAt` and reached Kafka at `arrivedAt` (ms) is history. */
