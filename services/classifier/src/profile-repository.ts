@@ -2,6 +2,7 @@ import { asc, eq } from 'drizzle-orm';
 import type { Database } from '@lifecycle/kit';
 import { profiles, stageHistory } from './db/schema.ts';
 import { Profile } from './domain/profile.ts';
+import { orderFigures } from './domain/stage-rules.ts';
 
 export type Tx = Parameters<Parameters<Database['transaction']>[0]>[0];
 type Db = Database | Tx;
@@ -48,5 +49,5 @@ export async function readCustomer(db: Db, customerId: string) {
     .from(stageHistory)
     .where(eq(stageHistory.customerId, customerId))
     .orderBy(asc(stageHistory.id));
-  return { profile: { ...profile, orderCount: profile.orders.length }, rfm: rfm.segment === null ? null : rfm, history };
+  return { profile: { ...profile, orderCount: profile.orders.length, ...orderFigures(profile) }, rfm: rfm.segment === null ? null : rfm, history };
 }

@@ -113,7 +113,7 @@ describe('classifier on a real broker and database', () => {
     const response = await service.app.inject({ url: '/customers/jo' });
     expect(response.statusCode).toBe(200);
     expect(response.json()).toMatchObject({
-      profile: { stage: 'retention', orderCount: 3, email: 'jo@example.com', npsScore: 10 },
+      profile: { stage: 'retention', orderCount: 3, email: 'jo@example.com', npsScore: 10, revenue: { USD: 60 }, averageOrderValue: { USD: 20 }, medianGapDays: 29.5 },
       history: [
         { from: null, to: 'awareness', eventId: 'j-1' },
         { to: 'consideration', eventId: 'j-2' },

@@ -9,6 +9,14 @@ export const Profile = z.object({
   stage: Stage.nullable(),
   email: z.string().nullable(),
   firstName: z.string().nullable(),
+  locale: z.string().nullable().default(null),
+  timeZone: z.string().nullable().default(null),
+  /** `YYYY-MM-DD` as the customer gave it. */
+  birthday: z.string().nullable().default(null),
+  signedUpAt: Iso.nullable().default(null),
+  /** Marketing email consent from `Email Subscribed` / `Email Unsubscribed`; null when never said. */
+  subscribed: z.boolean().nullable().default(null),
+  subscribedAt: Iso.nullable().default(null),
   /** Event time of the traits above, so an older event never overwrites a newer value. */
   traitsAt: Iso.nullable(),
   firstSeenAt: Iso,
@@ -40,6 +48,12 @@ export function emptyProfile(customerId: string, at: string): Profile {
     stage: null,
     email: null,
     firstName: null,
+    locale: null,
+    timeZone: null,
+    birthday: null,
+    signedUpAt: null,
+    subscribed: null,
+    subscribedAt: null,
     traitsAt: null,
     firstSeenAt: at,
     lastEventAt: at,
@@ -64,6 +78,11 @@ function stringProp(properties: Record<string, unknown>, name: string): string |
   return typeof value === 'string' && value !== '' ? value : typeof value === 'number' ? String(value) : null;
 }
 
+function isoProp(properties: Record<string, unknown>, name: string): string | null {
+  const value = stringProp(properties, name);
+  return value !== null && !Number.isNaN(Date.parse(value)) ? new Date(value).toISOString() : null;
+}
+
 function numberProp(properties: Record<string, unknown>, name: string): number | null {
   const value = properties[name];
   return typeof value === 'number' && Number.isFinite(value) ? value : null;
@@ -80,13 +99,23 @@ export function applyEvent(profile: Profile, event: LifecycleEvent): Profile {
   const newerTraits = profile.traitsAt === null || at >= profile.traitsAt;
   const pick = (incoming: string | undefined, current: string | null): string | null =>
     incoming === undefined ? current : newerTraits || current === null ? incoming : current;
-  const email = pick(traits.email, profile.email);
-  const firstName = pick(traits.first_name ?? traits.firstName, profile.firstName);
-  const touchedTraits = traits.email !== undefined || traits.first_name !== undefined || traits.firstName !== undefined;
+  const incoming = {
+    email: traits.email,
+    firstName: traits.first_name ?? traits.firstName,
+    locale: traits.locale ?? call.context?.locale,
+    timeZone: traits.timezone ?? call.context?.timezone,
+    birthday: stringProp(traits, 'birthday') ?? undefined,
+    signedUpAt: isoProp(traits, 'created_at') ?? isoProp(traits, 'createdAt') ?? undefined,
+  };
+  const touchedTraits = Object.values(incoming).some((v) => v !== undefined);
   const next: Profile = {
     ...profile,
-    email,
-    firstName,
+    email: pick(incoming.email, profile.email),
+    firstName: pick(incoming.firstName, profile.firstName),
+    locale: pick(incoming.locale, profile.locale),
+    timeZone: pick(incoming.timeZone, profile.timeZone),
+    birthday: pick(incoming.birthday, profile.birthday),
+    signedUpAt: pick(incoming.signedUpAt, profile.signedUpAt),
     traitsAt: touchedTraits ? (profile.traitsAt === null ? at : later(profile.traitsAt, at)) : profile.traitsAt,
     firstSeenAt: earlier(profile.firstSeenAt, at),
     lastEventAt: later(profile.lastEventAt, at),
@@ -121,6 +150,10 @@ export function applyEvent(profile: Profile, event: LifecycleEvent): Profile {
       return { ...withSignal(next, 'referral', null, at), referrals: next.referrals + 1 };
     case 'Product Shared':
       return withSignal(next, 'share', null, at);
+    case 'Email Subscribed':
+    case 'Email Unsubscribed':
+      if (next.subscribedAt !== null && at < next.subscribedAt) return next;
+      return { ...next, subscribed: call.event === 'Email Subscribed', subscribedAt: at };
     default:
       return intentEvents.has(call.event) ? { ...next, intentSignals: next.intentSignals + 1 } : next;
   }

@@ -99,6 +99,14 @@ describe('applyEvent', () => {
     }
     expect(inOrder).toMatchObject({ email: 'new@example.com', firstName: 'Noa', npsScore: 10, orders: [{ orderId: 'o-2' }, { orderId: 'o-40' }] });
   });
+
+  it('keeps identity traits and the latest subscription answer by event time', () => {
+    const identify = { ...track('Identify', day(1)), payload: { call: { type: 'identify' as const, messageId: 'i-9', timestamp: day(1), userId: 'c-1', traits: { locale: 'ja-JP', timezone: 'Asia/Tokyo', birthday: '1990-02-28', created_at: day(1) } } } };
+    const events = [identify, track('Email Unsubscribed', day(9)), track('Email Subscribed', day(3))];
+    const profile = fold(events);
+    expect(profile).toMatchObject({ locale: 'ja-JP', timeZone: 'Asia/Tokyo', birthday: '1990-02-28', signedUpAt: day(1), subscribed: false, subscribedAt: day(9) });
+    expect(fold([...events].reverse())).toEqual(profile);
+  });
 });
 
 describe('isHistorical', () => {

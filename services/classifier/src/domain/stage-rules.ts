@@ -29,6 +29,20 @@ function median(values: number[]): number {
   return sorted.length % 2 === 1 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
 }
 
+/** Figures derived from the orders, for the read API. */
+export function orderFigures(profile: Profile): { revenue: Record<string, number>; averageOrderValue: Record<string, number>; medianGapDays: number | null } {
+  const revenue: Record<string, number> = {};
+  const counts: Record<string, number> = {};
+  for (const o of profile.orders) {
+    revenue[o.currency] = (revenue[o.currency] ?? 0) + o.total;
+    counts[o.currency] = (counts[o.currency] ?? 0) + 1;
+  }
+  const averageOrderValue = Object.fromEntries(Object.entries(revenue).map(([c, r]) => [c, r / (counts[c] ?? 1)]));
+  const times = profile.orders.map((o) => Date.parse(o.at));
+  const gaps = times.slice(1).map((time, i) => time - (times[i] ?? time));
+  return { revenue, averageOrderValue, medianGapDays: gaps.length === 0 ? null : median(gaps) / DAY_MS };
+}
+
 /** How long after their last order this customer would normally buy again, in ms. */
 export function expectedRepurchaseMs(profile: Profile, t: Thresholds): number {
   return expectedAfter(profile.orders, t);
