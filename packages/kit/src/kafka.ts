@@ -148,6 +148,14 @@ export interface TopicConsumerOptions<K extends TopicKey> {
   logger: Logger;
   /** Processes one record; must be idempotent. Throw `RejectRecord` for input that can never succeed. */
   handle: (value: TopicValue<K>, record: ConsumedRecord) => Promise<void>;
+  /**
+   * Processes many valid records of one partition at once, in offset order, so a backlog
+   * replays at full speed. Must be idempotent and all-or-nothing: when it throws, the records are
+   * retried one at a time through `handle`, which isolates a poison record for the dead-letter topic.
+   */
+  handleBatch?: (items: { value: TopicValue<K>; record: ConsumedRecord }[]) => Promise<void>;
+  /** Most records given to `handleBatch` at once. */
+  batchSize?: number;
   /** Tries before a failing record is dead-lettered. */
   maxAttempts?: number;
   retryBackoffMs?: number;
@@ -188,17 +196,19 @@ export async function startTopicConsumer<K extends TopicKey>(opts: TopicConsumer
     joined = false;
   });
 
-  const processOne = async (record: ConsumedRecord, message: KafkaMessage): Promise<void> => {
-    const log = logger.child({ topic: record.topic, partition: record.partition, offset: record.offset });
+  const deadLetterInvalid = async (record: ConsumedRecord, message: KafkaMessage): Promise<TopicValue<K> | null> => {
     const parsed = parseRecordValue(schema, message.value);
-    if (!parsed.ok) {
-      log.warn({ reason: parsed.reason, errors: parsed.errors }, 'record rejected to dead-letter topic');
-      await sendToDeadLetter(producer, prefix, topic, { record, value: message.value, reason: parsed.reason, errors: parsed.errors, attempts: 0 });
-      return;
-    }
+    if (parsed.ok) return parsed.value;
+    logger.warn({ topic: record.topic, partition: record.partition, offset: record.offset, reason: parsed.reason, errors: parsed.errors }, 'record rejected to dead-letter topic');
+    await sendToDeadLetter(producer, prefix, topic, { record, value: message.value, reason: parsed.reason, errors: parsed.errors, attempts: 0 });
+    return null;
+  };
+
+  const processParsed = async (record: ConsumedRecord, message: KafkaMessage, value: TopicValue<K>): Promise<void> => {
+    const log = logger.child({ topic: record.topic, partition: record.partition, offset: record.offset });
     for (let attempt = 1; ; attempt++) {
       try {
-        await handle(parsed.value, record);
+        await handle(value, record);
         return;
       } catch (err) {
         if (err instanceof RejectRecord) {
@@ -224,23 +234,46 @@ export async function startTopicConsumer<K extends TopicKey>(opts: TopicConsumer
     }
   };
 
+  const processChunk = async (chunk: { record: ConsumedRecord; message: KafkaMessage }[]): Promise<void> => {
+    const valid: { record: ConsumedRecord; message: KafkaMessage; value: TopicValue<K> }[] = [];
+    for (const item of chunk) {
+      const value = await deadLetterInvalid(item.record, item.message);
+      if (value !== null) valid.push({ ...item, value });
+    }
+    if (valid.length === 0) return;
+    if (opts.handleBatch !== undefined && valid.length > 1) {
+      try {
+        await opts.handleBatch(valid.map(({ value, record }) => ({ value, record })));
+        return;
+      } catch (err) {
+        logger.warn({ err, topic: valid[0]?.record.topic, partition: valid[0]?.record.partition, records: valid.length }, 'batch failed, retrying its records one at a time');
+      }
+    }
+    for (const item of valid) await processParsed(item.record, item.message, item.value);
+  };
+
   await consumer.connect();
   await consumer.subscribe({ topic: topicName(prefix, topic), fromBeginning: opts.fromBeginning ?? true });
   await consumer.run({
     eachBatchAutoResolve: false,
     partitionsConsumedConcurrently: 3,
     eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
-      for (const message of batch.messages) {
+      const size = opts.handleBatch === undefined ? 1 : (opts.batchSize ?? 500);
+      for (let i = 0; i < batch.messages.length; i += size) {
         if (!isRunning() || isStale()) break;
-        const record: ConsumedRecord = {
-          topic: batch.topic,
-          partition: batch.partition,
-          offset: message.offset,
-          key: message.key === null ? null : message.key.toString('utf8'),
-          timestamp: Number(message.timestamp),
-        };
-        await processOne(record, message);
-        resolveOffset(message.offset);
+        const chunk = batch.messages.slice(i, i + size).map((message) => ({
+          message,
+          record: {
+            topic: batch.topic,
+            partition: batch.partition,
+            offset: message.offset,
+            key: message.key === null ? null : message.key.toString('utf8'),
+            timestamp: Number(message.timestamp),
+          },
+        }));
+        await processChunk(chunk);
+        const last = chunk.at(-1);
+        if (last !== undefined) resolveOffset(last.message.offset);
         // Keeps the group membership alive while a long batch is worked through.
         await heartbeat();
       }

@@ -1,5 +1,5 @@
 import { createServiceApp, startTopicConsumer, type FastifyInstance, type RunningConsumer, type Runtime } from '@lifecycle/kit';
-import { lifecycleEventHandler, timerFiredHandler } from './consumer.ts';
+import { lifecycleEventHandler, lifecycleEventsHandler, timerFiredHandler, timersFiredHandler } from './consumer.ts';
 import type { Thresholds } from './domain/thresholds.ts';
 import { registerReadApi } from './read-api.ts';
 
@@ -18,6 +18,7 @@ export async function buildClassifier(runtime: Runtime, thresholds: Thresholds):
     topic: 'lifecycleEvents',
     logger: runtime.logger,
     handle: lifecycleEventHandler(runtime, thresholds),
+    handleBatch: lifecycleEventsHandler(runtime, thresholds),
   });
   const timers = await startTopicConsumer({
     kafka: runtime.kafka,
@@ -27,6 +28,7 @@ export async function buildClassifier(runtime: Runtime, thresholds: Thresholds):
     topic: 'timersFired',
     logger: runtime.logger,
     handle: timerFiredHandler(runtime, thresholds),
+    handleBatch: timersFiredHandler(runtime, thresholds),
   });
   const consumers = [consumer, timers];
   const app = createServiceApp(runtime, () => consumers);

@@ -1,15 +1,31 @@
-import { publish, type Logger, type Runtime, type TopicConsumerOptions } from '@lifecycle/kit';
+import { inArray } from 'drizzle-orm';
+import { publish, type ConsumedRecord, type Logger, type Runtime, type TopicConsumerOptions } from '@lifecycle/kit';
 import type { LifecycleEvent, StageChanged, TimerFired, TimerRequested } from '@lifecycle/contracts';
 import { processedEvents, recurring, stageHistory } from './db/schema.ts';
-import { recomputeRfm } from './rfm-recompute.ts';
 import { advanceClock, applyEvent, emptyProfile, type Profile } from './domain/profile.ts';
 import { decideStage, nextCheckAt } from './domain/stage-rules.ts';
 import { isHistorical, type Thresholds } from './domain/thresholds.ts';
-import { loadProfileForUpdate, saveProfile, type Tx } from './profile-repository.ts';
+import { loadProfilesForUpdate, saveProfiles, type Tx } from './profile-repository.ts';
+import { recomputeRfm } from './rfm-recompute.ts';
 
 export const TIMER_OWNER = 'classifier';
 const silenceTimerId = (customerId: string): string => `${TIMER_OWNER}:silence:${customerId}`;
 const RFM_TIMER_ID = `${TIMER_OWNER}:rfm`;
+
+interface Cause {
+  id: string;
+  customerId: string;
+  occurredAt: string;
+  /** When the cause reached Kafka, ms since the epoch; unknown counts as on time. */
+  arrivedAt: number | undefined;
+}
+
+/** One input to fold into a profile: an event, or a fired timer moving the clock. */
+interface Step {
+  cause: Cause;
+  /** The profile after this input; null when there is nothing to change (a timer for nobody). */
+  apply: (before: Profile | null) => Profile | null;
+}
 
 function timerRequest(cause: Cause, timerId: string, customerId: string, fireAt: string): TimerRequested {
   return {
@@ -21,6 +37,59 @@ function timerRequest(cause: Cause, timerId: string, customerId: string, fireAt:
     causationId: cause.id,
     payload: { timerId, owner: TIMER_OWNER, fireAt, data: {} },
   };
+}
+
+/**
+ * Folds a run of steps into their customers' profiles and writes the outcome in the caller's
+ * transaction: processed ids, profiles, a history row and a stage-change record for every move,
+ * and for each customer the latest silence timer request when the moment they would go quiet
+ * moved. Steps already processed are skipped, so a redelivery changes nothing and emits nothing.
+ */
+async function applySteps(tx: Tx, runtime: Runtime, thresholds: Thresholds, steps: Step[], log: Logger): Promise<void> {
+  if (steps.length === 0) return;
+  const inserted = await tx
+    .insert(processedEvents)
+    .values(steps.map((s) => ({ eventId: s.cause.id })))
+    .onConflictDoNothing()
+    .returning({ eventId: processedEvents.eventId });
+  const fresh = new Set(inserted.map((r) => r.eventId));
+  const todo = steps.filter((s) => fresh.delete(s.cause.id));
+  if (todo.length < steps.length) log.info({ skipped: steps.length - todo.length, eventId: steps[0]?.cause.id }, 'already processed, skipped');
+  if (todo.length === 0) return;
+  const profiles = await loadProfilesForUpdate(tx, [...new Set(todo.map((s) => s.cause.customerId))]);
+  const changed = new Set<string>();
+  const history: (typeof stageHistory.$inferInsert)[] = [];
+  const changes: StageChanged[] = [];
+  const timers = new Map<string, TimerRequested>();
+  for (const { cause, apply } of todo) {
+    const before = profiles.get(cause.customerId) ?? null;
+    const updated = apply(before);
+    if (updated === null) continue;
+    const now = updated.clockAt;
+    const decision = decideStage(updated, now, thresholds);
+    const wakeAt = nextCheckAt(updated, now, thresholds);
+    profiles.set(cause.customerId, { ...updated, stage: decision.stage, nextCheckAt: wakeAt });
+    changed.add(cause.customerId);
+    if (wakeAt !== null && wakeAt !== updated.nextCheckAt) timers.set(cause.customerId, timerRequest(cause, silenceTimerId(cause.customerId), cause.customerId, wakeAt));
+    const previous = before?.stage ?? null;
+    if (decision.stage === previous) continue;
+    const historical = cause.arrivedAt !== undefined && isHistorical(cause.occurredAt, cause.arrivedAt, thresholds);
+    history.push({ customerId: cause.customerId, fromStage: previous, toStage: decision.stage, reason: decision.reason, eventId: cause.id, occurredAt: now });
+    changes.push({
+      id: `${cause.id}:stage`,
+      type: 'stage.changed',
+      version: 1,
+      occurredAt: now,
+      customerId: cause.customerId,
+      causationId: cause.id,
+      payload: { from: previous, to: decision.stage, reason: decision.reason, eventId: cause.id, historical },
+    });
+    log.info({ eventId: cause.id, customerId: cause.customerId, from: previous, to: decision.stage, reason: decision.reason, historical }, 'stage changed');
+  }
+  await saveProfiles(tx, [...changed].flatMap((id) => profiles.get(id) ?? []));
+  if (history.length > 0) await tx.insert(stageHistory).values(history);
+  await publish(runtime.producer, runtime.prefix, 'timersRequested', [...timers.values()]);
+  await publish(runtime.producer, runtime.prefix, 'stageChanges', changes);
 }
 
 /**
@@ -38,94 +107,62 @@ async function scheduleRfm(tx: Tx, runtime: Runtime, thresholds: Thresholds, cau
   await publish(runtime.producer, runtime.prefix, 'timersRequested', [timerRequest(cause, RFM_TIMER_ID, RFM_TIMER_ID, nextAt)]);
 }
 
-interface Cause {
-  id: string;
-  customerId: string;
-  occurredAt: string;
-  /** When the cause reached Kafka, ms since the epoch; unknown counts as on time. */
-  arrivedAt: number | undefined;
-}
+type Item<T> = { value: T; record: ConsumedRecord };
+
+const eventStep = ({ value: event, record }: Item<LifecycleEvent>): Step => ({
+  cause: { ...event, arrivedAt: record.timestamp },
+  apply: (before) => applyEvent(before ?? emptyProfile(event.customerId, event.occurredAt), event),
+});
 
 /**
- * Re-decides the stage of a changed profile and writes the outcome: the profile, the history
- * row and stage-change record when the stage moved, and a timer request when the moment the
- * customer would go quiet moved. All of it inside the caller's transaction.
+ * Folds lifecycle events into their customers' profiles and re-decides each stage at the
+ * event's time, a whole batch in one transaction (a backlog replays at full speed).
  */
-async function settle(tx: Tx, runtime: Runtime, thresholds: Thresholds, before: Profile | null, updated: Profile, cause: Cause, log: Logger): Promise<void> {
-  const { producer, prefix } = runtime;
-  const now = updated.clockAt;
-  const decision = decideStage(updated, now, thresholds);
-  const wakeAt = nextCheckAt(updated, now, thresholds);
-  const previous = before?.stage ?? null;
-  await saveProfile(tx, { ...updated, stage: decision.stage, nextCheckAt: wakeAt });
-  if (wakeAt !== null && wakeAt !== updated.nextCheckAt) {
-    await publish(producer, prefix, 'timersRequested', [timerRequest(cause, silenceTimerId(cause.customerId), cause.customerId, wakeAt)]);
-  }
-  if (decision.stage === previous) return;
-  const change: StageChanged = {
-    id: `${cause.id}:stage`,
-    type: 'stage.changed',
-    version: 1,
-    occurredAt: now,
-    customerId: cause.customerId,
-    causationId: cause.id,
-    payload: { from: previous, to: decision.stage, reason: decision.reason, eventId: cause.id, historical: cause.arrivedAt !== undefined && isHistorical(cause.occurredAt, cause.arrivedAt, thresholds) },
-  };
-  await tx.insert(stageHistory).values({
-    customerId: cause.customerId,
-    fromStage: previous,
-    toStage: decision.stage,
-    reason: decision.reason,
-    eventId: cause.id,
-    occurredAt: now,
-  });
-  await publish(producer, prefix, 'stageChanges', [change]);
-  log.info({ eventId: cause.id, customerId: cause.customerId, from: previous, to: decision.stage, reason: decision.reason, historical: change.payload.historical }, 'stage changed');
-}
-
-async function firstTime(tx: Tx, id: string): Promise<boolean> {
-  const fresh = await tx.insert(processedEvents).values({ eventId: id }).onConflictDoNothing().returning();
-  return fresh.length > 0;
-}
-
-/**
- * Folds one lifecycle event into the customer's profile and re-decides the stage, at the
- * event's time. Processed id and effects share one transaction: a redelivery changes nothing.
- */
-export function lifecycleEventHandler(runtime: Runtime, thresholds: Thresholds): TopicConsumerOptions<'lifecycleEvents'>['handle'] {
-  const { db, logger } = runtime;
-  return async (event: LifecycleEvent, record) => {
-    await db.transaction(async (tx) => {
-      if (!(await firstTime(tx, event.id))) {
-        logger.info({ eventId: event.id, customerId: event.customerId }, 'event already processed');
-        return;
-      }
-      const cause = { ...event, arrivedAt: record.timestamp };
-      const before = await loadProfileForUpdate(tx, event.customerId);
-      const updated = applyEvent(before ?? emptyProfile(event.customerId, event.occurredAt), event);
-      await settle(tx, runtime, thresholds, before, updated, cause, logger);
-      await scheduleRfm(tx, runtime, thresholds, cause, true);
+export function lifecycleEventsHandler(runtime: Runtime, thresholds: Thresholds): (items: Item<LifecycleEvent>[]) => Promise<void> {
+  return async (items) => {
+    const first = items[0];
+    if (first === undefined) return;
+    await runtime.db.transaction(async (tx) => {
+      await applySteps(tx, runtime, thresholds, items.map(eventStep), runtime.logger);
+      await scheduleRfm(tx, runtime, thresholds, eventStep(first).cause, true);
     });
   };
 }
 
-/** Re-decides a customer's stage when the silence timer the classifier asked for fires. */
-export function timerFiredHandler(runtime: Runtime, thresholds: Thresholds): TopicConsumerOptions<'timersFired'>['handle'] {
+export function lifecycleEventHandler(runtime: Runtime, thresholds: Thresholds): TopicConsumerOptions<'lifecycleEvents'>['handle'] {
+  const batch = lifecycleEventsHandler(runtime, thresholds);
+  return (value, record) => batch([{ value, record }]);
+}
+
+/**
+ * Fired timers: a silence timer re-decides its customer's stage at the timer's time; the RFM
+ * timer recomputes every score and asks for the next one.
+ */
+export function timersFiredHandler(runtime: Runtime, thresholds: Thresholds): (items: Item<TimerFired>[]) => Promise<void> {
   const { db, logger } = runtime;
-  return async (timer: TimerFired, record) => {
-    if (timer.payload.owner !== TIMER_OWNER) return;
+  return async (items) => {
+    const mine = items.filter((i) => i.value.payload.owner === TIMER_OWNER);
+    if (mine.length === 0) return;
     await db.transaction(async (tx) => {
-      if (!(await firstTime(tx, timer.id))) return;
-      const cause = { ...timer, arrivedAt: record.timestamp };
-      if (timer.payload.timerId === RFM_TIMER_ID) {
+      const steps = mine
+        .filter((i) => i.value.payload.timerId !== RFM_TIMER_ID)
+        .map(({ value: timer, record }): Step => ({
+          cause: { ...timer, arrivedAt: record.timestamp },
+          apply: (before) => (before === null ? null : advanceClock(before, timer.payload.fireAt)),
+        }));
+      await applySteps(tx, runtime, thresholds, steps, logger);
+      for (const { value: timer, record } of mine.filter((i) => i.value.payload.timerId === RFM_TIMER_ID)) {
+        const fresh = await tx.insert(processedEvents).values({ eventId: timer.id }).onConflictDoNothing().returning();
+        if (fresh.length === 0) continue;
         const scored = await recomputeRfm(tx, timer.payload.fireAt);
         logger.info({ scored, at: timer.payload.fireAt }, 'rfm scores recomputed');
-        await scheduleRfm(tx, runtime, thresholds, cause, false);
-        return;
+        await scheduleRfm(tx, runtime, thresholds, { ...timer, arrivedAt: record.timestamp }, false);
       }
-      const before = await loadProfileForUpdate(tx, timer.customerId);
-      if (before === null) return;
-      await settle(tx, runtime, thresholds, before, advanceClock(before, timer.payload.fireAt), cause, logger);
     });
   };
+}
+
+export function timerFiredHandler(runtime: Runtime, thresholds: Thresholds): TopicConsumerOptions<'timersFired'>['handle'] {
+  const batch = timersFiredHandler(runtime, thresholds);
+  return (value, record) => batch([{ value, record }]);
 }

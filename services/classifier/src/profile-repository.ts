@@ -1,4 +1,4 @@
-import { asc, eq } from 'drizzle-orm';
+import { asc, eq, inArray, sql } from 'drizzle-orm';
 import type { Database } from '@lifecycle/kit';
 import { profiles, stageHistory } from './db/schema.ts';
 import { Profile } from './domain/profile.ts';
@@ -7,15 +7,25 @@ import { orderFigures } from './domain/stage-rules.ts';
 export type Tx = Parameters<Parameters<Database['transaction']>[0]>[0];
 type Db = Database | Tx;
 
-/** Loads a profile, locking its row for the rest of the transaction. */
-export async function loadProfileForUpdate(tx: Tx, customerId: string): Promise<Profile | null> {
-  const rows = await tx.select({ data: profiles.data }).from(profiles).where(eq(profiles.customerId, customerId)).for('update');
-  const row = rows[0];
-  return row === undefined ? null : Profile.parse(row.data);
+/** Loads the customers' profiles, locking their rows for the rest of the transaction. */
+export async function loadProfilesForUpdate(tx: Tx, customerIds: string[]): Promise<Map<string, Profile>> {
+  if (customerIds.length === 0) return new Map();
+  const rows = await tx
+    .select({ data: profiles.data })
+    .from(profiles)
+    .where(inArray(profiles.customerId, customerIds))
+    .orderBy(asc(profiles.customerId))
+    .for('update');
+  return new Map(rows.map((row) => Profile.parse(row.data)).map((p) => [p.customerId, p]));
 }
 
-export async function saveProfile(tx: Tx, profile: Profile): Promise<void> {
-  const values = {
+const excluded = (column: string) => sql.raw(`excluded.${column}`);
+
+/** Writes profiles, one statement for all of them. */
+export async function saveProfiles(tx: Tx, list: Profile[]): Promise<void> {
+  if (list.length === 0) return;
+  const updatedAt = new Date().toISOString();
+  const values = list.map((profile) => ({
     customerId: profile.customerId,
     stage: profile.stage,
     email: profile.email,
@@ -28,9 +38,28 @@ export async function saveProfile(tx: Tx, profile: Profile): Promise<void> {
     lastOrderAt: profile.orders.at(-1)?.at ?? null,
     nextCheckAt: profile.nextCheckAt,
     data: profile,
-    updatedAt: new Date().toISOString(),
-  };
-  await tx.insert(profiles).values(values).onConflictDoUpdate({ target: profiles.customerId, set: values });
+    updatedAt,
+  }));
+  await tx
+    .insert(profiles)
+    .values(values)
+    .onConflictDoUpdate({
+      target: profiles.customerId,
+      set: {
+        stage: excluded('stage'),
+        email: excluded('email'),
+        firstName: excluded('first_name'),
+        firstSeenAt: excluded('first_seen_at'),
+        lastEventAt: excluded('last_event_at'),
+        intentSignals: excluded('intent_signals'),
+        orderCount: excluded('order_count'),
+        firstOrderAt: excluded('first_order_at'),
+        lastOrderAt: excluded('last_order_at'),
+        nextCheckAt: excluded('next_check_at'),
+        data: excluded('data'),
+        updatedAt: excluded('updated_at'),
+      },
+    });
 }
 
 export async function readCustomer(db: Db, customerId: string) {

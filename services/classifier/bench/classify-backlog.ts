@@ -1,0 +1,74 @@
+/**
+ * Benchmark: how fast the classifier works through a backlog on `lifecycle.events`.
+ * `pnpm bench:classifier` (env BENCH_EVENTS, default 200000; BENCH_CUSTOMERS, default 20000).
+ * Uses KAFKA_BROKERS / DATABASE_URL or the local broker and server, a fresh database and topic
+ * prefix, and prints events per second and peak memory. Not a test: nothing here passes or fails.
+ */
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import type { LifecycleEvent } from '@lifecycle/contracts';
+import { createLogger, createPool, createProducer, ensureDatabase, ensureTopics, openRuntime, publish } from '@lifecycle/kit';
+import { buildClassifier } from '../src/app.ts';
+import { loadConfig } from '../src/config.ts';
+import { loadThresholds } from '../src/thresholds-file.ts';
+
+const events = Number(process.env.BENCH_EVENTS ?? 200_000);
+const customers = Number(process.env.BENCH_CUSTOMERS ?? 20_000);
+const runId = `bench_${Date.now().toString(36)}${randomBytes(2).toString('hex')}`;
+const server = new URL(process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres');
+server.pathname = `/lifecycle_${runId}`;
+const config = loadConfig({ ...process.env, DATABASE_URL: server.toString(), TOPIC_PREFIX: `${runId}.`, LOG_LEVEL: 'warn' });
+
+const names = ['Page Viewed', 'Product Viewed', 'Product Added', 'Checkout Started', 'Order Completed', 'NPS Survey Answered', 'Product Reviewed'];
+const start = Date.UTC(2025, 0, 1);
+
+function event(i: number): LifecycleEvent {
+  const customerId = `cust-${i % customers}`;
+  const at = new Date(start + Math.floor(i / customers) * 86_400_000 + (i % 86_400) * 1000).toISOString();
+  const name = names[(i * 7919) % names.length] ?? 'Page Viewed';
+  const properties: Record<string, unknown> =
+    name === 'Order Completed' ? { order_id: `o-${i}`, total: 20 + (i % 80), currency: 'USD', products: [] } : name === 'NPS Survey Answered' ? { score: i % 11 } : { rating: 1 + (i % 5) };
+  const id = `${runId}-${i}`;
+  return { id, type: 'commerce.event', version: 1, occurredAt: at, customerId, causationId: id, payload: { call: { type: 'track', messageId: id, timestamp: at, userId: customerId, event: name, properties } } };
+}
+
+const logger = createLogger('bench', 'warn');
+await ensureDatabase(config.DATABASE_URL);
+const runtime = await openRuntime({ service: 'classifier', config, schema: 'lifecycle', migrationsFolder: join(import.meta.dirname, '..', 'drizzle'), logger });
+await ensureTopics(runtime.kafka, config.TOPIC_PREFIX);
+const producer = createProducer(runtime.kafka);
+await producer.connect();
+process.stdout.write(`producing ${events} events for ${customers} customers to ${config.TOPIC_PREFIX}lifecycle.events\n`);
+for (let i = 0; i < events; i += 2_000) {
+  await publish(producer, config.TOPIC_PREFIX, 'lifecycleEvents', Array.from({ length: Math.min(2_000, events - i) }, (_, k) => event(i + k)));
+}
+await producer.disconnect();
+
+let peakRss = process.memoryUsage().rss;
+const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 200);
+const began = performance.now();
+const service = await buildClassifier(runtime, await loadThresholds(config.LIFECYCLE_CONFIG));
+for (;;) {
+  const { rows } = await runtime.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM lifecycle.processed_events');
+  const done = rows[0]?.n ?? 0;
+  if (done >= events) break;
+  await new Promise((r) => setTimeout(r, 1_000));
+}
+const seconds = (performance.now() - began) / 1000;
+clearInterval(sampler);
+const [stages] = (await runtime.pool.query('SELECT count(*)::int AS customers, count(DISTINCT stage)::int AS stages FROM lifecycle.profiles')).rows;
+process.stdout.write(
+  `classified ${events} events (${stages.customers} customers) in ${seconds.toFixed(1)} s: ${Math.round(events / seconds)} events/s, peak RSS ${Math.round(peakRss / 1_048_576)} MiB (broker and PostgreSQL not included)\n`,
+);
+await Promise.all(service.consumers.map((c) => c.stop()));
+await service.app.close();
+await runtime.close();
+const admin = new URL(server);
+admin.pathname = '/postgres';
+const adminPool = createPool(admin.toString(), 1);
+await adminPool.query(`DROP DATABASE IF EXISTS "lifecycle_${runId}" WITH (FORCE)`);
+await adminPool.end();
+const kafkaAdmin = runtime.kafka.admin();
+await kafkaAdmin.connect();
+await kafkaAdmin.deleteTopics({ topics: (await kafkaAdmin.listTopics()).filter((t) => t.startsWith(config.TOPIC_PREFIX)) });
+await kafkaAdmin.disconnect();
