@@ -1,4 +1,3 @@
-import { inArray } from 'drizzle-orm';
 import { publish, type ConsumedRecord, type Logger, type Runtime, type TopicConsumerOptions } from '@lifecycle/kit';
 import type { LifecycleEvent, StageChanged, TimerFired, TimerRequested } from '@lifecycle/contracts';
 import { processedEvents, recurring, stageHistory } from './db/schema.ts';
