@@ -26,12 +26,31 @@ export const Context = z.looseObject({
   locale: z.string().optional(),
 });
 
+/**
+ * What ingestion derived from a call, beside the call as the client sent it. Optional, so calls
+ * published before it existed still parse; a client-sent value is replaced by ingestion.
+ */
+export const Normalized = z.object({
+  /** The offset the client's timestamp carried (`+09:00`, `Z`); `timestamp` itself is UTC. */
+  timestampOffset: z.string(),
+  /** Money in integer minor units (cents, yen), by property path (`total`, `products.0.price`). */
+  money: z.object({ currency: z.string().length(3), amounts: z.record(z.string(), z.number().int()) }).optional(),
+  /** Checked traits: `birthday` as `YYYY-MM-DD`, `timezone` an IANA zone, `locale` a BCP 47 tag. */
+  traits: z.object({ birthday: z.string().optional(), timezone: z.string().optional(), locale: z.string().optional() }).optional(),
+  /** Set when this call linked an anonymous id to a user id, so downstream can merge the two. */
+  linked: z.object({ anonymousId: z.string(), userId: z.string() }).optional(),
+  /** Set when the customer id came from an earlier link of this call's anonymous id. */
+  linkedCustomerId: z.string().optional(),
+});
+export type Normalized = z.infer<typeof Normalized>;
+
 const common = {
   messageId: z.string().min(1).max(200),
   timestamp: isoTimestamp,
   userId: z.string().min(1).max(200).optional(),
   anonymousId: z.string().min(1).max(200).optional(),
   context: Context.optional(),
+  normalized: Normalized.optional(),
 };
 
 const hasIdentity = (call: { userId?: string | undefined; anonymousId?: string | undefined }): boolean =>
@@ -57,7 +76,39 @@ export const IdentifyCall = z
   .refine(hasIdentity, identityError);
 export type IdentifyCall = z.infer<typeof IdentifyCall>;
 
-export const SegmentCall = z.discriminatedUnion('type', [TrackCall, IdentifyCall]);
+/** `alias`: `previousId` (an anonymous or older user id) is the same person as `userId`. */
+export const AliasCall = z.looseObject({
+  ...common,
+  type: z.literal('alias'),
+  userId: z.string().min(1).max(200),
+  previousId: z.string().min(1).max(200),
+});
+export type AliasCall = z.infer<typeof AliasCall>;
+
+/** `page` (web) and `screen` (apps): a view, an awareness signal. */
+export const PageCall = z
+  .looseObject({
+    ...common,
+    type: z.literal('page'),
+    name: z.string().max(200).optional(),
+    category: z.string().max(200).optional(),
+    properties: z.record(z.string(), z.unknown()).default({}),
+  })
+  .refine(hasIdentity, identityError);
+export type PageCall = z.infer<typeof PageCall>;
+
+export const ScreenCall = z
+  .looseObject({
+    ...common,
+    type: z.literal('screen'),
+    name: z.string().max(200).optional(),
+    category: z.string().max(200).optional(),
+    properties: z.record(z.string(), z.unknown()).default({}),
+  })
+  .refine(hasIdentity, identityError);
+export type ScreenCall = z.infer<typeof ScreenCall>;
+
+export const SegmentCall = z.discriminatedUnion('type', [TrackCall, IdentifyCall, AliasCall, PageCall, ScreenCall]);
 export type SegmentCall = z.infer<typeof SegmentCall>;
 
 /** A product line as the E-commerce Spec describes it. */
@@ -72,7 +123,7 @@ export const Product = z.looseObject({
 });
 export type Product = z.infer<typeof Product>;
 
-const currency = z
+export const currency = z
   .string()
   .regex(/^[A-Za-z]{3}$/, 'expected an ISO 4217 code such as USD')
   .transform((c) => c.toUpperCase());
@@ -86,29 +137,6 @@ export const OrderCompletedProperties = z.looseObject({
   products: z.array(Product).default([]),
 });
 export type OrderCompletedProperties = z.infer<typeof OrderCompletedProperties>;
-
-const ProductProperties = z.looseObject({
-  product_id: z.string().optional(),
-  sku: z.string().optional(),
-  name: z.string().optional(),
-  price: z.number().nonnegative().optional(),
-});
-
-/**
- * Property schemas of the E-commerce Spec events Lifecycle knows. A known name with a wrong
- * shape is rejected; an unknown name passes through as a custom event.
- */
-export const knownEventProperties = {
-  'Product Viewed': ProductProperties,
-  'Product Added': ProductProperties,
-  'Checkout Started': z.looseObject({ checkout_id: z.string().optional(), order_id: z.string().optional() }),
-  'Order Completed': OrderCompletedProperties,
-} as const;
-export type KnownEventName = keyof typeof knownEventProperties;
-
-export function isKnownEvent(name: string): name is KnownEventName {
-  return Object.hasOwn(knownEventProperties, name);
-}
 
 /** The customer a call belongs to: the user id, or the anonymous id before sign-up. */
 export function customerIdOf(call: SegmentCall): string {

@@ -170,21 +170,11 @@ export interface RunningConsumer {
 }
 
 /**
- * Consumes a topic in batches. Each record is parsed against the contract; a bad one, or one
- * that keeps failing, goes to the dead-letter topic and the partition moves on. If the dead
- * letter cannot be written the batch fails and its offsets are not committed.
+ * A consumer in a group, with the settings every service uses (a 30 s session, heartbeats every
+ * 3 s, no topic auto-creation) and `joined`: true from joining the group until it stops or crashes.
  */
-export async function startTopicConsumer<K extends TopicKey>(opts: TopicConsumerOptions<K>): Promise<RunningConsumer> {
-  const { kafka, producer, prefix, topic, logger, handle } = opts;
-  const maxAttempts = opts.maxAttempts ?? 3;
-  const backoff = opts.retryBackoffMs ?? 200;
-  const schema = schemaOf(topic);
-  const consumer = kafka.consumer({
-    groupId: prefix + opts.groupId,
-    sessionTimeout: 30_000,
-    heartbeatInterval: 3_000,
-    allowAutoTopicCreation: false,
-  });
+export function createGroupConsumer(kafka: Kafka, groupId: string): { consumer: Consumer; joined: () => boolean } {
+  const consumer = kafka.consumer({ groupId, sessionTimeout: 30_000, heartbeatInterval: 3_000, allowAutoTopicCreation: false });
   let joined = false;
   consumer.on(consumer.events.GROUP_JOIN, () => {
     joined = true;
@@ -195,6 +185,20 @@ export async function startTopicConsumer<K extends TopicKey>(opts: TopicConsumer
   consumer.on(consumer.events.STOP, () => {
     joined = false;
   });
+  return { consumer, joined: () => joined };
+}
+
+/**
+ * Consumes a topic in batches. Each record is parsed against the contract; a bad one, or one
+ * that keeps failing, goes to the dead-letter topic and the partition moves on. If the dead
+ * letter cannot be written the batch fails and its offsets are not committed.
+ */
+export async function startTopicConsumer<K extends TopicKey>(opts: TopicConsumerOptions<K>): Promise<RunningConsumer> {
+  const { kafka, producer, prefix, topic, logger, handle } = opts;
+  const maxAttempts = opts.maxAttempts ?? 3;
+  const backoff = opts.retryBackoffMs ?? 200;
+  const schema = schemaOf(topic);
+  const { consumer, joined } = createGroupConsumer(kafka, prefix + opts.groupId);
 
   const deadLetterInvalid = async (record: ConsumedRecord, message: KafkaMessage): Promise<TopicValue<K> | null> => {
     const parsed = parseRecordValue(schema, message.value);
@@ -280,7 +284,7 @@ export async function startTopicConsumer<K extends TopicKey>(opts: TopicConsumer
     },
   });
   return {
-    ready: () => joined,
+    ready: joined,
     stop: async () => {
       await consumer.disconnect();
     },

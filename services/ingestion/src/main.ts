@@ -11,6 +11,6 @@ await runMain('ingestion', async () => {
     schema: 'ingestion',
     migrationsFolder: join(import.meta.dirname, '..', 'drizzle'),
   });
-  const { app, consumers } = await buildIngestion(runtime);
-  await serve({ runtime, app, host: config.HOST, port: config.PORT, consumers });
+  const { app, consumers, background } = await buildIngestion(runtime, config);
+  await serve({ runtime, app, host: config.HOST, port: config.PORT, consumers, background });
 });

@@ -3,8 +3,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DeadLetter, LifecycleEvent, topicName } from '@lifecycle/contracts';
 import { openRuntime, type Producer, type Runtime } from '@lifecycle/kit';
 import { collectTopic, connectedProducer, createTestInfra, eventually, serviceEnv, type TestInfra } from '@lifecycle/tools/test-kit';
-import { buildIngestion, type Ingestion } from '../src/app.ts';
-import { loadConfig } from '../src/config.ts';
+import { Analytics } from '@segment/analytics-node';
+import { buildIngestion, purgeExpiredMessages, type Ingestion } from '../src/app.ts';
+import { loadConfig, type IngestionConfig } from '../src/config.ts';
+import { hashWriteKey } from '../src/domain/write-keys.ts';
 
 let infra: TestInfra;
 let runtime: Runtime;
@@ -12,6 +14,26 @@ let service: Ingestion;
 let producer: Producer;
 let clean: Awaited<ReturnType<typeof collectTopic>>;
 let dead: Awaited<ReturnType<typeof collectTopic>>;
+let config: IngestionConfig;
+
+const WRITE_KEY = 'wk-integration';
+const auth = { authorization: `Basic ${Buffer.from(`${WRITE_KEY}:`).toString('base64')}` };
+
+async function startService(): Promise<void> {
+  runtime = await openRuntime({ service: 'ingestion', config, schema: 'ingestion', migrationsFolder: join(import.meta.dirname, '..', 'drizzle') });
+  service = await buildIngestion(runtime, config);
+}
+
+async function stopService(): Promise<void> {
+  await Promise.all(service.consumers.map((c) => c.stop()));
+  await Promise.all(service.background.map((b) => b.stop()));
+  await service.app.close();
+  await runtime.close();
+}
+
+function cleanFor(key: string): LifecycleEvent[] {
+  return clean.records.filter((r) => r.key === key).map((r) => LifecycleEvent.parse(JSON.parse(r.value)));
+}
 
 function orderCompleted(messageId: string, userId: string): Record<string, unknown> {
   return {
@@ -30,18 +52,16 @@ async function send(key: string, value: string): Promise<void> {
 
 beforeAll(async () => {
   infra = await createTestInfra();
-  const config = loadConfig({ ...serviceEnv(infra), PORT: '0' });
-  runtime = await openRuntime({ service: 'ingestion', config, schema: 'ingestion', migrationsFolder: join(import.meta.dirname, '..', 'drizzle') });
-  service = await buildIngestion(runtime);
+  config = loadConfig({ ...serviceEnv(infra), PORT: '0', INGESTION_WRITE_KEY_HASHES: hashWriteKey(WRITE_KEY) });
+  await startService();
   producer = await connectedProducer(infra);
   clean = await collectTopic(infra, 'lifecycleEvents');
   dead = await collectTopic(infra, 'commerceEvents', { deadLetter: true });
 });
 
 afterAll(async () => {
-  await Promise.all([clean?.stop(), dead?.stop(), producer?.disconnect(), ...(service?.consumers.map((c) => c.stop()) ?? [])]);
-  await service?.app.close();
-  await runtime?.close();
+  await Promise.all([clean?.stop(), dead?.stop(), producer?.disconnect()]);
+  if (service !== undefined) await stopService();
 });
 
 describe('ingestion on a real broker and database', () => {
@@ -88,8 +108,149 @@ describe('ingestion on a real broker and database', () => {
     await eventually(() => expect(clean.records.some((r) => r.key === 'cust-b' && r.value.includes('"m-5"'))).toBe(true));
   });
 
+  it('sends a record the database cannot store to the DLQ after bounded retries, and publishes its neighbours', async () => {
+    // PostgreSQL text cannot hold NUL: the record is valid JSON and Spec, yet can never be stored.
+    await send('cust-p', JSON.stringify(orderCompleted('p-1', 'cust-p')));
+    await send('cust-p', JSON.stringify(orderCompleted('p-2\u0000', 'cust-p')));
+    await send('cust-p', JSON.stringify(orderCompleted('p-3', 'cust-p')));
+    const letter = await eventually(() => {
+      const found = dead.records.filter((r) => r.key === 'cust-p').map((r) => DeadLetter.parse(JSON.parse(r.value)));
+      expect(found).toHaveLength(1);
+      return found[0];
+    });
+    expect(letter?.reason).toBe('processing failed after 3 attempts');
+    expect(letter?.attempts).toBe(3);
+    expect(Buffer.from(letter?.value ?? '', 'base64').toString()).toContain('p-2\\u0000');
+    await eventually(() => expect(cleanFor('cust-p').map((e) => e.id)).toEqual(['p-1', 'p-3']));
+  });
+
   it('reports ready once its consumer has joined and the database answers', async () => {
     expect((await service.app.inject({ url: '/healthz' })).statusCode).toBe(200);
     await eventually(async () => expect((await service.app.inject({ url: '/readyz' })).json()).toEqual({ status: 'ready', checks: { consumers: true, database: true } }));
+  });
+
+  it('publishes one clean event when the same messageId comes through Kafka and over HTTP', async () => {
+    await send('cust-c', JSON.stringify(orderCompleted('m-10', 'cust-c')));
+    const response = await service.app.inject({ method: 'POST', url: '/v1/track', headers: auth, payload: orderCompleted('m-10', 'cust-c') });
+    expect(response.statusCode).toBe(200);
+    await service.app.inject({ method: 'POST', url: '/v1/track', headers: auth, payload: orderCompleted('m-11', 'cust-c') });
+    await eventually(() => expect(cleanFor('cust-c').map((e) => e.id)).toEqual(['m-10', 'm-11']));
+  });
+
+  it('over HTTP, publishes the good events of a batch with a bad one in the middle, and only those', async () => {
+    const response = await service.app.inject({
+      method: 'POST',
+      url: '/v1/batch',
+      headers: auth,
+      payload: {
+        batch: [
+          { ...orderCompleted('b-1', 'cust-d') },
+          { ...orderCompleted('b-2', 'cust-d'), properties: { order_id: 'o', total: 'lots' } },
+          { ...orderCompleted('b-3', 'cust-d') },
+        ],
+      },
+    });
+    expect(response.statusCode).toBe(400);
+    expect(response.json()).toMatchObject({ accepted: 2, rejected: [{ index: 1, messageId: 'b-2', issues: [{ field: 'properties.total' }] }] });
+    await eventually(() => expect(cleanFor('cust-d').map((e) => e.id)).toEqual(['b-1', 'b-3']));
+  });
+
+  it('normalizes what it publishes: UTC with the offset kept, money in minor units, email lower-cased', async () => {
+    const call = {
+      ...orderCompleted('m-20', 'cust-e'),
+      timestamp: '2026-11-20T10:15:00+09:00',
+      context: { traits: { email: ' Ann@Example.COM' } },
+      properties: { order_id: 'o-20', total: 4500, currency: 'jpy' },
+    };
+    await send('cust-e', JSON.stringify(call));
+    const [event] = await eventually(() => {
+      const found = cleanFor('cust-e');
+      expect(found).toHaveLength(1);
+      return found;
+    });
+    expect(event?.occurredAt).toBe('2026-11-20T01:15:00.000Z');
+    expect(event?.payload.call).toMatchObject({
+      timestamp: '2026-11-20T01:15:00.000Z',
+      context: { traits: { email: 'ann@example.com' } },
+      normalized: { timestampOffset: '+09:00', money: { currency: 'JPY', amounts: { total: 4500 } } },
+    });
+  });
+
+  it('links an anonymous id to the customer on identify, so later anonymous browsing counts for the customer', async () => {
+    const view = (messageId: string) => ({ type: 'track', messageId, timestamp: new Date().toISOString(), anonymousId: 'anon-f', event: 'Product Viewed', properties: { product_id: 'p-1' } });
+    await send('anon-f', JSON.stringify(view('v-1')));
+    await eventually(() => expect(cleanFor('anon-f').map((e) => e.id)).toEqual(['v-1']));
+    const identify = { type: 'identify', messageId: 'i-1', timestamp: new Date().toISOString(), anonymousId: 'anon-f', userId: 'cust-f', traits: { email: 'f@example.com' } };
+    expect((await service.app.inject({ method: 'POST', url: '/v1/identify', headers: auth, payload: identify })).statusCode).toBe(200);
+    await eventually(() => expect(cleanFor('cust-f').map((e) => e.id)).toEqual(['i-1']));
+    await send('anon-f', JSON.stringify(view('v-2')));
+
+    const events = await eventually(() => {
+      const found = cleanFor('cust-f');
+      expect(found.map((e) => e.id)).toEqual(['i-1', 'v-2']);
+      return found;
+    });
+    expect(events[0]?.payload.call.normalized?.linked).toEqual({ anonymousId: 'anon-f', userId: 'cust-f' });
+    expect(events[1]?.payload.call).toMatchObject({ anonymousId: 'anon-f', normalized: { linkedCustomerId: 'cust-f' } });
+    const links = await runtime.pool.query('SELECT anonymous_id, user_id FROM ingestion.identity_links');
+    expect(links.rows).toEqual([{ anonymous_id: 'anon-f', user_id: 'cust-f' }]);
+  });
+
+  it('receives the events of the real @segment/analytics-node client pointed at the service', async () => {
+    const address = await service.app.listen({ host: '127.0.0.1', port: 0 });
+    const analytics = new Analytics({ writeKey: WRITE_KEY, host: address, maxEventsInBatch: 10, flushInterval: 50 });
+    const failures: unknown[] = [];
+    analytics.on('error', (err) => failures.push(err));
+    analytics.identify({ userId: 'cust-g', traits: { email: 'G@Example.com', timezone: 'Europe/Paris' } });
+    analytics.track({ userId: 'cust-g', event: 'Order Completed', properties: { order_id: 'o-g', total: 19.99, currency: 'EUR' } });
+    analytics.page({ userId: 'cust-g', name: 'Home' });
+    analytics.alias({ userId: 'cust-g', previousId: 'anon-g' });
+    await analytics.closeAndFlush({ timeout: 10_000 });
+    expect(failures).toEqual([]);
+    const events = await eventually(() => {
+      const found = cleanFor('cust-g');
+      expect(found).toHaveLength(4);
+      return found;
+    });
+    expect(events.map((e) => e.payload.call.type).sort()).toEqual(['alias', 'identify', 'page', 'track']);
+    const order = events.find((e) => e.payload.call.type === 'track');
+    expect(order?.payload.call.normalized?.money).toEqual({ currency: 'EUR', amounts: { total: 1999 } });
+  });
+
+  it('forgets messageIds older than the retention window, and not newer ones', async () => {
+    await runtime.pool.query(`INSERT INTO ingestion.seen_messages (message_id, customer_id, first_seen_at) VALUES ('old-1', 'c', now() - interval '31 days')`);
+    const deleted = await purgeExpiredMessages(runtime.db, new Date(), 30);
+    expect(deleted).toBe(1);
+    const kept = await runtime.pool.query(`SELECT count(*)::int AS n FROM ingestion.seen_messages WHERE message_id = 'm-1'`);
+    expect(kept.rows).toEqual([{ n: 1 }]);
+  });
+
+  it('while it cannot write to Kafka, answers 503 with Retry-After over HTTP and dead-letters nothing, then catches up', async () => {
+    await runtime.producer.disconnect();
+    try {
+      const refused = await service.app.inject({ method: 'POST', url: '/v1/track', headers: auth, payload: orderCompleted('k-1', 'cust-k') });
+      expect(refused.statusCode).toBe(503);
+      expect(refused.headers['retry-after']).toBe('5');
+      await send('cust-k', JSON.stringify(orderCompleted('k-2', 'cust-k')));
+      await new Promise((r) => setTimeout(r, 2_000));
+      expect(dead.records.filter((r) => r.key === 'cust-k')).toEqual([]);
+      expect(cleanFor('cust-k')).toEqual([]);
+    } finally {
+      await runtime.producer.connect();
+    }
+    await eventually(() => expect(cleanFor('cust-k').map((e) => e.id)).toEqual(['k-2']), 60_000);
+    expect(dead.records.filter((r) => r.key === 'cust-k')).toEqual([]);
+  });
+
+  it('drops a redelivery that arrives after a restart of the service', async () => {
+    await send('cust-h', JSON.stringify(orderCompleted('m-30', 'cust-h')));
+    await eventually(() => expect(cleanFor('cust-h').map((e) => e.id)).toEqual(['m-30']));
+    await stopService();
+    await startService();
+    const response = await service.app.inject({ method: 'POST', url: '/v1/track', headers: auth, payload: orderCompleted('m-30', 'cust-h') });
+    expect(response.statusCode).toBe(200);
+    await send('cust-h', JSON.stringify(orderCompleted('m-30', 'cust-h')));
+    await send('cust-h', JSON.stringify(orderCompleted('m-31', 'cust-h')));
+    await eventually(() => expect(cleanFor('cust-h').map((e) => e.id)).toEqual(['m-30', 'm-31']), 60_000);
   });
 });

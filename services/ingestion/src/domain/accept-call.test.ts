@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { SegmentCall } from '@lifecycle/contracts';
-import { acceptCall } from './accept-call.ts';
+import { acceptCall, linkOf } from './accept-call.ts';
 
 const order = {
   type: 'track',
@@ -46,5 +46,30 @@ describe('SegmentCall contract', () => {
     expect(SegmentCall.safeParse({ ...order, messageId: undefined }).success).toBe(false);
     expect(SegmentCall.safeParse({ ...order, userId: undefined }).success).toBe(false);
     expect(SegmentCall.safeParse({ ...order, type: 'shout' }).success).toBe(false);
+  });
+});
+
+describe('identity linking', () => {
+  const anonymousView = { type: 'track', messageId: 'v-1', timestamp: '2026-11-20T10:00:00Z', anonymousId: 'anon-7', event: 'Product Viewed', properties: { product_id: 'p1' } };
+
+  it('an identify with both ids links the anonymous id to the user', () => {
+    const identify = call({ type: 'identify', messageId: 'i-1', timestamp: '2026-11-20T10:00:00Z', anonymousId: 'anon-7', userId: 'cust-7' });
+    expect(linkOf(identify)).toEqual({ anonymousId: 'anon-7', userId: 'cust-7' });
+    const result = acceptCall(identify);
+    expect(result.ok && result.event).toMatchObject({ customerId: 'cust-7', payload: { call: { normalized: { linked: { anonymousId: 'anon-7', userId: 'cust-7' } } } } });
+  });
+
+  it('an alias links its previous id to the user id', () => {
+    expect(linkOf(call({ type: 'alias', messageId: 'a-1', timestamp: '2026-11-20T10:00:00Z', previousId: 'anon-7', userId: 'cust-7' }))).toEqual({ anonymousId: 'anon-7', userId: 'cust-7' });
+  });
+
+  it('a later anonymous event belongs to the linked customer', () => {
+    const result = acceptCall(call(anonymousView), { linkedUserId: 'cust-7' });
+    expect(result.ok && result.event).toMatchObject({ customerId: 'cust-7', payload: { call: { anonymousId: 'anon-7', normalized: { linkedCustomerId: 'cust-7' } } } });
+  });
+
+  it('an anonymous event without a link stays with its anonymous id', () => {
+    const result = acceptCall(call(anonymousView), { linkedUserId: null });
+    expect(result.ok && result.event.customerId).toBe('anon-7');
   });
 });

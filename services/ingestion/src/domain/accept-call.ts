@@ -1,31 +1,37 @@
-import {
-  customerIdOf,
-  isKnownEvent,
-  knownEventProperties,
-  type LifecycleEvent,
-  type SegmentCall,
-} from '@lifecycle/contracts';
+import { customerIdOf, type LifecycleEvent, type SegmentCall } from '@lifecycle/contracts';
+import { issueLines, normalizeCall } from './validate-call.ts';
 
 export type AcceptResult = { ok: true; event: LifecycleEvent } | { ok: false; reason: string; errors: string[] };
 
+/** The anonymous id ↔ user id pair a call links, if it carries both. */
+export function linkOf(call: SegmentCall): { anonymousId: string; userId: string } | null {
+  if (call.type === 'alias') return call.previousId === call.userId ? null : { anonymousId: call.previousId, userId: call.userId };
+  if (call.type === 'identify' && call.userId !== undefined && call.anonymousId !== undefined) return { anonymousId: call.anonymousId, userId: call.userId };
+  return null;
+}
+
+export interface AcceptOptions {
+  /** The user id this call's anonymous id was linked to earlier, if any. */
+  linkedUserId?: string | null;
+}
+
 /**
  * Decides whether a Segment call (already valid against the common Spec fields) becomes a
- * lifecycle event. E-commerce Spec events Lifecycle knows must carry their documented
- * properties; unknown event names pass through as custom events.
+ * lifecycle event: known events must carry their documented properties, values are normalized,
+ * and an anonymous call whose id was linked to a user belongs to that user.
  */
-export function acceptCall(call: SegmentCall): AcceptResult {
-  let normalized: SegmentCall = call;
-  if (call.type === 'track' && isKnownEvent(call.event)) {
-    const parsed = knownEventProperties[call.event].safeParse(call.properties);
-    if (!parsed.success) {
-      return {
-        ok: false,
-        reason: `"${call.event}" properties do not match the E-commerce Spec`,
-        errors: parsed.error.issues.map((i) => `properties.${i.path.join('.')}: ${i.message}`),
-      };
-    }
-    normalized = { ...call, properties: parsed.data };
-  }
+export function acceptCall(call: SegmentCall, opts: AcceptOptions = {}): AcceptResult {
+  const checked = normalizeCall(call);
+  if (!checked.ok) return { ok: false, reason: checked.reason, errors: issueLines(checked.issues) };
+  const link = linkOf(call);
+  const linkedUserId = call.userId === undefined ? (opts.linkedUserId ?? undefined) : undefined;
+  const normalized = {
+    ...checked.call.normalized,
+    timestampOffset: checked.call.normalized?.timestampOffset ?? 'Z',
+    ...(link === null ? {} : { linked: link }),
+    ...(linkedUserId === undefined ? {} : { linkedCustomerId: linkedUserId }),
+  };
+  const normalizedCall: SegmentCall = { ...checked.call, normalized };
   return {
     ok: true,
     event: {
@@ -33,10 +39,10 @@ export function acceptCall(call: SegmentCall): AcceptResult {
       id: call.messageId,
       type: 'commerce.event',
       version: 1,
-      occurredAt: new Date(call.timestamp).toISOString(),
-      customerId: customerIdOf(call),
+      occurredAt: checked.call.timestamp,
+      customerId: linkedUserId ?? customerIdOf(call),
       causationId: call.messageId,
-      payload: { call: normalized },
+      payload: { call: normalizedCall },
     },
   };
 }

@@ -1,0 +1,196 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { createLogger } from '@lifecycle/kit';
+import { createApp } from './app.ts';
+import { hashWriteKey } from './domain/write-keys.ts';
+import type { OutgoingRecord } from './tracking-api.ts';
+
+const KEY = 'wk-live-2026';
+const NEXT_KEY = 'wk-live-2027';
+const auth = (key: string) => ({ authorization: `Basic ${Buffer.from(`${key}:`).toString('base64')}` });
+const now = new Date('2026-11-23T10:00:00Z');
+
+interface Harness {
+  app: ReturnType<typeof createApp>;
+  published: OutgoingRecord[];
+}
+
+let current: Harness | undefined;
+
+function harness(publish?: (records: OutgoingRecord[]) => Promise<void>): Harness {
+  const published: OutgoingRecord[] = [];
+  const app = createApp({
+    logger: createLogger('ingestion', 'silent'),
+    readiness: {},
+    writeKeyHashes: [hashWriteKey(KEY), hashWriteKey(NEXT_KEY)],
+    publishTimeoutMs: 200,
+    now: () => now,
+    publish:
+      publish ??
+      (async (records) => {
+        published.push(...records);
+      }),
+  });
+  current = { app, published };
+  return current;
+}
+
+afterEach(async () => {
+  await current?.app.close();
+});
+
+const order = {
+  messageId: 'm-1',
+  userId: 'cust-1',
+  event: 'Order Completed',
+  timestamp: '2026-11-23T09:00:00+01:00',
+  properties: { order_id: 'o-1', total: 30, currency: 'usd' },
+};
+
+describe('HTTP tracking API', () => {
+  it('accepts a track call with a valid write key and puts it on commerce.events keyed by user id', async () => {
+    const { app, published } = harness();
+    const response = await app.inject({ method: 'POST', url: '/v1/track', headers: auth(KEY), payload: order });
+    expect(response.statusCode).toBe(200);
+    expect(response.json()).toEqual({ success: true });
+    expect(published).toHaveLength(1);
+    expect(published[0]?.key).toBe('cust-1');
+    expect(JSON.parse(published[0]?.value ?? '')).toMatchObject({ type: 'track', messageId: 'm-1', event: 'Order Completed' });
+  });
+
+  it('accepts identify, alias, page and screen calls, filling the type from the route and a missing timestamp with the time of receipt', async () => {
+    const { app, published } = harness();
+    for (const [route, body] of [
+      ['identify', { messageId: 'i-1', anonymousId: 'anon-1', userId: 'cust-1', traits: { email: 'ann@example.com' } }],
+      ['alias', { messageId: 'a-1', previousId: 'anon-1', userId: 'cust-1' }],
+      ['page', { messageId: 'p-1', anonymousId: 'anon-1', name: 'Home' }],
+      ['screen', { messageId: 's-1', userId: 'cust-1', name: 'Cart' }],
+    ] as const) {
+      const response = await app.inject({ method: 'POST', url: `/v1/${route}`, headers: auth(NEXT_KEY), payload: body });
+      expect(response.statusCode, route).toBe(200);
+    }
+    expect(published.map((r) => JSON.parse(r.value))).toMatchObject([
+      { type: 'identify', timestamp: now.toISOString() },
+      { type: 'alias' },
+      { type: 'page' },
+      { type: 'screen' },
+    ]);
+  });
+
+  it('answers 401 alike to a missing, an unknown and a revoked key, and publishes nothing', async () => {
+    const { app, published } = harness();
+    const answers = await Promise.all(
+      [{}, auth('wk-guess'), auth('wk-live-2025')].map((headers) => app.inject({ method: 'POST', url: '/v1/track', headers, payload: order })),
+    );
+    expect(answers.map((a) => a.statusCode)).toEqual([401, 401, 401]);
+    expect(new Set(answers.map((a) => a.body)).size).toBe(1);
+    expect(answers[0]?.headers['www-authenticate']).toBe('Basic realm="lifecycle"');
+    expect(published).toHaveLength(0);
+  });
+
+  it('answers 400 naming each bad field and why', async () => {
+    const { app, published } = harness();
+    const response = await app.inject({
+      method: 'POST',
+      url: '/v1/track',
+      headers: auth(KEY),
+      payload: { ...order, userId: undefined, properties: { order_id: 'o-1', total: 'lots' } },
+    });
+    expect(response.statusCode).toBe(400);
+    expect(response.json()).toMatchObject({ error: 'invalid event', issues: [{ field: 'userId', message: 'either userId or anonymousId is required' }] });
+    const shape = await app.inject({ method: 'POST', url: '/v1/track', headers: auth(KEY), payload: { ...order, properties: { order_id: 'o-1', total: 'lots' } } });
+    expect(shape.json()).toMatchObject({ reason: '"Order Completed" properties do not match the E-commerce Spec', issues: [{ field: 'properties.total' }] });
+    expect(published).toHaveLength(0);
+  });
+
+  it('answers 400 to unparsable JSON', async () => {
+    const { app } = harness();
+    const response = await app.inject({ method: 'POST', url: '/v1/track', headers: { ...auth(KEY), 'content-type': 'application/json' }, payload: '{"event": ' });
+    expect(response.statusCode).toBe(400);
+  });
+
+  it('answers 413 to a call over 32 KB, a batch over 500 KB and a batch of more than 500 events', async () => {
+    const { app, published } = harness();
+    const big = { ...order, properties: { ...order.properties, note: 'x'.repeat(33 * 1024) } };
+    expect((await app.inject({ method: 'POST', url: '/v1/track', headers: auth(KEY), payload: big })).statusCode).toBe(413);
+    const huge = { batch: [{ ...big, type: 'track', properties: { note: 'x'.repeat(501 * 1024) } }] };
+    expect((await app.inject({ method: 'POST', url: '/v1/batch', headers: auth(KEY), payload: huge })).statusCode).toBe(413);
+    const many = { batch: Array.from({ length: 501 }, (_, i) => ({ type: 'page', messageId: `p-${i}`, anonymousId: 'a' })) };
+    const tooMany = await app.inject({ method: 'POST', url: '/v1/batch', headers: auth(KEY), payload: many });
+    expect(tooMany.statusCode).toBe(413);
+    expect(tooMany.json()).toMatchObject({ error: 'a batch holds at most 500 events' });
+    expect(published).toHaveLength(0);
+  });
+
+  it('accepts the good events of a batch and says which were not accepted and why', async () => {
+    const { app, published } = harness();
+    const response = await app.inject({
+      method: 'POST',
+      url: '/v1/batch',
+      headers: auth(KEY),
+      payload: {
+        batch: [
+          { ...order, type: 'track', messageId: 'b-1' },
+          { ...order, type: 'track', messageId: 'b-2', properties: { order_id: 'o-2', total: 1, currency: 'DOLLARS' } },
+          { type: 'identify', messageId: 'b-3', userId: 'cust-1', traits: { timezone: 'Moon/Base' } },
+          { ...order, type: 'track', messageId: 'b-4' },
+        ],
+      },
+    });
+    expect(response.statusCode).toBe(400);
+    expect(response.json()).toMatchObject({
+      accepted: 2,
+      rejected: [
+        { index: 1, messageId: 'b-2', issues: [{ field: 'properties.currency' }] },
+        { index: 2, messageId: 'b-3', issues: [{ field: 'traits.timezone', message: 'expected an IANA time zone such as Europe/Paris' }] },
+      ],
+    });
+    expect(published.map((r) => JSON.parse(r.value).messageId)).toEqual(['b-1', 'b-4']);
+  });
+
+  it('applies a batch-level context to every call of the batch, a call keeping its own context keys', async () => {
+    const { app, published } = harness();
+    const response = await app.inject({
+      method: 'POST',
+      url: '/v1/batch',
+      headers: auth(KEY),
+      payload: {
+        context: { locale: 'de-DE', library: { name: 'analytics-python' } },
+        batch: [
+          { type: 'page', messageId: 'c-1', anonymousId: 'a-1' },
+          { type: 'page', messageId: 'c-2', anonymousId: 'a-1', context: { locale: 'fr-FR' } },
+        ],
+      },
+    });
+    expect(response.statusCode).toBe(200);
+    expect(published.map((r) => JSON.parse(r.value).context)).toEqual([
+      { locale: 'de-DE', library: { name: 'analytics-python' } },
+      { locale: 'fr-FR', library: { name: 'analytics-python' } },
+    ]);
+  });
+
+  it('answers 503 with Retry-After, instead of accepting, when Kafka fails or does not answer in time', async () => {
+    const failing = harness(async () => {
+      throw new Error('Connection error: connect ECONNREFUSED 127.0.0.1:9092');
+    });
+    const response = await failing.app.inject({ method: 'POST', url: '/v1/track', headers: auth(KEY), payload: order });
+    expect(response.statusCode).toBe(503);
+    expect(response.headers['retry-after']).toBe('5');
+    await failing.app.close();
+
+    const hanging = harness(() => new Promise(() => undefined));
+    const batch = await hanging.app.inject({ method: 'POST', url: '/v1/batch', headers: auth(KEY), payload: { batch: [{ ...order, type: 'track' }] } });
+    expect(batch.statusCode).toBe(503);
+    expect(batch.headers['retry-after']).toBe('5');
+  });
+
+  it('serves an OpenAPI description generated from the contract schemas at /docs', async () => {
+    const { app } = harness();
+    const response = await app.inject({ url: '/docs' });
+    expect(response.statusCode).toBe(200);
+    const doc = response.json();
+    expect(doc.openapi).toBe('3.1.0');
+    expect(Object.keys(doc.paths)).toEqual(['/v1/track', '/v1/identify', '/v1/alias', '/v1/page', '/v1/screen', '/v1/batch']);
+    expect(doc.components.schemas.TrackCall.required).toEqual(expect.arrayContaining(['messageId', 'timestamp', 'type', 'event']));
+    expect(doc.components.schemas['Properties: NPS Survey Answered'].properties.score).toMatchObject({ minimum: 0, maximum: 10 });
+  });
+});

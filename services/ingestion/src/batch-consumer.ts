@@ -1,0 +1,213 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { inArray } from 'drizzle-orm';
+import type { KafkaMessage } from 'kafkajs';
+import {
+  createGroupConsumer,
+  databaseReachable,
+  parseRecordValue,
+  publish,
+  sendToDeadLetter,
+  type ConsumedRecord,
+  type Logger,
+  type RunningConsumer,
+  type Runtime,
+} from '@lifecycle/kit';
+import { SegmentCall, topicName, type LifecycleEvent } from '@lifecycle/contracts';
+import { identityLinks, seenMessages } from './db/schema.ts';
+import { acceptCall, linkOf } from './domain/accept-call.ts';
+
+interface Item {
+  record: ConsumedRecord;
+  message: KafkaMessage;
+  call: SegmentCall;
+}
+
+interface Rejection {
+  record: ConsumedRecord;
+  message: KafkaMessage;
+  reason: string;
+  errors: string[];
+}
+
+export interface IngestionConsumerOptions {
+  runtime: Runtime;
+  logger: Logger;
+  /** Records validated, deduplicated and published in one transaction. */
+  chunkSize?: number;
+  /** Tries of a chunk, then of each of its records alone, before a record is dead-lettered. */
+  maxAttempts?: number;
+  retryBackoffMs?: number;
+  /** How long a partition stays paused when Kafka or the database is down. */
+  pauseMs?: number;
+}
+
+/** kafkajs' own errors (`KafkaJSConnectionError`, `KafkaJSNumberOfRetriesExceeded`…); its CommonJS build gives Node no named export of their class. */
+function isKafkaError(err: unknown): boolean {
+  return err instanceof Error && err.name.startsWith('KafkaJS');
+}
+
+/** Kafka or the database is down: no record is at fault, so none goes to the DLQ. */
+class Outage extends Error {
+  override name = 'Outage';
+}
+
+/**
+ * Consumes `commerce.events` in batches, so a large backlog replays at full speed: per chunk of
+ * records, one transaction records the new messageIds and identity links and one produce call
+ * publishes the clean events; rejected records go to the DLQ. A chunk that keeps failing is
+ * retried record by record, so only the poison record reaches the DLQ and the partition moves
+ * on. If a dead letter cannot be written the batch fails and its offsets are not committed.
+ */
+export async function startIngestionConsumer(opts: IngestionConsumerOptions): Promise<RunningConsumer> {
+  const { runtime, logger } = opts;
+  const { db, producer, prefix, kafka } = runtime;
+  const chunkSize = opts.chunkSize ?? 500;
+  const maxAttempts = opts.maxAttempts ?? 3;
+  const backoff = opts.retryBackoffMs ?? 200;
+  const pauseMs = opts.pauseMs ?? 5_000;
+  const { consumer, joined } = createGroupConsumer(kafka, `${prefix}lifecycle-ingestion`);
+
+  const deadLetter = async (rejection: Rejection, attempts: number): Promise<void> => {
+    const { record, message } = rejection;
+    logger.warn({ topic: record.topic, partition: record.partition, offset: record.offset, reason: rejection.reason, errors: rejection.errors }, 'record rejected to dead-letter topic');
+    await sendToDeadLetter(producer, prefix, 'commerceEvents', { record, value: message.value, reason: rejection.reason, errors: rejection.errors, attempts });
+  };
+
+  /** Validates, deduplicates and publishes a chunk in one transaction; resolves to its rejections. */
+  const processChunk = async (items: Item[]): Promise<Rejection[]> =>
+    db.transaction(async (tx) => {
+      const anonymous = [...new Set(items.flatMap((i) => (i.call.userId === undefined && i.call.anonymousId !== undefined ? [i.call.anonymousId] : [])))];
+      const links = new Map<string, string>();
+      if (anonymous.length > 0) {
+        const rows = await tx.select().from(identityLinks).where(inArray(identityLinks.anonymousId, anonymous));
+        for (const row of rows) links.set(row.anonymousId, row.userId);
+      }
+      const rejections: Rejection[] = [];
+      const accepted: LifecycleEvent[] = [];
+      const newLinks: { anonymousId: string; userId: string; messageId: string }[] = [];
+      const ids = new Set<string>();
+      for (const item of items) {
+        const anonymousId = item.call.anonymousId;
+        const result = acceptCall(item.call, { linkedUserId: anonymousId === undefined ? null : links.get(anonymousId) ?? null });
+        if (!result.ok) {
+          rejections.push({ record: item.record, message: item.message, reason: result.reason, errors: result.errors });
+          continue;
+        }
+        // A messageId twice in one chunk counts once, as it would across chunks.
+        if (ids.has(result.event.id)) continue;
+        ids.add(result.event.id);
+        accepted.push(result.event);
+        const link = linkOf(item.call);
+        // The first link of an anonymous id wins: a shared device does not move history between customers.
+        if (link !== null && !links.has(link.anonymousId)) {
+          links.set(link.anonymousId, link.userId);
+          newLinks.push({ ...link, messageId: item.call.messageId });
+        }
+      }
+      const fresh =
+        accepted.length === 0
+          ? new Set<string>()
+          : new Set(
+              (
+                await tx
+                  .insert(seenMessages)
+                  .values(accepted.map((e) => ({ messageId: e.id, customerId: e.customerId })))
+                  .onConflictDoNothing()
+                  .returning({ messageId: seenMessages.messageId })
+              ).map((r) => r.messageId),
+            );
+      const linksToRecord = newLinks.filter((l) => fresh.has(l.messageId));
+      if (linksToRecord.length > 0) await tx.insert(identityLinks).values(linksToRecord).onConflictDoNothing();
+      const events = accepted.filter((e) => fresh.has(e.id));
+      await publish(producer, prefix, 'lifecycleEvents', events);
+      if (accepted.length > events.length) logger.info({ duplicates: accepted.length - events.length }, 'duplicate events dropped');
+      for (const link of linksToRecord) logger.info({ eventId: link.messageId, customerId: link.userId }, 'anonymous id linked to customer');
+      return rejections;
+    });
+
+  const withRetries = async <T>(work: () => Promise<T>, log: Logger): Promise<{ ok: true; value: T } | { ok: false; err: unknown; attempts: number }> => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return { ok: true, value: await work() };
+      } catch (err) {
+        if (attempt >= maxAttempts) return { ok: false, err, attempts: attempt };
+        log.warn({ err, attempt }, 'processing failed, retrying');
+        await sleep(backoff * 2 ** (attempt - 1));
+      }
+    }
+  };
+
+  const handleChunk = async (items: Item[], log: Logger): Promise<void> => {
+    const whole = await withRetries(() => processChunk(items), log);
+    if (whole.ok) {
+      for (const rejection of whole.value) await deadLetter(rejection, 1);
+      return;
+    }
+    if (isKafkaError(whole.err) || !(await databaseReachable(runtime.pool))) throw new Outage('Kafka or the database is unavailable', { cause: whole.err });
+    // One record may be poisoning the chunk: try each alone, so only it goes to the DLQ.
+    for (const item of items) {
+      const alone = await withRetries(() => processChunk([item]), log);
+      if (alone.ok) {
+        for (const rejection of alone.value) await deadLetter(rejection, 1);
+        continue;
+      }
+      log.error({ err: alone.err, offset: item.record.offset, attempts: alone.attempts }, 'record failed repeatedly, sent to dead-letter topic');
+      const detail = alone.err instanceof Error ? alone.err.message : String(alone.err);
+      await deadLetter({ record: item.record, message: item.message, reason: `processing failed after ${alone.attempts} attempts`, errors: [detail] }, alone.attempts);
+    }
+  };
+
+  interface BatchControls {
+    resolveOffset: (offset: string) => void;
+    heartbeat: () => Promise<void>;
+    isRunning: () => boolean;
+    isStale: () => boolean;
+  }
+
+  const consumeBatch = async (batch: { topic: string; partition: number; messages: KafkaMessage[] }, controls: BatchControls, log: Logger): Promise<void> => {
+    for (let start = 0; start < batch.messages.length; start += chunkSize) {
+      if (!controls.isRunning() || controls.isStale()) break;
+      const messages = batch.messages.slice(start, start + chunkSize);
+      const items: Item[] = [];
+      for (const message of messages) {
+        const record: ConsumedRecord = { topic: batch.topic, partition: batch.partition, offset: message.offset, key: message.key === null ? null : message.key.toString('utf8') };
+        const parsed = parseRecordValue(SegmentCall, message.value);
+        if (parsed.ok) items.push({ record, message, call: parsed.value });
+        else await deadLetter({ record, message, reason: parsed.reason, errors: parsed.errors }, 0);
+      }
+      if (items.length > 0) await handleChunk(items, log);
+      const last = messages.at(-1);
+      if (last !== undefined) controls.resolveOffset(last.offset);
+      // Keeps the group membership alive while a long batch is worked through.
+      await controls.heartbeat();
+    }
+  };
+
+  await consumer.connect();
+  await consumer.subscribe({ topic: topicName(prefix, 'commerceEvents'), fromBeginning: true });
+  await consumer.run({
+    eachBatchAutoResolve: false,
+    partitionsConsumedConcurrently: 3,
+    eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale, pause }) => {
+      const log = logger.child({ topic: batch.topic, partition: batch.partition });
+      try {
+        await consumeBatch(batch, { resolveOffset, heartbeat, isRunning, isStale }, log);
+      } catch (err) {
+        if (err instanceof Outage || isKafkaError(err)) {
+          // Back-pressure: stop fetching this partition for a while; its unresolved records are fetched again on resume.
+          log.warn({ err, pauseMs }, 'partition paused, Kafka or the database is unavailable');
+          const resume = pause();
+          setTimeout(resume, pauseMs).unref();
+        }
+        // Not committed: the records from the first unresolved one are consumed again.
+        throw err;
+      }
+    },
+  });
+  return {
+    ready: joined,
+    stop: async () => {
+      await consumer.disconnect();
+    },
+  };
+}

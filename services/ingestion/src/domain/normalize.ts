@@ -1,0 +1,89 @@
+/**
+ * Pure normalizations of the values a Segment call carries. Each returns the normalized value or
+ * an error message; none throws.
+ */
+
+export type Normal<T> = { ok: true; value: T } | { ok: false; message: string };
+
+const offsetPattern = /(Z|[+-]\d{2}:?\d{2})$/i;
+
+/** An ISO 8601 timestamp as UTC, with the offset the client wrote kept beside it. */
+export function normalizeTimestamp(timestamp: string): Normal<{ utc: string; offset: string }> {
+  const millis = Date.parse(timestamp);
+  const offset = offsetPattern.exec(timestamp)?.[1];
+  if (Number.isNaN(millis) || offset === undefined) return { ok: false, message: 'expected an ISO 8601 timestamp with an offset' };
+  return { ok: true, value: { utc: new Date(millis).toISOString(), offset: offset.toUpperCase() === 'Z' ? 'Z' : offset } };
+}
+
+const currencies = new Set(Intl.supportedValuesOf('currency'));
+// Building Intl formatters is slow next to the rest of validation; a few hundred codes and zones exist.
+const exponents = new Map<string, number>();
+const zones = new Map<string, string | null>();
+
+/** An ISO 4217 code, upper-cased, and how many minor units its major unit has (USD 2, JPY 0, BHD 3). */
+export function normalizeCurrency(code: string): Normal<{ code: string; exponent: number }> {
+  const upper = code.trim().toUpperCase();
+  if (!/^[A-Z]{3}$/.test(upper) || !currencies.has(upper)) return { ok: false, message: 'expected an ISO 4217 currency code such as USD' };
+  let exponent = exponents.get(upper);
+  if (exponent === undefined) {
+    exponent = new Intl.NumberFormat('en', { style: 'currency', currency: upper }).resolvedOptions().maximumFractionDigits ?? 2;
+    exponents.set(upper, exponent);
+  }
+  return { ok: true, value: { code: upper, exponent } };
+}
+
+/** A major-unit amount as integer minor units, rounded half away from zero (19.99 USD → 1999). */
+export function toMinorUnits(amount: number, exponent: number): Normal<number> {
+  if (!Number.isFinite(amount)) return { ok: false, message: 'expected a finite number' };
+  const scaled = amount * 10 ** exponent;
+  const minor = Math.sign(scaled) * Math.round(Math.abs(scaled));
+  if (!Number.isSafeInteger(minor)) return { ok: false, message: 'amount is too large' };
+  return { ok: true, value: minor === 0 ? 0 : minor };
+}
+
+export function normalizeEmail(email: string): string {
+  return email.trim().toLowerCase();
+}
+
+/** A birthday as `YYYY-MM-DD`, from a date or an ISO date-time (its date part, as written). */
+export function normalizeBirthday(value: unknown): Normal<string> {
+  if (typeof value !== 'string') return { ok: false, message: 'expected a date such as 1990-05-31' };
+  const match = /^(\d{4})-(\d{2})-(\d{2})(?:T.*)?$/.exec(value.trim());
+  if (match === null) return { ok: false, message: 'expected a date such as 1990-05-31' };
+  const [, y, m, d] = match;
+  const date = new Date(Date.UTC(Number(y), Number(m) - 1, Number(d)));
+  const iso = `${y}-${m}-${d}`;
+  if (Number.isNaN(date.getTime()) || date.toISOString().slice(0, 10) !== iso) return { ok: false, message: 'not a calendar date' };
+  return { ok: true, value: iso };
+}
+
+/** An IANA time zone, in its canonical spelling (`europe/paris` → `Europe/Paris`). */
+export function normalizeTimeZone(value: unknown): Normal<string> {
+  const bad = { ok: false, message: 'expected an IANA time zone such as Europe/Paris' } as const;
+  // Node accepts bare offsets as zones too; they are not IANA names and ignore daylight saving.
+  if (typeof value !== 'string' || value.trim() === '' || /^[+-]/.test(value.trim())) return bad;
+  const name = value.trim();
+  let canonical = zones.get(name);
+  if (canonical === undefined) {
+    try {
+      canonical = new Intl.DateTimeFormat('en', { timeZone: name }).resolvedOptions().timeZone;
+    } catch {
+      canonical = null;
+    }
+    // Only real zones are remembered, so made-up names cannot grow the cache without bound.
+    if (canonical !== null) zones.set(name, canonical);
+  }
+  return canonical === null ? bad : { ok: true, value: canonical };
+}
+
+/** A BCP 47 locale in canonical form (`en_us` → `en-US`). */
+export function normalizeLocale(value: unknown): Normal<string> {
+  const bad = { ok: false, message: 'expected a BCP 47 locale such as en-US' } as const;
+  if (typeof value !== 'string' || value.trim() === '') return bad;
+  try {
+    const [canonical] = Intl.getCanonicalLocales(value.trim().replaceAll('_', '-'));
+    return canonical === undefined ? bad : { ok: true, value: canonical };
+  } catch {
+    return bad;
+  }
+}
