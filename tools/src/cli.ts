@@ -17,6 +17,11 @@ Commands:
       --user-id ID        the customer's id (default sample-<random>, a new customer each time)
   test [vitest args]    Type-check, lint and run the tests against the local broker and PostgreSQL;
                         ends with "N passed, N failed". Extra arguments go to vitest (e.g. a file filter).
+  templates:check       Compile every template and render each locale with its sample.json; exits 1
+                        naming file and line when a variable is missing or a template is broken.
+  templates:preview ID  Render a template's sample to an HTML file (--locale L, --out FILE).
+  templates:send-test ID --to ADDR
+                        Send a template's sample to an address (SendGrid with SENDGRID_API_KEY, else outbox).
   setup                 Like start without the services: Kafka, database and topics, then exit.
   stop-kafka            Stop the background Kafka broker that start or test started.
   help                  This text.
@@ -55,6 +60,14 @@ async function main(argv: string[]): Promise<number> {
     case 'test': {
       const { runTests } = await import('./test-run.ts');
       return runTests({ vitestArgs: rest[0] === '--' ? rest.slice(1) : rest, env: process.env, say });
+    }
+    case 'templates:check':
+    case 'templates:preview':
+    case 'templates:send-test': {
+      const commands = await import('./templates-command.ts');
+      if (command === 'templates:check') return commands.templatesCheck(rest, say);
+      if (command === 'templates:preview') return commands.templatesPreview(rest, say);
+      return commands.templatesSendTest(rest, say);
     }
     case 'setup':
       return setup();

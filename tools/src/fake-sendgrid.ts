@@ -9,6 +9,7 @@ import { z } from 'zod';
  *   const sendgrid = await startFakeSendGrid();
  *   // point the service at sendgrid.url with any API key, e.g. SG.test
  *   sendgrid.failNext(500);            // the next POST answers 500, later ones 202 again
+ *   sendgrid.rateLimitNext(1, 2);      // the next POST answers 429, X-RateLimit-Reset 2 s ahead
  *   const mail = SendGridMail.parse(sendgrid.accepted()[0]?.body);
  *   await sendgrid.close();
  *
@@ -26,6 +27,7 @@ export const SendGridMail = z.looseObject({
   categories: z.array(z.string()).optional(),
   custom_args: z.record(z.string(), z.string()).optional(),
   template_id: z.string().optional(),
+  headers: z.record(z.string(), z.string()).optional(),
 });
 export type SendGridMail = z.infer<typeof SendGridMail>;
 
@@ -37,6 +39,8 @@ export interface FakeSendGridRequest {
   body: unknown;
   /** The status the fake answered with: 202 when accepted. */
   status: number;
+  /** When the request arrived (epoch ms). */
+  receivedAt: number;
   /** The `X-Message-Id` answered with an accepted request. */
   messageId?: string;
 }
@@ -53,6 +57,16 @@ export interface FakeSendGrid {
    * `{ errors: [{ message }] }` body. Queued failures are used up in the order they were added.
    */
   failNext: (status: number, count?: number, message?: string) => void;
+  /**
+   * Makes the next `count` mail/send requests answer 429 with SendGrid's rate-limit headers:
+   * `X-RateLimit-Limit`, `X-RateLimit-Remaining: 0` and `X-RateLimit-Reset`, the Unix second
+   * `resetInSeconds` after the answer.
+   */
+  rateLimitNext: (count: number, resetInSeconds: number) => void;
+  /** Answers every later request only after `ms` (0: at once), to make sends overlap. */
+  respondAfter: (ms: number) => void;
+  /** The most mail/send requests that were waiting for an answer at the same time. */
+  peakConcurrency: () => number;
   /** Forgets recorded requests and queued failures. */
   reset: () => void;
   close: () => Promise<void>;
@@ -61,6 +75,8 @@ export interface FakeSendGrid {
 interface QueuedFailure {
   status: number;
   message: string;
+  /** For a 429: seconds until the rate-limit window resets. */
+  resetInSeconds?: number;
 }
 
 const MAIL_SEND_PATH = '/v3/mail/send';
@@ -97,6 +113,9 @@ export async function startFakeSendGrid(): Promise<FakeSendGrid> {
   const requests: FakeSendGridRequest[] = [];
   let failures: QueuedFailure[] = [];
   let accepted = 0;
+  let delayMs = 0;
+  let inFlight = 0;
+  let peak = 0;
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const path = new URL(req.url ?? '/', 'http://fake').pathname;
@@ -104,14 +123,29 @@ export async function startFakeSendGrid(): Promise<FakeSendGrid> {
       answer(res, 404, errorBody(`the fake SendGrid only speaks POST ${MAIL_SEND_PATH}`));
       return;
     }
+    const receivedAt = Date.now();
     const body = await readBody(req);
-    const record: FakeSendGridRequest = { method: req.method, path, headers: req.headers, body, status: 0 };
+    const record: FakeSendGridRequest = { method: req.method, path, headers: req.headers, body, status: 0, receivedAt };
     requests.push(record);
+    if (delayMs > 0) {
+      inFlight += 1;
+      peak = Math.max(peak, inFlight);
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
+      inFlight -= 1;
+    }
 
     const failure = failures.shift();
     if (failure !== undefined) {
       record.status = failure.status;
-      answer(res, failure.status, errorBody(failure.message));
+      const headers: Record<string, string> =
+        failure.resetInSeconds === undefined
+          ? {}
+          : {
+              'x-ratelimit-limit': '600',
+              'x-ratelimit-remaining': '0',
+              'x-ratelimit-reset': String(Math.ceil(Date.now() / 1000 + failure.resetInSeconds)),
+            };
+      answer(res, failure.status, errorBody(failure.message), headers);
       return;
     }
     if (!/^Bearer \S+/.test(req.headers.authorization ?? '')) {
@@ -151,9 +185,18 @@ export async function startFakeSendGrid(): Promise<FakeSendGrid> {
     failNext: (status, count = 1, message = defaultMessage(status)) => {
       for (let i = 0; i < count; i++) failures.push({ status, message });
     },
+    rateLimitNext: (count, resetInSeconds) => {
+      for (let i = 0; i < count; i++) failures.push({ status: 429, message: defaultMessage(429), resetInSeconds });
+    },
+    respondAfter: (ms) => {
+      delayMs = ms;
+    },
+    peakConcurrency: () => peak,
     reset: () => {
       requests.length = 0;
       failures = [];
+      delayMs = 0;
+      peak = 0;
     },
     close: () =>
       new Promise<void>((resolve, reject) => {

@@ -43,7 +43,26 @@ export const MessageRequested = envelope(
 );
 export type MessageRequested = z.infer<typeof MessageRequested>;
 
-export const MessageStatus = z.enum(['sent', 'failed', 'doubtful']);
+/**
+ * What became of a message. Messaging's own outcomes: `sent`, `failed`, `doubtful` (the provider
+ * may have taken it; never sent again), `suppressed` (marketing mail to an address that opted
+ * out; not sent). From SendGrid's Event Webhook: `processed`, `delivered`, `opened`, `clicked`,
+ * `bounced`, `dropped`, `spam-reported`, `unsubscribed`. Values are only ever added.
+ */
+export const MessageStatus = z.enum([
+  'sent',
+  'failed',
+  'doubtful',
+  'suppressed',
+  'processed',
+  'delivered',
+  'opened',
+  'clicked',
+  'bounced',
+  'dropped',
+  'spam-reported',
+  'unsubscribed',
+]);
 export type MessageStatus = z.infer<typeof MessageStatus>;
 
 /** `messages.events`: what became of a requested message. */
@@ -55,6 +74,14 @@ export const MessageEvent = envelope(
     status: MessageStatus,
     providerMessageId: z.string().optional(),
     error: z.string().optional(),
+    /** SendGrid's `sg_event_id` for statuses from its Event Webhook. */
+    providerEventId: z.string().optional(),
+    /** When the provider saw it happen (opens, clicks, bounces), if it differs from `occurredAt`. */
+    providerTimestamp: z.iso.datetime({ offset: true }).optional(),
+    /** The link of a `clicked` event. */
+    url: z.string().optional(),
+    /** Bounce and drop reasons as SendGrid gives them. */
+    reason: z.string().optional(),
   }),
 );
 export type MessageEvent = z.infer<typeof MessageEvent>;

@@ -1,5 +1,5 @@
 import { createServiceApp, startTopicConsumer, type FastifyInstance, type RunningConsumer, type Runtime } from '@lifecycle/kit';
-import { lifecycleEventHandler, lifecycleEventsHandler, timerFiredHandler, timersFiredHandler } from './consumer.ts';
+import { lifecycleEventHandler, lifecycleEventsHandler, messageEventHandler, messageEventsHandler, timerFiredHandler, timersFiredHandler } from './consumer.ts';
 import type { Thresholds } from './domain/thresholds.ts';
 import { registerReadApi } from './read-api.ts';
 
@@ -30,7 +30,17 @@ export async function buildClassifier(runtime: Runtime, thresholds: Thresholds):
     handle: timerFiredHandler(runtime, thresholds),
     handleBatch: timersFiredHandler(runtime, thresholds),
   });
-  const consumers = [consumer, timers];
+  const engagement = await startTopicConsumer({
+    kafka: runtime.kafka,
+    producer: runtime.producer,
+    prefix: runtime.prefix,
+    groupId: 'lifecycle-classifier-engagement',
+    topic: 'messageEvents',
+    logger: runtime.logger,
+    handle: messageEventHandler(runtime, thresholds),
+    handleBatch: messageEventsHandler(runtime, thresholds),
+  });
+  const consumers = [consumer, timers, engagement];
   const app = createServiceApp(runtime, () => consumers);
   registerReadApi(app, runtime.db);
   return { app, consumers };

@@ -1,7 +1,7 @@
 import { publish, type ConsumedRecord, type Logger, type Runtime, type TopicConsumerOptions } from '@lifecycle/kit';
-import type { LifecycleEvent, StageChanged, TimerFired, TimerRequested } from '@lifecycle/contracts';
+import type { LifecycleEvent, MessageEvent, StageChanged, TimerFired, TimerRequested } from '@lifecycle/contracts';
 import { processedEvents, recurring, stageHistory } from './db/schema.ts';
-import { advanceClock, applyEvent, emptyProfile, type Profile } from './domain/profile.ts';
+import { advanceClock, applyEvent, applyMessageEvent, emptyProfile, type Profile } from './domain/profile.ts';
 import { decideStage, nextCheckAt } from './domain/stage-rules.ts';
 import { isHistorical, type Thresholds } from './domain/thresholds.ts';
 import { loadProfilesForUpdate, saveProfiles, type Tx } from './profile-repository.ts';
@@ -163,5 +163,21 @@ export function timersFiredHandler(runtime: Runtime, thresholds: Thresholds): (i
 
 export function timerFiredHandler(runtime: Runtime, thresholds: Thresholds): TopicConsumerOptions<'timersFired'>['handle'] {
   const batch = timersFiredHandler(runtime, thresholds);
+  return (value, record) => batch([{ value, record }]);
+}
+
+/** Engagement from `messages.events`: opens, clicks and unsubscribes of customers it knows. */
+export function messageEventsHandler(runtime: Runtime, thresholds: Thresholds): (items: Item<MessageEvent>[]) => Promise<void> {
+  return async (items) => {
+    const steps = items.map(({ value: event, record }): Step => ({
+      cause: { ...event, arrivedAt: record.timestamp },
+      apply: (before) => (before === null ? null : applyMessageEvent(before, event)),
+    }));
+    await runtime.db.transaction((tx) => applySteps(tx, runtime, thresholds, steps, runtime.logger));
+  };
+}
+
+export function messageEventHandler(runtime: Runtime, thresholds: Thresholds): TopicConsumerOptions<'messageEvents'>['handle'] {
+  const batch = messageEventsHandler(runtime, thresholds);
   return (value, record) => batch([{ value, record }]);
 }

@@ -6,6 +6,7 @@ import type { Kafka } from '@lifecycle/kit';
 export const classifierGroups = [
   { groupId: 'lifecycle-classifier', topic: 'lifecycleEvents' },
   { groupId: 'lifecycle-classifier-timers', topic: 'timersFired' },
+  { groupId: 'lifecycle-classifier-engagement', topic: 'messageEvents' },
 ] as const;
 
 export type RebuildResult = { ok: true; replay: Record<string, number> } | { ok: false; reason: string };

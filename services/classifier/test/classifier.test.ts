@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { StageChanged, TimerRequested, type LifecycleEvent, type TimerFired } from '@lifecycle/contracts';
+import { StageChanged, TimerRequested, type LifecycleEvent, type MessageEvent, type TimerFired } from '@lifecycle/contracts';
 import { openRuntime, publish, runMigrations, type Producer, type Runtime } from '@lifecycle/kit';
 import { collectTopic, connectedProducer, createTestInfra, eventually, serviceEnv, type TestInfra } from '@lifecycle/tools/test-kit';
 import { buildClassifier, type Classifier } from '../src/app.ts';
@@ -138,6 +138,27 @@ describe('classifier on a real broker and database', () => {
     await eventually(async () => expect((await service.app.inject({ url: '/customers/jo' })).json().rfm).toMatchObject({ recency: 5, frequency: 5, monetary: 5, segment: 'champions' }));
     await eventually(() => expect(rfmRequests()).toHaveLength(2));
     expect(Date.parse(rfmRequests()[1]!.payload.fireAt) - Date.parse(first.payload.fireAt)).toBeGreaterThanOrEqual(24 * 3_600_000);
+  });
+
+  it('records opens, clicks and an unsubscribe from message events', async () => {
+    const status = (id: string, s: MessageEvent['payload']['status'], at: string): MessageEvent => ({
+      id,
+      type: 'message.status',
+      version: 1,
+      occurredAt: at,
+      customerId: 'jo',
+      causationId: 'message:x',
+      payload: { dedupeKey: 'x', campaignId: 'post-purchase-thank-you', status: s, providerTimestamp: at },
+    });
+    await publish(producer, infra.prefix, 'messageEvents', [
+      status('s-1', 'opened', day(61)),
+      status('s-2', 'clicked', day(62)),
+      status('s-3', 'unsubscribed', day(63)),
+      status('s-4', 'opened', day(61)),
+    ]);
+    await eventually(async () =>
+      expect((await service.app.inject({ url: '/customers/jo' })).json().profile).toMatchObject({ lastOpenAt: day(61), lastClickAt: day(62), subscribed: false, subscribedAt: day(63), stage: 'retention' }),
+    );
   });
 
   it('moves a buyer back when their only order is refunded', async () => {

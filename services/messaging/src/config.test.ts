@@ -25,4 +25,14 @@ describe('messaging config', () => {
     expect(() => loadConfig({ SENDGRID_BASE_URL: 'api.sendgrid.com' })).toThrow(ConfigError);
     expect(() => loadConfig({ SENDGRID_BASE_URL: 'api.sendgrid.com' })).toThrow(/SENDGRID_BASE_URL: expected an http\(s\) URL such as https:\/\/api\.sendgrid\.com/);
   });
+
+  it('refuses a short unsubscribe secret and a webhook key that is not SendGrid’s kind, saying what to use', () => {
+    expect(() => loadConfig({ UNSUBSCRIBE_SECRET: 'short' })).toThrow(/UNSUBSCRIBE_SECRET: at least 32 characters/);
+    expect(() => loadConfig({ SENDGRID_WEBHOOK_PUBLIC_KEY: 'bm90IGEga2V5' })).toThrow(/SENDGRID_WEBHOOK_PUBLIC_KEY: expected the verification key SendGrid shows/);
+    expect(() => loadConfig({ SENDGRID_RETRY_MAX_MS: '60000' })).toThrow(/SENDGRID_RETRY_MAX_MS: at most 25000/);
+  });
+
+  it('defaults to 5 attempts, 100 sends a second and 8 parallel sends', () => {
+    expect(loadConfig({})).toMatchObject({ SENDGRID_MAX_ATTEMPTS: 5, SENDGRID_SENDS_PER_SECOND: 100, SEND_CONCURRENCY: 8, PUBLIC_URL: 'http://127.0.0.1:3004' });
+  });
 });

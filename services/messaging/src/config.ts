@@ -1,6 +1,7 @@
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { baseConfigShape, parseConfig } from '@lifecycle/kit';
+import { parseWebhookPublicKey } from './domain/webhook-signature.ts';
 
 /** The repository root (this file is services/messaging/src/config.ts). */
 const repoRoot = join(import.meta.dirname, '..', '..', '..');
@@ -13,6 +14,39 @@ export const MessagingConfig = z.object({
   SENDGRID_BASE_URL: z.url({ protocol: /^https?$/, error: 'expected an http(s) URL such as https://api.sendgrid.com' }).default('https://api.sendgrid.com'),
   /** How long one SendGrid call may take before its outcome counts as unknown. */
   SENDGRID_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
+  /** Provider calls per message before it is failed; 429, 5xx and refused connections are retried. */
+  SENDGRID_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(5),
+  /** First backoff after a 5xx or refused connection; doubled each time, with full jitter. */
+  SENDGRID_RETRY_BASE_MS: z.coerce.number().int().min(0).default(500),
+  /** Longest single wait, also for a 429's reset; keep it below the Kafka session timeout (30 s). */
+  SENDGRID_RETRY_MAX_MS: z.coerce.number().int().min(0).max(25_000, 'at most 25000 (below the 30 s Kafka session timeout)').default(20_000),
+  /** Provider calls started per second by this process. */
+  SENDGRID_SENDS_PER_SECOND: z.coerce.number().positive().default(100),
+  /** Messages handled at the same time; one customer's always one after another, in order. */
+  SEND_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(8),
+  /** Signs unsubscribe links (HMAC-SHA256). Unset: marketing mail is failed, not sent without a link. */
+  UNSUBSCRIBE_SECRET: z.string().min(32, 'at least 32 characters, e.g. the output of `openssl rand -base64 32`').optional(),
+  /** The `mailto:` address in `List-Unsubscribe`; unset: only the https one-click link. */
+  UNSUBSCRIBE_MAILTO: z.email({ error: 'expected an address such as unsubscribe@shop.example.com' }).optional(),
+  /** Where customers reach this service: unsubscribe links and the preview page are built on it. */
+  PUBLIC_URL: z.url({ protocol: /^https?$/, error: 'expected an http(s) URL such as https://mail.shop.example.com' }).default('http://127.0.0.1:3004'),
+  /** SendGrid's Event Webhook verification key (base64 DER or PEM). Unset: POST /webhooks/sendgrid answers 503. */
+  SENDGRID_WEBHOOK_PUBLIC_KEY: z
+    .string()
+    .trim()
+    .min(1)
+    .refine(
+      (value) => {
+        try {
+          parseWebhookPublicKey(value);
+          return true;
+        } catch {
+          return false;
+        }
+      },
+      'expected the verification key SendGrid shows for signed event webhooks: base64 of an ECDSA P-256 public key (or PEM)',
+    )
+    .optional(),
   /** Relative paths are taken from the working directory. */
   OUTBOX_DIR: z.string().min(1).default(join(repoRoot, 'outbox')).transform((p) => resolve(p)),
   TEMPLATES_DIR: z.string().min(1).default(join(repoRoot, 'templates')).transform((p) => resolve(p)),

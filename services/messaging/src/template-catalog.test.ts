@@ -85,7 +85,7 @@ describe('post-purchase-thank-you template', () => {
         },
       }),
     );
-    expect(html).toContain('<a href="https://shop.example.com/p/safe"');
+    expect(html).toContain('<a href="https://shop.example.com/p/safe?utm_source&#x3D;lifecycle&amp;utm_medium&#x3D;email"');
     expect(html).not.toContain('javascript:');
   });
 
@@ -95,6 +95,31 @@ describe('post-purchase-thank-you template', () => {
     const { subject, text } = await render({ ...sample });
     expect(subject).toBe('Thank you for your order, Ada!');
     expect(text).toContain('Total: €66.95');
+  });
+
+  it('is written in Japanese for a ja-JP customer, with yen and the Japanese count', async () => {
+    const { subject, text, html } = await render(orderData({ customer: { name: '山田 花子' }, order: { currency: 'JPY', total: 4500 } }), 'ja-JP');
+    expect(subject).toBe('山田 花子様、ご注文ありがとうございます');
+    expect(text).toContain('ご購入いただいた商品（2点）');
+    expect(text).toContain('合計: ￥4,500');
+    expect(html).toContain('<html lang="ja">');
+  });
+
+  it('falls back to English for a locale without its own variant', async () => {
+    const { subject } = await render(orderData(), 'de-DE');
+    expect(subject).toBe('Thank you for your order, Ada!');
+  });
+
+  it('inlines the layout’s CSS for email clients that drop <style>', async () => {
+    const { html } = await render(orderData());
+    expect(html).not.toContain('<style>');
+    expect(html).toMatch(/<td class="brand" style="padding: 24px 32px 0;[^"]*">Oak &amp; Ember<\/td>/);
+  });
+
+  it('shows an unsubscribe link in the footer only when the message has one', async () => {
+    const marketing = await render({ ...orderData(), unsubscribeUrl: 'https://mail.example.com/unsubscribe?token=abc' });
+    expect(marketing.html).toContain('<a href="https://mail.example.com/unsubscribe?token&#x3D;abc"');
+    expect((await render(orderData())).html).not.toContain('unsubscribe');
   });
 
   it('declares a sender and a transactional category', async () => {
@@ -136,7 +161,7 @@ describe('template catalog', () => {
     const lookup = await createTemplateCatalog({ dir }).get('broken');
     if (!lookup.ok) throw new Error(lookup.error);
     const result = lookup.template.compiled.render({}, { locale: 'en' });
-    expect(result).toEqual({ ok: false, error: expect.stringContaining('Parse error') });
+    expect(result).toEqual({ ok: false, part: 'subject', error: expect.stringContaining('Parse error') });
   });
 
   it('compiles a template once per process', async () => {

@@ -1,20 +1,28 @@
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { join, resolve, sep } from 'node:path';
 import { z } from 'zod';
-import { createTemplateEngine, type CompiledTemplate, type TemplateEngine } from './domain/template-engine.ts';
+import { chooseVariant, isLocaleFolder } from './domain/locale-variants.ts';
+import { createTemplateEngine, type CompiledTemplate, type TemplateEngine, type TemplateEngineOptions, type TemplateSource } from './domain/template-engine.ts';
 
 /** `meta.json` of a template folder. */
 export const TemplateMeta = z.object({
   fromName: z.string().min(1),
   fromEmail: z.email(),
   category: z.enum(['transactional', 'marketing']),
+  /** The language of the files at the top of the folder; variants sit in sub-folders (`ja/`). */
+  defaultLocale: z.string().min(2).optional(),
 });
 export type TemplateMeta = z.infer<typeof TemplateMeta>;
 
 export interface LoadedTemplate {
   id: string;
   meta: TemplateMeta;
+  /** Renders the variant for `opts.locale`, falling back to the default. */
   compiled: CompiledTemplate;
+  /** The default locale first, then every variant folder. */
+  locales: string[];
+  /** Where each part of each locale was read from, for error messages. */
+  files: Record<string, Record<keyof TemplateSource, string>>;
 }
 
 export type TemplateLookup = { ok: true; template: LoadedTemplate } | { ok: false; error: string };
@@ -22,24 +30,27 @@ export type TemplateLookup = { ok: true; template: LoadedTemplate } | { ok: fals
 export interface TemplateCatalog {
   /** A template folder, compiled once per process. */
   get: (templateId: string) => Promise<TemplateLookup>;
+  /** Every template folder's id (not `_layouts`, `_partials`). */
+  ids: () => Promise<string[]>;
 }
 
 export interface TemplateCatalogOptions {
-  /** The folder holding one sub-folder per template id. */
+  /** The folder holding one sub-folder per template id, and `_layouts/`, `_partials/`. */
   dir: string;
   engine?: TemplateEngine;
+  /** Engine settings when no engine is given (`strict` for checks). */
+  engineOptions?: Omit<TemplateEngineOptions, 'partials'>;
+  /** Compile on every `get` instead of once: the preview page shows edits at once. */
+  noCache?: boolean;
 }
 
-interface TemplateFiles {
-  subject: string;
-  html: string;
-  text: string;
-  meta: string;
-}
+const parts = ['subject', 'html', 'text'] as const;
+const fileOf: Record<keyof TemplateSource, string> = { subject: 'subject.hbs', html: 'html.hbs', text: 'text.hbs' };
 
-async function readSources(folder: string): Promise<{ ok: true; files: TemplateFiles } | { ok: false; missing: string[] }> {
-  const read = (name: string): Promise<string | null> => readFile(join(folder, name), 'utf8').catch(() => null);
-  const [subject, html, text, meta] = await Promise.all([read('subject.hbs'), read('html.hbs'), read('text.hbs'), read('meta.json')]);
+const read = (path: string): Promise<string | null> => readFile(path, 'utf8').catch(() => null);
+
+async function readSources(folder: string): Promise<{ ok: true; files: TemplateSource & { meta: string } } | { ok: false; missing: string[] }> {
+  const [subject, html, text, meta] = await Promise.all([read(join(folder, 'subject.hbs')), read(join(folder, 'html.hbs')), read(join(folder, 'text.hbs')), read(join(folder, 'meta.json'))]);
   if (subject !== null && html !== null && text !== null && meta !== null) return { ok: true, files: { subject, html, text, meta } };
   const found: [string, string | null][] = [['subject.hbs', subject], ['html.hbs', html], ['text.hbs', text], ['meta.json', meta]];
   return { ok: false, missing: found.filter(([, content]) => content === null).map(([name]) => name) };
@@ -57,9 +68,31 @@ function parseMeta(text: string): { ok: true; meta: TemplateMeta } | { ok: false
   return { ok: false, error: `meta.json: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}` };
 }
 
+async function subfolders(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+  return entries.filter((e) => e.isDirectory()).map((e) => e.name).sort();
+}
+
+/** `_partials/header.hbs` → `header`, `_layouts/email.hbs` → `layouts/email`. */
+export async function readPartials(root: string): Promise<Record<string, string>> {
+  const partials: Record<string, string> = {};
+  for (const [folder, prefix] of [['_partials', ''], ['_layouts', 'layouts/']] as const) {
+    const entries = await readdir(join(root, folder)).catch(() => []);
+    for (const name of entries.filter((n) => n.endsWith('.hbs')).sort()) {
+      const source = await read(join(root, folder, name));
+      if (source !== null) partials[`${prefix}${name.slice(0, -'.hbs'.length)}`] = source;
+    }
+  }
+  return partials;
+}
+
 export function createTemplateCatalog(opts: TemplateCatalogOptions): TemplateCatalog {
-  const engine = opts.engine ?? createTemplateEngine();
   const root = resolve(opts.dir);
+  let engine: Promise<TemplateEngine> | undefined = opts.engine === undefined ? undefined : Promise.resolve(opts.engine);
+  const engineFor = (): Promise<TemplateEngine> => {
+    if (engine === undefined || opts.noCache === true) engine = readPartials(root).then((partials) => createTemplateEngine({ ...opts.engineOptions, partials }));
+    return engine;
+  };
   // Only successes are kept: a folder added or fixed later is picked up without a restart.
   const cache = new Map<string, LoadedTemplate>();
 
@@ -71,17 +104,44 @@ export function createTemplateCatalog(opts: TemplateCatalogOptions): TemplateCat
     const { files } = sources;
     const meta = parseMeta(files.meta);
     if (!meta.ok) return { ok: false, error: `template "${templateId}": ${meta.error}` };
-    const compiled = engine.compile({ subject: files.subject, html: files.html, text: files.text });
-    return { ok: true, template: { id: templateId, meta: meta.meta, compiled } };
+    const hbs = await engineFor();
+    const defaultLocale = meta.meta.defaultLocale ?? 'en';
+    const base: TemplateSource = { subject: files.subject, html: files.html, text: files.text };
+    const fileMap: LoadedTemplate['files'] = { [defaultLocale]: { subject: join(folder, 'subject.hbs'), html: join(folder, 'html.hbs'), text: join(folder, 'text.hbs') } };
+    const variants = new Map<string, CompiledTemplate>();
+    for (const name of (await subfolders(folder)).filter(isLocaleFolder)) {
+      // A variant may translate only some parts; the others come from the default.
+      const variant: TemplateSource = { ...base };
+      const paths = { ...(fileMap[defaultLocale] ?? { subject: '', html: '', text: '' }) };
+      for (const part of parts) {
+        const source = await read(join(folder, name, fileOf[part]));
+        if (source !== null) {
+          variant[part] = source;
+          paths[part] = join(folder, name, fileOf[part]);
+        }
+      }
+      variants.set(name, hbs.compile(variant));
+      fileMap[name] = paths;
+    }
+    const fallback = hbs.compile(base);
+    const available = [...variants.keys()];
+    const compiled: CompiledTemplate = {
+      render: (data, renderOpts) => {
+        const chosen = chooseVariant(available, renderOpts.locale);
+        return (chosen === null ? undefined : variants.get(chosen) ?? undefined)?.render(data, renderOpts) ?? fallback.render(data, renderOpts);
+      },
+    };
+    return { ok: true, template: { id: templateId, meta: meta.meta, compiled, locales: [defaultLocale, ...available.filter((l) => l !== defaultLocale)], files: fileMap } };
   };
 
   return {
     get: async (templateId) => {
       const cached = cache.get(templateId);
-      if (cached !== undefined) return { ok: true, template: cached };
+      if (cached !== undefined && opts.noCache !== true) return { ok: true, template: cached };
       const lookup = await load(templateId);
       if (lookup.ok) cache.set(templateId, lookup.template);
       return lookup;
     },
+    ids: async () => (await subfolders(root)).filter((name) => /^[a-z0-9][a-z0-9-]*$/.test(name)),
   };
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Stage, traitsOf, type LifecycleEvent } from '@lifecycle/contracts';
+import { Stage, traitsOf, type LifecycleEvent, type MessageEvent } from '@lifecycle/contracts';
 
 const Iso = z.string();
 
@@ -17,6 +17,9 @@ export const Profile = z.object({
   /** Marketing email consent from `Email Subscribed` / `Email Unsubscribed`; null when never said. */
   subscribed: z.boolean().nullable().default(null),
   subscribedAt: Iso.nullable().default(null),
+  /** Email engagement, from the message events messaging publishes. */
+  lastOpenAt: Iso.nullable().default(null),
+  lastClickAt: Iso.nullable().default(null),
   /** Event time of the traits above, so an older event never overwrites a newer value. */
   traitsAt: Iso.nullable(),
   firstSeenAt: Iso,
@@ -54,6 +57,8 @@ export function emptyProfile(customerId: string, at: string): Profile {
     signedUpAt: null,
     subscribed: null,
     subscribedAt: null,
+    lastOpenAt: null,
+    lastClickAt: null,
     traitsAt: null,
     firstSeenAt: at,
     lastEventAt: at,
@@ -166,6 +171,27 @@ function withSignal(profile: Profile, kind: Signal['kind'], value: number | null
     (a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : a.kind.localeCompare(b.kind) || (a.value ?? -1) - (b.value ?? -1)),
   );
   return { ...profile, signals };
+}
+
+/**
+ * Folds what became of a message into the profile: opens and clicks are engagement, an
+ * unsubscribe or spam report withdraws consent. Order-independent like `applyEvent`.
+ */
+export function applyMessageEvent(profile: Profile, event: MessageEvent): Profile {
+  const at = event.payload.providerTimestamp ?? event.occurredAt;
+  const next = { ...profile, clockAt: later(profile.clockAt, at) };
+  switch (event.payload.status) {
+    case 'opened':
+      return { ...next, lastOpenAt: next.lastOpenAt === null ? at : later(next.lastOpenAt, at) };
+    case 'clicked':
+      return { ...next, lastClickAt: next.lastClickAt === null ? at : later(next.lastClickAt, at) };
+    case 'unsubscribed':
+    case 'spam-reported':
+      if (next.subscribedAt !== null && at < next.subscribedAt) return next;
+      return { ...next, subscribed: false, subscribedAt: at };
+    default:
+      return next;
+  }
 }
 
 /** Moves the profile's clock forward to a fired timer's time. */

@@ -1,5 +1,6 @@
 import { index, pgSchema, text, timestamp } from 'drizzle-orm/pg-core';
 import { sendStatuses } from '../domain/send-policy.ts';
+import { suppressionReasons, suppressionSources } from '../domain/suppression.ts';
 
 export const messaging = pgSchema('messaging');
 
@@ -29,3 +30,15 @@ export const sends = messaging.table(
   (t) => [index('sends_customer_id_idx').on(t.customerId)],
 );
 export type SendRow = typeof sends.$inferSelect;
+
+export const suppressionReason = messaging.enum('suppression_reason', suppressionReasons);
+export const suppressionSource = messaging.enum('suppression_source', suppressionSources);
+
+/** Addresses that get no marketing mail. One row per lower-cased address: the first reason wins. */
+export const suppressions = messaging.table('suppressions', {
+  email: text('email').primaryKey(),
+  reason: suppressionReason('reason').notNull(),
+  source: suppressionSource('source').notNull(),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull(),
+});
+export type SuppressionRow = typeof suppressions.$inferSelect;

@@ -28,6 +28,14 @@ describe('buildEml', () => {
     expect(eml.headers.get('x-lifecycle-dedupe-key')).toBe('thank-you:cust-1:order-1');
   });
 
+  it('carries List-Unsubscribe and List-Unsubscribe-Post on a marketing message', () => {
+    const unsubscribe = '<mailto:unsubscribe@shop.example.com?subject=unsubscribe%20tok>, <https://mail.shop.example.com/unsubscribe?token=tok>';
+    const marketing = readEml(buildEml({ ...mail, headers: { 'List-Unsubscribe': unsubscribe, 'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click' } }, envelope));
+    expect(marketing.headers.get('list-unsubscribe')).toBe(unsubscribe);
+    expect(marketing.headers.get('list-unsubscribe-post')).toBe('List-Unsubscribe=One-Click');
+    expect(eml.headers.get('list-unsubscribe')).toBeUndefined();
+  });
+
   it('encodes a non-ASCII subject as RFC 2047 encoded words of at most 75 characters', () => {
     const subjectLines = /^Subject:.*(?:\r\n .*)*/m.exec(raw)?.[0] ?? '';
     expect(subjectLines).toMatch(/^Subject: =\?UTF-8\?B\?/);

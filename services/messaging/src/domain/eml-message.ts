@@ -142,6 +142,7 @@ export function buildEml(mail: OutgoingMail, envelope: EmlEnvelope): string {
     unstructuredHeader('X-Lifecycle-Campaign-Id', tags.campaignId),
     unstructuredHeader('X-Lifecycle-Customer-Id', tags.customerId),
     unstructuredHeader('X-Lifecycle-Categories', mail.categories.join(', ')),
+    ...Object.entries(mail.headers ?? {}).map(([name, value]) => unstructuredHeader(name, value)),
     `Content-Type: multipart/alternative; boundary="${envelope.boundary}"`,
     '',
     ...textPart(envelope.boundary, 'plain', mail.text),

@@ -23,6 +23,8 @@ export interface OutgoingMail {
   html: string;
   categories: string[];
   tags: MailTags;
+  /** Extra headers, e.g. `List-Unsubscribe` on marketing mail. */
+  headers?: Record<string, string>;
 }
 
 export interface Sender {
@@ -31,7 +33,7 @@ export interface Sender {
 }
 
 /** Puts a request, its template's sender and the rendered content together. */
-export function composeMail(request: MessageRequested, sender: Sender, content: RenderedContent): OutgoingMail {
+export function composeMail(request: MessageRequested, sender: Sender, content: RenderedContent, headers?: Record<string, string>): OutgoingMail {
   const { payload } = request;
   return {
     from: { email: sender.fromEmail, name: sender.fromName },
@@ -41,5 +43,6 @@ export function composeMail(request: MessageRequested, sender: Sender, content: 
     html: content.html,
     categories: [payload.templateId, payload.category],
     tags: { messageId: request.id, dedupeKey: payload.dedupeKey, campaignId: payload.campaignId, customerId: request.customerId },
+    ...(headers === undefined ? {} : { headers }),
   };
 }

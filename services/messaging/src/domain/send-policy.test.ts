@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { classifyProviderStatus, verdictForExistingClaim } from './send-policy.ts';
+import { classifyProviderStatus, shouldSuppress, verdictForExistingClaim } from './send-policy.ts';
 
 describe('classifyProviderStatus', () => {
   it('treats 2xx as accepted, 429 and 5xx as worth retrying, other 4xx as final', () => {
@@ -14,9 +14,18 @@ describe('verdictForExistingClaim', () => {
     expect(verdictForExistingClaim('sent')).toEqual({ action: 'already-final', status: 'sent' });
     expect(verdictForExistingClaim('failed')).toEqual({ action: 'already-final', status: 'failed' });
     expect(verdictForExistingClaim('doubtful')).toEqual({ action: 'already-final', status: 'doubtful' });
+    expect(verdictForExistingClaim('suppressed')).toEqual({ action: 'already-final', status: 'suppressed' });
   });
 
   it('marks a claim left in sending as doubtful rather than risk a second send', () => {
     expect(verdictForExistingClaim('sending')).toEqual({ action: 'mark-doubtful' });
+  });
+});
+
+describe('shouldSuppress', () => {
+  it('skips marketing mail to a suppressed address but still sends transactional mail', () => {
+    expect(shouldSuppress('marketing', true)).toBe(true);
+    expect(shouldSuppress('transactional', true)).toBe(false);
+    expect(shouldSuppress('marketing', false)).toBe(false);
   });
 });

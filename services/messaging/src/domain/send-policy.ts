@@ -1,5 +1,8 @@
-/** Where a dedupe key stands. `doubtful`: the provider may or may not have accepted it. */
-export const sendStatuses = ['sending', 'sent', 'failed', 'doubtful'] as const;
+/**
+ * Where a dedupe key stands. `doubtful`: the provider may or may not have accepted it.
+ * `suppressed`: marketing mail to an address that unsubscribed, bounced or complained; not sent.
+ */
+export const sendStatuses = ['sending', 'sent', 'failed', 'doubtful', 'suppressed'] as const;
 export type SendStatus = (typeof sendStatuses)[number];
 export type FinalStatus = Exclude<SendStatus, 'sending'>;
 
@@ -19,6 +22,7 @@ export function verdictForExistingClaim(status: SendStatus): ExistingClaimVerdic
     case 'sent':
     case 'failed':
     case 'doubtful':
+    case 'suppressed':
       return { action: 'already-final', status };
     default:
       return assertNever(status);
@@ -35,6 +39,11 @@ export function classifyProviderStatus(status: number): ProviderVerdict {
   if (status >= 200 && status < 300) return 'accepted';
   if (status === 429 || status >= 500) return 'retryable';
   return 'rejected';
+}
+
+/** Marketing mail respects suppressions; transactional mail (receipts, resets) still goes. */
+export function shouldSuppress(category: 'transactional' | 'marketing', addressSuppressed: boolean): boolean {
+  return category === 'marketing' && addressSuppressed;
 }
 
 export function assertNever(value: never): never {

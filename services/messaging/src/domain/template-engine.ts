@@ -1,8 +1,8 @@
 import Handlebars from 'handlebars';
-import { z } from 'zod';
-import { formatMoney } from './money.ts';
+import juice from 'juice';
+import { dateHelper, httpUrlHelper, moneyHelper, pluralHelper, trackLinkHelper, type RenderData } from './template-helpers.ts';
 
-/** The three sources of one template folder. */
+/** The three sources of one template (or one locale variant of it). */
 export interface TemplateSource {
   subject: string;
   html: string;
@@ -15,49 +15,38 @@ export interface RenderedContent {
   text: string;
 }
 
-export type RenderResult = { ok: true; content: RenderedContent } | { ok: false; error: string };
+export type RenderResult = { ok: true; content: RenderedContent } | { ok: false; error: string; part?: keyof TemplateSource };
 
 export interface RenderOptions {
-  /** BCP 47 tag used for numbers and money; a malformed one falls back to English. */
+  /** BCP 47 tag used for numbers, money, dates and plurals; a malformed one falls back to English. */
   locale: string;
+  /** IANA zone for dates (`{{date …}}`); a malformed one falls back to UTC. */
+  timeZone?: string;
+  /** Becomes `utm_campaign` in `{{trackLink …}}`. */
+  campaignId?: string;
 }
 
 export interface CompiledTemplate {
   render: (data: Record<string, unknown>, opts: RenderOptions) => RenderResult;
 }
 
+export interface TemplateEngineOptions {
+  /** Shared partials by name: `templates/_partials/footer.hbs` is `footer`, `_layouts/email.hbs` is `layouts/email`. */
+  partials?: Record<string, string>;
+  /**
+   * Fail on any variable the data does not hold (outside `{{#if}}` and helper arguments):
+   * `templates:check` renders each sample this way, so a typo fails the check, not the send.
+   */
+  strict?: boolean;
+}
+
 export interface TemplateEngine {
   compile: (source: TemplateSource) => CompiledTemplate;
 }
 
-const RenderData = z.object({ locale: z.string() });
-
-/** `{{money amount currency}}`: an amount in major units, formatted for the message's locale. */
-function moneyHelper(amount: unknown, currency: unknown, options: Handlebars.HelperOptions): string {
-  if (typeof amount !== 'number') throw new TypeError(`money: expected a number, got ${typeof amount}`);
-  if (typeof currency !== 'string') throw new TypeError('money: expected an ISO 4217 currency code as second argument');
-  const data = RenderData.safeParse(options.data);
-  return formatMoney(amount, currency, data.success ? data.data.locale : 'en');
-}
-
-/** `{{httpUrl url}}`: the URL when it is http(s), else nothing; escaping alone lets `javascript:` through. */
-function httpUrlHelper(value: unknown): string {
-  if (typeof value !== 'string') return '';
-  try {
-    const url = new URL(value);
-    return url.protocol === 'https:' || url.protocol === 'http:' ? url.href : '';
-  } catch {
-    return '';
-  }
-}
+export const knownHelperNames = ['money', 'httpUrl', 'date', 'plural', 'trackLink'] as const;
 
 type CompileOptions = NonNullable<Parameters<typeof Handlebars.compile>[1]>;
-
-const compileOptions: CompileOptions = {
-  // A typo such as {{mony total}} fails when the template is used instead of rendering nothing.
-  knownHelpers: { money: true, httpUrl: true },
-  knownHelpersOnly: true,
-};
 
 /** A subject is one header line: template newlines must never reach the wire. */
 function oneLine(value: string): string {
@@ -72,27 +61,56 @@ function describeError(err: unknown): string {
  * Handlebars on an instance of its own, so helpers registered here cannot leak into (or be
  * replaced by) any other user of the library. HTML escaping stays on and prototype access
  * stays off: template data comes from customers. Plain-text parts use `{{{ }}}` on purpose.
+ * The HTML part's `<style>` rules are inlined afterwards, as many email clients drop `<style>`.
  */
-export function createTemplateEngine(): TemplateEngine {
+export function createTemplateEngine(opts: TemplateEngineOptions = {}): TemplateEngine {
   const hbs = Handlebars.create();
   hbs.registerHelper('money', moneyHelper);
   hbs.registerHelper('httpUrl', httpUrlHelper);
+  hbs.registerHelper('date', dateHelper);
+  hbs.registerHelper('plural', pluralHelper);
+  hbs.registerHelper('trackLink', trackLinkHelper);
+  const compileOptions: CompileOptions = {
+    // A typo such as {{mony total}} fails when the template is used instead of rendering nothing.
+    knownHelpers: Object.fromEntries(knownHelperNames.map((name) => [name, true])),
+    knownHelpersOnly: true,
+    strict: opts.strict === true,
+  };
+  for (const [name, source] of Object.entries(opts.partials ?? {})) hbs.registerPartial(name, hbs.compile(source, compileOptions));
+
   return {
     compile: (source) => {
       // Handlebars compiles lazily, so syntax errors surface at the first render and are caught there.
-      const subject = hbs.compile<Record<string, unknown>>(source.subject, compileOptions);
-      const html = hbs.compile<Record<string, unknown>>(source.html, compileOptions);
-      const text = hbs.compile<Record<string, unknown>>(source.text, compileOptions);
+      const parts = {
+        subject: hbs.compile<Record<string, unknown>>(source.subject, compileOptions),
+        html: hbs.compile<Record<string, unknown>>(source.html, compileOptions),
+        text: hbs.compile<Record<string, unknown>>(source.text, compileOptions),
+      };
       return {
-        render: (data, opts) => {
-          const runtime = { data: { locale: opts.locale } };
-          try {
-            const content = { subject: oneLine(subject(data, runtime)), html: html(data, runtime), text: text(data, runtime) };
-            if (content.subject === '') return { ok: false, error: 'the subject rendered empty' };
-            return { ok: true, content };
-          } catch (err) {
-            return { ok: false, error: describeError(err) };
+        render: (data, renderOpts) => {
+          const runtimeData: RenderData = {
+            locale: renderOpts.locale,
+            ...(renderOpts.timeZone === undefined ? {} : { timeZone: renderOpts.timeZone }),
+            ...(renderOpts.campaignId === undefined ? {} : { campaignId: renderOpts.campaignId }),
+          };
+          const runtime = { data: runtimeData };
+          const content: Partial<RenderedContent> = {};
+          for (const part of ['subject', 'html', 'text'] as const) {
+            try {
+              content[part] = parts[part](data, runtime);
+            } catch (err) {
+              return { ok: false, error: `${part}: ${describeError(err)}`, part };
+            }
           }
+          const subject = oneLine(content.subject ?? '');
+          if (subject === '') return { ok: false, error: 'the subject rendered empty', part: 'subject' };
+          let html = content.html ?? '';
+          try {
+            html = juice(html, { removeStyleTags: true, preserveMediaQueries: true });
+          } catch (err) {
+            return { ok: false, error: `html: the CSS could not be inlined: ${describeError(err)}`, part: 'html' };
+          }
+          return { ok: true, content: { subject, html, text: content.text ?? '' } };
         },
       };
     },

@@ -9,7 +9,8 @@ import type { OutgoingMail } from '../domain/outgoing-mail.ts';
  */
 export type SendOutcome =
   | { kind: 'accepted'; providerMessageId: string | null }
-  | { kind: 'retryable'; status: number | null; error: string }
+  /** `retryAfterMs`: how long the provider asked us to wait (a 429's rate-limit headers). */
+  | { kind: 'retryable'; status: number | null; error: string; retryAfterMs?: number }
   | { kind: 'rejected'; status: number; error: string }
   | { kind: 'unknown'; error: string };
 

@@ -52,6 +52,15 @@ describe('SendGrid transport', () => {
     expect(await transport(sendgrid.url).send(mail)).toEqual({ kind: 'retryable', status: 429, error: 'too many requests' });
   });
 
+  it('passes on how long a 429 asked to wait, from X-RateLimit-Reset', async () => {
+    sendgrid.rateLimitNext(1, 3);
+    const outcome = await transport(sendgrid.url).send(mail);
+    expect(outcome).toMatchObject({ kind: 'retryable', status: 429, error: 'too many requests' });
+    const wait = outcome.kind === 'retryable' ? (outcome.retryAfterMs ?? -1) : -1;
+    expect(wait).toBeGreaterThan(2_000);
+    expect(wait).toBeLessThanOrEqual(4_000);
+  });
+
   it('reports a 4xx as rejected with SendGrid’s error text', async () => {
     sendgrid.failNext(400, 1, 'The from address does not match a verified Sender Identity.');
     expect(await transport(sendgrid.url).send(mail)).toEqual({

@@ -1,6 +1,7 @@
 import { Client } from '@sendgrid/client';
 import { MailService, type MailDataRequired } from '@sendgrid/mail';
 import { z } from 'zod';
+import { rateLimitWaitMs } from '../domain/retry-policy.ts';
 import { classifyProviderStatus } from '../domain/send-policy.ts';
 import type { OutgoingMail } from '../domain/outgoing-mail.ts';
 import type { MailTransport, SendOutcome } from './mail-transport.ts';
@@ -10,12 +11,14 @@ export interface SendGridTransportOptions {
   /** `https://api.sendgrid.com`, or a fake's URL in tests. */
   baseUrl: string;
   timeoutMs: number;
+  /** For reading `X-RateLimit-Reset`; defaults to the system clock. */
+  now?: () => Date;
 }
 
 /** What `@sendgrid/client` rejects with when SendGrid answered ≥ 400. */
 const ResponseError = z.object({
   code: z.number().int(),
-  response: z.object({ body: z.unknown() }),
+  response: z.object({ body: z.unknown(), headers: z.unknown() }),
 });
 
 /** What axios rejects with when no answer came back. */
@@ -38,6 +41,7 @@ function toSendGridMail(mail: OutgoingMail): MailDataRequired {
     categories: mail.categories,
     // Echoed back on SendGrid's event webhook, so its events can be matched to ours.
     customArgs: { ...mail.tags },
+    ...(mail.headers === undefined ? {} : { headers: { ...mail.headers } }),
   };
 }
 
@@ -51,15 +55,21 @@ function acceptedOutcome(headers: unknown): SendOutcome {
   return { kind: 'accepted', providerMessageId: parsed.success ? parsed.data['x-message-id'] : null };
 }
 
+/** The client hands back axios' header object, a class instance; its own fields are the headers. */
+function headerFields(headers: unknown): Record<string, unknown> {
+  return typeof headers === 'object' && headers !== null ? Object.fromEntries(Object.entries(headers)) : {};
+}
+
 /** Maps whatever the SendGrid client rejected with onto our outcomes. */
-export function outcomeOfFailure(err: unknown): SendOutcome {
+export function outcomeOfFailure(err: unknown, now: Date = new Date()): SendOutcome {
   const response = ResponseError.safeParse(err);
   if (response.success) {
     const { code, response: res } = response.data;
     const error = sendGridErrorText(res.body, `SendGrid answered ${code}`);
     const verdict = classifyProviderStatus(code);
     if (verdict === 'rejected') return { kind: 'rejected', status: code, error };
-    return { kind: 'retryable', status: code, error };
+    const retryAfterMs = code === 429 ? rateLimitWaitMs(headerFields(res.headers), now) : undefined;
+    return retryAfterMs === undefined ? { kind: 'retryable', status: code, error } : { kind: 'retryable', status: code, error, retryAfterMs };
   }
   const message = err instanceof Error ? err.message : String(err);
   const network = NetworkError.safeParse(err);
@@ -88,7 +98,7 @@ export function createSendGridTransport(opts: SendGridTransportOptions): MailTra
         if (verdict === 'accepted') return acceptedOutcome(response.headers);
         return { kind: 'unknown', error: `unexpected SendGrid answer ${response.statusCode}` };
       } catch (err) {
-        return outcomeOfFailure(err);
+        return outcomeOfFailure(err, (opts.now ?? (() => new Date()))());
       }
     },
   };

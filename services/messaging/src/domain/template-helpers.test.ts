@@ -1,0 +1,43 @@
+import { describe, expect, it } from 'vitest';
+import { createTemplateEngine } from './template-engine.ts';
+
+function render(source: string, data: Record<string, unknown>, opts: { locale: string; timeZone?: string; campaignId?: string }): string {
+  const result = createTemplateEngine().compile({ subject: 'x', html: '', text: source }).render(data, opts);
+  if (!result.ok) throw new Error(result.error);
+  return result.content.text;
+}
+
+describe('template helpers', () => {
+  it('shows dates in the customer’s time zone and language', () => {
+    const at = '2026-11-23T23:30:00Z';
+    expect(render('{{date at}}', { at }, { locale: 'en-US', timeZone: 'America/New_York' })).toBe('November 23, 2026');
+    expect(render('{{date at}}', { at }, { locale: 'ja-JP', timeZone: 'Asia/Tokyo' })).toBe('2026年11月24日');
+    expect(render('{{date at "short" time=true}}', { at }, { locale: 'en-GB', timeZone: 'Europe/London' })).toBe('23/11/2026, 23:30');
+  });
+
+  it('falls back to UTC for an unknown time zone instead of failing the message', () => {
+    expect(render('{{date at}}', { at: '2026-11-23T23:30:00Z' }, { locale: 'en', timeZone: 'Mars/Olympus' })).toBe('November 23, 2026');
+  });
+
+  it('picks the plural form the language needs and writes the count in its digits', () => {
+    const source = '{{plural n one="# item" other="# items"}}';
+    expect(render(source, { n: 1 }, { locale: 'en' })).toBe('1 item');
+    expect(render(source, { n: 1200 }, { locale: 'en' })).toBe('1,200 items');
+    expect(render('{{plural n one="# produkt" few="# produkty" many="# produktów" other="# produktu"}}', { n: 5 }, { locale: 'pl' })).toBe('5 produktów');
+  });
+
+  it('adds tracking parameters to links, keeping ones already there, and drops non-http links', () => {
+    expect(render('{{{trackLink url}}}', { url: 'https://shop.example.com/p?id=1' }, { locale: 'en', campaignId: 'win-back' })).toBe(
+      'https://shop.example.com/p?id=1&utm_source=lifecycle&utm_medium=email&utm_campaign=win-back',
+    );
+    expect(render('{{{trackLink url}}}', { url: 'https://shop.example.com/?utm_source=news' }, { locale: 'en', campaignId: 'c' })).toBe(
+      'https://shop.example.com/?utm_source=news&utm_medium=email&utm_campaign=c',
+    );
+    expect(render('{{{trackLink url}}}', { url: 'javascript:alert(1)' }, { locale: 'en' })).toBe('');
+  });
+
+  it('fails a render with a clear message when a helper gets the wrong kind of value', () => {
+    const result = createTemplateEngine().compile({ subject: 'x', html: '', text: '{{date at}}' }).render({ at: 'yesterday' }, { locale: 'en' });
+    expect(result).toEqual({ ok: false, part: 'text', error: expect.stringContaining('date: expected an ISO date-time') });
+  });
+});

@@ -1,0 +1,107 @@
+import { z } from 'zod';
+import type Handlebars from 'handlebars';
+import { formatMoney } from './money.ts';
+
+/** What every render passes to helpers through Handlebars' `@data`. */
+export const RenderData = z.object({ locale: z.string(), timeZone: z.string().optional(), campaignId: z.string().optional() });
+export type RenderData = z.infer<typeof RenderData>;
+
+function renderData(options: Handlebars.HelperOptions): RenderData {
+  const parsed = RenderData.safeParse(options.data);
+  return parsed.success ? parsed.data : { locale: 'en' };
+}
+
+/** A customer's locale and zone come from outside; malformed values fall back instead of failing. */
+export function usableLocale(locale: string): string {
+  try {
+    return Intl.getCanonicalLocales(locale)[0] ?? 'en';
+  } catch {
+    return 'en';
+  }
+}
+
+export function usableTimeZone(timeZone: string | undefined): string {
+  if (timeZone === undefined) return 'UTC';
+  try {
+    new Intl.DateTimeFormat('en', { timeZone });
+    return timeZone;
+  } catch {
+    return 'UTC';
+  }
+}
+
+function isHelperOptions(value: unknown): value is Handlebars.HelperOptions {
+  return typeof value === 'object' && value !== null && 'hash' in value && 'data' in value;
+}
+
+const DateStyle = z.enum(['full', 'long', 'medium', 'short']);
+
+/** `{{money amount currency}}`: an amount in major units, formatted for the message's locale. */
+export function moneyHelper(amount: unknown, currency: unknown, options: Handlebars.HelperOptions): string {
+  if (typeof amount !== 'number') throw new TypeError(`money: expected a number, got ${typeof amount}`);
+  if (typeof currency !== 'string') throw new TypeError('money: expected an ISO 4217 currency code as second argument');
+  return formatMoney(amount, currency, renderData(options).locale);
+}
+
+/**
+ * `{{date value}}`, `{{date value "short"}}`, `{{date value time=true}}`: an ISO date-time (or
+ * epoch ms) in the customer's locale and time zone, so "tomorrow 9:00" means their morning.
+ */
+export function dateHelper(value: unknown, styleOrOptions: unknown, maybeOptions?: Handlebars.HelperOptions): string {
+  // Handlebars passes its options last, so without a style they arrive second.
+  const options = maybeOptions ?? (isHelperOptions(styleOrOptions) ? styleOrOptions : null);
+  if (options === null) throw new TypeError('date: called without Handlebars options');
+  const style = maybeOptions === undefined ? undefined : styleOrOptions;
+  const date = typeof value === 'number' ? new Date(value) : typeof value === 'string' ? new Date(value) : null;
+  if (date === null || Number.isNaN(date.getTime())) throw new TypeError(`date: expected an ISO date-time or epoch milliseconds, got ${JSON.stringify(value)}`);
+  const dateStyle = DateStyle.safeParse(style ?? 'long');
+  if (!dateStyle.success) throw new TypeError('date: the style is one of full, long, medium, short');
+  const { locale, timeZone } = renderData(options);
+  const withTime = z.object({ time: z.literal(true) }).safeParse(options.hash).success;
+  return new Intl.DateTimeFormat(usableLocale(locale), {
+    dateStyle: dateStyle.data,
+    ...(withTime ? { timeStyle: 'short' as const } : {}),
+    timeZone: usableTimeZone(timeZone),
+  }).format(date);
+}
+
+const PluralForms = z.object({ other: z.string() }).catchall(z.string());
+
+/**
+ * `{{plural count one="# item" other="# items"}}`: the form the locale's plural rules pick
+ * (zero, one, two, few, many, other), with `#` replaced by the count in the locale's digits.
+ */
+export function pluralHelper(count: unknown, options: Handlebars.HelperOptions): string {
+  if (typeof count !== 'number') throw new TypeError(`plural: expected a number, got ${typeof count}`);
+  const forms = PluralForms.safeParse(options.hash);
+  if (!forms.success) throw new TypeError('plural: give at least other="…" (and one="…", few="…" … as the language needs)');
+  const locale = usableLocale(renderData(options).locale);
+  const category = new Intl.PluralRules(locale).select(count);
+  const form = forms.data[category] ?? forms.data.other;
+  return form.replaceAll('#', new Intl.NumberFormat(locale).format(count));
+}
+
+/** `{{httpUrl url}}`: the URL when it is http(s), else nothing; escaping alone lets `javascript:` through. */
+export function httpUrlHelper(value: unknown): string {
+  if (typeof value !== 'string') return '';
+  try {
+    const url = new URL(value);
+    return url.protocol === 'https:' || url.protocol === 'http:' ? url.href : '';
+  } catch {
+    return '';
+  }
+}
+
+/**
+ * `{{trackLink url}}`: an http(s) link with `utm_source=lifecycle`, `utm_medium=email` and the
+ * campaign as `utm_campaign`, keeping any UTM parameters the link already has.
+ */
+export function trackLinkHelper(value: unknown, options: Handlebars.HelperOptions): string {
+  const href = httpUrlHelper(value);
+  if (href === '') return '';
+  const url = new URL(href);
+  const { campaignId } = renderData(options);
+  const params: [string, string | undefined][] = [['utm_source', 'lifecycle'], ['utm_medium', 'email'], ['utm_campaign', campaignId]];
+  for (const [name, v] of params) if (v !== undefined && !url.searchParams.has(name)) url.searchParams.set(name, v);
+  return url.href;
+}

@@ -1,0 +1,88 @@
+import type { KeyObject } from 'node:crypto';
+import { publish, type FastifyInstance, type Producer } from '@lifecycle/kit';
+import type { MessageEvent } from '@lifecycle/contracts';
+import type { SendsRepository } from '../db/sends-repository.ts';
+import type { SuppressionsRepository } from '../db/suppressions-repository.ts';
+import { messageStatusEvent } from '../domain/message-event.ts';
+import { SendGridEvent, SendGridEventBatch, webhookEffect } from '../domain/sendgrid-events.ts';
+import { verifyWebhookSignature } from '../domain/webhook-signature.ts';
+import type { MessagingMetrics } from '../metrics.ts';
+
+export const SIGNATURE_HEADER = 'x-twilio-email-event-webhook-signature';
+export const TIMESTAMP_HEADER = 'x-twilio-email-event-webhook-timestamp';
+
+export interface SendGridWebhookOptions {
+  /** Unset: every POST answers 503, nothing unverified is ever accepted. */
+  publicKey: KeyObject | undefined;
+  sends: SendsRepository;
+  suppressions: SuppressionsRepository;
+  producer: Producer;
+  prefix: string;
+  metrics: MessagingMetrics;
+  now: () => Date;
+}
+
+function header(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
+/**
+ * `POST /webhooks/sendgrid`: SendGrid's Event Webhook. The signature covers the exact bytes
+ * received, so this route reads the raw body. Each event of ours becomes a `messages.events`
+ * record; bounces, spam reports and unsubscribes suppress the address; a delivery settles a
+ * doubtful send as sent. Answering 2xx only after all of that means SendGrid retries a batch
+ * we failed on, and the deterministic ids make the retry harmless.
+ */
+export function sendGridWebhookRoutes(opts: SendGridWebhookOptions) {
+  return async (app: FastifyInstance): Promise<void> => {
+    app.addContentTypeParser('application/json', { parseAs: 'buffer', bodyLimit: 10 * 1024 * 1024 }, (_req, body, done) => done(null, body));
+
+    app.post('/webhooks/sendgrid', async (request, reply) => {
+      if (opts.publicKey === undefined) return reply.status(503).send({ error: 'the SendGrid webhook is not configured: set SENDGRID_WEBHOOK_PUBLIC_KEY' });
+      const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
+      const signature = header(request.headers[SIGNATURE_HEADER]);
+      const timestamp = header(request.headers[TIMESTAMP_HEADER]);
+      if (!verifyWebhookSignature(opts.publicKey, signature, timestamp, raw)) {
+        request.log.warn('SendGrid webhook refused: signature missing or invalid');
+        return reply.status(401).send({ error: 'signature missing or invalid' });
+      }
+      let json: unknown;
+      try {
+        json = JSON.parse(raw.toString('utf8'));
+      } catch {
+        return reply.status(400).send({ error: 'body: expected a JSON array of events' });
+      }
+      const batch = SendGridEventBatch.safeParse(json);
+      if (!batch.success) return reply.status(400).send({ error: 'body: expected a JSON array of events' });
+
+      const receivedAt = opts.now();
+      const records: MessageEvent[] = [];
+      let suppressed = 0;
+      let unmatched = 0;
+      for (const item of batch.data) {
+        const parsed = SendGridEvent.safeParse(item);
+        if (!parsed.success) {
+          unmatched += 1;
+          continue;
+        }
+        opts.metrics.countWebhookEvent(parsed.data.event);
+        const effect = webhookEffect(parsed.data, receivedAt);
+        if (effect.suppress !== null) {
+          await opts.suppressions.suppress(effect.suppress.email, effect.suppress.reason, 'sendgrid-webhook', receivedAt);
+          suppressed += 1;
+        }
+        if (effect.settlesAsSent !== null) {
+          const settled = await opts.sends.finish(effect.settlesAsSent.dedupeKey, { status: 'sent', providerMessageId: effect.settlesAsSent.providerMessageId }, receivedAt);
+          if (settled !== null && settled.status === 'sent') {
+            request.log.info({ dedupeKey: settled.dedupeKey, customerId: settled.customerId }, 'doubtful send settled as sent by a SendGrid event');
+            records.push(messageStatusEvent({ ...settled, status: 'sent' }, receivedAt));
+          }
+        }
+        if (effect.event === null) unmatched += 1;
+        else records.push(effect.event);
+      }
+      await publish(opts.producer, opts.prefix, 'messageEvents', records);
+      return reply.send({ received: batch.data.length, published: records.length, suppressed, unmatched });
+    });
+  };
+}
