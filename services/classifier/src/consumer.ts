@@ -1,7 +1,8 @@
 import { publish, type ConsumedRecord, type Logger, type Runtime, type TopicConsumerOptions } from '@lifecycle/kit';
 import type { LifecycleEvent, MessageEvent, StageChanged, TimerFired, TimerRequested } from '@lifecycle/contracts';
-import { processedEvents, recurring, stageHistory } from './db/schema.ts';
-import { advanceClock, applyEvent, applyMessageEvent, emptyProfile, type Profile } from './domain/profile.ts';
+import { inArray, sql } from 'drizzle-orm';
+import { aliases, processedEvents, profiles as profileTable, recurring, stageHistory } from './db/schema.ts';
+import { advanceClock, applyEvent, applyMessageEvent, emptyProfile, mergeProfiles, type Profile } from './domain/profile.ts';
 import { decideStage, nextCheckAt } from './domain/stage-rules.ts';
 import { isHistorical, type Thresholds } from './domain/thresholds.ts';
 import { loadProfilesForUpdate, saveProfiles, type Tx } from './profile-repository.ts';
@@ -22,6 +23,8 @@ interface Cause {
 /** One input to fold into a profile: an event, or a fired timer moving the clock. */
 interface Step {
   cause: Cause;
+  /** An anonymous id whose profile merges into this customer's first (ingestion linked them). */
+  absorbs?: string;
   /** The profile after this input; null when there is nothing to change (a timer for nobody). */
   apply: (before: Profile | null) => Profile | null;
 }
@@ -55,13 +58,23 @@ async function applySteps(tx: Tx, runtime: Runtime, thresholds: Thresholds, step
   const todo = steps.filter((s) => fresh.delete(s.cause.id));
   if (todo.length < steps.length) log.info({ skipped: steps.length - todo.length, eventId: steps[0]?.cause.id }, 'already processed, skipped');
   if (todo.length === 0) return;
-  const profiles = await loadProfilesForUpdate(tx, [...new Set(todo.map((s) => s.cause.customerId))]);
+  const profiles = await loadProfilesForUpdate(tx, [...new Set(todo.flatMap((s) => [s.cause.customerId, ...(s.absorbs === undefined ? [] : [s.absorbs])]))]);
   const changed = new Set<string>();
+  const absorbed = new Set<string>();
   const history: (typeof stageHistory.$inferInsert)[] = [];
   const changes: StageChanged[] = [];
   const timers = new Map<string, TimerRequested>();
-  for (const { cause, apply } of todo) {
-    const before = profiles.get(cause.customerId) ?? null;
+  for (const { cause, apply, absorbs } of todo) {
+    let before = profiles.get(cause.customerId) ?? null;
+    const anonymous = absorbs === undefined ? undefined : profiles.get(absorbs);
+    if (absorbs !== undefined && anonymous !== undefined) {
+      const merged = mergeProfiles(before ?? { ...emptyProfile(cause.customerId, anonymous.firstSeenAt), stage: anonymous.stage }, anonymous);
+      before = { ...merged, customerId: cause.customerId };
+      profiles.delete(absorbs);
+      changed.delete(absorbs);
+      absorbed.add(absorbs);
+      log.info({ eventId: cause.id, customerId: cause.customerId, anonymousId: absorbs }, 'anonymous activity merged into customer');
+    }
     const updated = apply(before);
     if (updated === null) continue;
     const now = updated.clockAt;
@@ -86,6 +99,7 @@ async function applySteps(tx: Tx, runtime: Runtime, thresholds: Thresholds, step
     log.info({ eventId: cause.id, customerId: cause.customerId, from: previous, to: decision.stage, reason: decision.reason, historical }, 'stage changed');
   }
   await saveProfiles(tx, [...changed].flatMap((id) => profiles.get(id) ?? []));
+  if (absorbed.size > 0) await tx.delete(profileTable).where(inArray(profileTable.customerId, [...absorbed]));
   if (history.length > 0) await tx.insert(stageHistory).values(history);
   await publish(runtime.producer, runtime.prefix, 'timersRequested', [...timers.values()]);
   await publish(runtime.producer, runtime.prefix, 'stageChanges', changes);
@@ -108,10 +122,40 @@ async function scheduleRfm(tx: Tx, runtime: Runtime, thresholds: Thresholds, cau
 
 type Item<T> = { value: T; record: ConsumedRecord };
 
-const eventStep = ({ value: event, record }: Item<LifecycleEvent>): Step => ({
-  cause: { ...event, arrivedAt: record.timestamp },
-  apply: (before) => applyEvent(before ?? emptyProfile(event.customerId, event.occurredAt), event),
-});
+/**
+ * The step for an event: it belongs to the customer its id was linked to, if any, and an event
+ * that links an anonymous id to its own customer absorbs the anonymous profile.
+ */
+const eventStep = ({ value: event, record }: Item<LifecycleEvent>, linkedTo: Map<string, string>): Step => {
+  const customerId = linkedTo.get(event.customerId) ?? event.customerId;
+  const linked = event.payload.call.normalized?.linked;
+  const absorbs = linked !== undefined && linked.userId === customerId && linked.anonymousId !== customerId ? linked.anonymousId : undefined;
+  return {
+    cause: { ...event, customerId, arrivedAt: record.timestamp },
+    ...(absorbs === undefined ? {} : { absorbs }),
+    apply: (before) => applyEvent(before ?? emptyProfile(customerId, event.occurredAt), event),
+  };
+};
+
+/**
+ * Records the links the events carry and resolves every id they use to its customer. An
+ * anonymous id's events and the event linking it sit on different partitions, processed side by
+ * side: a transaction lock per id (taken in one order) makes each wait for the other's commit, so
+ * the anonymous activity is either merged by the link or follows it, never left behind.
+ */
+async function resolveLinks(tx: Tx, events: LifecycleEvent[]): Promise<Map<string, string>> {
+  const links = events.flatMap((e) => {
+    const linked = e.payload.call.normalized?.linked;
+    return linked === undefined || linked.anonymousId === linked.userId ? [] : [{ anonymousId: linked.anonymousId, customerId: linked.userId, linkedAt: e.occurredAt }];
+  });
+  const ids = [...new Set(events.map((e) => e.customerId))];
+  const locked = [...new Set([...ids, ...links.map((l) => l.anonymousId)])];
+  const list = sql.join(locked.map((id) => sql`${id}`), sql`, `);
+  await tx.execute(sql`SELECT pg_advisory_xact_lock(hashtext('lifecycle-identity:' || id)) FROM (SELECT unnest(ARRAY[${list}]::text[]) AS id ORDER BY 1) ids`);
+  if (links.length > 0) await tx.insert(aliases).values(links).onConflictDoNothing();
+  const rows = await tx.select().from(aliases).where(inArray(aliases.anonymousId, ids));
+  return new Map(rows.map((r) => [r.anonymousId, r.customerId]));
+}
 
 /**
  * Folds lifecycle events into their customers' profiles and re-decides each stage at the
@@ -122,8 +166,10 @@ export function lifecycleEventsHandler(runtime: Runtime, thresholds: Thresholds)
     const first = items[0];
     if (first === undefined) return;
     await runtime.db.transaction(async (tx) => {
-      await applySteps(tx, runtime, thresholds, items.map(eventStep), runtime.logger);
-      await scheduleRfm(tx, runtime, thresholds, eventStep(first).cause, true);
+      const linkedTo = await resolveLinks(tx, items.map((i) => i.value));
+      const steps = items.map((item) => eventStep(item, linkedTo));
+      await applySteps(tx, runtime, thresholds, steps, runtime.logger);
+      await scheduleRfm(tx, runtime, thresholds, { ...first.value, arrivedAt: first.record.timestamp }, true);
     });
   };
 }

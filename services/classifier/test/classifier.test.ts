@@ -161,6 +161,29 @@ describe('classifier on a real broker and database', () => {
     );
   });
 
+  it('merges browsing done before sign-up into the customer once ingestion links the ids', async () => {
+    const identify: LifecycleEvent = {
+      id: 'a-2',
+      type: 'commerce.event',
+      version: 1,
+      occurredAt: day(3),
+      customerId: 'u-7',
+      causationId: 'a-2',
+      payload: {
+        call: { type: 'identify', messageId: 'a-2', timestamp: day(3), userId: 'u-7', anonymousId: 'anon-7', traits: { email: 'u7@example.com' }, normalized: { timestampOffset: 'Z', linked: { anonymousId: 'anon-7', userId: 'u-7' } } },
+      },
+    };
+    await publish(producer, infra.prefix, 'lifecycleEvents', [track('a-1', 'anon-7', 'Product Viewed', day(2)), identify]);
+    await eventually(async () => expect((await service.app.inject({ url: '/customers/u-7' })).json().profile).toMatchObject({ intentSignals: 1, email: 'u7@example.com', stage: 'consideration' }));
+    // An event still under the anonymous id (sent before the link reached it) follows the link.
+    await publish(producer, infra.prefix, 'lifecycleEvents', [track('a-3', 'anon-7', 'Product Added', day(4))]);
+    await eventually(async () => expect((await service.app.inject({ url: '/customers/u-7' })).json().profile.intentSignals).toBe(2));
+    expect((await service.app.inject({ url: '/customers/anon-7' })).statusCode).toBe(404);
+    // The view and the identify sit on different partitions and either may come first; the
+    // anonymous id never moves again once merged.
+    expect(stageChangesOf('anon-7').length).toBeLessThanOrEqual(1);
+  });
+
   it('moves a buyer back when their only order is refunded', async () => {
     await publish(producer, infra.prefix, 'lifecycleEvents', [
       order('r-1', 'ren', day(5)),
@@ -187,12 +210,12 @@ describe('classifier on a real broker and database', () => {
 
   it('counts customers per stage and lists them a page at a time', async () => {
     expect((await service.app.inject({ url: '/stages' })).json()).toEqual({
-      stages: { awareness: 1, consideration: 0, conversion: 2, retention: 1, advocacy: 0, at_risk: 0, lapsed: 0 },
+      stages: { awareness: 1, consideration: 1, conversion: 2, retention: 1, advocacy: 0, at_risk: 0, lapsed: 0 },
     });
     const first = (await service.app.inject({ url: '/customers?limit=3' })).json();
     expect(first.customers.map((c: { customerId: string }) => c.customerId)).toEqual(['fresh', 'hist', 'jo']);
     const second = (await service.app.inject({ url: `/customers?limit=3&cursor=${first.nextCursor}` })).json();
-    expect(second).toMatchObject({ customers: [{ customerId: 'ren', stage: 'awareness' }], nextCursor: null });
+    expect(second).toMatchObject({ customers: [{ customerId: 'ren', stage: 'awareness' }, { customerId: 'u-7', stage: 'consideration' }], nextCursor: null });
     expect((await service.app.inject({ url: '/customers?stage=retention' })).json().customers).toMatchObject([{ customerId: 'jo', orderCount: 3 }]);
     const bad = await service.app.inject({ url: '/customers?stage=sleepy' });
     expect(bad.statusCode).toBe(400);
@@ -224,7 +247,7 @@ describe('classifier on a real broker and database', () => {
   it('rebuilds the same profiles from the retained events after a reset', async () => {
     const snapshot = async () => (await runtime.pool.query('SELECT customer_id, stage, data FROM lifecycle.profiles ORDER BY customer_id')).rows;
     const live = await snapshot();
-    expect(live.map((r) => [r.customer_id, r.stage])).toEqual([['fresh', 'conversion'], ['hist', 'conversion'], ['jo', 'retention'], ['ren', 'awareness']]);
+    expect(live.map((r) => [r.customer_id, r.stage])).toEqual([['fresh', 'conversion'], ['hist', 'conversion'], ['jo', 'retention'], ['ren', 'awareness'], ['u-7', 'consideration']]);
 
     await Promise.all(service.consumers.map((c) => c.stop()));
     await service.app.close();
@@ -239,6 +262,6 @@ describe('classifier on a real broker and database', () => {
   it('refuses to reset while the classifier is running', async () => {
     await eventually(() => expect(service.consumers.every((c) => c.ready())).toBe(true));
     expect(await resetClassifier({ kafka: infra.kafka, pool: runtime.pool, prefix: infra.prefix })).toMatchObject({ ok: false, reason: expect.stringContaining('stop it first') });
-    expect((await runtime.pool.query('SELECT count(*)::int AS n FROM lifecycle.profiles')).rows).toEqual([{ n: 4 }]);
+    expect((await runtime.pool.query('SELECT count(*)::int AS n FROM lifecycle.profiles')).rows).toEqual([{ n: 5 }]);
   });
 });

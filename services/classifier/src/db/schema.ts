@@ -48,3 +48,10 @@ export const recurring = lifecycle.table('recurring', {
   name: text('name').primaryKey(),
   nextAt: ts('next_at').notNull(),
 });
+
+/** Anonymous ids linked to a customer: their profile was merged in, later events follow it. */
+export const aliases = lifecycle.table('aliases', {
+  anonymousId: text('anonymous_id').primaryKey(),
+  customerId: text('customer_id').notNull(),
+  linkedAt: ts('linked_at').notNull(),
+});

@@ -198,3 +198,49 @@ export function applyMessageEvent(profile: Profile, event: MessageEvent): Profil
 export function advanceClock(profile: Profile, at: string): Profile {
   return { ...profile, clockAt: later(profile.clockAt, at) };
 }
+
+const unionBy = <T>(a: T[], b: T[], key: (t: T) => string): T[] => [...new Map([...a, ...b].map((t) => [key(t), t])).values()];
+const newest = (a: string | null, b: string | null): string | null => (a === null ? b : b === null ? a : later(a, b));
+
+/**
+ * The profile of a customer with the activity of an anonymous id merged in (once ingestion has
+ * linked the two): orders, signals and intent add up; a trait comes from whichever side is newer.
+ */
+export function mergeProfiles(customer: Profile, anonymous: Profile): Profile {
+  const voided = [...new Set([...customer.voidedOrderIds, ...anonymous.voidedOrderIds])].sort();
+  const orders = unionBy(customer.orders, anonymous.orders, (o) => o.orderId)
+    .filter((o) => !voided.includes(o.orderId))
+    .sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : a.orderId.localeCompare(b.orderId)));
+  const signals = [...customer.signals, ...anonymous.signals].sort(
+    (a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : a.kind.localeCompare(b.kind) || (a.value ?? -1) - (b.value ?? -1)),
+  );
+  const anonymousTraitsNewer = anonymous.traitsAt !== null && (customer.traitsAt === null || anonymous.traitsAt > customer.traitsAt);
+  const [first, second] = anonymousTraitsNewer ? [anonymous, customer] : [customer, anonymous];
+  const npsFromAnonymous = anonymous.npsAt !== null && (customer.npsAt === null || anonymous.npsAt > customer.npsAt);
+  const consentFromAnonymous = anonymous.subscribedAt !== null && (customer.subscribedAt === null || anonymous.subscribedAt > customer.subscribedAt);
+  return {
+    ...customer,
+    email: first.email ?? second.email,
+    firstName: first.firstName ?? second.firstName,
+    locale: first.locale ?? second.locale,
+    timeZone: first.timeZone ?? second.timeZone,
+    birthday: first.birthday ?? second.birthday,
+    signedUpAt: first.signedUpAt ?? second.signedUpAt,
+    traitsAt: newest(customer.traitsAt, anonymous.traitsAt),
+    firstSeenAt: earlier(customer.firstSeenAt, anonymous.firstSeenAt),
+    lastEventAt: later(customer.lastEventAt, anonymous.lastEventAt),
+    clockAt: later(customer.clockAt, anonymous.clockAt),
+    intentSignals: customer.intentSignals + anonymous.intentSignals,
+    orders,
+    voidedOrderIds: voided,
+    npsScore: npsFromAnonymous ? anonymous.npsScore : customer.npsScore,
+    npsAt: newest(customer.npsAt, anonymous.npsAt),
+    reviewCount: customer.reviewCount + anonymous.reviewCount,
+    referrals: customer.referrals + anonymous.referrals,
+    signals,
+    subscribed: consentFromAnonymous ? anonymous.subscribed : customer.subscribed,
+    subscribedAt: newest(customer.subscribedAt, anonymous.subscribedAt),
+    lastOpenAt: newest(customer.lastOpenAt, anonymous.lastOpenAt),
+    lastClickAt: newest(customer.lastClickAt, anonymous.lastClickAt),
+  };
+}

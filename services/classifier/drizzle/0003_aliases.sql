@@ -1,0 +1,5 @@
+CREATE TABLE "lifecycle"."aliases" (
+	"anonymous_id" text PRIMARY KEY NOT NULL,
+	"customer_id" text NOT NULL,
+	"linked_at" timestamp with time zone NOT NULL
+);
