@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { LifecycleEvent, Stage } from '@lifecycle/contracts';
 import { applyEvent, emptyProfile, type Profile } from './profile.ts';
-import { decideStage, nextCheckAt } from './stage-rules.ts';
+import { decideStage, nextCheckAt, orderFigures } from './stage-rules.ts';
 import { defaultThresholds as t, isHistorical } from './thresholds.ts';
 
 let seq = 0;
@@ -115,5 +115,12 @@ describe('isHistorical', () => {
     expect(isHistorical(day(22), arrived, t)).toBe(true);
     expect(isHistorical(day(23), arrived, t)).toBe(false);
     expect(isHistorical(day(40), arrived, t)).toBe(false);
+  });
+});
+
+describe('orderFigures', () => {
+  it('sums revenue per currency, averages orders and review ratings, and takes the median order gap', () => {
+    const profile = fold([order(0), order(10), order(40), track('Product Reviewed', day(41), { rating: 5 }), track('Product Reviewed', day(42), { rating: 2 })]);
+    expect(orderFigures(profile)).toEqual({ revenue: { USD: 30 }, averageOrderValue: { USD: 10 }, medianGapDays: 20, averageReviewRating: 3.5 });
   });
 });

@@ -29,8 +29,13 @@ function median(values: number[]): number {
   return sorted.length % 2 === 1 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
 }
 
-/** Figures derived from the orders, for the read API. */
-export function orderFigures(profile: Profile): { revenue: Record<string, number>; averageOrderValue: Record<string, number>; medianGapDays: number | null } {
+/** Figures derived from the orders and reviews, for the read API. */
+export function orderFigures(profile: Profile): {
+  revenue: Record<string, number>;
+  averageOrderValue: Record<string, number>;
+  medianGapDays: number | null;
+  averageReviewRating: number | null;
+} {
   const revenue: Record<string, number> = {};
   const counts: Record<string, number> = {};
   for (const o of profile.orders) {
@@ -40,7 +45,13 @@ export function orderFigures(profile: Profile): { revenue: Record<string, number
   const averageOrderValue = Object.fromEntries(Object.entries(revenue).map(([c, r]) => [c, r / (counts[c] ?? 1)]));
   const times = profile.orders.map((o) => Date.parse(o.at));
   const gaps = times.slice(1).map((time, i) => time - (times[i] ?? time));
-  return { revenue, averageOrderValue, medianGapDays: gaps.length === 0 ? null : median(gaps) / DAY_MS };
+  const ratings = profile.signals.flatMap((s) => (s.kind === 'review' && s.value !== null ? [s.value] : []));
+  return {
+    revenue,
+    averageOrderValue,
+    medianGapDays: gaps.length === 0 ? null : median(gaps) / DAY_MS,
+    averageReviewRating: ratings.length === 0 ? null : ratings.reduce((a, b) => a + b, 0) / ratings.length,
+  };
 }
 
 /** How long after their last order this customer would normally buy again, in ms. */
