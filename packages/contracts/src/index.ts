@@ -5,3 +5,4 @@ export * from './stages.ts';
 export * from './messages.ts';
 export * from './topics.ts';
 export * from './timers.ts';
+export * from './template-data.ts';

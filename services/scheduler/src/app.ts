@@ -1,9 +1,9 @@
-import { count } from 'drizzle-orm';
+import { count, eq, sum } from 'drizzle-orm';
 import { z } from 'zod';
 import { createServiceApp, startTopicConsumer, type FastifyInstance, type RunningConsumer, type Runtime } from '@lifecycle/kit';
-import { lifecycleEventHandler } from './consumer.ts';
-import { jobs } from './db/schema.ts';
-import type { Campaign } from './domain/campaign.ts';
+import { lifecycleEventHandler, messageEventHandler, reconcileAtStartup, stageChangeHandler, type PlanningOptions } from './consumer.ts';
+import { conversions, jobs } from './db/schema.ts';
+import type { Campaign, CampaignSettings } from './domain/campaign.ts';
 import type { Clock, SimulatedClock } from './domain/clock.ts';
 import { createJobRunner, type JobRunner } from './job-runner.ts';
 import { timerRequestHandler } from './timers.ts';
@@ -11,10 +11,13 @@ import { timerRequestHandler } from './timers.ts';
 export interface SchedulerOptions {
   runtime: Runtime;
   campaigns: Campaign[];
+  settings: CampaignSettings;
   clock: Clock;
   /** Present in simulated-clock mode only: enables POST /admin/clock. */
   simulated?: SimulatedClock;
   pollMs: number;
+  /** Jobs claimed per transaction. */
+  batchSize?: number;
 }
 
 export interface Scheduler {
@@ -25,29 +28,71 @@ export interface Scheduler {
 
 const ClockBody = z.object({ now: z.iso.datetime({ offset: true }) });
 
-/** Builds the scheduler: the `lifecycle.events` consumer, the job runner and the HTTP app. */
+interface VariantStats {
+  sent: number;
+  conversions: number;
+  revenue: Record<string, number>;
+}
+
+/** Sends, cancellations, skips by reason, deferrals and conversions of one campaign. */
+async function campaignStats(runtime: Runtime, campaign: Campaign) {
+  const byStatus = await runtime.db
+    .select({ status: jobs.status, reason: jobs.skipReason, variant: jobs.variant, jobs: count(), deferrals: sum(jobs.deferrals).mapWith(Number) })
+    .from(jobs)
+    .where(eq(jobs.campaignId, campaign.id))
+    .groupBy(jobs.status, jobs.skipReason, jobs.variant);
+  const converted = await runtime.db
+    .select({ variant: conversions.variant, currency: conversions.currency, conversions: count(), revenue: sum(conversions.revenue).mapWith(Number) })
+    .from(conversions)
+    .where(eq(conversions.campaignId, campaign.id))
+    .groupBy(conversions.variant, conversions.currency);
+  const total = (status: string) => byStatus.filter((r) => r.status === status).reduce((n, r) => n + r.jobs, 0);
+  const reasons = (status: string) =>
+    Object.fromEntries(
+      [...new Set(byStatus.filter((r) => r.status === status).map((r) => r.reason ?? 'unknown'))].map((reason) => [
+        reason,
+        byStatus.filter((r) => r.status === status && (r.reason ?? 'unknown') === reason).reduce((n, r) => n + r.jobs, 0),
+      ]),
+    );
+  const variants: Record<string, VariantStats> = {};
+  const variantOf = (id: string | null) => (variants[id ?? 'default'] ??= { sent: 0, conversions: 0, revenue: {} });
+  for (const r of byStatus) if (r.status === 'sent') variantOf(r.variant).sent += r.jobs;
+  for (const r of converted) {
+    const v = variantOf(r.variant);
+    v.conversions += r.conversions;
+    if (r.currency !== null) v.revenue[r.currency] = (v.revenue[r.currency] ?? 0) + (r.revenue ?? 0);
+  }
+  const revenue: Record<string, number> = {};
+  for (const r of converted) if (r.currency !== null) revenue[r.currency] = (revenue[r.currency] ?? 0) + (r.revenue ?? 0);
+  return {
+    id: campaign.id,
+    name: campaign.name,
+    enabled: campaign.enabled,
+    pending: total('pending'),
+    sent: total('sent'),
+    cancelled: { total: total('cancelled'), byReason: reasons('cancelled') },
+    skipped: { total: total('skipped'), byReason: reasons('skipped') },
+    deferredBySendWindow: byStatus.reduce((n, r) => n + (r.deferrals ?? 0), 0),
+    conversions: converted.reduce((n, r) => n + r.conversions, 0),
+    revenue,
+    ...(campaign.goal !== undefined ? { goal: { event: campaign.goal.event, withinMs: campaign.goal.within } } : {}),
+    variants,
+  };
+}
+
+/** Builds the scheduler: its consumers, the job runner and the HTTP app. */
 export async function buildScheduler(opts: SchedulerOptions): Promise<Scheduler> {
-  const { runtime, campaigns, clock } = opts;
-  const runner = createJobRunner({ runtime, clock, campaigns, pollMs: opts.pollMs });
-  const consumer = await startTopicConsumer({
-    kafka: runtime.kafka,
-    producer: runtime.producer,
-    prefix: runtime.prefix,
-    groupId: 'lifecycle-scheduler',
-    topic: 'lifecycleEvents',
-    logger: runtime.logger,
-    handle: lifecycleEventHandler(runtime, campaigns, () => void runner.runDue().catch(() => 0)),
-  });
-  const timerConsumer = await startTopicConsumer({
-    kafka: runtime.kafka,
-    producer: runtime.producer,
-    prefix: runtime.prefix,
-    groupId: 'lifecycle-scheduler-timers',
-    topic: 'timersRequested',
-    logger: runtime.logger,
-    handle: timerRequestHandler(runtime, () => void runner.runDue().catch(() => 0)),
-  });
-  const consumers = [consumer, timerConsumer];
+  const { runtime, campaigns, clock, settings } = opts;
+  const runner = createJobRunner({ runtime, clock, campaigns, settings, pollMs: opts.pollMs, ...(opts.batchSize !== undefined ? { batchSize: opts.batchSize } : {}) });
+  const planning: PlanningOptions = { runtime, campaigns, settings, clock, onPlanned: () => void runner.runDue().catch(() => 0) };
+  await reconcileAtStartup(planning);
+  const common = { kafka: runtime.kafka, producer: runtime.producer, prefix: runtime.prefix, logger: runtime.logger };
+  const consumers = [
+    await startTopicConsumer({ ...common, groupId: 'lifecycle-scheduler', topic: 'lifecycleEvents', handle: lifecycleEventHandler(planning) }),
+    await startTopicConsumer({ ...common, groupId: 'lifecycle-scheduler-stages', topic: 'stageChanges', handle: stageChangeHandler(planning) }),
+    await startTopicConsumer({ ...common, groupId: 'lifecycle-scheduler-message-events', topic: 'messageEvents', handle: messageEventHandler(planning) }),
+    await startTopicConsumer({ ...common, groupId: 'lifecycle-scheduler-timers', topic: 'timersRequested', handle: timerRequestHandler(runtime, planning.onPlanned) }),
+  ];
   const app = createServiceApp(runtime, () => consumers);
 
   app.get('/campaigns', async () => {
@@ -62,11 +107,19 @@ export async function buildScheduler(opts: SchedulerOptions): Promise<Scheduler>
         name: c.name,
         enabled: c.enabled,
         template: c.template,
+        ...(c.variants !== undefined ? { variants: c.variants } : {}),
+        category: c.category,
         trigger: c.trigger,
-        delayMs: c.delay,
+        delay: c.delay,
         jobs: Object.fromEntries(rows.filter((r) => r.campaignId === c.id).map((r) => [r.status, r.jobs])),
       })),
     };
+  });
+
+  app.get<{ Params: { id: string } }>('/campaigns/:id/stats', async (request, reply) => {
+    const campaign = campaigns.find((c) => c.id === request.params.id);
+    if (campaign === undefined) return reply.status(404).send({ error: `no campaign "${request.params.id}"; GET /campaigns lists them` });
+    return campaignStats(runtime, campaign);
   });
 
   app.get('/admin/clock', async () => ({ now: clock.now().toISOString(), mode: opts.simulated ? 'simulated' : 'system' }));

@@ -1,19 +1,62 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parse } from 'yaml';
+import { isNode, LineCounter, parseDocument, type Document } from 'yaml';
+import type { z } from 'zod';
 import { ConfigError } from '@lifecycle/kit';
-import { Campaign } from './domain/campaign.ts';
+import { Campaign, CampaignSettings } from './domain/campaign.ts';
 
-/** A configuration error: start-up stops and names the file and field. */
+/** A configuration error: start-up stops and names the file, line and field. */
 export class CampaignFileError extends ConfigError {
   override name = 'CampaignFileError';
 }
 
+/** The store-wide settings file beside the campaigns; its name starts with `_`, so it is no campaign. */
+export const SETTINGS_FILE = '_settings.yaml';
+
+export interface CampaignSet {
+  campaigns: Campaign[];
+  settings: CampaignSettings;
+}
+
+/** The line of the deepest node the path reaches (the field itself, or its nearest parent). */
+function lineOf(doc: Document, lines: LineCounter, path: readonly PropertyKey[]): number | null {
+  for (let depth = path.length; depth >= 0; depth--) {
+    const node: unknown = doc.getIn(path.slice(0, depth), true);
+    if (isNode(node) && node.range) return lines.linePos(node.range[0]).line;
+  }
+  return null;
+}
+
+type Parsed<T> = { ok: true; value: T } | { ok: false; problems: string[] };
+
+async function parseFile<S extends z.ZodType>(file: string, schema: S): Promise<Parsed<z.infer<S>>> {
+  const lines = new LineCounter();
+  let doc: Document;
+  try {
+    doc = parseDocument(await readFile(file, 'utf8'), { lineCounter: lines, prettyErrors: true });
+  } catch (err) {
+    return { ok: false, problems: [`${file}: cannot read: ${err instanceof Error ? err.message : String(err)}`] };
+  }
+  if (doc.errors.length > 0) {
+    return { ok: false, problems: doc.errors.map((e) => `${file}:${e.linePos?.[0].line ?? 1}: not valid YAML: ${e.message.split('\n')[0] ?? ''}`) };
+  }
+  const result = schema.safeParse(doc.toJS() ?? {});
+  if (result.success) return { ok: true, value: result.data };
+  return {
+    ok: false,
+    problems: result.error.issues.map((issue) => {
+      const line = lineOf(doc, lines, issue.path);
+      return `${file}${line !== null ? `:${line}` : ''}: ${issue.path.join('.') || '(file)'}: ${issue.message}`;
+    }),
+  };
+}
+
 /**
- * Loads every `*.yaml` campaign in the folder. Any mistake stops start-up with the file and
- * field named, so a typo never silently disables a campaign.
+ * Loads every `*.yaml` campaign in the folder and the store settings (`_settings.yaml`, optional).
+ * Every mistake in every file is reported at once with file, line and field, and start-up stops,
+ * so a typo never silently disables a campaign.
  */
-export async function loadCampaigns(dir: string): Promise<Campaign[]> {
+export async function loadCampaigns(dir: string): Promise<CampaignSet> {
   let names: string[];
   try {
     names = (await readdir(dir)).filter((n) => n.endsWith('.yaml') || n.endsWith('.yml')).sort();
@@ -22,25 +65,36 @@ export async function loadCampaigns(dir: string): Promise<Campaign[]> {
   }
   const problems: string[] = [];
   const campaigns: Campaign[] = [];
+  let settings = CampaignSettings.parse({});
   for (const name of names) {
     const file = join(dir, name);
-    let raw: unknown;
-    try {
-      raw = parse(await readFile(file, 'utf8'));
-    } catch (err) {
-      problems.push(`${file}: not valid YAML: ${err instanceof Error ? err.message : String(err)}`);
+    if (name.startsWith('_')) {
+      if (name !== SETTINGS_FILE) {
+        problems.push(`${file}: files starting with "_" are reserved; the store settings file is ${SETTINGS_FILE}`);
+        continue;
+      }
+      const parsed = await parseFile(file, CampaignSettings);
+      if (parsed.ok) settings = parsed.value;
+      else problems.push(...parsed.problems);
       continue;
     }
-    const result = Campaign.safeParse(raw);
-    if (!result.success) {
-      for (const issue of result.error.issues) problems.push(`${file}: ${issue.path.join('.') || '(file)'}: ${issue.message}`);
-      continue;
-    }
-    campaigns.push(result.data);
+    const parsed = await parseFile(file, Campaign);
+    if (parsed.ok) campaigns.push(parsed.value);
+    else problems.push(...parsed.problems);
   }
   const ids = new Map<string, number>();
   for (const c of campaigns) ids.set(c.id, (ids.get(c.id) ?? 0) + 1);
   for (const [id, count] of ids) if (count > 1) problems.push(`campaign id "${id}" is used by ${count} files`);
+  if (!isZone(settings.storeTimeZone)) problems.push(`${join(dir, SETTINGS_FILE)}: storeTimeZone: "${settings.storeTimeZone}" is not an IANA time zone (e.g. Europe/Berlin)`);
   if (problems.length > 0) throw new CampaignFileError(`invalid campaign files:\n  ${problems.join('\n  ')}`);
-  return campaigns;
+  return { campaigns, settings };
+}
+
+function isZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
 }

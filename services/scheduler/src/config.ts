@@ -11,6 +11,10 @@ export const SchedulerConfig = z.object({
   CLOCK: z.enum(['system', 'simulated']).default('system'),
   CAMPAIGNS_DIR: z.string().default(join(repoRoot, 'campaigns')),
   SCHEDULER_POLL_MS: z.coerce.number().int().min(10).default(1_000),
+  /** Jobs claimed and fired per database transaction. */
+  SCHEDULER_BATCH_SIZE: z.coerce.number().int().min(1).max(5_000).default(500),
+  /** Where the simulated clock starts (ISO 8601); default: the time of start-up. */
+  CLOCK_START: z.iso.datetime({ offset: true }).optional(),
 });
 export type SchedulerConfig = z.infer<typeof SchedulerConfig>;
 

@@ -1,60 +1,251 @@
-import { sql, type SQL } from 'drizzle-orm';
-import type { AnyPgColumn } from 'drizzle-orm/pg-core';
-import { traitsOf, type LifecycleEvent } from '@lifecycle/contracts';
-import type { Runtime, TopicConsumerOptions } from '@lifecycle/kit';
-import { contacts, jobs, processedEvents } from './db/schema.ts';
-import { planJob, type Campaign } from './domain/campaign.ts';
+import { and, desc, eq, gte, inArray, lte, max, ne, sql } from 'drizzle-orm';
+import type { LifecycleEvent, MessageEvent, StageChanged } from '@lifecycle/contracts';
+import type { Logger, Runtime, TopicConsumerOptions } from '@lifecycle/kit';
+import { lockContact, recordEventTime, saveContact, type Tx } from './db/contacts-repository.ts';
+import { conversions, jobs, processedEvents } from './db/schema.ts';
+import type { Campaign, CampaignSettings } from './domain/campaign.ts';
+import type { Clock } from './domain/clock.ts';
+import { contactAfterEvent, eventAmount, type StoredContact } from './domain/contact-state.ts';
+import { exitsJob, planJobs, planOccasion, type PlannedJob, type TriggerInput } from './domain/planning.ts';
 
-/** A newer event's value wins; an older one only fills a gap. */
-function byEventTime(column: AnyPgColumn, name: string): SQL {
-  return sql`CASE WHEN excluded.as_of >= ${contacts.asOf} THEN coalesce(excluded.${sql.raw(name)}, ${column}) ELSE coalesce(${column}, excluded.${sql.raw(name)}) END`;
+export interface PlanningOptions {
+  runtime: Runtime;
+  campaigns: Campaign[];
+  settings: CampaignSettings;
+  clock: Clock;
+  /** Called after new jobs were stored, so the runner can fire the ones already due. */
+  onPlanned: () => void;
+}
+
+/** Stores planned jobs; a job planned before (same dedupe key) is left as it is. */
+export async function insertJobs(tx: Tx, planned: PlannedJob[], logger: Logger, cause: string): Promise<number> {
+  if (planned.length === 0) return 0;
+  const inserted = await tx
+    .insert(jobs)
+    .values(planned.map((p) => ({ ...p, status: 'pending' })))
+    .onConflictDoNothing()
+    .returning({ dedupeKey: jobs.dedupeKey, campaignId: jobs.campaignId, customerId: jobs.customerId, dueAt: jobs.dueAt });
+  for (const job of inserted) {
+    logger.info({ eventId: cause, customerId: job.customerId, campaignId: job.campaignId, dueAt: job.dueAt.toISOString() }, 'message planned');
+  }
+  return inserted.length;
+}
+
+/** Re-plans the customer's date campaigns (birthday, anniversaries) after their dates may have changed. */
+export async function replanOccasions(tx: Tx, opts: Pick<PlanningOptions, 'campaigns' | 'settings'>, contact: StoredContact, now: Date, logger: Logger): Promise<number> {
+  let planned = 0;
+  for (const campaign of opts.campaigns) {
+    if (!campaign.enabled || !('date' in campaign.trigger)) continue;
+    const plan = planOccasion(campaign, contact, opts.settings, now);
+    const stale = and(eq(jobs.customerId, contact.customerId), eq(jobs.campaignId, campaign.id), eq(jobs.status, 'pending'));
+    await tx
+      .update(jobs)
+      .set({ status: 'cancelled', skipReason: 'rescheduled', firedAt: now })
+      .where(plan === null ? stale : and(stale, ne(jobs.dedupeKey, plan.dedupeKey)));
+    if (plan !== null) planned += await insertJobs(tx, [plan], logger, 'dates');
+  }
+  return planned;
+}
+
+async function lastEntries(tx: Tx, customerId: string): Promise<Map<string, Date>> {
+  const rows = await tx
+    .select({ campaignId: jobs.campaignId, last: max(jobs.triggerAt) })
+    .from(jobs)
+    .where(eq(jobs.customerId, customerId))
+    .groupBy(jobs.campaignId);
+  return new Map(rows.flatMap((r) => (r.last === null ? [] : [[r.campaignId, r.last] as const])));
+}
+
+/** Plans what a trigger starts for the locked contact. */
+async function planTrigger(tx: Tx, opts: PlanningOptions, contact: StoredContact, trigger: TriggerInput): Promise<number> {
+  if (trigger.historical) return 0;
+  const entries = await lastEntries(tx, contact.customerId);
+  const planned = planJobs(opts.campaigns, trigger, contact, opts.settings, (id) => entries.get(id) ?? null);
+  return insertJobs(tx, planned, opts.runtime.logger, trigger.id);
+}
+
+/** Cancels the customer's pending jobs this event exits (a new order cancels a pending win-back). */
+async function applyExits(tx: Tx, opts: PlanningOptions, event: LifecycleEvent, name: string, properties: Record<string, unknown>): Promise<void> {
+  const exiting = opts.campaigns.filter((c) => (c.exitOn ?? []).some((e) => e.event === name));
+  if (exiting.length === 0) return;
+  const at = new Date(event.occurredAt);
+  const pending = await tx
+    .select({ dedupeKey: jobs.dedupeKey, campaignId: jobs.campaignId, triggerProps: jobs.triggerProps, triggerEventId: jobs.triggerEventId })
+    .from(jobs)
+    .where(
+      and(
+        eq(jobs.customerId, event.customerId),
+        eq(jobs.status, 'pending'),
+        inArray(
+          jobs.campaignId,
+          exiting.map((c) => c.id),
+        ),
+        lte(jobs.triggerAt, at),
+      ),
+    );
+  const byId = new Map(exiting.map((c) => [c.id, c]));
+  for (const job of pending) {
+    const campaign = byId.get(job.campaignId);
+    if (campaign === undefined || job.triggerEventId === event.id || !exitsJob(campaign, { name, properties }, job.triggerProps)) continue;
+    await tx
+      .update(jobs)
+      .set({ status: 'cancelled', skipReason: 'exit', skipDetail: name, firedAt: opts.clock.now() })
+      .where(eq(jobs.dedupeKey, job.dedupeKey));
+    opts.runtime.logger.info({ eventId: event.id, customerId: event.customerId, campaignId: job.campaignId, dedupeKey: job.dedupeKey }, 'job cancelled by exit event');
+  }
+}
+
+/** Attributes a goal event to the latest message of each campaign sent within its window before it. */
+async function recordConversions(tx: Tx, opts: PlanningOptions, event: LifecycleEvent, name: string, properties: Record<string, unknown>): Promise<void> {
+  const at = new Date(event.occurredAt);
+  for (const campaign of opts.campaigns) {
+    if (campaign.goal?.event !== name) continue;
+    const [send] = await tx
+      .select({ dedupeKey: jobs.dedupeKey, variant: jobs.variant })
+      .from(jobs)
+      .where(
+        and(
+          eq(jobs.customerId, event.customerId),
+          eq(jobs.campaignId, campaign.id),
+          eq(jobs.status, 'sent'),
+          gte(jobs.firedAt, new Date(at.getTime() - campaign.goal.within)),
+          lte(jobs.firedAt, at),
+        ),
+      )
+      .orderBy(desc(jobs.firedAt))
+      .limit(1);
+    if (send === undefined) continue;
+    const revenue = eventAmount(properties);
+    const currency = typeof properties['currency'] === 'string' ? properties['currency'] : null;
+    const added = await tx
+      .insert(conversions)
+      .values({ campaignId: campaign.id, goalEventId: event.id, customerId: event.customerId, dedupeKey: send.dedupeKey, variant: send.variant, revenue, currency, convertedAt: at })
+      .onConflictDoNothing()
+      .returning();
+    if (added.length > 0) opts.runtime.logger.info({ eventId: event.id, customerId: event.customerId, campaignId: campaign.id, dedupeKey: send.dedupeKey }, 'conversion attributed');
+  }
+}
+
+function dateFields(c: StoredContact): string {
+  return [c.birthday, c.firstOrderDate, c.signupDate, c.timeZone].join('|');
 }
 
 /**
- * Handles one lifecycle event: keeps the customer's contact details and plans the jobs of
- * every campaign it triggers. Job keys are deterministic, so a redelivery plans nothing new.
+ * Handles one lifecycle event, in one transaction with its processed id: updates the contact,
+ * cancels the jobs it exits, records conversions, and plans the campaigns it triggers. Job keys
+ * are deterministic, so a redelivery changes nothing. Historical events (reaching Kafka long
+ * after they happened) update the contact but start no campaign.
  */
-export function lifecycleEventHandler(
-  runtime: Runtime,
-  campaigns: Campaign[],
-  onPlanned: () => void,
-): TopicConsumerOptions<'lifecycleEvents'>['handle'] {
-  const { db, logger } = runtime;
-  return async (event: LifecycleEvent) => {
-    const planned = campaigns.flatMap((c) => planJob(c, event) ?? []);
-    const traits = traitsOf(event.payload.call);
-    const contact = {
-      customerId: event.customerId,
-      email: traits.email ?? null,
-      firstName: traits.first_name ?? traits.firstName ?? null,
-      name: traits.name ?? null,
-      locale: traits.locale ?? event.payload.call.context?.locale ?? null,
-      timeZone: traits.timezone ?? event.payload.call.context?.timezone ?? null,
-      asOf: new Date(event.occurredAt),
-    };
-    const inserted = await db.transaction(async (tx) => {
+export function lifecycleEventHandler(opts: PlanningOptions): TopicConsumerOptions<'lifecycleEvents'>['handle'] {
+  const { db } = opts.runtime;
+  return async (event: LifecycleEvent, record) => {
+    const { call } = event.payload;
+    const occurredAt = new Date(event.occurredAt);
+    const historical = record.timestamp !== undefined && record.timestamp - occurredAt.getTime() > opts.settings.historicalAfter;
+    const planned = await db.transaction(async (tx) => {
       const fresh = await tx.insert(processedEvents).values({ eventId: event.id }).onConflictDoNothing().returning();
-      if (fresh.length === 0) return [];
-      await tx
-        .insert(contacts)
-        .values(contact)
-        .onConflictDoUpdate({
-          target: contacts.customerId,
-          set: {
-            email: byEventTime(contacts.email, 'email'),
-            firstName: byEventTime(contacts.firstName, 'first_name'),
-            name: byEventTime(contacts.name, 'name'),
-            locale: byEventTime(contacts.locale, 'locale'),
-            timeZone: byEventTime(contacts.timeZone, 'time_zone'),
-            asOf: sql`greatest(excluded.as_of, ${contacts.asOf})`,
-          },
-        });
-      if (planned.length === 0) return [];
-      return tx.insert(jobs).values(planned).onConflictDoNothing().returning({ dedupeKey: jobs.dedupeKey, campaignId: jobs.campaignId, dueAt: jobs.dueAt });
+      if (fresh.length === 0) return 0;
+      const before = await lockContact(tx, event.customerId, occurredAt);
+      const after = contactAfterEvent(before, event, opts.settings.storeTimeZone);
+      await saveContact(tx, after);
+      let count = 0;
+      if (dateFields(before) !== dateFields(after)) count += await replanOccasions(tx, opts, after, opts.clock.now(), opts.runtime.logger);
+      if (call.type !== 'track') return count;
+      await recordEventTime(tx, event.customerId, call.event, occurredAt);
+      await applyExits(tx, opts, event, call.event, call.properties);
+      await recordConversions(tx, opts, event, call.event, call.properties);
+      const trigger: TriggerInput = {
+        kind: 'event',
+        id: event.id,
+        name: call.event,
+        properties: call.properties,
+        occurredAt,
+        historical,
+        spend: { before: before.lifetimeSpend, after: after.lifetimeSpend },
+      };
+      return count + (await planTrigger(tx, opts, after, trigger));
     });
-    for (const job of inserted) {
-      logger.info({ eventId: event.id, customerId: event.customerId, campaignId: job.campaignId, dueAt: job.dueAt.toISOString() }, 'message planned');
-    }
-    if (inserted.length > 0) onPlanned();
+    if (historical) opts.runtime.logger.debug({ eventId: event.id, customerId: event.customerId }, 'historical event: contact updated, no campaign started');
+    if (planned > 0) opts.onPlanned();
   };
+}
+
+/** Handles a stage change: keeps the contact's stage and starts stage campaigns (unless historical). */
+export function stageChangeHandler(opts: PlanningOptions): TopicConsumerOptions<'stageChanges'>['handle'] {
+  const { db } = opts.runtime;
+  return async (change: StageChanged) => {
+    const occurredAt = new Date(change.occurredAt);
+    const planned = await db.transaction(async (tx) => {
+      const fresh = await tx.insert(processedEvents).values({ eventId: change.id }).onConflictDoNothing().returning();
+      if (fresh.length === 0) return 0;
+      const contact = await lockContact(tx, change.customerId, occurredAt);
+      const after = { ...contact, stage: change.payload.to };
+      await saveContact(tx, after);
+      const trigger: TriggerInput = { kind: 'stage', id: change.id, from: change.payload.from, to: change.payload.to, occurredAt, historical: change.payload.historical === true };
+      return planTrigger(tx, opts, after, trigger);
+    });
+    if (planned > 0) opts.onPlanned();
+  };
+}
+
+/** An unsubscribe or spam report from messaging stops the customer's marketing jobs at their due time. */
+export function messageEventHandler(opts: PlanningOptions): TopicConsumerOptions<'messageEvents'>['handle'] {
+  const { db } = opts.runtime;
+  return async (event: MessageEvent) => {
+    if (event.payload.status !== 'unsubscribed' && event.payload.status !== 'spam-reported') return;
+    const at = new Date(event.payload.providerTimestamp ?? event.occurredAt);
+    await db.transaction(async (tx) => {
+      const fresh = await tx.insert(processedEvents).values({ eventId: event.id }).onConflictDoNothing().returning();
+      if (fresh.length === 0) return;
+      const contact = await lockContact(tx, event.customerId, at);
+      if (contact.subscriptionAsOf !== null && contact.subscriptionAsOf.getTime() > at.getTime()) return;
+      await saveContact(tx, { ...contact, unsubscribed: true, subscriptionAsOf: at });
+    });
+  };
+}
+
+/** Rows touched by a start-up pass, for the log. */
+export interface StartupReport {
+  cancelled: number;
+  planned: number;
+}
+
+/**
+ * At start-up: cancels the pending jobs of campaigns that are disabled or gone (campaign edits
+ * take effect on restart), and plans date campaigns for contacts that have none pending (a
+ * birthday campaign added today reaches customers known before).
+ */
+export async function reconcileAtStartup(opts: PlanningOptions): Promise<StartupReport> {
+  const { db, logger } = opts.runtime;
+  const enabled = opts.campaigns.filter((c) => c.enabled).map((c) => c.id);
+  const cancelled = await db
+    .update(jobs)
+    .set({ status: 'cancelled', skipReason: 'campaign_disabled', firedAt: opts.clock.now() })
+    .where(and(eq(jobs.status, 'pending'), enabled.length > 0 ? sql`${jobs.campaignId} NOT IN (${sql.join(enabled.map((id) => sql`${id}`), sql`, `)})` : sql`true`))
+    .returning({ dedupeKey: jobs.dedupeKey });
+  let planned = 0;
+  for (const campaign of opts.campaigns) {
+    if (!campaign.enabled || !('date' in campaign.trigger)) continue;
+    const column = { birthday: 'birthday', first_order_anniversary: 'first_order_date', signup_anniversary: 'signup_date' }[campaign.trigger.date];
+    let after = '';
+    for (;;) {
+      const ids = await db.execute<{ customer_id: string }>(sql`
+        SELECT c.customer_id FROM scheduling.contacts c
+        WHERE ${sql.raw(`c.${column}`)} IS NOT NULL AND c.customer_id > ${after}
+          AND NOT EXISTS (SELECT 1 FROM scheduling.jobs j WHERE j.customer_id = c.customer_id AND j.campaign_id = ${campaign.id} AND j.status = 'pending')
+        ORDER BY c.customer_id
+        LIMIT 500`);
+      const last = ids.rows.at(-1);
+      if (last === undefined) break;
+      after = last.customer_id;
+      for (const { customer_id: customerId } of ids.rows) {
+        planned += await db.transaction(async (tx) => {
+          const contact = await lockContact(tx, customerId, opts.clock.now());
+          return replanOccasions(tx, { campaigns: [campaign], settings: opts.settings }, contact, opts.clock.now(), logger);
+        });
+      }
+    }
+  }
+  logger.info({ cancelled: cancelled.length, planned }, 'campaigns reconciled at start-up');
+  return { cancelled: cancelled.length, planned };
 }

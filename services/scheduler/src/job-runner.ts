@@ -1,15 +1,21 @@
-import { and, asc, eq, inArray, lte } from 'drizzle-orm';
+import { and, asc, eq, gt, inArray, lte, sql } from 'drizzle-orm';
 import { publish, type Runtime } from '@lifecycle/kit';
 import type { MessageRequested } from '@lifecycle/contracts';
+import { contactFromRow, eventTimes } from './db/contacts-repository.ts';
 import { contacts, jobs } from './db/schema.ts';
-import type { Campaign } from './domain/campaign.ts';
+import type { Campaign, CampaignSettings } from './domain/campaign.ts';
 import type { Clock } from './domain/clock.ts';
+import type { StoredContact } from './domain/contact-state.ts';
+import { decideAtDue, type FireDecision } from './domain/fire-decision.ts';
+import { planOccasion, type PlannedJob } from './domain/planning.ts';
+import { insertJobs } from './consumer.ts';
 import { fireDueTimers } from './timers.ts';
 
 export interface JobRunnerOptions {
   runtime: Runtime;
   clock: Clock;
   campaigns: Campaign[];
+  settings: CampaignSettings;
   /** How often due jobs are looked for. */
   pollMs: number;
   /** Jobs claimed per transaction. */
@@ -23,23 +29,60 @@ export interface JobRunner {
   stop: () => Promise<void>;
 }
 
-type Outcome = { status: 'sent'; request: MessageRequested } | { status: 'skipped' | 'cancelled'; reason: string };
+type Job = typeof jobs.$inferSelect;
+
+/** The request messaging gets: the template data is a snapshot taken now, when the message is due. */
+export function messageRequest(job: Job, campaign: Campaign, contact: StoredContact & { email: string }, now: Date): MessageRequested {
+  const variant = campaign.variants?.find((v) => v.id === job.variant);
+  return {
+    id: `message:${job.dedupeKey}`,
+    type: 'message.requested',
+    version: 1,
+    occurredAt: now.toISOString(),
+    customerId: job.customerId,
+    causationId: job.triggerEventId,
+    payload: {
+      dedupeKey: job.dedupeKey,
+      campaignId: campaign.id,
+      templateId: variant?.template ?? campaign.template,
+      category: campaign.category,
+      recipient: { email: contact.email, ...(contact.name !== null ? { name: contact.name } : {}) },
+      locale: contact.locale ?? 'en',
+      timeZone: contact.timeZone ?? 'UTC',
+      data: {
+        ...campaign.data,
+        customer: { id: job.customerId, email: contact.email, firstName: contact.firstName, name: contact.name },
+        campaign: { id: campaign.id, ...(job.variant !== null ? { variant: job.variant } : {}) },
+        ...job.triggerData,
+      },
+    },
+  };
+}
+
+interface Settled {
+  job: Job;
+  decision: FireDecision;
+}
 
 /**
- * Fires due jobs. Each batch is claimed with FOR UPDATE SKIP LOCKED, published to
- * `messages.requested` and marked in the same transaction, so replicas never fire a job twice;
- * a crash between publish and commit re-fires it with the same dedupe key, which messaging drops.
+ * Fires due jobs. Each batch is claimed with FOR UPDATE SKIP LOCKED together with its customers'
+ * contact rows, published to `messages.requested` and marked in the same transaction, so
+ * replicas never fire a job twice and a customer's frequency cap is counted by one replica at a
+ * time; a crash between publish and commit re-fires a job with the same dedupe key, which
+ * messaging drops.
  */
 export function createJobRunner(opts: JobRunnerOptions): JobRunner {
-  const { runtime, clock } = opts;
+  const { runtime, clock, settings } = opts;
   const { db, producer, prefix, logger } = runtime;
-  const batchSize = opts.batchSize ?? 100;
+  const batchSize = opts.batchSize ?? 500;
   const campaigns = new Map(opts.campaigns.map((c) => [c.id, c]));
+  const conditionEvents = [...new Set(opts.campaigns.flatMap((c) => c.conditions?.noEventSince ?? []))];
   let chain: Promise<number> = Promise.resolve(0);
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
 
-  const fireBatch = async (): Promise<number> => {
+  /** Claims and settles one batch; `claimed` tells the caller whether more may be waiting. */
+  const fireBatch = async (): Promise<{ claimed: number; settled: number }> => {
     const now = clock.now();
     return db.transaction(async (tx) => {
       const due = await tx
@@ -49,57 +92,86 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
         .orderBy(asc(jobs.dueAt))
         .limit(batchSize)
         .for('update', { skipLocked: true });
-      if (due.length === 0) return 0;
-      const customerIds = [...new Set(due.map((j) => j.customerId))];
-      const known = new Map((await tx.select().from(contacts).where(inArray(contacts.customerId, customerIds))).map((c) => [c.customerId, c]));
-      const outcomes = due.map((job): [typeof job, Outcome] => {
-        const campaign = campaigns.get(job.campaignId);
-        if (campaign === undefined || !campaign.enabled) return [job, { status: 'cancelled', reason: 'campaign_disabled' }];
-        const contact = known.get(job.customerId);
-        if (contact?.email == null) return [job, { status: 'skipped', reason: 'no_email' }];
-        const request: MessageRequested = {
-          id: `message:${job.dedupeKey}`,
-          type: 'message.requested',
-          version: 1,
-          occurredAt: now.toISOString(),
-          customerId: job.customerId,
-          causationId: job.triggerEventId,
-          payload: {
-            dedupeKey: job.dedupeKey,
-            campaignId: campaign.id,
-            templateId: campaign.template,
-            category: campaign.category,
-            recipient: { email: contact.email, ...(contact.name !== null ? { name: contact.name } : {}) },
-            locale: contact.locale ?? 'en',
-            timeZone: contact.timeZone ?? 'UTC',
-            data: {
-              customer: { id: job.customerId, email: contact.email, firstName: contact.firstName, name: contact.name },
-              ...job.triggerData,
-            },
-          },
-        };
-        return [job, { status: 'sent', request }];
-      });
-      await publish(producer, prefix, 'messagesRequested', outcomes.flatMap(([, o]) => (o.status === 'sent' ? [o.request] : [])));
-      for (const [job, outcome] of outcomes) {
-        await tx
-          .update(jobs)
-          .set({ status: outcome.status, firedAt: now, skipReason: outcome.status === 'sent' ? null : outcome.reason })
-          .where(eq(jobs.dedupeKey, job.dedupeKey));
-        const fields = { customerId: job.customerId, campaignId: job.campaignId, dedupeKey: job.dedupeKey };
-        if (outcome.status === 'sent') logger.info(fields, 'message requested');
-        else logger.warn({ ...fields, status: outcome.status, reason: outcome.reason }, 'job not sent');
+      if (due.length === 0) return { claimed: 0, settled: 0 };
+      const customerIds = [...new Set(due.map((j) => j.customerId))].sort();
+      // A customer another transaction holds (an event being planned, another replica) waits for the next round.
+      const locked = await tx.select().from(contacts).where(inArray(contacts.customerId, customerIds)).orderBy(asc(contacts.customerId)).for('update', { skipLocked: true });
+      const known = new Map(locked.map((row) => [row.customerId, contactFromRow(row)]));
+      const unlocked = customerIds.filter((id) => !known.has(id));
+      const busy = new Set(
+        unlocked.length === 0 ? [] : (await tx.select({ id: contacts.customerId }).from(contacts).where(inArray(contacts.customerId, unlocked))).map((r) => r.id),
+      );
+      const ready = due.filter((j) => !busy.has(j.customerId));
+      const lastEvents = await eventTimes(tx, [...known.keys()], conditionEvents);
+      const cap = settings.frequencyCap;
+      const sentAt = new Map<string, Date[]>();
+      if (cap !== undefined && known.size > 0) {
+        const recent = await tx
+          .select({ customerId: jobs.customerId, firedAt: jobs.firedAt })
+          .from(jobs)
+          .where(and(inArray(jobs.customerId, [...known.keys()]), eq(jobs.status, 'sent'), eq(jobs.category, 'marketing'), gt(jobs.firedAt, new Date(now.getTime() - cap.per))));
+        for (const r of recent) if (r.firedAt !== null) sentAt.set(r.customerId, [...(sentAt.get(r.customerId) ?? []), r.firedAt]);
       }
-      return due.length;
+
+      const settled: Settled[] = [];
+      const requests: MessageRequested[] = [];
+      const next: PlannedJob[] = [];
+      for (const job of ready) {
+        const campaign = campaigns.get(job.campaignId);
+        const contact = known.get(job.customerId) ?? null;
+        const decision = decideAtDue({
+          campaign,
+          job,
+          contact,
+          lastEventAt: (event) => lastEvents.get(job.customerId)?.get(event) ?? null,
+          marketingSentAt: sentAt.get(job.customerId) ?? [],
+          settings,
+          now,
+        });
+        settled.push({ job, decision });
+        if (decision.kind === 'send' && campaign !== undefined && contact?.email != null) {
+          requests.push(messageRequest(job, campaign, { ...contact, email: contact.email }, now));
+          if (job.category === 'marketing') sentAt.set(job.customerId, [...(sentAt.get(job.customerId) ?? []), now]);
+        }
+        // A yearly message, sent or skipped, plans next year's.
+        if ((decision.kind === 'send' || decision.kind === 'skip') && campaign !== undefined && 'date' in campaign.trigger && contact !== null) {
+          const plan = planOccasion(campaign, contact, settings, new Date(Math.max(job.triggerAt.getTime(), job.dueAt.getTime()) + 1));
+          if (plan !== null) next.push(plan);
+        }
+      }
+      await publish(producer, prefix, 'messagesRequested', requests);
+      if (settled.length > 0) {
+        const rows = settled.map(({ job, decision }) => {
+          const status = decision.kind === 'send' ? 'sent' : decision.kind === 'defer' ? 'pending' : decision.kind === 'skip' ? 'skipped' : 'cancelled';
+          const reason = decision.kind === 'skip' || decision.kind === 'cancel' ? decision.reason : null;
+          const detail = decision.kind === 'skip' ? decision.detail : null;
+          const dueAt = decision.kind === 'defer' ? decision.until : job.dueAt;
+          return sql`(${job.dedupeKey}, ${status}, ${reason}::text, ${detail}::text, ${dueAt.toISOString()}::timestamptz, ${decision.kind === 'defer' ? 1 : 0}::int)`;
+        });
+        await tx.execute(sql`
+          UPDATE scheduling.jobs AS j
+          SET status = u.status, skip_reason = u.reason, skip_detail = u.detail, due_at = u.due_at, deferrals = j.deferrals + u.deferred,
+              fired_at = CASE WHEN u.status = 'pending' THEN NULL ELSE ${now.toISOString()}::timestamptz END
+          FROM (VALUES ${sql.join(rows, sql`, `)}) AS u(key, status, reason, detail, due_at, deferred)
+          WHERE j.dedupe_key = u.key`);
+      }
+      await insertJobs(tx, next, logger, 'yearly');
+      for (const { job, decision } of settled) {
+        const fields = { customerId: job.customerId, campaignId: job.campaignId, dedupeKey: job.dedupeKey };
+        if (decision.kind === 'send') logger.info(fields, 'message requested');
+        else if (decision.kind === 'defer') logger.info({ ...fields, until: decision.until.toISOString() }, 'message deferred to the send window');
+        else logger.info({ ...fields, status: decision.kind, reason: decision.reason }, 'job not sent');
+      }
+      return { claimed: due.length, settled: settled.length };
     });
   };
 
   const fireAllDue = async (): Promise<number> => {
     let total = 0;
     for (;;) {
-      const settled = await fireBatch();
+      const { claimed, settled } = await fireBatch();
       total += settled;
-      if (settled < batchSize) break;
+      if (claimed < batchSize || settled === 0) break;
     }
     for (;;) {
       const settled = await fireDueTimers(runtime, clock.now(), batchSize);

@@ -7,21 +7,23 @@ import { simulatedClock, systemClock } from './domain/clock.ts';
 
 await runMain('scheduler', async () => {
   const config = loadConfig(process.env);
-  const campaigns = await loadCampaigns(config.CAMPAIGNS_DIR);
+  const { campaigns, settings } = await loadCampaigns(config.CAMPAIGNS_DIR);
   const runtime = await openRuntime({
     service: 'scheduler',
     config,
     schema: 'scheduling',
     migrationsFolder: join(import.meta.dirname, '..', 'drizzle'),
   });
-  runtime.logger.info({ campaigns: campaigns.map((c) => c.id), clock: config.CLOCK }, 'campaigns loaded');
-  const simulated = config.CLOCK === 'simulated' ? simulatedClock(new Date()) : undefined;
+  runtime.logger.info({ campaigns: campaigns.filter((c) => c.enabled).map((c) => c.id), disabled: campaigns.filter((c) => !c.enabled).map((c) => c.id), clock: config.CLOCK }, 'campaigns loaded');
+  const simulated = config.CLOCK === 'simulated' ? simulatedClock(config.CLOCK_START === undefined ? new Date() : new Date(config.CLOCK_START)) : undefined;
   const { app, consumers, runner } = await buildScheduler({
     runtime,
     campaigns,
+    settings,
     clock: simulated ?? systemClock,
     simulated,
     pollMs: config.SCHEDULER_POLL_MS,
+    batchSize: config.SCHEDULER_BATCH_SIZE,
   });
   await serve({ runtime, app, host: config.HOST, port: config.PORT, consumers, background: [runner] });
 });

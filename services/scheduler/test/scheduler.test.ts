@@ -5,7 +5,7 @@ import { openRuntime, publish, type Producer, type Runtime } from '@lifecycle/ki
 import { collectTopic, connectedProducer, createTestInfra, eventually, serviceEnv, type TestInfra } from '@lifecycle/tools/test-kit';
 import { buildScheduler, type Scheduler } from '../src/app.ts';
 import { loadConfig } from '../src/config.ts';
-import { Campaign } from '../src/domain/campaign.ts';
+import { Campaign, CampaignSettings } from '../src/domain/campaign.ts';
 import { simulatedClock } from '../src/domain/clock.ts';
 
 const start = new Date('2026-11-20T09:00:00.000Z');
@@ -57,7 +57,7 @@ beforeAll(async () => {
   const config = loadConfig({ ...serviceEnv(infra), PORT: '0' });
   runtime = await openRuntime({ service: 'scheduler', config, schema: 'scheduling', migrationsFolder: join(import.meta.dirname, '..', 'drizzle') });
   const clock = simulatedClock(start);
-  scheduler = await buildScheduler({ runtime, campaigns: [thankYou], clock, simulated: clock, pollMs: 50 });
+  scheduler = await buildScheduler({ runtime, campaigns: [thankYou], settings: CampaignSettings.parse({}), clock, simulated: clock, pollMs: 50 });
   producer = await connectedProducer(infra);
   requested = await collectTopic(infra, 'messagesRequested');
   timersFired = await collectTopic(infra, 'timersFired');

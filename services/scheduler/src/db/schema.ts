@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { index, jsonb, pgSchema, text, timestamp } from 'drizzle-orm/pg-core';
+import { boolean, doublePrecision, index, integer, jsonb, pgSchema, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
 
 export const scheduling = pgSchema('scheduling');
 
@@ -20,8 +20,23 @@ export const jobs = scheduling.table(
     triggerData: jsonb('trigger_data').$type<Record<string, unknown>>().notNull(),
     createdAt: ts('created_at').notNull().defaultNow(),
     firedAt: ts('fired_at'),
+    /** When the trigger happened: conditions compare with it, re-entry counts from it. */
+    triggerAt: ts('trigger_at').notNull().defaultNow(),
+    /** The trigger event's properties, for exits matched on one (`checkout_id`). */
+    triggerProps: jsonb('trigger_props').$type<Record<string, unknown>>().notNull().default({}),
+    category: text('category').$type<'transactional' | 'marketing'>().notNull().default('transactional'),
+    variant: text('variant'),
+    /** What the reason means in this case (`Order Completed since the trigger`). */
+    skipDetail: text('skip_detail'),
+    /** How often the send window moved the job to a later time. */
+    deferrals: integer('deferrals').notNull().default(0),
   },
-  (t) => [index('jobs_pending_due_idx').on(t.dueAt).where(sql`status = 'pending'`)],
+  (t) => [
+    index('jobs_pending_due_idx').on(t.dueAt).where(sql`status = 'pending'`),
+    index('jobs_customer_pending_idx').on(t.customerId).where(sql`status = 'pending'`),
+    index('jobs_customer_campaign_idx').on(t.customerId, t.campaignId, t.triggerAt),
+    index('jobs_marketing_sent_idx').on(t.customerId, t.firedAt).where(sql`status = 'sent' AND category = 'marketing'`),
+  ],
 );
 
 /** The latest contact details seen for a customer, by event time. */
@@ -33,7 +48,45 @@ export const contacts = scheduling.table('contacts', {
   locale: text('locale'),
   timeZone: text('time_zone'),
   asOf: ts('as_of').notNull(),
+  stage: text('stage'),
+  /** Marketing email opted out (`Email Unsubscribed`, or messaging reporting an unsubscribe). */
+  unsubscribed: boolean('unsubscribed').notNull().default(false),
+  subscriptionAsOf: ts('subscription_as_of'),
+  /** `YYYY-MM-DD` or `--MM-DD`. */
+  birthday: text('birthday'),
+  firstOrderDate: text('first_order_date'),
+  signupDate: text('signup_date'),
+  lifetimeSpend: doublePrecision('lifetime_spend').notNull().default(0),
+  currency: text('currency'),
+  lastOrder: jsonb('last_order').$type<Record<string, unknown>>(),
 });
+
+/** When each customer last did each event, for conditions like "still no second order". */
+export const customerEvents = scheduling.table(
+  'customer_events',
+  {
+    customerId: text('customer_id').notNull(),
+    event: text('event').notNull(),
+    lastAt: ts('last_at').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.customerId, t.event] })],
+);
+
+/** A goal event attributed to the campaign message sent before it. */
+export const conversions = scheduling.table(
+  'conversions',
+  {
+    campaignId: text('campaign_id').notNull(),
+    goalEventId: text('goal_event_id').notNull(),
+    customerId: text('customer_id').notNull(),
+    dedupeKey: text('dedupe_key').notNull(),
+    variant: text('variant'),
+    revenue: doublePrecision('revenue'),
+    currency: text('currency'),
+    convertedAt: ts('converted_at').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.campaignId, t.goalEventId] })],
+);
 
 export const processedEvents = scheduling.table('processed_events', {
   eventId: text('event_id').primaryKey(),

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { OrderCompletedProperties, type LifecycleEvent } from '@lifecycle/contracts';
+import { OccasionKind, Stage, TemplateProduct } from '@lifecycle/contracts';
 import { parseDuration } from './duration.ts';
 
 const Duration = z.string().transform((text, ctx) => {
@@ -11,59 +11,146 @@ const Duration = z.string().transform((text, ctx) => {
   return parsed.ms;
 });
 
-/** A campaign as marketers write it in `campaigns/<id>.yaml`. */
-export const Campaign = z.strictObject({
-  id: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'use lower-case letters, digits and dashes'),
-  name: z.string().min(1),
-  enabled: z.boolean().default(true),
-  /** A folder under templates/. */
-  template: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'name a folder under templates/'),
-  category: z.enum(['transactional', 'marketing']),
-  trigger: z.strictObject({ event: z.string().min(1) }),
-  /** How long after the trigger the message is due. */
-  delay: Duration.default(0),
+const Kebab = z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'use lower-case letters, digits and dashes');
+const LocalTime = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'write a local time as HH:MM, e.g. 09:00');
+
+/** `{ total: { gte: 100 } }`, `{ currency: USD }`: compared with the trigger event's properties. */
+const Comparison = z.union([
+  z.string(),
+  z.number(),
+  z.boolean(),
+  z
+    .strictObject({
+      eq: z.union([z.string(), z.number(), z.boolean()]).optional(),
+      ne: z.union([z.string(), z.number(), z.boolean()]).optional(),
+      gt: z.number().optional(),
+      gte: z.number().optional(),
+      lt: z.number().optional(),
+      lte: z.number().optional(),
+      in: z.array(z.union([z.string(), z.number()])).optional(),
+      exists: z.boolean().optional(),
+    })
+    .refine((c) => Object.keys(c).length > 0, 'give at least one of eq, ne, gt, gte, lt, lte, in, exists'),
+]);
+export type Comparison = z.infer<typeof Comparison>;
+export const PropertyFilter = z.record(z.string(), Comparison);
+export type PropertyFilter = z.infer<typeof PropertyFilter>;
+
+export const Trigger = z.union([
+  z.strictObject({ event: z.string().min(1), where: PropertyFilter.optional() }),
+  z.strictObject({
+    stage: z.union([z.strictObject({ entered: Stage }), z.strictObject({ left: Stage })]),
+  }),
+  /** A yearly date of the customer's; 29 February falls on 28 February in other years. */
+  z.strictObject({ date: OccasionKind }),
+  /** Lifetime spend (major units of the store currency) reaching a threshold with an order. */
+  z.strictObject({ milestone: z.strictObject({ lifetimeSpend: z.number().positive() }) }),
+]);
+export type Trigger = z.infer<typeof Trigger>;
+
+/** A duration after the trigger (`P7D`, `2h`), or a local time N days after it (`{ days: 2, at: '10:00' }`). */
+export const Delay = z.union([
+  Duration.transform((ms) => ({ kind: 'duration' as const, ms })),
+  z.strictObject({ days: z.number().int().min(0).max(3660), at: LocalTime }).transform((d) => ({ kind: 'local' as const, ...d })),
+]);
+export type Delay = z.infer<typeof Delay>;
+
+const Weekday = z.enum(['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun']);
+export type Weekday = z.infer<typeof Weekday>;
+
+/** When messages may arrive, in the customer's local time; `to` may pass midnight (`21:00`–`02:00`). */
+export const SendWindow = z
+  .strictObject({ from: LocalTime, to: LocalTime, days: z.array(Weekday).min(1).optional() })
+  .refine((w) => w.from !== w.to, 'from and to must differ');
+export type SendWindow = z.infer<typeof SendWindow>;
+
+export const Conditions = z.strictObject({
+  /** Skip when any of these events happened after the trigger (still no second order). */
+  noEventSince: z.array(z.string().min(1)).min(1).optional(),
+  /** Skip unless the customer is still in one of these stages. */
+  stageIn: z.array(Stage).min(1).optional(),
 });
+export type Conditions = z.infer<typeof Conditions>;
+
+/** An event that cancels pending jobs; `match` pairs a trigger property with the exit event's property. */
+export const Exit = z.strictObject({ event: z.string().min(1), match: z.record(z.string(), z.string()).optional() });
+export type Exit = z.infer<typeof Exit>;
+
+export const Reentry = z.union([
+  /** One message per trigger (per order, per checkout): the default. */
+  z.literal('perTrigger'),
+  /** Once per customer, ever. */
+  z.literal('once'),
+  /** At most one entry per customer in this period. */
+  z.strictObject({ every: Duration }),
+]);
+export type Reentry = z.infer<typeof Reentry>;
+
+export const Variant = z.strictObject({ id: Kebab, weight: z.number().int().min(0), template: Kebab.optional() });
+export type Variant = z.infer<typeof Variant>;
+
+const reservedDataKeys = ['customer', 'campaign', 'order', 'cart', 'product', 'stage', 'lastOrder', 'occasion', 'milestone', 'event', 'recommendations'];
+
+/** A campaign as marketers write it in `campaigns/<id>.yaml`. */
+export const Campaign = z
+  .strictObject({
+    id: Kebab,
+    name: z.string().min(1),
+    enabled: z.boolean().default(true),
+    /** A folder under templates/. */
+    template: Kebab,
+    /** A/B test: each customer gets one variant for good, by a stable hash of their id. */
+    variants: z.array(Variant).min(2).optional(),
+    category: z.enum(['transactional', 'marketing']),
+    trigger: Trigger,
+    /** How long after the trigger the message is due. */
+    delay: Delay.default({ kind: 'duration', ms: 0 }),
+    /** Checked again when the message is due. */
+    conditions: Conditions.optional(),
+    exitOn: z.array(Exit).optional(),
+    /** Marketing campaigns fall back to the store's default window; transactional ones send at any hour unless given one. */
+    sendWindow: SendWindow.optional(),
+    reentry: Reentry.default('perTrigger'),
+    /** A message this late (after downtime) is skipped and recorded as stale. */
+    staleAfter: Duration.optional(),
+    /** The event that counts as a conversion, within this long of the send. */
+    goal: z.strictObject({ event: z.string().min(1), within: Duration }).optional(),
+    /** Fixed data for the template (an offer code, a survey link). */
+    data: z.record(z.string(), z.unknown()).optional(),
+    /** Cross-sell: products to suggest by the category of what was bought (`default` for any). */
+    recommendations: z
+      .strictObject({ byCategory: z.record(z.string(), z.array(TemplateProduct)), limit: z.number().int().min(1).max(12).default(3) })
+      .optional(),
+  })
+  .superRefine((c, ctx) => {
+    for (const key of Object.keys(c.data ?? {})) {
+      if (reservedDataKeys.includes(key)) ctx.addIssue({ code: 'custom', path: ['data', key], message: `"${key}" is filled in by the scheduler; choose another name` });
+    }
+    if (c.variants !== undefined) {
+      const ids = c.variants.map((v) => v.id);
+      if (new Set(ids).size !== ids.length) ctx.addIssue({ code: 'custom', path: ['variants'], message: 'variant ids must differ' });
+      if (c.variants.every((v) => v.weight === 0)) ctx.addIssue({ code: 'custom', path: ['variants'], message: 'at least one variant needs a weight above 0' });
+    }
+    if ('date' in c.trigger && c.delay.kind === 'duration' && c.delay.ms > 0) {
+      ctx.addIssue({ code: 'custom', path: ['delay'], message: 'a date trigger takes { days, at } (a local time), not a duration' });
+    }
+    if (c.recommendations !== undefined && !('event' in c.trigger && c.trigger.event === 'Order Completed')) {
+      ctx.addIssue({ code: 'custom', path: ['recommendations'], message: 'recommendations need an Order Completed trigger' });
+    }
+  });
 export type Campaign = z.infer<typeof Campaign>;
 
-/** A message to send later, planned from a trigger event. */
-export interface PlannedJob {
-  /** Campaign, customer and trigger: planning the same trigger twice gives the same key. */
-  dedupeKey: string;
-  campaignId: string;
-  customerId: string;
-  triggerEventId: string;
-  dueAt: Date;
-  /** The trigger's part of the template data; the customer's part is read when the job fires. */
-  triggerData: Record<string, unknown>;
-}
-
-/** Order data for templates, in the shape the templates read. */
-function orderData(properties: Record<string, unknown>): Record<string, unknown> | null {
-  const parsed = OrderCompletedProperties.safeParse(properties);
-  if (!parsed.success) return null;
-  const order = parsed.data;
-  return {
-    order: {
-      orderId: order.order_id,
-      total: order.total,
-      currency: order.currency,
-      products: order.products.map((p) => ({ name: p.name ?? p.sku ?? 'Item', quantity: p.quantity, price: p.price, sku: p.sku, url: p.url, imageUrl: p.image_url })),
-    },
-  };
-}
-
-/** The job a campaign plans for an event, or null when the event does not trigger it. */
-export function planJob(campaign: Campaign, event: LifecycleEvent): PlannedJob | null {
-  const { call } = event.payload;
-  if (!campaign.enabled || call.type !== 'track' || call.event !== campaign.trigger.event) return null;
-  const triggerData = call.event === 'Order Completed' ? orderData(call.properties) : { event: { name: call.event, properties: call.properties } };
-  if (triggerData === null) return null;
-  return {
-    dedupeKey: `${campaign.id}:${event.customerId}:${event.id}`,
-    campaignId: campaign.id,
-    customerId: event.customerId,
-    triggerEventId: event.id,
-    dueAt: new Date(new Date(event.occurredAt).getTime() + campaign.delay),
-    triggerData,
-  };
-}
+/** Store-wide settings in `campaigns/_settings.yaml`. */
+export const CampaignSettings = z.strictObject({
+  /** The zone for customers who have none (IANA name). */
+  storeTimeZone: z.string().default('UTC'),
+  /** Quiet hours, as the window marketing messages may arrive in. */
+  defaultSendWindow: SendWindow.optional(),
+  /** At most `max` marketing messages per customer per rolling `per`; transactional ones are exempt. */
+  frequencyCap: z.strictObject({ max: z.number().int().min(1), per: Duration }).optional(),
+  /** A message due longer ago than this is skipped as stale, unless its campaign says otherwise. */
+  staleAfter: Duration.prefault('P3D'),
+  /** Events that reached Kafka this much later than they happened are history: they start no campaign. */
+  historicalAfter: Duration.prefault('P7D'),
+});
+export type CampaignSettings = z.infer<typeof CampaignSettings>;

@@ -1,0 +1,105 @@
+import { traitsOf, type LifecycleEvent } from '@lifecycle/contracts';
+import { localDate, monthDay, zoneFor } from './local-time.ts';
+import type { ContactState } from './planning.ts';
+import { orderData } from './template-data.ts';
+
+/** The contact row with the time its traits are as of; `asOf` decides which of two updates wins. */
+export interface StoredContact extends ContactState {
+  asOf: Date;
+  subscriptionAsOf: Date | null;
+}
+
+export function emptyContact(customerId: string, asOf: Date): StoredContact {
+  return {
+    customerId,
+    email: null,
+    firstName: null,
+    name: null,
+    locale: null,
+    timeZone: null,
+    stage: null,
+    unsubscribed: false,
+    birthday: null,
+    firstOrderDate: null,
+    signupDate: null,
+    lifetimeSpend: 0,
+    currency: null,
+    lastOrder: null,
+    asOf,
+    subscriptionAsOf: null,
+  };
+}
+
+const text = (v: unknown): string | null => (typeof v === 'string' && v.length > 0 ? v : null);
+const amount = (props: Record<string, unknown>): number => {
+  const v = props['revenue'] ?? props['total'];
+  return typeof v === 'number' && Number.isFinite(v) ? v : 0;
+};
+
+/** An event's money in major units: `revenue` when given (the E-commerce Spec's net), else `total`. */
+export function eventAmount(properties: Record<string, unknown>): number {
+  return amount(properties);
+}
+
+/**
+ * The contact after one lifecycle event. Traits from a newer event replace older ones and an
+ * older event only fills gaps, so events applied out of order give the same contact; lifetime
+ * spend adds up orders less refunds.
+ */
+export function contactAfterEvent(before: StoredContact, event: LifecycleEvent, storeTimeZone: string): StoredContact {
+  const { call } = event.payload;
+  const at = new Date(event.occurredAt);
+  const newer = at.getTime() >= before.asOf.getTime();
+  const traits = traitsOf(call);
+  const pick = (current: string | null, incoming: unknown): string | null => {
+    const value = text(incoming);
+    if (value === null) return current;
+    return newer || current === null ? value : current;
+  };
+  const normalized = call.normalized?.traits;
+  const birthdayRaw = normalized?.birthday ?? text(Reflect.get(traits, 'birthday'));
+  const birthday = birthdayRaw !== null && birthdayRaw !== undefined && monthDay(birthdayRaw) !== null ? birthdayRaw : null;
+  const next: StoredContact = {
+    ...before,
+    email: pick(before.email, traits.email),
+    firstName: pick(before.firstName, traits.first_name ?? traits.firstName),
+    name: pick(before.name, traits.name),
+    locale: pick(before.locale, normalized?.locale ?? traits.locale ?? call.context?.locale),
+    timeZone: pick(before.timeZone, normalized?.timezone ?? traits.timezone ?? call.context?.timezone),
+    birthday: pick(before.birthday, birthday),
+    asOf: newer ? at : before.asOf,
+  };
+  if (call.type !== 'track') return next;
+  const zone = zoneFor(next.timeZone, storeTimeZone);
+  const props = call.properties;
+  switch (call.event) {
+    case 'Order Completed': {
+      const order = orderData(props, null, at);
+      const day = localDate(at, zone);
+      next.lifetimeSpend = before.lifetimeSpend + amount(props);
+      next.currency = text(props['currency']) ?? before.currency;
+      next.firstOrderDate = before.firstOrderDate === null || day < before.firstOrderDate ? day : before.firstOrderDate;
+      const lastPlaced = before.lastOrder?.placedAt;
+      if (order !== null && (lastPlaced === undefined || lastPlaced <= at.toISOString())) next.lastOrder = order;
+      break;
+    }
+    case 'Order Refunded':
+      next.lifetimeSpend = Math.max(0, before.lifetimeSpend - amount(props));
+      break;
+    case 'Signed Up': {
+      const day = localDate(at, zone);
+      next.signupDate = before.signupDate === null || day < before.signupDate ? day : before.signupDate;
+      break;
+    }
+    case 'Email Unsubscribed':
+    case 'Email Subscribed':
+      if (before.subscriptionAsOf === null || at.getTime() >= before.subscriptionAsOf.getTime()) {
+        next.unsubscribed = call.event === 'Email Unsubscribed';
+        next.subscriptionAsOf = at;
+      }
+      break;
+    default:
+      break;
+  }
+  return next;
+}

@@ -1,0 +1,136 @@
+import { z } from 'zod';
+import {
+  TemplateCampaign,
+  TemplateCart,
+  TemplateCustomer,
+  TemplateEvent,
+  TemplateMilestone,
+  TemplateOccasion,
+  TemplateOrder,
+  TemplateProduct,
+  TemplateStage,
+  TemplateViewedProduct,
+} from '@lifecycle/contracts';
+import type { Campaign } from './campaign.ts';
+
+
+/** Which part of the template data an event fills in, by its name. */
+export function eventDataKind(event: string): 'order' | 'cart' | 'product' | 'event' {
+  if (event.startsWith('Order ')) return 'order';
+  if (event === 'Checkout Started' || event === 'Cart Viewed') return 'cart';
+  if (event === 'Product Viewed' || event === 'Product Added' || event === 'Product Added to Wishlist') return 'product';
+  return 'event';
+}
+
+const str = (v: unknown): string | undefined => (typeof v === 'string' && v.length > 0 ? v : typeof v === 'number' ? String(v) : undefined);
+const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
+
+function defined<T extends Record<string, unknown>>(value: T): T {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
+}
+
+function productOf(raw: unknown): TemplateProduct | null {
+  if (typeof raw !== 'object' || raw === null) return null;
+  const p = (key: string): unknown => Reflect.get(raw, key);
+  const name = str(p('name')) ?? str(p('sku')) ?? str(p('product_id'));
+  if (name === undefined) return null;
+  return defined({
+    name,
+    quantity: num(p('quantity')),
+    price: num(p('price')),
+    sku: str(p('sku')),
+    productId: str(p('product_id')),
+    category: str(p('category')),
+    url: str(p('url')),
+    imageUrl: str(p('image_url')),
+  });
+}
+
+function productsOf(properties: Record<string, unknown>): TemplateProduct[] {
+  const list = properties['products'];
+  return Array.isArray(list) ? list.flatMap((p) => productOf(p) ?? []) : [];
+}
+
+/**
+ * An order for templates. Events after the order (`Order Delivered`) often carry only its id;
+ * the order as it was completed fills in the lines and total.
+ */
+export function orderData(properties: Record<string, unknown>, known: TemplateOrder | null, placedAt: Date | null): TemplateOrder | null {
+  const orderId = str(properties['order_id']);
+  if (orderId === undefined) return null;
+  const same = known !== null && known.orderId === orderId ? known : null;
+  const products = productsOf(properties);
+  return defined({
+    orderId,
+    total: num(properties['total']) ?? num(properties['revenue']) ?? same?.total,
+    currency: str(properties['currency']) ?? same?.currency,
+    products: products.length > 0 ? products : (same?.products ?? []),
+    placedAt: same?.placedAt ?? placedAt?.toISOString(),
+  });
+}
+
+export function cartData(properties: Record<string, unknown>): z.infer<typeof TemplateCart> {
+  return defined({
+    checkoutId: str(properties['checkout_id']),
+    cartId: str(properties['cart_id']),
+    total: num(properties['total']) ?? num(properties['value']),
+    currency: str(properties['currency']),
+    products: productsOf(properties),
+  });
+}
+
+export function viewedProductData(properties: Record<string, unknown>): z.infer<typeof TemplateViewedProduct> | null {
+  const product = productOf(properties);
+  return product === null ? null : defined({ ...product, currency: str(properties['currency']) });
+}
+
+/** Cross-sell: products for the categories bought (then `default`), none already bought. */
+export function recommendationsFor(recommendations: NonNullable<Campaign['recommendations']>, order: TemplateOrder): TemplateProduct[] {
+  const bought = new Set(order.products.flatMap((p) => [p.sku, p.productId, p.name].filter((v) => v !== undefined)));
+  const categories = [...new Set(order.products.flatMap((p) => (p.category === undefined ? [] : [p.category]))), 'default'];
+  const picked: TemplateProduct[] = [];
+  for (const category of categories) {
+    for (const product of recommendations.byCategory[category] ?? []) {
+      const ids = [product.sku, product.productId, product.name].filter((v) => v !== undefined);
+      if (ids.some((id) => bought.has(id)) || picked.some((p) => p.name === product.name)) continue;
+      picked.push(product);
+    }
+  }
+  return picked.slice(0, recommendations.limit);
+}
+
+/** A zod schema that accepts exactly the shape of a fixed value from a campaign file. */
+function shapeOf(value: unknown): z.ZodType {
+  if (Array.isArray(value)) return z.array(value.length > 0 ? shapeOf(value[0]) : z.unknown());
+  if (value === null) return z.null();
+  if (typeof value === 'object') return z.strictObject(Object.fromEntries(Object.entries(value).map(([k, v]) => [k, shapeOf(v)])));
+  if (typeof value === 'number') return z.number();
+  if (typeof value === 'boolean') return z.boolean();
+  return z.string();
+}
+
+/**
+ * Everything a campaign's messages can carry, as a strict schema: a template's `sample.json`
+ * must fit it, so a variable the campaign never provides fails `templates:check`.
+ */
+export function templateDataSchema(campaign: Campaign): z.ZodType {
+  const shape: Record<string, z.ZodType> = { customer: TemplateCustomer, campaign: TemplateCampaign };
+  const trigger = campaign.trigger;
+  if ('event' in trigger) {
+    const kind = eventDataKind(trigger.event);
+    if (kind === 'order') shape['order'] = TemplateOrder;
+    else if (kind === 'cart') shape['cart'] = TemplateCart;
+    else if (kind === 'product') shape['product'] = TemplateViewedProduct;
+    else shape['event'] = TemplateEvent;
+    if (campaign.recommendations !== undefined) shape['recommendations'] = z.array(TemplateProduct);
+  } else if ('stage' in trigger) {
+    shape['stage'] = TemplateStage;
+    shape['lastOrder'] = TemplateOrder.optional();
+  } else if ('date' in trigger) {
+    shape['occasion'] = TemplateOccasion;
+  } else {
+    shape['milestone'] = TemplateMilestone;
+  }
+  for (const [key, value] of Object.entries(campaign.data ?? {})) shape[key] = shapeOf(value);
+  return z.strictObject(shape);
+}
