@@ -18,7 +18,10 @@ Commands:
   test [vitest args]    Type-check, lint and run the tests against the local broker and PostgreSQL;
                         ends with "N passed, N failed". Extra arguments go to vitest (e.g. a file filter).
   templates:check       Compile every template and render each locale with its sample.json; exits 1
-                        naming file and line when a variable is missing or a template is broken.
+                        naming file and line when a variable is missing or a template is broken, or
+                        when a template uses data its campaign does not send.
+  campaigns:check       Validate every campaigns/*.yaml (file, line and field of each mistake) and that
+                        each campaign's templates exist and use only the data it sends; exits 1 on error.
   templates:preview ID  Render a template's sample to an HTML file (--locale L, --out FILE).
   templates:send-test ID --to ADDR
                         Send a template's sample to an address (SendGrid with SENDGRID_API_KEY, else outbox).
@@ -61,6 +64,8 @@ async function main(argv: string[]): Promise<number> {
       const { runTests } = await import('./test-run.ts');
       return runTests({ vitestArgs: rest[0] === '--' ? rest.slice(1) : rest, env: process.env, say });
     }
+    case 'campaigns:check':
+      return (await import('./templates-command.ts')).campaignsCheck(rest, say);
     case 'templates:check':
     case 'templates:preview':
     case 'templates:send-test': {

@@ -8,6 +8,9 @@ import { selectTransport } from '../../services/messaging/src/app.ts';
 import { loadConfig } from '../../services/messaging/src/config.ts';
 import { checkTemplates, formatProblem, readSample, renderSample } from '../../services/messaging/src/template-check.ts';
 import { createTemplateCatalog } from '../../services/messaging/src/template-catalog.ts';
+import { checkCampaignTemplates } from '../../services/scheduler/src/campaign-check.ts';
+import { loadCampaigns } from '../../services/scheduler/src/campaign-files.ts';
+import { loadConfig as loadSchedulerConfig } from '../../services/scheduler/src/config.ts';
 
 type Say = (line: string) => void;
 
@@ -15,20 +18,58 @@ function templatesDir(flag: string | undefined): string {
   return resolve(flag ?? loadConfig(process.env).TEMPLATES_DIR);
 }
 
-/** `templates:check [--dir D]`: compile and render every template in every locale; exit 1 on a problem. */
+/**
+ * `templates:check [--dir D] [--campaigns D]`: compile and render every template in every locale,
+ * and check each campaign's templates against the data that campaign sends; exit 1 on a problem.
+ */
 export async function templatesCheck(args: string[], say: Say): Promise<number> {
-  const { values } = parseArgs({ args, options: { dir: { type: 'string' } }, strict: true });
+  const { values } = parseArgs({ args, options: { dir: { type: 'string' }, campaigns: { type: 'string' } }, strict: true });
   const dir = templatesDir(values.dir);
   const report = await checkTemplates(dir);
   for (const { templateId, locales } of report.checked) {
     if (!report.problems.some((p) => p.templateId === templateId)) say(`ok ${templateId} (${locales.join(', ')})`);
   }
   for (const problem of report.problems) process.stdout.write(`${formatProblem(problem)}\n`);
-  if (report.problems.length > 0) {
-    say(`${report.problems.length} problem(s) in ${dir}`);
+  const campaignProblems = await campaignsProblems(values.campaigns, dir);
+  for (const problem of campaignProblems) process.stdout.write(`${problem}\n`);
+  const total = report.problems.length + campaignProblems.length;
+  if (total > 0) {
+    say(`${total} problem(s) in ${dir}`);
     return 1;
   }
-  say(`${report.checked.length} template(s) checked in ${dir}`);
+  say(`${report.checked.length} template(s) checked in ${dir}, against the data of their campaigns`);
+  return 0;
+}
+
+async function campaignsProblems(flag: string | undefined, templates: string): Promise<string[]> {
+  const dir = resolve(flag ?? loadSchedulerConfig(process.env).CAMPAIGNS_DIR);
+  try {
+    const { campaigns } = await loadCampaigns(dir);
+    return await checkCampaignTemplates(campaigns, templates);
+  } catch (err) {
+    return [err instanceof Error ? err.message : String(err)];
+  }
+}
+
+/** `campaigns:check [--dir D] [--templates D]`: validate every campaign file and its templates' data; exit 1 on a problem. */
+export async function campaignsCheck(args: string[], say: Say): Promise<number> {
+  const { values } = parseArgs({ args, options: { dir: { type: 'string' }, templates: { type: 'string' } }, strict: true });
+  const dir = resolve(values.dir ?? loadSchedulerConfig(process.env).CAMPAIGNS_DIR);
+  let loaded;
+  try {
+    loaded = await loadCampaigns(dir);
+  } catch (err) {
+    process.stdout.write(`${err instanceof Error ? err.message : String(err)}\n`);
+    return 1;
+  }
+  const problems = await checkCampaignTemplates(loaded.campaigns, templatesDir(values.templates));
+  for (const problem of problems) process.stdout.write(`${problem}\n`);
+  if (problems.length > 0) {
+    say(`${problems.length} problem(s)`);
+    return 1;
+  }
+  for (const c of loaded.campaigns) say(`ok ${c.id}${c.enabled ? '' : ' (disabled)'}`);
+  say(`${loaded.campaigns.length} campaign(s) checked in ${dir}`);
   return 0;
 }
 

@@ -114,7 +114,8 @@ function shapeOf(value: unknown): z.ZodType {
  * must fit it, so a variable the campaign never provides fails `templates:check`.
  */
 export function templateDataSchema(campaign: Campaign): z.ZodType {
-  const shape: Record<string, z.ZodType> = { customer: TemplateCustomer, campaign: TemplateCampaign };
+  // `campaign` is always sent, but most templates never read it; samples may leave it out.
+  const shape: Record<string, z.ZodType> = { customer: TemplateCustomer, campaign: TemplateCampaign.optional() };
   const trigger = campaign.trigger;
   if ('event' in trigger) {
     const kind = eventDataKind(trigger.event);

@@ -1,0 +1,313 @@
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MessageRequested, TemplateCampaign, type LifecycleEvent, type StageChanged, type Stage } from '@lifecycle/contracts';
+import { openRuntime, publish, type Producer, type Runtime } from '@lifecycle/kit';
+import { collectTopic, connectedProducer, createTestInfra, eventually, serviceEnv, type TestInfra } from '@lifecycle/tools/test-kit';
+import { buildScheduler, type Scheduler } from '../src/app.ts';
+import { loadCampaigns, type CampaignSet } from '../src/campaign-files.ts';
+import { loadConfig } from '../src/config.ts';
+import { simulatedClock, type SimulatedClock } from '../src/domain/clock.ts';
+
+/**
+ * The campaigns the repo ships (campaigns/*.yaml with its _settings.yaml), on the real broker and
+ * database, driven by the simulated clock through a year: every customer's messages are listed
+ * with the instant they were requested.
+ */
+
+const S = new Date('2027-01-04T14:00:00.000Z'); // Monday, 09:00 in New York (the store's zone)
+const END = new Date('2028-01-06T00:00:00.000Z');
+const minutes = (n: number) => new Date(S.getTime() + n * 60_000);
+const days = (n: number, hhmmZ = '14:00') => new Date(`${new Date(S.getTime() + n * 86_400_000).toISOString().slice(0, 10)}T${hhmmZ}:00.000Z`);
+
+let infra: TestInfra;
+let runtime: Runtime;
+let shipped: CampaignSet;
+let clock: SimulatedClock;
+let scheduler: Scheduler;
+let producer: Producer;
+let requested: Awaited<ReturnType<typeof collectTopic>>;
+
+type EventInput = { topic: 'lifecycleEvents'; value: LifecycleEvent };
+type Input = EventInput | { topic: 'stageChanges'; value: StageChanged };
+interface Action {
+  at: Date;
+  inputs: Input[];
+}
+
+let seq = 0;
+function track(customerId: string, event: string, properties: Record<string, unknown>, at: Date): EventInput {
+  const id = `ev-${++seq}-${customerId}`;
+  return {
+    topic: 'lifecycleEvents',
+    value: {
+      id,
+      type: 'commerce.event',
+      version: 1,
+      occurredAt: at.toISOString(),
+      customerId,
+      causationId: id,
+      payload: { call: { type: 'track', messageId: id, timestamp: at.toISOString(), userId: customerId, event, properties } },
+    },
+  };
+}
+
+function identify(customerId: string, traits: { timezone?: string; birthday?: string }, at: Date): EventInput {
+  const id = `ev-${++seq}-${customerId}`;
+  return {
+    topic: 'lifecycleEvents',
+    value: {
+      id,
+      type: 'commerce.event',
+      version: 1,
+      occurredAt: at.toISOString(),
+      customerId,
+      causationId: id,
+      payload: {
+        call: {
+          type: 'identify',
+          messageId: id,
+          timestamp: at.toISOString(),
+          userId: customerId,
+          traits: { email: `${customerId}@example.com`, first_name: customerId, ...(traits.timezone ? { timezone: traits.timezone } : {}) },
+          normalized: { timestampOffset: 'Z', traits: traits },
+        },
+      },
+    },
+  };
+}
+
+function stage(customerId: string, from: Stage, to: Stage, at: Date, historical = false): Input {
+  const id = `stage-${++seq}-${customerId}`;
+  return {
+    topic: 'stageChanges',
+    value: { id, type: 'stage.changed', version: 1, occurredAt: at.toISOString(), customerId, causationId: id, payload: { from, to, reason: 'test', eventId: id, historical } },
+  };
+}
+
+const product = (name: string, sku: string, price: number, category?: string) => ({ name, sku, price, quantity: 1, ...(category ? { category } : {}) });
+
+function order(customerId: string, orderId: string, total: number, products: object[], at: Date, extra: Record<string, unknown> = {}): Input {
+  return track(customerId, 'Order Completed', { order_id: orderId, total, currency: 'USD', products, ...extra }, at);
+}
+
+const zones: Record<string, { timezone?: string; birthday?: string }> = {
+  buyer: { timezone: 'America/New_York' },
+  browser: { timezone: 'Europe/Berlin' },
+  browser2: {},
+  carter: { timezone: 'Asia/Tokyo' },
+  quiet: {},
+  returner: {},
+  advocate: { timezone: 'Europe/Paris' },
+  old: {},
+  bday: { timezone: 'Europe/London', birthday: '1992-02-29' },
+  spender: {},
+  capped: {},
+  importer: {},
+};
+
+const actions: Action[] = [
+  { at: minutes(-60), inputs: Object.entries(zones).map(([id, traits]) => identify(id, traits, minutes(-60))) },
+  {
+    at: S,
+    inputs: [
+      track('buyer', 'Checkout Started', { checkout_id: 'chk-1', total: 120, currency: 'USD' }, S),
+      track('browser', 'Product Viewed', { product_id: 'p-grinder', name: 'Burr Hand Grinder', price: 65, currency: 'EUR' }, S),
+      track('browser2', 'Product Viewed', { product_id: 'p-mug', name: 'Stoneware Mug', price: 20, currency: 'USD' }, S),
+      track('carter', 'Checkout Started', { checkout_id: 'chk-9', total: 60, currency: 'USD' }, S),
+      stage('quiet', 'retention', 'at_risk', S),
+      stage('returner', 'retention', 'at_risk', S),
+      stage('advocate', 'retention', 'advocacy', S),
+      stage('old', 'retention', 'at_risk', S, true),
+      stage('capped', 'retention', 'at_risk', S),
+      track('capped', 'Checkout Started', { checkout_id: 'chk-c1', total: 20, currency: 'USD' }, S),
+      track('capped', 'Product Viewed', { product_id: 'p-mug', name: 'Stoneware Mug', price: 20, currency: 'USD' }, S),
+      // An order imported from another system, placed long before it reached Kafka: history.
+      order('importer', 'o-imp', 80, [product('Stoneware Mug', 'MUG-STONE', 80)], new Date('2026-01-10T15:00:00.000Z')),
+    ],
+  },
+  {
+    at: minutes(10),
+    inputs: [order('buyer', 'o-1', 120, [product('Ceramic Pour-Over Dripper', 'DRIP-CER-01', 32, 'Brewing'), product('Gooseneck Kettle 1 l', 'KETTLE-GN-1', 88, 'Brewing')], minutes(10), { checkout_id: 'chk-1' })],
+  },
+  { at: minutes(20), inputs: [order('carter', 'o-c1', 40, [product('Stoneware Mug', 'MUG-STONE', 40)], minutes(20), { checkout_id: 'chk-other' })] },
+  { at: minutes(30), inputs: [order('returner', 'o-r1', 30, [product('Stoneware Mug', 'MUG-STONE', 30)], minutes(30))] },
+  {
+    at: minutes(60),
+    inputs: [
+      track('browser', 'Product Viewed', { product_id: 'p-filter', name: 'Filters', price: 5, currency: 'EUR' }, minutes(60)),
+      track('browser2', 'Product Added', { product_id: 'p-mug', name: 'Stoneware Mug', price: 20 }, minutes(60)),
+    ],
+  },
+  { at: minutes(120), inputs: [track('browser', 'Product Viewed', { product_id: 'p-kettle', name: 'Gooseneck Kettle', price: 30, currency: 'EUR' }, minutes(120))] },
+  { at: days(1), inputs: [order('spender', 'o-s1', 300, [product('Espresso Machine', 'ESP-1', 300)], days(1))] },
+  {
+    at: days(2),
+    inputs: [order('spender', 'o-s2', 250, [product('Grinder Pro', 'GRIND-PRO', 250)], days(2)), track('capped', 'Checkout Started', { checkout_id: 'chk-c2', total: 20, currency: 'USD' }, days(2))],
+  },
+  { at: days(3), inputs: [order('spender', 'o-s3', 100, [product('Beans', 'BEANS', 100)], days(3)), track('buyer', 'Order Delivered', { order_id: 'o-1' }, days(3))] },
+  { at: days(12, '17:00'), inputs: [order('buyer', 'o-2', 45, [product('Burr Hand Grinder', 'GRIND-HAND-01', 45, 'Coffee')], days(12, '17:00'))] },
+  { at: days(60), inputs: [stage('quiet', 'at_risk', 'lapsed', days(60))] },
+];
+
+async function setClock(now: Date): Promise<void> {
+  const res = await scheduler.app.inject({ method: 'POST', url: '/admin/clock', payload: { now: now.toISOString() } });
+  expect(res.statusCode).toBe(200);
+}
+
+async function processed(ids: string[]): Promise<void> {
+  await eventually(async () => {
+    const { rows } = await runtime.pool.query<{ n: string }>('SELECT count(*) AS n FROM scheduling.processed_events WHERE event_id = ANY($1)', [ids]);
+    expect(Number(rows[0]?.n)).toBe(ids.length);
+  });
+}
+
+/** Moves the clock from one instant that matters (an input, a job's due time) to the next. */
+async function runTimeline(timeline: Action[], end: Date): Promise<void> {
+  let next = 0;
+  for (let step = 0; step < 1_000; step++) {
+    const { rows } = await runtime.pool.query<{ due: Date | null }>("SELECT min(due_at) AS due FROM scheduling.jobs WHERE status = 'pending'");
+    const candidates = [timeline[next]?.at, rows[0]?.due ?? undefined].filter((d): d is Date => d !== undefined && d.getTime() <= end.getTime());
+    if (candidates.length === 0) break;
+    const at = new Date(Math.max(clock.now().getTime(), Math.min(...candidates.map((d) => d.getTime()))));
+    await setClock(at);
+    while (timeline[next] !== undefined && (timeline[next]?.at.getTime() ?? Infinity) <= at.getTime()) {
+      const action = timeline[next++];
+      if (action === undefined) break;
+      for (const input of action.inputs) {
+        if (input.topic === 'lifecycleEvents') await publish(producer, infra.prefix, 'lifecycleEvents', [input.value]);
+        else await publish(producer, infra.prefix, 'stageChanges', [input.value]);
+      }
+      await processed(action.inputs.map((i) => i.value.id));
+      await scheduler.runner.runDue();
+    }
+  }
+  await setClock(end);
+}
+
+const sent = () => requested.records.map((r) => MessageRequested.parse(JSON.parse(r.value)));
+const stats = async (id: string) => (await scheduler.app.inject({ url: `/campaigns/${id}/stats` })).json();
+
+beforeAll(async () => {
+  infra = await createTestInfra();
+  const config = loadConfig({ ...serviceEnv(infra), PORT: '0' });
+  runtime = await openRuntime({ service: 'scheduler', config, schema: 'scheduling', migrationsFolder: join(import.meta.dirname, '..', 'drizzle') });
+  shipped = await loadCampaigns(join(import.meta.dirname, '..', '..', '..', 'campaigns'));
+  clock = simulatedClock(minutes(-90));
+  scheduler = await buildScheduler({ runtime, ...shipped, clock, simulated: clock, pollMs: 60_000 });
+  producer = await connectedProducer(infra);
+  requested = await collectTopic(infra, 'messagesRequested');
+  await runTimeline(actions, END);
+}, 180_000);
+
+afterAll(async () => {
+  await Promise.all([requested?.stop(), producer?.disconnect(), ...(scheduler?.consumers.map((c) => c.stop()) ?? [])]);
+  await scheduler?.runner.stop();
+  await scheduler?.app.close();
+  await runtime?.close();
+});
+
+describe('the shipped campaigns through a year', () => {
+  it('requests every message at its moment, and nothing else', async () => {
+    const expected = [
+      ['advocate', 'referral-invitation', '2027-01-05T10:00:00.000Z'], // next day, 11:00 in Paris
+      ['bday', 'birthday', '2027-02-28T09:00:00.000Z'], // 29 February birthday, 09:00 in London
+      ['browser', 'browse-abandonment', '2027-01-04T18:00:00.000Z'], // 4 h later; the cheap view and a second view do not count
+      ['buyer', 'cross-sell', '2027-01-14T15:00:00.000Z'],
+      ['buyer', 'cross-sell', '2027-01-26T15:00:00.000Z'],
+      ['buyer', 'first-order-anniversary', '2028-01-04T15:00:00.000Z'],
+      ['buyer', 'nps-survey', '2027-01-21T16:00:00.000Z'],
+      ['buyer', 'onboarding-tips', '2027-01-08T15:00:00.000Z'],
+      ['buyer', 'post-purchase-thank-you', '2027-01-04T14:10:00.000Z'],
+      ['buyer', 'post-purchase-thank-you', '2027-01-16T17:00:00.000Z'],
+      ['buyer', 'review-request', '2027-01-14T15:00:00.000Z'],
+      ['capped', 'browse-abandonment', '2027-01-04T18:00:00.000Z'],
+      ['capped', 'cart-abandonment', '2027-01-04T15:00:00.000Z'],
+      ['capped', 'win-back-at-risk', '2027-01-04T15:00:00.000Z'],
+      ['carter', 'cart-abandonment', '2027-01-05T00:00:00.000Z'], // due at midnight in Tokyo: sent at 09:00 there
+      ['carter', 'cross-sell', '2027-01-14T01:00:00.000Z'],
+      ['carter', 'first-order-anniversary', '2028-01-04T01:00:00.000Z'],
+      ['carter', 'post-purchase-thank-you', '2027-01-04T14:20:00.000Z'],
+      ['importer', 'first-order-anniversary', '2027-01-10T15:00:00.000Z'], // from history: no thank-you, but the date counts
+      ['quiet', 'win-back-at-risk', '2027-01-04T15:00:00.000Z'],
+      ['quiet', 'win-back-lapsed', '2027-03-05T15:00:00.000Z'],
+      ['returner', 'cross-sell', '2027-01-14T15:00:00.000Z'],
+      ['returner', 'first-order-anniversary', '2028-01-04T15:00:00.000Z'],
+      ['returner', 'post-purchase-thank-you', '2027-01-04T14:30:00.000Z'],
+      ['spender', 'cross-sell', '2027-01-17T15:00:00.000Z'],
+      ['spender', 'first-order-anniversary', '2028-01-05T15:00:00.000Z'],
+      ['spender', 'loyalty-milestone', '2027-01-06T16:00:00.000Z'],
+      ['spender', 'post-purchase-thank-you', '2027-01-05T14:00:00.000Z'],
+      ['spender', 'post-purchase-thank-you', '2027-01-06T14:00:00.000Z'],
+      ['spender', 'post-purchase-thank-you', '2027-01-07T14:00:00.000Z'],
+    ];
+    await eventually(() => expect(requested.records.length).toBeGreaterThanOrEqual(expected.length));
+    const got = sent()
+      .map((m) => [m.customerId, m.payload.campaignId, m.occurredAt])
+      .sort((a, b) => a.join().localeCompare(b.join()));
+    expect(got).toEqual(expected.sort((a, b) => a.join().localeCompare(b.join())));
+  });
+
+  it('gives each template the data it needs, snapshotted when due', () => {
+    const find = (customer: string, campaign: string) => sent().filter((m) => m.customerId === customer && m.payload.campaignId === campaign);
+    const [crossSell] = find('buyer', 'cross-sell');
+    expect(crossSell?.payload.data['recommendations']).toEqual([
+      expect.objectContaining({ sku: 'BEAN-ETH-250' }),
+      expect.objectContaining({ sku: 'FILT-100' }),
+      expect.objectContaining({ sku: 'FLIGHT-3' }),
+    ]);
+    expect(crossSell?.payload).toMatchObject({ category: 'marketing', timeZone: 'America/New_York', recipient: { email: 'buyer@example.com' }, data: { customer: { id: 'buyer', firstName: 'buyer' }, order: { orderId: 'o-1', total: 120 } } });
+    // The delivery event names only the order; the lines come from the order as it was placed.
+    expect(find('buyer', 'onboarding-tips')[0]?.payload.data['order']).toMatchObject({ orderId: 'o-1', products: [{ sku: 'DRIP-CER-01' }, { sku: 'KETTLE-GN-1' }] });
+    expect(find('importer', 'first-order-anniversary')[0]?.payload.data).toMatchObject({ occasion: { kind: 'first_order_anniversary', date: '2027-01-10', years: 1 }, offer: { code: 'ONEYEAR10' } });
+    expect(find('bday', 'birthday')[0]?.payload.data['occasion']).toEqual({ kind: 'birthday', date: '2027-02-28' });
+    expect(find('spender', 'loyalty-milestone')[0]?.payload.data['milestone']).toEqual({ lifetimeSpend: 550, threshold: 500, currency: 'USD' });
+    expect(find('quiet', 'win-back-lapsed')[0]?.payload.data).toMatchObject({ stage: { from: 'at_risk', to: 'lapsed' }, offer: { code: 'MISSYOU20', percent: 20 } });
+    // The A/B variant picks the template, and the same customer always gets the same one.
+    for (const m of sent().filter((x) => x.payload.campaignId === 'cart-abandonment')) {
+      const { variant } = TemplateCampaign.parse(m.payload.data['campaign']);
+      expect(m.payload.templateId).toBe(variant === 'gentle' ? 'cart-abandonment-reminder' : 'cart-abandonment');
+    }
+    // Every request carries a dedupe key made of campaign, customer and trigger.
+    expect(new Set(sent().map((m) => m.payload.dedupeKey)).size).toBe(sent().length);
+  });
+
+  it('counts sends, exits, skips by reason and attributed revenue per campaign', async () => {
+    expect(await stats('cart-abandonment')).toMatchObject({ sent: 2, pending: 0, cancelled: { total: 1, byReason: { exit: 1 } }, skipped: { total: 1, byReason: { frequency_cap: 1 } } });
+    expect(await stats('cross-sell')).toMatchObject({ sent: 5, skipped: { byReason: { condition: 2 } }, conversions: 1, revenue: { USD: 45 } });
+    expect(await stats('win-back-at-risk')).toMatchObject({ sent: 2, cancelled: { byReason: { exit: 1 } } });
+    expect(await stats('browse-abandonment')).toMatchObject({ sent: 2, cancelled: { byReason: { exit: 1 } } });
+    expect(await stats('loyalty-milestone')).toMatchObject({ sent: 1, pending: 0 });
+    const missing = await scheduler.app.inject({ url: '/campaigns/no-such/stats' });
+    expect(missing.statusCode).toBe(404);
+  });
+
+  it('skips a birthday message three weeks late after downtime, and plans next year’s', async () => {
+    await publish(producer, infra.prefix, 'lifecycleEvents', [identify('late', { birthday: '1990-01-08', timezone: 'UTC' }, clock.now()).value]);
+    await eventually(async () => {
+      const { rows } = await runtime.pool.query("SELECT due_at FROM scheduling.jobs WHERE customer_id = 'late' AND status = 'pending'");
+      expect(rows).toEqual([{ due_at: new Date('2028-01-08T09:00:00.000Z') }]);
+    });
+    const before = requested.records.length;
+    await setClock(new Date('2028-01-29T09:00:00.000Z'));
+    const { rows } = await runtime.pool.query("SELECT status, skip_reason, due_at FROM scheduling.jobs WHERE customer_id = 'late' ORDER BY due_at");
+    expect(rows).toEqual([
+      { status: 'skipped', skip_reason: 'stale', due_at: new Date('2028-01-08T09:00:00.000Z') },
+      { status: 'pending', skip_reason: null, due_at: new Date('2029-01-08T09:00:00.000Z') },
+    ]);
+    expect(requested.records.filter((r) => r.key === 'late')).toHaveLength(0);
+    expect(requested.records.length).toBe(before);
+  });
+
+  it('cancels the pending jobs of a campaign disabled in its file, on restart', async () => {
+    await Promise.all(scheduler.consumers.map((c) => c.stop()));
+    await scheduler.runner.stop();
+    await scheduler.app.close();
+    const edited = shipped.campaigns.map((c) => (c.id === 'birthday' ? { ...c, enabled: false } : c));
+    scheduler = await buildScheduler({ runtime, campaigns: edited, settings: shipped.settings, clock, simulated: clock, pollMs: 60_000 });
+    const { rows } = await runtime.pool.query("SELECT customer_id, status, skip_reason FROM scheduling.jobs WHERE campaign_id = 'birthday' AND status IN ('pending', 'cancelled') ORDER BY customer_id");
+    expect(rows).toEqual([
+      { customer_id: 'bday', status: 'cancelled', skip_reason: 'campaign_disabled' },
+      { customer_id: 'late', status: 'cancelled', skip_reason: 'campaign_disabled' },
+    ]);
+  });
+});
