@@ -11,6 +11,8 @@ export interface ServiceProcess {
   output: () => string;
   /** SIGTERM, then the exit code (null when it had to be killed after the deadline). */
   stop: (deadlineMs?: number) => Promise<number | null>;
+  /** SIGKILL: a crash, with no chance to finish anything. */
+  kill: () => Promise<void>;
 }
 
 /** A TCP port nobody listens on right now. */
@@ -50,6 +52,11 @@ export async function startServiceProcess(name: string, env: Record<string, stri
       const code = await exited;
       clearTimeout(timer);
       return code;
+    },
+    kill: async () => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGKILL');
+      await exited;
     },
   };
   const deadline = Date.now() + readyTimeoutMs;

@@ -4,20 +4,18 @@
  * Uses KAFKA_BROKERS / DATABASE_URL or the local broker and server, a fresh database and topic
  * prefix, and prints events per second and peak memory. Not a test: nothing here passes or fails.
  */
-import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { LifecycleEvent } from '@lifecycle/contracts';
-import { createLogger, createPool, createProducer, ensureDatabase, ensureTopics, openRuntime, publish } from '@lifecycle/kit';
+import { benchRun } from '@lifecycle/tools/bench-run';
+import { createLogger, createProducer, ensureDatabase, ensureTopics, openRuntime, publish } from '@lifecycle/kit';
 import { buildClassifier } from '../src/app.ts';
 import { loadConfig } from '../src/config.ts';
 import { loadThresholds } from '../src/thresholds-file.ts';
 
 const events = Number(process.env.BENCH_EVENTS ?? 200_000);
 const customers = Number(process.env.BENCH_CUSTOMERS ?? 20_000);
-const runId = `bench_${Date.now().toString(36)}${randomBytes(2).toString('hex')}`;
-const server = new URL(process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres');
-server.pathname = `/lifecycle_${runId}`;
-const config = loadConfig({ ...process.env, DATABASE_URL: server.toString(), TOPIC_PREFIX: `${runId}.`, LOG_LEVEL: 'warn' });
+const run = benchRun(process.env);
+const config = loadConfig({ ...process.env, DATABASE_URL: run.databaseUrl, TOPIC_PREFIX: run.topicPrefix, LOG_LEVEL: 'warn' });
 
 const names = ['Page Viewed', 'Product Viewed', 'Product Added', 'Checkout Started', 'Order Completed', 'NPS Survey Answered', 'Product Reviewed'];
 const start = Date.UTC(2025, 0, 1);
@@ -28,7 +26,7 @@ function event(i: number): LifecycleEvent {
   const name = names[(i * 7919) % names.length] ?? 'Page Viewed';
   const properties: Record<string, unknown> =
     name === 'Order Completed' ? { order_id: `o-${i}`, total: 20 + (i % 80), currency: 'USD', products: [] } : name === 'NPS Survey Answered' ? { score: i % 11 } : { rating: 1 + (i % 5) };
-  const id = `${runId}-${i}`;
+  const id = `${run.runId}-${i}`;
   return { id, type: 'commerce.event', version: 1, occurredAt: at, customerId, causationId: id, payload: { call: { type: 'track', messageId: id, timestamp: at, userId: customerId, event: name, properties } } };
 }
 
@@ -63,12 +61,4 @@ process.stdout.write(
 await Promise.all(service.consumers.map((c) => c.stop()));
 await service.app.close();
 await runtime.close();
-const admin = new URL(server);
-admin.pathname = '/postgres';
-const adminPool = createPool(admin.toString(), 1);
-await adminPool.query(`DROP DATABASE IF EXISTS "lifecycle_${runId}" WITH (FORCE)`);
-await adminPool.end();
-const kafkaAdmin = runtime.kafka.admin();
-await kafkaAdmin.connect();
-await kafkaAdmin.deleteTopics({ topics: (await kafkaAdmin.listTopics()).filter((t) => t.startsWith(config.TOPIC_PREFIX)) });
-await kafkaAdmin.disconnect();
+await run.cleanUp(runtime.kafka);

@@ -27,6 +27,30 @@ function lineOf(doc: Document, lines: LineCounter, path: readonly PropertyKey[])
   return null;
 }
 
+/** A branch's issues that say "this is not the branch you meant": wrong type or unknown keys at its root. */
+function mismatches(issues: readonly z.core.$ZodIssue[]): number {
+  return issues.filter((i) => i.path.length === 0 && (i.code === 'invalid_type' || i.code === 'unrecognized_keys')).length;
+}
+
+function depth(issues: readonly z.core.$ZodIssue[]): number {
+  return Math.max(0, ...issues.map((i) => i.path.length));
+}
+
+/**
+ * zod reports a value matching no shape of a union (`trigger`, `delay`, `reentry`) as one
+ * "Invalid input". A marketer needs the mistake in the shape they meant: the branch that got
+ * furthest, with the fewest mismatches at its root, and its own messages.
+ */
+export function explainIssues(issues: readonly z.core.$ZodIssue[], prefix: readonly PropertyKey[] = []): { path: PropertyKey[]; message: string }[] {
+  return issues.flatMap((issue) => {
+    const path = [...prefix, ...issue.path];
+    if (issue.code !== 'invalid_union' || issue.errors.length === 0) return [{ path, message: issue.message }];
+    const ranked = [...issue.errors].sort((a, b) => mismatches(a) - mismatches(b) || depth(b) - depth(a) || a.length - b.length);
+    const best = ranked[0] ?? [];
+    return explainIssues(best, path);
+  });
+}
+
 type Parsed<T> = { ok: true; value: T } | { ok: false; problems: string[] };
 
 async function parseFile<S extends z.ZodType>(file: string, schema: S): Promise<Parsed<z.infer<S>>> {
@@ -44,9 +68,9 @@ async function parseFile<S extends z.ZodType>(file: string, schema: S): Promise<
   if (result.success) return { ok: true, value: result.data };
   return {
     ok: false,
-    problems: result.error.issues.map((issue) => {
+    problems: explainIssues(result.error.issues).map((issue) => {
       const line = lineOf(doc, lines, issue.path);
-      return `${file}${line !== null ? `:${line}` : ''}: ${issue.path.join('.') || '(file)'}: ${issue.message}`;
+      return `${file}${line !== null ? `:${line}` : ''}: ${issue.path.map(String).join('.') || '(file)'}: ${issue.message}`;
     }),
   };
 }

@@ -50,13 +50,36 @@ export function messageRequest(job: Job, campaign: Campaign, contact: StoredCont
       locale: contact.locale ?? 'en',
       timeZone: contact.timeZone ?? 'UTC',
       data: {
-        ...campaign.data,
+        ...dataFor(campaign, contact.locale),
         customer: { id: job.customerId, email: contact.email, firstName: contact.firstName, name: contact.name },
         campaign: { id: campaign.id, ...(job.variant !== null ? { variant: job.variant } : {}) },
         ...job.triggerData,
       },
     },
   };
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function overlay(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...base };
+  for (const [key, value] of Object.entries(over)) {
+    const current = out[key];
+    out[key] = isRecord(current) && isRecord(value) ? overlay(current, value) : value;
+  }
+  return out;
+}
+
+/** The campaign's fixed data, with the translation for the customer's locale (`ja-JP` → `ja-jp`, then `ja`) laid over it. */
+export function dataFor(campaign: Campaign, locale: string | null): Record<string, unknown> {
+  const base = campaign.data ?? {};
+  if (locale === null || campaign.localizedData === undefined) return base;
+  const tag = locale.toLowerCase();
+  const language = tag.split('-')[0] ?? tag;
+  const translation = campaign.localizedData[tag] ?? campaign.localizedData[language];
+  return translation === undefined ? base : overlay(base, translation);
 }
 
 interface Settled {

@@ -27,6 +27,7 @@ export function contactFromRow(row: ContactRow): StoredContact {
     lastOrder: lastOrder.success ? lastOrder.data : null,
     asOf: row.asOf,
     subscriptionAsOf: row.subscriptionAsOf,
+    traitsAsOf: row.traitsAsOf,
   };
 }
 

@@ -59,6 +59,8 @@ export const contacts = scheduling.table('contacts', {
   lifetimeSpend: doublePrecision('lifetime_spend').notNull().default(0),
   currency: text('currency'),
   lastOrder: jsonb('last_order').$type<Record<string, unknown>>(),
+  /** When each trait was last set, by trait name (ISO times). */
+  traitsAsOf: jsonb('traits_as_of').$type<Record<string, string>>().notNull().default({}),
 });
 
 /** When each customer last did each event, for conditions like "still no second order". */

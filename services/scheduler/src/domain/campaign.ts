@@ -117,6 +117,8 @@ export const Campaign = z
     goal: z.strictObject({ event: z.string().min(1), within: Duration }).optional(),
     /** Fixed data for the template (an offer code, a survey link). */
     data: z.record(z.string(), z.unknown()).optional(),
+    /** Translations of `data` by language (`ja`), laid over it for customers with that locale. */
+    localizedData: z.record(z.string().regex(/^[a-z]{2,3}(-[a-z0-9]+)*$/, 'a lower-case locale such as ja or pt-br'), z.record(z.string(), z.unknown())).optional(),
     /** Cross-sell: products to suggest by the category of what was bought (`default` for any). */
     recommendations: z
       .strictObject({ byCategory: z.record(z.string(), z.array(TemplateProduct)), limit: z.number().int().min(1).max(12).default(3) })
@@ -125,6 +127,11 @@ export const Campaign = z
   .superRefine((c, ctx) => {
     for (const key of Object.keys(c.data ?? {})) {
       if (reservedDataKeys.includes(key)) ctx.addIssue({ code: 'custom', path: ['data', key], message: `"${key}" is filled in by the scheduler; choose another name` });
+    }
+    for (const [locale, overrides] of Object.entries(c.localizedData ?? {})) {
+      for (const key of Object.keys(overrides)) {
+        if (!Object.hasOwn(c.data ?? {}, key)) ctx.addIssue({ code: 'custom', path: ['localizedData', locale, key], message: `translates "${key}", which data does not have` });
+      }
     }
     if (c.variants !== undefined) {
       const ids = c.variants.map((v) => v.id);
@@ -144,6 +151,8 @@ export type Campaign = z.infer<typeof Campaign>;
 export const CampaignSettings = z.strictObject({
   /** The zone for customers who have none (IANA name). */
   storeTimeZone: z.string().default('UTC'),
+  /** The currency of amounts that arrive without one (ISO 4217), so prices always render. */
+  storeCurrency: z.string().regex(/^[A-Z]{3}$/, 'an ISO 4217 code such as USD or EUR').default('USD'),
   /** Quiet hours, as the window marketing messages may arrive in. */
   defaultSendWindow: SendWindow.optional(),
   /** At most `max` marketing messages per customer per rolling `per`; transactional ones are exempt. */

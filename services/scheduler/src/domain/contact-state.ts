@@ -5,8 +5,14 @@ import { orderData } from './template-data.ts';
 
 /** The contact row with the time its traits are as of; `asOf` decides which of two updates wins. */
 export interface StoredContact extends ContactState {
+  /** The latest event time seen for the customer. */
   asOf: Date;
   subscriptionAsOf: Date | null;
+  /**
+   * When each trait was last set (ISO time by trait name): a late identify still wins for the
+   * email it carries, though newer events without an email came first.
+   */
+  traitsAsOf: Record<string, string>;
 }
 
 export function emptyContact(customerId: string, asOf: Date): StoredContact {
@@ -27,6 +33,7 @@ export function emptyContact(customerId: string, asOf: Date): StoredContact {
     lastOrder: null,
     asOf,
     subscriptionAsOf: null,
+    traitsAsOf: {},
   };
 }
 
@@ -49,26 +56,31 @@ export function eventAmount(properties: Record<string, unknown>): number {
 export function contactAfterEvent(before: StoredContact, event: LifecycleEvent, storeTimeZone: string): StoredContact {
   const { call } = event.payload;
   const at = new Date(event.occurredAt);
-  const newer = at.getTime() >= before.asOf.getTime();
   const traits = traitsOf(call);
-  const pick = (current: string | null, incoming: unknown): string | null => {
+  const traitsAsOf = { ...before.traitsAsOf };
+  const pick = (field: string, current: string | null, incoming: unknown): string | null => {
     const value = text(incoming);
     if (value === null) return current;
-    return newer || current === null ? value : current;
+    // Rows from before per-trait times fall back to the contact's time.
+    const setAt = traitsAsOf[field] ?? (current === null ? null : before.asOf.toISOString());
+    if (current !== null && setAt !== null && Date.parse(setAt) > at.getTime()) return current;
+    traitsAsOf[field] = at.toISOString();
+    return value;
   };
   const normalized = call.normalized?.traits;
   const birthdayRaw = normalized?.birthday ?? text(Reflect.get(traits, 'birthday'));
   const birthday = birthdayRaw !== null && birthdayRaw !== undefined && monthDay(birthdayRaw) !== null ? birthdayRaw : null;
   const next: StoredContact = {
     ...before,
-    email: pick(before.email, traits.email),
-    firstName: pick(before.firstName, traits.first_name ?? traits.firstName),
-    name: pick(before.name, traits.name),
-    locale: pick(before.locale, normalized?.locale ?? traits.locale ?? call.context?.locale),
-    timeZone: pick(before.timeZone, normalized?.timezone ?? traits.timezone ?? call.context?.timezone),
-    birthday: pick(before.birthday, birthday),
-    asOf: newer ? at : before.asOf,
+    email: pick('email', before.email, traits.email),
+    firstName: pick('firstName', before.firstName, traits.first_name ?? traits.firstName),
+    name: pick('name', before.name, traits.name),
+    locale: pick('locale', before.locale, normalized?.locale ?? traits.locale ?? call.context?.locale),
+    timeZone: pick('timeZone', before.timeZone, normalized?.timezone ?? traits.timezone ?? call.context?.timezone),
+    birthday: pick('birthday', before.birthday, birthday),
+    asOf: at.getTime() > before.asOf.getTime() ? at : before.asOf,
   };
+  next.traitsAsOf = traitsAsOf;
   if (call.type !== 'track') return next;
   const zone = zoneFor(next.timeZone, storeTimeZone);
   const props = call.properties;
@@ -84,7 +96,8 @@ export function contactAfterEvent(before: StoredContact, event: LifecycleEvent, 
       break;
     }
     case 'Order Refunded':
-      next.lifetimeSpend = Math.max(0, before.lifetimeSpend - amount(props));
+      // No floor at 0: a refund processed before its order must still net out.
+      next.lifetimeSpend = before.lifetimeSpend - amount(props);
       break;
     case 'Signed Up': {
       const day = localDate(at, zone);

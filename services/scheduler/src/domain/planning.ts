@@ -68,23 +68,29 @@ function dueTime(campaign: Campaign, settings: CampaignSettings, contact: Contac
   return window === undefined ? due : nextInWindow(due, window, zone);
 }
 
-function triggerDataFor(campaign: Campaign, trigger: TriggerInput, contact: ContactState): Record<string, unknown> | null {
-  if (trigger.kind === 'stage') return { stage: { from: trigger.from, to: trigger.to }, ...(contact.lastOrder !== null ? { lastOrder: contact.lastOrder } : {}) };
+function triggerDataFor(campaign: Campaign, trigger: TriggerInput, contact: ContactState, settings: CampaignSettings): Record<string, unknown> | null {
+  // Prices render only with a currency: an amount that came without one is in the store's.
+  const currency = contact.currency ?? settings.storeCurrency;
+  const lastOrder = contact.lastOrder === null ? {} : { lastOrder: { ...contact.lastOrder, currency: contact.lastOrder.currency ?? currency } };
+  if (trigger.kind === 'stage') return { stage: { from: trigger.from, to: trigger.to }, ...lastOrder };
   if ('milestone' in campaign.trigger) {
-    return { milestone: { lifetimeSpend: trigger.spend?.after ?? contact.lifetimeSpend, threshold: campaign.trigger.milestone.lifetimeSpend, ...(contact.currency !== null ? { currency: contact.currency } : {}) } };
+    return { milestone: { lifetimeSpend: trigger.spend?.after ?? contact.lifetimeSpend, threshold: campaign.trigger.milestone.lifetimeSpend, currency } };
   }
   switch (eventDataKind(trigger.name)) {
     case 'order': {
-      const order = orderData(trigger.properties, contact.lastOrder, trigger.occurredAt);
-      if (order === null) return null;
+      const found = orderData(trigger.properties, contact.lastOrder, trigger.occurredAt);
+      if (found === null) return null;
+      const order = { ...found, currency: found.currency ?? currency };
       const recommendations = campaign.recommendations === undefined ? {} : { recommendations: recommendationsFor(campaign.recommendations, order) };
       return { order, ...recommendations };
     }
-    case 'cart':
-      return { cart: cartData(trigger.properties) };
+    case 'cart': {
+      const cart = cartData(trigger.properties);
+      return { cart: { ...cart, currency: cart.currency ?? currency } };
+    }
     case 'product': {
       const product = viewedProductData(trigger.properties);
-      return product === null ? null : { product };
+      return product === null ? null : { product: { ...product, currency: product.currency ?? currency } };
     }
     case 'event':
       return { event: { name: trigger.name, properties: trigger.properties } };
@@ -125,7 +131,7 @@ export function planJobs(
       const last = lastEntryAt(campaign.id);
       if (last !== null && trigger.occurredAt.getTime() - last.getTime() < reentry.every) return [];
     }
-    const triggerData = triggerDataFor(campaign, trigger, contact);
+    const triggerData = triggerDataFor(campaign, trigger, contact, settings);
     if (triggerData === null) return [];
     const unit = 'milestone' in campaign.trigger ? `milestone-${campaign.trigger.milestone.lifetimeSpend}` : reentry === 'once' ? 'once' : trigger.id;
     return [

@@ -87,10 +87,12 @@ export function viewedProductData(properties: Record<string, unknown>): z.infer<
 /** Cross-sell: products for the categories bought (then `default`), none already bought. */
 export function recommendationsFor(recommendations: NonNullable<Campaign['recommendations']>, order: TemplateOrder): TemplateProduct[] {
   const bought = new Set(order.products.flatMap((p) => [p.sku, p.productId, p.name].filter((v) => v !== undefined)));
-  const categories = [...new Set(order.products.flatMap((p) => (p.category === undefined ? [] : [p.category]))), 'default'];
+  // Categories match whatever their case: stores send `coffee`, marketers write `Coffee`.
+  const byCategory = new Map(Object.entries(recommendations.byCategory).map(([k, v]) => [k.toLowerCase(), v]));
+  const categories = [...new Set(order.products.flatMap((p) => (p.category === undefined ? [] : [p.category.toLowerCase()]))), 'default'];
   const picked: TemplateProduct[] = [];
   for (const category of categories) {
-    for (const product of recommendations.byCategory[category] ?? []) {
+    for (const product of byCategory.get(category) ?? []) {
       const ids = [product.sku, product.productId, product.name].filter((v) => v !== undefined);
       if (ids.some((id) => bought.has(id)) || picked.some((p) => p.name === product.name)) continue;
       picked.push(product);

@@ -1,0 +1,163 @@
+import { describe, expect, it } from 'vitest';
+import { LifecycleEvent } from '@lifecycle/contracts';
+import { contactAfterEvent, emptyContact, type StoredContact } from './contact-state.ts';
+
+const STORE_ZONE = 'Europe/Berlin';
+
+function envelope(id: string, at: string, call: Record<string, unknown>): LifecycleEvent {
+  return LifecycleEvent.parse({
+    id,
+    type: 'commerce.event',
+    version: 1,
+    occurredAt: at,
+    customerId: 'cust-1',
+    causationId: id,
+    payload: { call: { messageId: id, timestamp: at, userId: 'cust-1', ...call } },
+  });
+}
+
+const identify = (id: string, at: string, traits: Record<string, unknown>, normalized?: Record<string, unknown>) =>
+  envelope(id, at, { type: 'identify', traits, ...(normalized !== undefined ? { normalized: { timestampOffset: 'Z', ...normalized } } : {}) });
+
+const track = (id: string, at: string, event: string, properties: Record<string, unknown>, context?: Record<string, unknown>) =>
+  envelope(id, at, { type: 'track', event, properties, ...(context !== undefined ? { context } : {}) });
+
+/** Applies events in the order given to a new contact, as the consumer does (the row starts as of the first event). */
+function applyAll(events: LifecycleEvent[], storeZone = STORE_ZONE): StoredContact {
+  const first = events[0];
+  if (first === undefined) throw new Error('no events');
+  return events.reduce((contact, event) => contactAfterEvent(contact, event, storeZone), emptyContact('cust-1', new Date(first.occurredAt)));
+}
+
+describe('traits', () => {
+  const newer = identify('e-2', '2026-11-20T10:00:00Z', { email: 'Ada.New@Example.com', timezone: 'Asia/Tokyo' });
+  const older = identify('e-1', '2026-11-20T09:00:00Z', { email: 'ada.old@example.com', first_name: 'Ada', name: 'Ada Lovelace', timezone: 'America/New_York' });
+
+  it('keeps the newer event’s traits and lets the older one fill only gaps, in either order', () => {
+    const inOrder = applyAll([older, newer]);
+    const outOfOrder = applyAll([newer, older]);
+    expect(inOrder).toMatchObject({ email: 'ada.new@example.com', timeZone: 'Asia/Tokyo', firstName: 'Ada', name: 'Ada Lovelace', asOf: new Date('2026-11-20T10:00:00Z') });
+    expect(outOfOrder).toEqual(inOrder);
+  });
+
+  it('keeps an email change that arrives late, after newer events without an email', () => {
+    const first = identify('e-1', '2026-11-20T09:00:00Z', { email: 'a@example.com' });
+    const changed = identify('e-2', '2026-11-20T10:00:00Z', { email: 'b@example.com' });
+    const view = track('e-3', '2026-11-20T11:00:00Z', 'Product Viewed', {}, { timezone: 'Asia/Tokyo' });
+    expect(applyAll([first, changed, view]).email).toBe('b@example.com');
+    expect(applyAll([first, view, changed]).email).toBe('b@example.com');
+    expect(applyAll([view, changed, first]).email).toBe('b@example.com');
+  });
+
+  it('takes a first name from first_name or firstName, and zone and locale from the call’s context', () => {
+    const contact = applyAll([track('e-1', '2026-11-20T10:00:00Z', 'Product Viewed', {}, { timezone: 'Asia/Tokyo', locale: 'ja-JP', traits: { firstName: 'Aiko' } })]);
+    expect(contact).toMatchObject({ firstName: 'Aiko', timeZone: 'Asia/Tokyo', locale: 'ja-JP' });
+  });
+
+  it('reads the birthday ingestion checked (call.normalized.traits.birthday)', () => {
+    const contact = applyAll([identify('e-1', '2026-11-20T10:00:00Z', { birthday: '02/06/1990' }, { traits: { birthday: '1990-06-02' } })]);
+    expect(contact.birthday).toBe('1990-06-02');
+  });
+
+  it('falls back to a raw birthday trait only when it is a date', () => {
+    expect(applyAll([identify('e-1', '2026-11-20T10:00:00Z', { birthday: '--06-02' })]).birthday).toBe('--06-02');
+    expect(applyAll([identify('e-1', '2026-11-20T10:00:00Z', { birthday: 'soon' })]).birthday).toBeNull();
+  });
+
+  it('keeps a known birthday when a later call carries none', () => {
+    const contact = applyAll([
+      identify('e-1', '2026-11-20T10:00:00Z', {}, { traits: { birthday: '1990-06-02' } }),
+      identify('e-2', '2026-11-21T10:00:00Z', { email: 'ada@example.com' }),
+    ]);
+    expect(contact).toMatchObject({ birthday: '1990-06-02', email: 'ada@example.com' });
+  });
+});
+
+describe('lifetime spend', () => {
+  it('nets a refund that is processed before its order', () => {
+    const order = track('e-1', '2026-11-01T10:00:00Z', 'Order Completed', { order_id: 'o-1', total: 120, currency: 'EUR' });
+    const refund = track('e-2', '2026-11-03T10:00:00Z', 'Order Refunded', { order_id: 'o-1', total: 30, currency: 'EUR' });
+    expect(applyAll([refund, order]).lifetimeSpend).toBe(90);
+    expect(applyAll([order, refund]).lifetimeSpend).toBe(90);
+  });
+
+  it('adds orders (net revenue when given, else total) and takes refunds off', () => {
+    const contact = applyAll([
+      track('e-1', '2026-11-01T10:00:00Z', 'Order Completed', { order_id: 'o-1', total: 120, currency: 'EUR' }),
+      track('e-2', '2026-11-05T10:00:00Z', 'Order Completed', { order_id: 'o-2', total: 90, revenue: 80, currency: 'EUR' }),
+      track('e-3', '2026-11-06T10:00:00Z', 'Order Refunded', { order_id: 'o-1', total: 30, currency: 'EUR' }),
+    ]);
+    expect(contact.lifetimeSpend).toBe(170);
+    expect(contact.currency).toBe('EUR');
+  });
+
+  it('is not moved by other events', () => {
+    const contact = applyAll([
+      track('e-1', '2026-11-01T10:00:00Z', 'Order Completed', { order_id: 'o-1', total: 120 }),
+      track('e-2', '2026-11-02T10:00:00Z', 'Checkout Started', { checkout_id: '42', total: 500 }),
+    ]);
+    expect(contact.lifetimeSpend).toBe(120);
+  });
+});
+
+describe('first order date', () => {
+  it('is the earliest order’s calendar date in the customer’s zone, whatever the order of arrival', () => {
+    const zone = identify('e-0', '2026-01-01T00:00:00Z', { timezone: 'Asia/Tokyo' });
+    // 16:00 UTC on 14 March is 01:00 on 15 March in Tokyo.
+    const early = track('e-1', '2026-03-14T16:00:00Z', 'Order Completed', { order_id: 'o-1', total: 20 });
+    const late = track('e-2', '2026-05-01T10:00:00Z', 'Order Completed', { order_id: 'o-2', total: 20 });
+    expect(applyAll([zone, late, early]).firstOrderDate).toBe('2026-03-15');
+    expect(applyAll([zone, early, late]).firstOrderDate).toBe('2026-03-15');
+  });
+
+  it('uses the store’s zone for a customer without one', () => {
+    // 03:00 UTC on 14 March is still 13 March in New York.
+    const contact = applyAll([track('e-1', '2026-03-14T03:00:00Z', 'Order Completed', { order_id: 'o-1', total: 20 })], 'America/New_York');
+    expect(contact.firstOrderDate).toBe('2026-03-13');
+  });
+
+  it('takes the sign-up date the same way', () => {
+    const contact = applyAll([
+      track('e-2', '2026-06-03T10:00:00Z', 'Signed Up', {}),
+      track('e-1', '2026-05-31T22:30:00Z', 'Signed Up', {}),
+    ]);
+    // 22:30 UTC on 31 May is 00:30 on 1 June in Berlin.
+    expect(contact.signupDate).toBe('2026-06-01');
+  });
+});
+
+describe('last order', () => {
+  it('keeps the latest order even when an older one arrives after it', () => {
+    const contact = applyAll([
+      track('e-2', '2026-11-05T10:00:00Z', 'Order Completed', { order_id: 'o-2', total: 40, currency: 'EUR', products: [{ name: 'Mug', price: 20, quantity: 2 }] }),
+      track('e-1', '2026-11-01T10:00:00Z', 'Order Completed', { order_id: 'o-1', total: 120, currency: 'EUR' }),
+    ]);
+    expect(contact.lastOrder).toEqual({
+      orderId: 'o-2',
+      total: 40,
+      currency: 'EUR',
+      products: [{ name: 'Mug', price: 20, quantity: 2 }],
+      placedAt: '2026-11-05T10:00:00.000Z',
+    });
+  });
+});
+
+describe('email subscription', () => {
+  const unsubscribed = track('e-2', '2026-11-20T12:00:00Z', 'Email Unsubscribed', {});
+  const olderSubscribe = track('e-1', '2026-11-20T11:00:00Z', 'Email Subscribed', {});
+  const newerSubscribe = track('e-3', '2026-11-20T13:00:00Z', 'Email Subscribed', {});
+
+  it('leaves a customer unsubscribed when an older Email Subscribed arrives after the unsubscribe', () => {
+    expect(applyAll([unsubscribed, olderSubscribe]).unsubscribed).toBe(true);
+    expect(applyAll([olderSubscribe, unsubscribed]).unsubscribed).toBe(true);
+  });
+
+  it('subscribes them again with a newer Email Subscribed', () => {
+    expect(applyAll([unsubscribed, newerSubscribe]).unsubscribed).toBe(false);
+    expect(applyAll([newerSubscribe, unsubscribed]).unsubscribed).toBe(false);
+  });
+
+  it('starts subscribed', () => {
+    expect(emptyContact('cust-1', new Date('2026-11-20T00:00:00Z')).unsubscribed).toBe(false);
+  });
+});

@@ -1,0 +1,162 @@
+import { describe, expect, it } from 'vitest';
+import type { TemplateOrder } from '@lifecycle/contracts';
+import { Campaign } from './campaign.ts';
+import { cartData, orderData, recommendationsFor, templateDataSchema } from './template-data.ts';
+
+const completed: TemplateOrder = {
+  orderId: 'o-1',
+  total: 67,
+  currency: 'EUR',
+  products: [
+    { name: 'Gooseneck Kettle', quantity: 1, price: 49, sku: 'KETTLE-GN-1', productId: 'p-7', category: 'Brewing' },
+    { name: 'Stoneware Mug', quantity: 1, price: 18, sku: 'MUG-STONE', category: 'Cups' },
+  ],
+  placedAt: '2026-11-01T10:00:00.000Z',
+};
+
+describe('order data', () => {
+  it('fills the lines, total and placing time of an Order Delivered that carries only the order id', () => {
+    expect(orderData({ order_id: 'o-1' }, completed, new Date('2026-11-04T15:00:00Z'))).toEqual(completed);
+  });
+
+  it('keeps what the later event does say over the known order', () => {
+    expect(orderData({ order_id: 'o-1', total: 49, products: [{ name: 'Gooseneck Kettle', sku: 'KETTLE-GN-1', price: 49, quantity: 1 }] }, completed, new Date('2026-11-04T15:00:00Z'))).toEqual({
+      orderId: 'o-1',
+      total: 49,
+      currency: 'EUR',
+      products: [{ name: 'Gooseneck Kettle', quantity: 1, price: 49, sku: 'KETTLE-GN-1' }],
+      placedAt: '2026-11-01T10:00:00.000Z',
+    });
+  });
+
+  it('borrows nothing from a different known order', () => {
+    expect(orderData({ order_id: 'o-2' }, completed, new Date('2026-11-04T15:00:00Z'))).toEqual({ orderId: 'o-2', products: [], placedAt: '2026-11-04T15:00:00.000Z' });
+    expect(orderData({ order_id: 'o-2' }, completed, null)).toEqual({ orderId: 'o-2', products: [] });
+  });
+
+  it('reads an Order Completed as the E-commerce Spec sends it', () => {
+    const properties = {
+      order_id: 1001,
+      revenue: 45,
+      currency: 'USD',
+      products: [{ product_id: 'p-1', sku: 'SKU-1', name: 'Beans', price: 15, quantity: 3, category: 'Coffee', url: 'https://shop.example.com/beans', image_url: 'https://shop.example.com/beans.jpg' }, { sku: 'SKU-2' }, { price: 3 }, 'junk'],
+    };
+    expect(orderData(properties, null, new Date('2026-11-20T10:00:00Z'))).toEqual({
+      orderId: '1001',
+      total: 45,
+      currency: 'USD',
+      products: [
+        { name: 'Beans', quantity: 3, price: 15, sku: 'SKU-1', productId: 'p-1', category: 'Coffee', url: 'https://shop.example.com/beans', imageUrl: 'https://shop.example.com/beans.jpg' },
+        { name: 'SKU-2', sku: 'SKU-2' },
+      ],
+      placedAt: '2026-11-20T10:00:00.000Z',
+    });
+  });
+
+  it('is no order without an order id', () => {
+    expect(orderData({ total: 10 }, completed, null)).toBeNull();
+    expect(orderData({ order_id: '' }, completed, null)).toBeNull();
+  });
+});
+
+describe('cart data', () => {
+  it('takes a checkout’s id, value and lines', () => {
+    expect(cartData({ checkout_id: 42, value: 18, currency: 'EUR', products: [{ name: 'Stoneware Mug', price: 18 }] })).toEqual({
+      checkoutId: '42',
+      total: 18,
+      currency: 'EUR',
+      products: [{ name: 'Stoneware Mug', price: 18 }],
+    });
+  });
+});
+
+describe('cross-sell recommendations', () => {
+  const recommendations = {
+    limit: 3,
+    byCategory: {
+      Brewing: [
+        { name: 'Gooseneck Kettle', sku: 'KETTLE-GN-1' },
+        { name: 'Paper Filters', sku: 'FILT-100' },
+      ],
+      Cups: [{ name: 'Saucer', sku: 'SAUCER-1' }, { name: 'Paper Filters', sku: 'FILT-100' }],
+      default: [{ name: 'Tasting Flight', sku: 'FLIGHT-3' }, { name: 'Stoneware Mug', sku: 'MUG-STONE' }, { name: 'Gift Card' }],
+    },
+  };
+
+  it('suggests for the categories bought first, then the defaults, never what was bought, each once, up to the limit', () => {
+    expect(recommendationsFor(recommendations, completed)).toEqual([
+      { name: 'Paper Filters', sku: 'FILT-100' },
+      { name: 'Saucer', sku: 'SAUCER-1' },
+      { name: 'Tasting Flight', sku: 'FLIGHT-3' },
+    ]);
+  });
+
+  it('recognises a bought product by its product id or name too', () => {
+    const order: TemplateOrder = { orderId: 'o-3', products: [{ name: 'Tasting Flight' }, { name: 'Mug', productId: 'MUG-STONE' }] };
+    expect(recommendationsFor({ ...recommendations, limit: 12 }, order)).toEqual([{ name: 'Gift Card' }]);
+  });
+
+  it('suggests the defaults for an order of unknown categories', () => {
+    expect(recommendationsFor({ limit: 2, byCategory: recommendations.byCategory }, { orderId: 'o-4', products: [] })).toEqual([
+      { name: 'Tasting Flight', sku: 'FLIGHT-3' },
+      { name: 'Stoneware Mug', sku: 'MUG-STONE' },
+    ]);
+  });
+});
+
+describe('the data a template may use', () => {
+  const crossSell = Campaign.parse({
+    id: 'cross-sell',
+    name: 'Cross-sell',
+    template: 'cross-sell',
+    category: 'marketing',
+    trigger: { event: 'Order Completed' },
+    delay: { days: 10, at: '10:00' },
+    recommendations: { byCategory: { default: [{ name: 'Stoneware Mug', sku: 'MUG-STONE' }] } },
+    data: { offer: { code: 'THANKS10', percent: 10 } },
+  });
+  const sample = {
+    customer: { id: 'cust-1', email: 'ada@example.com', firstName: 'Ada' },
+    campaign: { id: 'cross-sell' },
+    order: { orderId: 'o-1', total: 67, currency: 'EUR', products: [{ name: 'Gooseneck Kettle', quantity: 1, price: 49 }], placedAt: '2026-11-01T10:00:00.000Z' },
+    recommendations: [{ name: 'Stoneware Mug', sku: 'MUG-STONE' }],
+    offer: { code: 'THANKS10', percent: 10 },
+  };
+
+  it('accepts a correct sample, with or without the campaign', () => {
+    expect(templateDataSchema(crossSell).safeParse(sample).success).toBe(true);
+    const { campaign: _campaign, ...withoutCampaign } = sample;
+    expect(templateDataSchema(crossSell).safeParse(withoutCampaign).success).toBe(true);
+  });
+
+  it('rejects a misspelt variable (order.totl) and names it', () => {
+    const result = templateDataSchema(crossSell).safeParse({ ...sample, order: { ...sample.order, totl: 67 } });
+    expect(result.success).toBe(false);
+    expect(result.error?.issues).toEqual([expect.objectContaining({ code: 'unrecognized_keys', keys: ['totl'], path: ['order'] })]);
+  });
+
+  it('rejects data the campaign never provides, and a sample missing the campaign’s fixed data', () => {
+    expect(templateDataSchema(crossSell).safeParse({ ...sample, cart: { products: [] } }).success).toBe(false);
+    expect(templateDataSchema(crossSell).safeParse({ ...sample, offer: { code: 'THANKS10', percent: 10, expires: '2027-01-01' } }).success).toBe(false);
+    const { offer: _offer, ...withoutOffer } = sample;
+    expect(templateDataSchema(crossSell).safeParse(withoutOffer).success).toBe(false);
+  });
+
+  it('gives stage campaigns the stage move and, optionally, the last order', () => {
+    const winBack = Campaign.parse({ id: 'win-back', name: 'Win-back', template: 'win-back', category: 'marketing', trigger: { stage: { entered: 'at_risk' } } });
+    const customer = { id: 'cust-1', email: 'ada@example.com' };
+    const schema = templateDataSchema(winBack);
+    expect(schema.safeParse({ customer, stage: { from: 'retention', to: 'at_risk' } }).success).toBe(true);
+    expect(schema.safeParse({ customer, stage: { from: null, to: 'at_risk' }, lastOrder: sample.order }).success).toBe(true);
+    expect(schema.safeParse({ customer, stage: { from: 'retention', to: 'at_risk' }, order: sample.order }).success).toBe(false);
+  });
+
+  it('gives date campaigns the occasion and milestone campaigns the milestone', () => {
+    const customer = { id: 'cust-1', email: 'ada@example.com' };
+    const birthday = Campaign.parse({ id: 'birthday', name: 'Birthday', template: 'birthday', category: 'marketing', trigger: { date: 'birthday' }, delay: { days: 0, at: '09:00' } });
+    expect(templateDataSchema(birthday).safeParse({ customer, occasion: { kind: 'birthday', date: '2027-02-28' } }).success).toBe(true);
+    const vip = Campaign.parse({ id: 'vip', name: 'VIP', template: 'vip', category: 'marketing', trigger: { milestone: { lifetimeSpend: 500 } } });
+    expect(templateDataSchema(vip).safeParse({ customer, milestone: { lifetimeSpend: 520, threshold: 500, currency: 'EUR' } }).success).toBe(true);
+    expect(templateDataSchema(vip).safeParse({ customer, occasion: { kind: 'birthday', date: '2027-02-28' } }).success).toBe(false);
+  });
+});

@@ -1,0 +1,105 @@
+import { cp, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { checkCampaignTemplates } from '../src/campaign-check.ts';
+import { CampaignFileError, loadCampaigns } from '../src/campaign-files.ts';
+
+const repo = join(import.meta.dirname, '..', '..', '..');
+const campaignsDir = join(repo, 'campaigns');
+const templatesDir = join(repo, 'templates');
+
+async function folderWith(files: Record<string, string>): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'lifecycle-campaigns-'));
+  for (const [name, text] of Object.entries(files)) await writeFile(join(dir, name), text);
+  return dir;
+}
+
+async function loadError(dir: string): Promise<string> {
+  const error = await loadCampaigns(dir).then(
+    () => null,
+    (err: unknown) => err,
+  );
+  expect(error).toBeInstanceOf(CampaignFileError);
+  return error instanceof Error ? error.message : '';
+}
+
+describe('the shipped campaign files', () => {
+  it('load, with the store settings, and every campaign’s templates use only the data it sends', async () => {
+    const { campaigns, settings } = await loadCampaigns(campaignsDir);
+    expect(campaigns.map((c) => c.id).sort()).toEqual([
+      'birthday',
+      'browse-abandonment',
+      'cart-abandonment',
+      'cross-sell',
+      'first-order-anniversary',
+      'loyalty-milestone',
+      'nps-survey',
+      'onboarding-tips',
+      'post-purchase-thank-you',
+      'referral-invitation',
+      'review-request',
+      'win-back-at-risk',
+      'win-back-lapsed',
+    ]);
+    expect(settings).toMatchObject({ storeTimeZone: 'America/New_York', frequencyCap: { max: 3, per: 7 * 86_400_000 } });
+    expect(await checkCampaignTemplates(campaigns, templatesDir)).toEqual([]);
+  });
+});
+
+describe('campaign file mistakes', () => {
+  it('are all reported at once, each with file, line and field', async () => {
+    const dir = await folderWith({
+      'win-back.yaml': 'id: win-back\nname: Win-back\ntemplate: win-back-at-risk\ncategory: marketing\ntrigger:\n  stage: { entered: at_rsk }\ndelay: 7 days\n',
+      'bad-window.yaml':
+        'id: bad-window\nname: Bad window\ntemplate: birthday\ncategory: marketing\ntrigger:\n  date: birthday\ndelay: { days: 0, at: "9am" }\nsendWindow: { from: "09:00", to: "09:00" }\n',
+      '_settings.yaml': 'storeTimeZone: Mars/Olympus\n',
+    });
+    const message = await loadError(dir);
+    expect(message).toContain(`${join(dir, 'win-back.yaml')}:6: trigger.stage.entered:`);
+    expect(message).toContain(`${join(dir, 'win-back.yaml')}:7: delay:`);
+    expect(message).toContain('"7 days" is not a duration');
+    expect(message).toContain(`${join(dir, 'bad-window.yaml')}:7: delay.at: write a local time as HH:MM`);
+    expect(message).toContain(`${join(dir, 'bad-window.yaml')}:8: sendWindow: from and to must differ`);
+    expect(message).toContain('storeTimeZone: "Mars/Olympus" is not an IANA time zone');
+  });
+
+  it('name a duplicate id, a fixed data key the scheduler fills in, and YAML that does not parse', async () => {
+    const base = 'name: A\ntemplate: birthday\ncategory: marketing\ntrigger:\n  date: birthday\n';
+    const dir = await folderWith({
+      'a.yaml': `id: same\n${base}`,
+      'b.yaml': `id: same\n${base}`,
+      'd.yaml': `id: d\n${base}data:\n  order: { id: 1 }\n`,
+      'c.yaml': 'id: c\nname: [unclosed\n',
+    });
+    const message = await loadError(dir);
+    expect(message).toContain('campaign id "same" is used by 2 files');
+    expect(message).toContain(`${join(dir, 'd.yaml')}:8: data.order: "order" is filled in by the scheduler`);
+    expect(message).toContain(`${join(dir, 'c.yaml')}:`);
+    expect(message).toContain('not valid YAML');
+  });
+});
+
+describe('templates checked against their campaign’s data', () => {
+  it('fail when a sample (the template’s stand-in data) holds a field the campaign never sends', async () => {
+    const templates = await mkdtemp(join(tmpdir(), 'lifecycle-templates-'));
+    await cp(join(templatesDir, 'cross-sell'), join(templates, 'cross-sell'), { recursive: true });
+    const sampleFile = join(templates, 'cross-sell', 'sample.json');
+    const sample = JSON.parse(await readFile(sampleFile, 'utf8'));
+    sample.order.totl = 12;
+    sample.coupon = 'SAVE5';
+    await writeFile(sampleFile, JSON.stringify(sample));
+    const { campaigns } = await loadCampaigns(campaignsDir);
+    const crossSell = campaigns.filter((c) => c.id === 'cross-sell');
+    expect(await checkCampaignTemplates(crossSell, templates)).toEqual([
+      `${sampleFile}: order.totl: campaign cross-sell does not provide this, so a template must not use it`,
+      `${sampleFile}: coupon: campaign cross-sell does not provide this, so a template must not use it`,
+    ]);
+  });
+
+  it('fail when a campaign names a template that does not exist', async () => {
+    const { campaigns } = await loadCampaigns(campaignsDir);
+    const renamed = campaigns.filter((c) => c.id === 'birthday').map((c) => ({ ...c, template: 'birthdy' }));
+    expect(await checkCampaignTemplates(renamed, templatesDir)).toEqual([`campaign birthday: template "birthdy" does not exist (no folder ${join(templatesDir, 'birthdy')})`]);
+  });
+});
