@@ -64,10 +64,13 @@ async function campaignStats(runtime: Runtime, campaign: Campaign) {
   }
   const revenue: Record<string, number> = {};
   for (const r of converted) if (r.currency !== null) revenue[r.currency] = (revenue[r.currency] ?? 0) + (r.revenue ?? 0);
+  const statuses = [...new Set(byStatus.map((r) => r.status))];
   return {
     id: campaign.id,
     name: campaign.name,
     enabled: campaign.enabled,
+    /** Jobs by status: pending, sent, skipped, cancelled. */
+    jobs: Object.fromEntries(statuses.map((status) => [status, total(status)])),
     pending: total('pending'),
     sent: total('sent'),
     cancelled: { total: total('cancelled'), byReason: reasons('cancelled') },
@@ -95,26 +98,30 @@ export async function buildScheduler(opts: SchedulerOptions): Promise<Scheduler>
   ];
   const app = createServiceApp(runtime, () => consumers);
 
-  app.get('/campaigns', async () => {
-    const rows = await runtime.db
-      .select({ campaignId: jobs.campaignId, status: jobs.status, jobs: count() })
-      .from(jobs)
-      .groupBy(jobs.campaignId, jobs.status);
-    return {
-      now: clock.now().toISOString(),
-      campaigns: campaigns.map((c) => ({
-        id: c.id,
-        name: c.name,
-        enabled: c.enabled,
-        template: c.template,
-        ...(c.variants !== undefined ? { variants: c.variants } : {}),
-        category: c.category,
-        trigger: c.trigger,
-        delay: c.delay,
-        jobs: Object.fromEntries(rows.filter((r) => r.campaignId === c.id).map((r) => [r.status, r.jobs])),
-      })),
-    };
-  });
+  app.get('/campaigns', async () => ({
+    now: clock.now().toISOString(),
+    campaigns: await Promise.all(
+      campaigns.map(async (c) => {
+        const stats = await campaignStats(runtime, c);
+        return {
+          id: c.id,
+          name: c.name,
+          enabled: c.enabled,
+          template: c.template,
+          ...(c.variants !== undefined ? { variants: c.variants } : {}),
+          category: c.category,
+          trigger: c.trigger,
+          delay: c.delay,
+          jobs: stats.jobs,
+          sent: stats.sent,
+          cancelled: stats.cancelled.total,
+          skipped: stats.skipped.total,
+          conversions: stats.conversions,
+          revenue: stats.revenue,
+        };
+      }),
+    ),
+  }));
 
   app.get<{ Params: { id: string } }>('/campaigns/:id/stats', async (request, reply) => {
     const campaign = campaigns.find((c) => c.id === request.params.id);

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MessageRequested, TemplateCampaign, type LifecycleEvent, type StageChanged, type Stage } from '@lifecycle/contracts';
+import { MessageRequested, TemplateCampaign, type LifecycleEvent, type MessageEvent, type StageChanged, type Stage } from '@lifecycle/contracts';
 import { openRuntime, publish, type Producer, type Runtime } from '@lifecycle/kit';
 import { collectTopic, connectedProducer, createTestInfra, eventually, serviceEnv, type TestInfra } from '@lifecycle/tools/test-kit';
 import { buildScheduler, type Scheduler } from '../src/app.ts';
@@ -28,7 +28,7 @@ let producer: Producer;
 let requested: Awaited<ReturnType<typeof collectTopic>>;
 
 type EventInput = { topic: 'lifecycleEvents'; value: LifecycleEvent };
-type Input = EventInput | { topic: 'stageChanges'; value: StageChanged };
+type Input = EventInput | { topic: 'stageChanges'; value: StageChanged } | { topic: 'messageEvents'; value: MessageEvent };
 interface Action {
   at: Date;
   inputs: Input[];
@@ -84,6 +84,15 @@ function stage(customerId: string, from: Stage, to: Stage, at: Date, historical 
   };
 }
 
+/** What messaging reports when someone uses the unsubscribe link of an earlier email. */
+function unsubscribed(customerId: string, at: Date): Input {
+  const id = `msg-${++seq}-${customerId}`;
+  return {
+    topic: 'messageEvents',
+    value: { id, type: 'message.status', version: 1, occurredAt: at.toISOString(), customerId, causationId: id, payload: { dedupeKey: `earlier:${customerId}`, campaignId: 'earlier', status: 'unsubscribed' } },
+  };
+}
+
 const product = (name: string, sku: string, price: number, category?: string) => ({ name, sku, price, quantity: 1, ...(category ? { category } : {}) });
 
 function order(customerId: string, orderId: string, total: number, products: object[], at: Date, extra: Record<string, unknown> = {}): Input {
@@ -103,6 +112,7 @@ const zones: Record<string, { timezone?: string; birthday?: string }> = {
   spender: {},
   capped: {},
   importer: {},
+  optout: {},
 };
 
 const actions: Action[] = [
@@ -121,6 +131,7 @@ const actions: Action[] = [
       stage('capped', 'retention', 'at_risk', S),
       track('capped', 'Checkout Started', { checkout_id: 'chk-c1', total: 20, currency: 'USD' }, S),
       track('capped', 'Product Viewed', { product_id: 'p-mug', name: 'Stoneware Mug', price: 20, currency: 'USD' }, S),
+      track('optout', 'Product Viewed', { product_id: 'p-mug', name: 'Stoneware Mug', price: 20, currency: 'USD' }, S),
       // An order imported from another system, placed long before it reached Kafka: history.
       order('importer', 'o-imp', 80, [product('Stoneware Mug', 'MUG-STONE', 80)], new Date('2026-01-10T15:00:00.000Z')),
     ],
@@ -136,6 +147,7 @@ const actions: Action[] = [
     inputs: [
       track('browser', 'Product Viewed', { product_id: 'p-filter', name: 'Filters', price: 5, currency: 'EUR' }, minutes(60)),
       track('browser2', 'Product Added', { product_id: 'p-mug', name: 'Stoneware Mug', price: 20 }, minutes(60)),
+      unsubscribed('optout', minutes(60)),
     ],
   },
   { at: minutes(120), inputs: [track('browser', 'Product Viewed', { product_id: 'p-kettle', name: 'Gooseneck Kettle', price: 30, currency: 'EUR' }, minutes(120))] },
@@ -175,7 +187,8 @@ async function runTimeline(timeline: Action[], end: Date): Promise<void> {
       if (action === undefined) break;
       for (const input of action.inputs) {
         if (input.topic === 'lifecycleEvents') await publish(producer, infra.prefix, 'lifecycleEvents', [input.value]);
-        else await publish(producer, infra.prefix, 'stageChanges', [input.value]);
+        else if (input.topic === 'stageChanges') await publish(producer, infra.prefix, 'stageChanges', [input.value]);
+        else await publish(producer, infra.prefix, 'messageEvents', [input.value]);
       }
       await processed(action.inputs.map((i) => i.value.id));
       await scheduler.runner.runDue();
@@ -275,7 +288,10 @@ describe('the shipped campaigns through a year', () => {
     expect(await stats('cart-abandonment')).toMatchObject({ sent: 2, pending: 0, cancelled: { total: 1, byReason: { exit: 1 } }, skipped: { total: 1, byReason: { frequency_cap: 1 } } });
     expect(await stats('cross-sell')).toMatchObject({ sent: 5, skipped: { byReason: { condition: 2 } }, conversions: 1, revenue: { USD: 45 } });
     expect(await stats('win-back-at-risk')).toMatchObject({ sent: 2, cancelled: { byReason: { exit: 1 } } });
-    expect(await stats('browse-abandonment')).toMatchObject({ sent: 2, cancelled: { byReason: { exit: 1 } } });
+    // optout's nudge was planned, then they unsubscribed through an earlier email: skipped when due.
+    expect(await stats('browse-abandonment')).toMatchObject({ sent: 2, cancelled: { byReason: { exit: 1 } }, skipped: { byReason: { unsubscribed: 1 } } });
+    const list = (await scheduler.app.inject({ url: '/campaigns' })).json();
+    expect(list.campaigns.find((c: { id: string }) => c.id === 'cross-sell')).toMatchObject({ sent: 5, skipped: 2, conversions: 1, revenue: { USD: 45 }, jobs: { sent: 5, skipped: 2 } });
     expect(await stats('loyalty-milestone')).toMatchObject({ sent: 1, pending: 0 });
     const missing = await scheduler.app.inject({ url: '/campaigns/no-such/stats' });
     expect(missing.statusCode).toBe(404);
