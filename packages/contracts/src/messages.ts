@@ -33,6 +33,8 @@ export const MessageRequested = envelope(
     dedupeKey: z.string().min(1),
     campaignId: z.string().min(1),
     templateId: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'template ids are kebab-case folder names'),
+    /** The A/B variant the customer is in, when the campaign runs a test. */
+    variant: z.string().optional(),
     category: z.enum(['transactional', 'marketing']),
     recipient: z.object({ email: z.email(), name: z.string().optional() }),
     locale: z.string().default('en'),

@@ -90,12 +90,13 @@ export async function buildScheduler(opts: SchedulerOptions): Promise<Scheduler>
   const planning: PlanningOptions = { runtime, campaigns, settings, clock, onPlanned: () => void runner.runDue().catch(() => 0) };
   await reconcileAtStartup(planning);
   const common = { kafka: runtime.kafka, producer: runtime.producer, prefix: runtime.prefix, logger: runtime.logger };
-  const consumers = [
-    await startTopicConsumer({ ...common, groupId: 'lifecycle-scheduler', topic: 'lifecycleEvents', handle: lifecycleEventHandler(planning) }),
-    await startTopicConsumer({ ...common, groupId: 'lifecycle-scheduler-stages', topic: 'stageChanges', handle: stageChangeHandler(planning) }),
-    await startTopicConsumer({ ...common, groupId: 'lifecycle-scheduler-message-events', topic: 'messageEvents', handle: messageEventHandler(planning) }),
-    await startTopicConsumer({ ...common, groupId: 'lifecycle-scheduler-timers', topic: 'timersRequested', handle: timerRequestHandler(runtime, planning.onPlanned) }),
-  ];
+  // The groups join side by side: each join waits out the broker's rebalance delay.
+  const consumers = await Promise.all([
+    startTopicConsumer({ ...common, groupId: 'lifecycle-scheduler', topic: 'lifecycleEvents', handle: lifecycleEventHandler(planning) }),
+    startTopicConsumer({ ...common, groupId: 'lifecycle-scheduler-stages', topic: 'stageChanges', handle: stageChangeHandler(planning) }),
+    startTopicConsumer({ ...common, groupId: 'lifecycle-scheduler-message-events', topic: 'messageEvents', handle: messageEventHandler(planning) }),
+    startTopicConsumer({ ...common, groupId: 'lifecycle-scheduler-timers', topic: 'timersRequested', handle: timerRequestHandler(runtime, planning.onPlanned) }),
+  ]);
   const app = createServiceApp(runtime, () => consumers);
 
   app.get('/campaigns', async () => ({

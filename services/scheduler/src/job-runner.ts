@@ -45,6 +45,7 @@ export function messageRequest(job: Job, campaign: Campaign, contact: StoredCont
       dedupeKey: job.dedupeKey,
       campaignId: campaign.id,
       templateId: variant?.template ?? campaign.template,
+      ...(job.variant !== null ? { variant: job.variant } : {}),
       category: campaign.category,
       recipient: { email: contact.email, ...(contact.name !== null ? { name: contact.name } : {}) },
       locale: contact.locale ?? 'en',

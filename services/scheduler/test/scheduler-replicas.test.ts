@@ -69,7 +69,8 @@ beforeAll(async () => {
     join(campaigns, 'post-purchase-thank-you.yaml'),
     'id: post-purchase-thank-you\nname: Thank you\ntemplate: post-purchase-thank-you\ncategory: transactional\ntrigger:\n  event: Order Completed\n',
   );
-  env = { ...serviceEnv(infra), CAMPAIGNS_DIR: campaigns, CLOCK: 'simulated', CLOCK_START: clockStart, SCHEDULER_POLL_MS: '50', SCHEDULER_BATCH_SIZE: '100', LOG_LEVEL: 'error' };
+  // Firing starts when a test sets the clock, not on a poll, so each replica's answer counts its own share.
+  env = { ...serviceEnv(infra), CAMPAIGNS_DIR: campaigns, CLOCK: 'simulated', CLOCK_START: clockStart, SCHEDULER_POLL_MS: '60000', SCHEDULER_BATCH_SIZE: '100', LOG_LEVEL: 'error' };
 });
 
 afterAll(async () => {

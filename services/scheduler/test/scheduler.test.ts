@@ -57,7 +57,9 @@ beforeAll(async () => {
   const config = loadConfig({ ...serviceEnv(infra), PORT: '0' });
   runtime = await openRuntime({ service: 'scheduler', config, schema: 'scheduling', migrationsFolder: join(import.meta.dirname, '..', 'drizzle') });
   const clock = simulatedClock(start);
-  scheduler = await buildScheduler({ runtime, campaigns: [thankYou], settings: CampaignSettings.parse({}), clock, simulated: clock, pollMs: 50 });
+  // No polling: firing happens when the clock is set or a job is planned, so each POST
+  // /admin/clock answer counts exactly what became due (a poll could otherwise fire it first).
+  scheduler = await buildScheduler({ runtime, campaigns: [thankYou], settings: CampaignSettings.parse({}), clock, simulated: clock, pollMs: 60_000 });
   producer = await connectedProducer(infra);
   requested = await collectTopic(infra, 'messagesRequested');
   timersFired = await collectTopic(infra, 'timersFired');

@@ -278,6 +278,7 @@ describe('the shipped campaigns through a year', () => {
     // The A/B variant picks the template, and the same customer always gets the same one.
     for (const m of sent().filter((x) => x.payload.campaignId === 'cart-abandonment')) {
       const { variant } = TemplateCampaign.parse(m.payload.data['campaign']);
+      expect(m.payload.variant).toBe(variant);
       expect(m.payload.templateId).toBe(variant === 'gentle' ? 'cart-abandonment-reminder' : 'cart-abandonment');
     }
     // Every request carries a dedupe key made of campaign, customer and trigger.

@@ -12,6 +12,8 @@ export interface MailTags {
   dedupeKey: string;
   campaignId: string;
   customerId: string;
+  /** The A/B variant, so SendGrid's events can be read per variant too. */
+  variant?: string;
 }
 
 /** One rendered message, ready for any transport. */
@@ -42,7 +44,13 @@ export function composeMail(request: MessageRequested, sender: Sender, content: 
     text: content.text,
     html: content.html,
     categories: [payload.templateId, payload.category],
-    tags: { messageId: request.id, dedupeKey: payload.dedupeKey, campaignId: payload.campaignId, customerId: request.customerId },
+    tags: {
+      messageId: request.id,
+      dedupeKey: payload.dedupeKey,
+      campaignId: payload.campaignId,
+      customerId: request.customerId,
+      ...(payload.variant !== undefined ? { variant: payload.variant } : {}),
+    },
     ...(headers === undefined ? {} : { headers }),
   };
 }
