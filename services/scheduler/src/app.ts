@@ -1,7 +1,7 @@
 import { count, eq, sum } from 'drizzle-orm';
 import { z } from 'zod';
 import { createServiceApp, startTopicConsumer, type FastifyInstance, type RunningConsumer, type Runtime } from '@lifecycle/kit';
-import { lifecycleEventHandler, messageEventHandler, reconcileAtStartup, stageChangeHandler, type PlanningOptions } from './consumer.ts';
+import { lifecycleBatchHandler, lifecycleEventHandler, messageEventHandler, reconcileAtStartup, stageChangeHandler, type PlanningOptions } from './consumer.ts';
 import { conversions, jobs } from './db/schema.ts';
 import type { Campaign, CampaignSettings } from './domain/campaign.ts';
 import type { Clock, SimulatedClock } from './domain/clock.ts';
@@ -92,7 +92,14 @@ export async function buildScheduler(opts: SchedulerOptions): Promise<Scheduler>
   const common = { kafka: runtime.kafka, producer: runtime.producer, prefix: runtime.prefix, logger: runtime.logger };
   // The groups join side by side: each join waits out the broker's rebalance delay.
   const consumers = await Promise.all([
-    startTopicConsumer({ ...common, groupId: 'lifecycle-scheduler', topic: 'lifecycleEvents', handle: lifecycleEventHandler(planning) }),
+    startTopicConsumer({
+      ...common,
+      groupId: 'lifecycle-scheduler',
+      topic: 'lifecycleEvents',
+      handle: lifecycleEventHandler(planning),
+      handleBatch: lifecycleBatchHandler(planning),
+      batchSize: 200,
+    }),
     startTopicConsumer({ ...common, groupId: 'lifecycle-scheduler-stages', topic: 'stageChanges', handle: stageChangeHandler(planning) }),
     startTopicConsumer({ ...common, groupId: 'lifecycle-scheduler-message-events', topic: 'messageEvents', handle: messageEventHandler(planning) }),
     startTopicConsumer({ ...common, groupId: 'lifecycle-scheduler-timers', topic: 'timersRequested', handle: timerRequestHandler(runtime, planning.onPlanned) }),

@@ -6,7 +6,7 @@ import { conversions, jobs, processedEvents } from './db/schema.ts';
 import type { Campaign, CampaignSettings } from './domain/campaign.ts';
 import type { Clock } from './domain/clock.ts';
 import { contactAfterEvent, eventAmount, type StoredContact } from './domain/contact-state.ts';
-import { exitsJob, planJobs, planOccasion, type PlannedJob, type TriggerInput } from './domain/planning.ts';
+import { exitsJob, planJobs, planOccasion, triggers, type PlannedJob, type TriggerInput } from './domain/planning.ts';
 
 export interface PlanningOptions {
   runtime: Runtime;
@@ -59,8 +59,11 @@ async function lastEntries(tx: Tx, customerId: string): Promise<Map<string, Date
 /** Plans what a trigger starts for the locked contact. */
 async function planTrigger(tx: Tx, opts: PlanningOptions, contact: StoredContact, trigger: TriggerInput): Promise<number> {
   if (trigger.historical) return 0;
-  const entries = await lastEntries(tx, contact.customerId);
-  const planned = planJobs(opts.campaigns, trigger, contact, opts.settings, (id) => entries.get(id) ?? null);
+  // Most events (product views of customers in no campaign's window) start nothing: no query.
+  const started = opts.campaigns.filter((c) => c.enabled && triggers(c, trigger));
+  if (started.length === 0) return 0;
+  const entries = started.some((c) => typeof c.reentry === 'object') ? await lastEntries(tx, contact.customerId) : new Map<string, Date>();
+  const planned = planJobs(started, trigger, contact, opts.settings, (id) => entries.get(id) ?? null);
   return insertJobs(tx, planned, opts.runtime.logger, trigger.id);
 }
 
@@ -131,41 +134,58 @@ function dateFields(c: StoredContact): string {
 }
 
 /**
- * Handles one lifecycle event, in one transaction with its processed id: updates the contact,
- * cancels the jobs it exits, records conversions, and plans the campaigns it triggers. Job keys
- * are deterministic, so a redelivery changes nothing. Historical events (reaching Kafka long
- * after they happened) update the contact but start no campaign.
+ * Applies one lifecycle event inside the caller's transaction, together with its processed id:
+ * updates the contact, cancels the jobs it exits, records conversions, and plans the campaigns
+ * it triggers. Job keys are deterministic, so a redelivery changes nothing. Historical events
+ * (reaching Kafka long after they happened) update the contact but start no campaign.
  */
+async function applyLifecycleEvent(tx: Tx, opts: PlanningOptions, event: LifecycleEvent, arrivedAt: number | undefined): Promise<number> {
+  const { call } = event.payload;
+  const occurredAt = new Date(event.occurredAt);
+  const historical = arrivedAt !== undefined && arrivedAt - occurredAt.getTime() > opts.settings.historicalAfter;
+  const fresh = await tx.insert(processedEvents).values({ eventId: event.id }).onConflictDoNothing().returning();
+  if (fresh.length === 0) return 0;
+  const before = await lockContact(tx, event.customerId, occurredAt);
+  const after = contactAfterEvent(before, event, opts.settings.storeTimeZone);
+  await saveContact(tx, after);
+  let count = 0;
+  if (dateFields(before) !== dateFields(after)) count += await replanOccasions(tx, opts, after, opts.clock.now(), opts.runtime.logger);
+  if (call.type !== 'track') return count;
+  await recordEventTime(tx, event.customerId, call.event, occurredAt);
+  await applyExits(tx, opts, event, call.event, call.properties);
+  await recordConversions(tx, opts, event, call.event, call.properties);
+  if (historical) opts.runtime.logger.debug({ eventId: event.id, customerId: event.customerId }, 'historical event: contact updated, no campaign started');
+  const trigger: TriggerInput = {
+    kind: 'event',
+    id: event.id,
+    name: call.event,
+    properties: call.properties,
+    occurredAt,
+    historical,
+    spend: { before: before.lifetimeSpend, after: after.lifetimeSpend },
+  };
+  return count + (await planTrigger(tx, opts, after, trigger));
+}
+
+/** Handles one lifecycle event in a transaction of its own (and retries of a failed batch). */
 export function lifecycleEventHandler(opts: PlanningOptions): TopicConsumerOptions<'lifecycleEvents'>['handle'] {
-  const { db } = opts.runtime;
-  return async (event: LifecycleEvent, record) => {
-    const { call } = event.payload;
-    const occurredAt = new Date(event.occurredAt);
-    const historical = record.timestamp !== undefined && record.timestamp - occurredAt.getTime() > opts.settings.historicalAfter;
-    const planned = await db.transaction(async (tx) => {
-      const fresh = await tx.insert(processedEvents).values({ eventId: event.id }).onConflictDoNothing().returning();
-      if (fresh.length === 0) return 0;
-      const before = await lockContact(tx, event.customerId, occurredAt);
-      const after = contactAfterEvent(before, event, opts.settings.storeTimeZone);
-      await saveContact(tx, after);
+  return async (event, record) => {
+    const planned = await opts.runtime.db.transaction((tx) => applyLifecycleEvent(tx, opts, event, record.timestamp));
+    if (planned > 0) opts.onPlanned();
+  };
+}
+
+/**
+ * Handles a partition's batch of lifecycle events in one transaction, in offset order: a
+ * backlog (every product view reaches the scheduler) is taken in without a commit per event.
+ */
+export function lifecycleBatchHandler(opts: PlanningOptions): NonNullable<TopicConsumerOptions<'lifecycleEvents'>['handleBatch']> {
+  return async (items) => {
+    const planned = await opts.runtime.db.transaction(async (tx) => {
       let count = 0;
-      if (dateFields(before) !== dateFields(after)) count += await replanOccasions(tx, opts, after, opts.clock.now(), opts.runtime.logger);
-      if (call.type !== 'track') return count;
-      await recordEventTime(tx, event.customerId, call.event, occurredAt);
-      await applyExits(tx, opts, event, call.event, call.properties);
-      await recordConversions(tx, opts, event, call.event, call.properties);
-      const trigger: TriggerInput = {
-        kind: 'event',
-        id: event.id,
-        name: call.event,
-        properties: call.properties,
-        occurredAt,
-        historical,
-        spend: { before: before.lifetimeSpend, after: after.lifetimeSpend },
-      };
-      return count + (await planTrigger(tx, opts, after, trigger));
+      for (const { value, record } of items) count += await applyLifecycleEvent(tx, opts, value, record.timestamp);
+      return count;
     });
-    if (historical) opts.runtime.logger.debug({ eventId: event.id, customerId: event.customerId }, 'historical event: contact updated, no campaign started');
     if (planned > 0) opts.onPlanned();
   };
 }

@@ -97,7 +97,8 @@ function triggerDataFor(campaign: Campaign, trigger: TriggerInput, contact: Cont
   }
 }
 
-function triggers(campaign: Campaign, trigger: TriggerInput): boolean {
+/** Whether the trigger starts this campaign (before re-entry rules and data are looked at). */
+export function triggers(campaign: Campaign, trigger: TriggerInput): boolean {
   const t = campaign.trigger;
   if (trigger.kind === 'stage') {
     if (!('stage' in t)) return false;
