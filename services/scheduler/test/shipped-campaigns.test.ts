@@ -3,6 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MessageRequested, TemplateCampaign, type LifecycleEvent, type MessageEvent, type StageChanged, type Stage } from '@lifecycle/contracts';
 import { openRuntime, publish, type Producer, type Runtime } from '@lifecycle/kit';
 import { collectTopic, connectedProducer, createTestInfra, eventually, serviceEnv, type TestInfra } from '@lifecycle/tools/test-kit';
+// The messaging service's own catalog, in strict mode: a variable missing from the data fails.
+import { createTemplateCatalog } from '../../messaging/src/template-catalog.ts';
 import { buildScheduler, type Scheduler } from '../src/app.ts';
 import { loadCampaigns, type CampaignSet } from '../src/campaign-files.ts';
 import { loadConfig } from '../src/config.ts';
@@ -283,6 +285,24 @@ describe('the shipped campaigns through a year', () => {
     }
     // Every request carries a dedupe key made of campaign, customer and trigger.
     expect(new Set(sent().map((m) => m.payload.dedupeKey)).size).toBe(sent().length);
+  });
+
+  it('sends data that every template renders from in strict mode (no variable missing), in English and Japanese', async () => {
+    const catalog = createTemplateCatalog({ dir: join(import.meta.dirname, '..', '..', '..', 'templates'), engineOptions: { strict: true } });
+    const messages = sent();
+    expect(new Set(messages.map((m) => m.payload.templateId)).size).toBeGreaterThanOrEqual(12);
+    for (const m of messages) {
+      const lookup = await catalog.get(m.payload.templateId);
+      if (!lookup.ok) throw new Error(lookup.error);
+      const data = m.payload.category === 'marketing' ? { ...m.payload.data, unsubscribeUrl: 'https://mail.example.com/unsubscribe?token=t' } : m.payload.data;
+      for (const locale of ['en', 'ja']) {
+        const rendered = lookup.template.compiled.render(data, { locale, timeZone: m.payload.timeZone, campaignId: m.payload.campaignId });
+        if (!rendered.ok) throw new Error(`${m.payload.templateId} [${locale}] for ${m.customerId}: ${rendered.error}`);
+        const { subject, html, text } = rendered.content;
+        expect(subject.length, `${m.payload.templateId} subject`).toBeGreaterThan(0);
+        for (const part of [subject, html, text]) expect(part, `${m.payload.templateId} [${locale}] for ${m.customerId}`).not.toMatch(/undefined|NaN|\[object Object\]/);
+      }
+    }
   });
 
   it('counts sends, exits, skips by reason and attributed revenue per campaign', async () => {
