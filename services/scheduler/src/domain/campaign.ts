@@ -79,6 +79,8 @@ export type Exit = z.infer<typeof Exit>;
 export const Reentry = z.union([
   /** One message per trigger (per order, per checkout): the default. */
   z.literal('perTrigger'),
+  /** One message per order (`order_id` of the trigger): a repeated or second event for the same order sends nothing more. */
+  z.literal('perOrder'),
   /** Once per customer, ever. */
   z.literal('once'),
   /** At most one entry per customer in this period. */
@@ -140,6 +142,9 @@ export const Campaign = z
     }
     if ('date' in c.trigger && c.delay.kind === 'duration' && c.delay.ms > 0) {
       ctx.addIssue({ code: 'custom', path: ['delay'], message: 'a date trigger takes { days, at } (a local time), not a duration' });
+    }
+    if (c.reentry === 'perOrder' && !('event' in c.trigger && c.trigger.event.startsWith('Order '))) {
+      ctx.addIssue({ code: 'custom', path: ['reentry'], message: 'perOrder needs a trigger on an Order event (Order Completed, Order Delivered …)' });
     }
     if (c.recommendations !== undefined && !('event' in c.trigger && c.trigger.event === 'Order Completed')) {
       ctx.addIssue({ code: 'custom', path: ['recommendations'], message: 'recommendations need an Order Completed trigger' });

@@ -158,6 +158,14 @@ describe('re-entry', () => {
     expect(keys).toEqual(['browse:cust-1:once', 'browse:cust-1:once']);
   });
 
+  it('perOrder gives one key per order: a second delivery event of the same order adds no job', () => {
+    const reviews = Campaign.parse({ id: 'review', name: 'Review', template: 'review', category: 'marketing', trigger: { event: 'Order Delivered' }, reentry: 'perOrder' });
+    const delivered = (id: string, orderId: string) => event(id, 'Order Delivered', { order_id: orderId });
+    const keys = [delivered('evt-1', 'o-1'), delivered('evt-2', 'o-1'), delivered('evt-3', 'o-2')].flatMap((e) => planJobs([reviews], e, contact(), settings, neverEntered).map((j) => j.dedupeKey));
+    expect(keys).toEqual(['review:cust-1:order-o-1', 'review:cust-1:order-o-1', 'review:cust-1:order-o-2']);
+    expect(() => browse('perOrder')).toThrow(/perOrder needs a trigger on an Order event/);
+  });
+
   it('every P30D refuses an entry 10 days after the last and allows one 31 days after', () => {
     const monthly = browse({ every: 'P30D' });
     const asked: string[] = [];

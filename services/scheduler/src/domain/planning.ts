@@ -134,7 +134,7 @@ export function planJobs(
     }
     const triggerData = triggerDataFor(campaign, trigger, contact, settings);
     if (triggerData === null) return [];
-    const unit = 'milestone' in campaign.trigger ? `milestone-${campaign.trigger.milestone.lifetimeSpend}` : reentry === 'once' ? 'once' : trigger.id;
+    const unit = reentryUnit(campaign, trigger);
     return [
       {
         dedupeKey: `${campaign.id}:${contact.customerId}:${unit}`,
@@ -150,6 +150,17 @@ export function planJobs(
       },
     ];
   });
+}
+
+/** What the re-entry rule allows one message per: this trigger, the order, the customer, the threshold. */
+function reentryUnit(campaign: Campaign, trigger: TriggerInput): string {
+  if ('milestone' in campaign.trigger) return `milestone-${campaign.trigger.milestone.lifetimeSpend}`;
+  if (campaign.reentry === 'once') return 'once';
+  if (campaign.reentry === 'perOrder' && trigger.kind === 'event') {
+    const orderId = trigger.properties['order_id'];
+    if (typeof orderId === 'string' || typeof orderId === 'number') return `order-${orderId}`;
+  }
+  return trigger.id;
 }
 
 function originalDate(kind: OccasionKind, contact: ContactState): string | null {
