@@ -1,4 +1,5 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { portAnswers, repoRoot } from './kafka-broker.ts';
 import { ensureKafka, ensureStackDatabase, ensureStackTopics } from './local-infra.ts';
@@ -45,13 +46,14 @@ export async function startStack(opts: StartOptions): Promise<number> {
   const database = await ensureStackDatabase(config.databaseUrl);
   const topics = await ensureStackTopics(kafka.brokers, config.topicPrefix);
   mkdirSync(config.outboxDir, { recursive: true });
+  const devDefaults = localDevelopmentDefaults(opts.env);
 
   const services: ServiceProcessSpec[] = selected.map((s) => ({
     name: s.name,
     entry: serviceEntry(s.name),
     nodeFlags,
     url: serviceUrl(config.host, s.port),
-    env: serviceEnv(opts.env, config, kafka.brokers, s.port),
+    env: serviceEnv({ ...devDefaults, ...opts.env }, config, kafka.brokers, s.port),
   }));
   for (const line of banner({ config, kafka, database, topics, services })) process.stdout.write(`${line}\n`);
 
@@ -68,6 +70,28 @@ export async function startStack(opts: StartOptions): Promise<number> {
     }),
     onAllReady: () => opts.say(`all ${services.length} services are ready; in another terminal: ./lifecycle send-sample-order`),
   });
+}
+
+/** SHA-256 of `dev-write-key`, the write key the local stack accepts unless INGESTION_WRITE_KEY_HASHES is set. */
+export const DEV_WRITE_KEY_HASH = '2cc827ddd1d176c150091ef0c8e181de15afbaf3c855263ca0d9069f7c2c3309';
+
+/**
+ * What a developer's stack needs to behave like production without any set-up: the HTTP API
+ * accepts the write key `dev-write-key`, and marketing mail is signed with an unsubscribe secret
+ * made once per checkout (`.local/unsubscribe-secret`), so its links keep working across
+ * restarts. Anything set in the environment wins.
+ */
+function localDevelopmentDefaults(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const secretFile = join(repoRoot, '.local', 'unsubscribe-secret');
+  let secret = env.UNSUBSCRIBE_SECRET;
+  if (secret === undefined) {
+    if (!existsSync(secretFile)) {
+      mkdirSync(join(repoRoot, '.local'), { recursive: true });
+      writeFileSync(secretFile, randomBytes(32).toString('base64'), { mode: 0o600 });
+    }
+    secret = readFileSync(secretFile, 'utf8').trim();
+  }
+  return { INGESTION_WRITE_KEY_HASHES: DEV_WRITE_KEY_HASH, UNSUBSCRIBE_SECRET: secret };
 }
 
 /** What each service is given: the parent's environment, with the stack's settings made explicit. */

@@ -32,7 +32,7 @@ export async function insertJobs(tx: Tx, planned: PlannedJob[], logger: Logger, 
 }
 
 /** Re-plans the customer's date campaigns (birthday, anniversaries) after their dates may have changed. */
-export async function replanOccasions(tx: Tx, opts: Pick<PlanningOptions, 'campaigns' | 'settings'>, contact: StoredContact, now: Date, logger: Logger): Promise<number> {
+export async function replanOccasions(tx: Tx, opts: Pick<PlanningOptions, 'campaigns' | 'settings'>, contact: StoredContact, now: Date, logger: Logger, cause: string): Promise<number> {
   let planned = 0;
   for (const campaign of opts.campaigns) {
     if (!campaign.enabled || !('date' in campaign.trigger)) continue;
@@ -42,7 +42,7 @@ export async function replanOccasions(tx: Tx, opts: Pick<PlanningOptions, 'campa
       .update(jobs)
       .set({ status: 'cancelled', skipReason: 'rescheduled', firedAt: now })
       .where(plan === null ? stale : and(stale, ne(jobs.dedupeKey, plan.dedupeKey)));
-    if (plan !== null) planned += await insertJobs(tx, [plan], logger, 'dates');
+    if (plan !== null) planned += await insertJobs(tx, [plan], logger, cause);
   }
   return planned;
 }
@@ -149,7 +149,7 @@ async function applyLifecycleEvent(tx: Tx, opts: PlanningOptions, event: Lifecyc
   const after = contactAfterEvent(before, event, opts.settings.storeTimeZone);
   await saveContact(tx, after);
   let count = 0;
-  if (dateFields(before) !== dateFields(after)) count += await replanOccasions(tx, opts, after, opts.clock.now(), opts.runtime.logger);
+  if (dateFields(before) !== dateFields(after)) count += await replanOccasions(tx, opts, after, opts.clock.now(), opts.runtime.logger, event.id);
   if (call.type !== 'track') return count;
   await recordEventTime(tx, event.customerId, call.event, occurredAt);
   await applyExits(tx, opts, event, call.event, call.properties);
@@ -261,7 +261,7 @@ export async function reconcileAtStartup(opts: PlanningOptions): Promise<Startup
       for (const { customer_id: customerId } of ids.rows) {
         planned += await db.transaction(async (tx) => {
           const contact = await lockContact(tx, customerId, opts.clock.now());
-          return replanOccasions(tx, { campaigns: [campaign], settings: opts.settings }, contact, opts.clock.now(), logger);
+          return replanOccasions(tx, { campaigns: [campaign], settings: opts.settings }, contact, opts.clock.now(), logger, 'start-up');
         });
       }
     }

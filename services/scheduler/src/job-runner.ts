@@ -179,7 +179,7 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
           FROM (VALUES ${sql.join(rows, sql`, `)}) AS u(key, status, reason, detail, due_at, deferred)
           WHERE j.dedupe_key = u.key`);
       }
-      await insertJobs(tx, next, logger, 'yearly');
+      await insertJobs(tx, next, logger, 'next-year');
       for (const { job, decision } of settled) {
         const fields = { customerId: job.customerId, campaignId: job.campaignId, dedupeKey: job.dedupeKey };
         if (decision.kind === 'send') logger.info(fields, 'message requested');
