@@ -1,6 +1,6 @@
-import { count, eq, sum } from 'drizzle-orm';
+import { count, eq, sql, sum } from 'drizzle-orm';
 import { z } from 'zod';
-import { createServiceApp, startTopicConsumer, type FastifyInstance, type RunningConsumer, type Runtime } from '@lifecycle/kit';
+import { createServiceApp, startTopicConsumer, type Database, type FastifyInstance, type RunningConsumer, type Runtime } from '@lifecycle/kit';
 import { lifecycleBatchHandler, lifecycleEventHandler, messageEventHandler, reconcileAtStartup, stageChangeHandler, type PlanningOptions } from './consumer.ts';
 import { conversions, jobs } from './db/schema.ts';
 import type { Campaign, CampaignSettings } from './domain/campaign.ts';
@@ -18,12 +18,30 @@ export interface SchedulerOptions {
   pollMs: number;
   /** Jobs claimed per transaction. */
   batchSize?: number;
+  /** Processed-record ids older than this many days are purged (wall time). */
+  processedRetentionDays?: number;
+  purgeIntervalMs?: number;
 }
 
 export interface Scheduler {
   app: FastifyInstance;
   consumers: RunningConsumer[];
   runner: JobRunner;
+  /** The purge of old processed-record ids. */
+  purge: { stop: () => Promise<void> };
+}
+
+/** Deletes processed-record ids older than the retention, a chunk at a time; resolves to how many. */
+export async function purgeProcessedEvents(db: Database, now: Date, retentionDays: number): Promise<number> {
+  const cutoff = new Date(now.getTime() - retentionDays * 86_400_000).toISOString();
+  let total = 0;
+  for (;;) {
+    const result = await db.execute(sql`
+      DELETE FROM scheduling.processed_events WHERE event_id IN (
+        SELECT event_id FROM scheduling.processed_events WHERE processed_at < ${cutoff}::timestamptz LIMIT 10000)`);
+    total += result.rowCount ?? 0;
+    if ((result.rowCount ?? 0) < 10_000) return total;
+  }
 }
 
 const ClockBody = z.object({ now: z.iso.datetime({ offset: true }) });
@@ -149,6 +167,19 @@ export async function buildScheduler(opts: SchedulerOptions): Promise<Scheduler>
     return { now: clock.now().toISOString(), fired };
   });
 
+  const retentionDays = opts.processedRetentionDays ?? 30;
+  const purge = async (): Promise<void> => {
+    try {
+      const deleted = await purgeProcessedEvents(runtime.db, new Date(), retentionDays);
+      runtime.logger.info({ deleted, retentionDays }, 'old processed-record ids purged');
+    } catch (err) {
+      runtime.logger.error({ err }, 'processed-record purge failed');
+    }
+  };
+  void purge();
+  const purgeTimer = setInterval(() => void purge(), opts.purgeIntervalMs ?? 3_600_000);
+  purgeTimer.unref();
+
   runner.start();
-  return { app, consumers, runner };
+  return { app, consumers, runner, purge: { stop: async () => clearInterval(purgeTimer) } };
 }

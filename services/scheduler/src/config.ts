@@ -13,6 +13,12 @@ export const SchedulerConfig = z.object({
   SCHEDULER_POLL_MS: z.coerce.number().int().min(10).default(1_000),
   /** Jobs claimed and fired per database transaction. */
   SCHEDULER_BATCH_SIZE: z.coerce.number().int().min(1).max(5_000).default(500),
+  /**
+   * How long ids of consumed records are kept to drop redeliveries (which come within minutes);
+   * older ones are purged so the table does not grow with every event ever seen.
+   */
+  SCHEDULER_PROCESSED_RETENTION_DAYS: z.coerce.number().int().min(1).default(30),
+  SCHEDULER_PURGE_INTERVAL_MS: z.coerce.number().int().min(1_000).default(3_600_000),
   /** Where the simulated clock starts (ISO 8601); default: the time of start-up. */
   CLOCK_START: z.iso.datetime({ offset: true }).optional(),
 });

@@ -106,7 +106,7 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
   let stopped = false;
 
   /** Claims and settles one batch; `claimed` tells the caller whether more may be waiting. */
-  const fireBatch = async (): Promise<{ claimed: number; settled: number }> => {
+  const fireBatch = async (): Promise<{ claimed: number; settled: number; busy: number }> => {
     const now = clock.now();
     return db.transaction(async (tx) => {
       const due = await tx
@@ -116,7 +116,7 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
         .orderBy(asc(jobs.dueAt))
         .limit(batchSize)
         .for('update', { skipLocked: true });
-      if (due.length === 0) return { claimed: 0, settled: 0 };
+      if (due.length === 0) return { claimed: 0, settled: 0, busy: 0 };
       const customerIds = [...new Set(due.map((j) => j.customerId))].sort();
       // A customer another transaction holds (an event being planned, another replica) waits for the next round.
       const locked = await tx.select().from(contacts).where(inArray(contacts.customerId, customerIds)).orderBy(asc(contacts.customerId)).for('update', { skipLocked: true });
@@ -186,16 +186,21 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
         else if (decision.kind === 'defer') logger.info({ ...fields, until: decision.until.toISOString() }, 'message deferred to the send window');
         else logger.info({ ...fields, status: decision.kind, reason: decision.reason }, 'job not sent');
       }
-      return { claimed: due.length, settled: settled.length };
+      return { claimed: due.length, settled: settled.length, busy: due.length - ready.length };
     });
   };
 
   const fireAllDue = async (): Promise<number> => {
     let total = 0;
-    for (;;) {
-      const { claimed, settled } = await fireBatch();
+    // A customer whose row another transaction holds (an event being applied) is tried again
+    // shortly, so a run ends with everything due fired, not only what was free at the time.
+    for (let waits = 0; ; ) {
+      const { claimed, settled, busy } = await fireBatch();
       total += settled;
-      if (claimed < batchSize || settled === 0) break;
+      if (claimed < batchSize || settled === 0) {
+        if (busy === 0 || waits++ >= 40 || stopped) break;
+        await new Promise((r) => setTimeout(r, 25));
+      }
     }
     for (;;) {
       const settled = await fireDueTimers(runtime, clock.now(), batchSize);

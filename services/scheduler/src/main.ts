@@ -16,7 +16,7 @@ await runMain('scheduler', async () => {
   });
   runtime.logger.info({ campaigns: campaigns.filter((c) => c.enabled).map((c) => c.id), disabled: campaigns.filter((c) => !c.enabled).map((c) => c.id), clock: config.CLOCK }, 'campaigns loaded');
   const simulated = config.CLOCK === 'simulated' ? simulatedClock(config.CLOCK_START === undefined ? new Date() : new Date(config.CLOCK_START)) : undefined;
-  const { app, consumers, runner } = await buildScheduler({
+  const { app, consumers, runner, purge } = await buildScheduler({
     runtime,
     campaigns,
     settings,
@@ -24,6 +24,8 @@ await runMain('scheduler', async () => {
     simulated,
     pollMs: config.SCHEDULER_POLL_MS,
     batchSize: config.SCHEDULER_BATCH_SIZE,
+    processedRetentionDays: config.SCHEDULER_PROCESSED_RETENTION_DAYS,
+    purgeIntervalMs: config.SCHEDULER_PURGE_INTERVAL_MS,
   });
-  await serve({ runtime, app, host: config.HOST, port: config.PORT, consumers, background: [runner] });
+  await serve({ runtime, app, host: config.HOST, port: config.PORT, consumers, background: [runner, purge] });
 });

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MessageRequested, TimerFired, type LifecycleEvent, type TimerRequested } from '@lifecycle/contracts';
 import { openRuntime, publish, type Producer, type Runtime } from '@lifecycle/kit';
 import { collectTopic, connectedProducer, createTestInfra, eventually, serviceEnv, type TestInfra } from '@lifecycle/tools/test-kit';
-import { buildScheduler, type Scheduler } from '../src/app.ts';
+import { buildScheduler, purgeProcessedEvents, type Scheduler } from '../src/app.ts';
 import { loadConfig } from '../src/config.ts';
 import { Campaign, CampaignSettings } from '../src/domain/campaign.ts';
 import { simulatedClock } from '../src/domain/clock.ts';
@@ -154,5 +154,16 @@ describe('generic timers for other services', () => {
     await scheduler.app.inject({ method: 'POST', url: '/admin/clock', payload: { now: '2026-12-21T00:00:00Z' } });
     expect(await rows()).toEqual([{ fire_at: new Date('2026-12-20T00:00:00.000Z'), status: 'fired' }]);
     expect(timersFired.records).toHaveLength(1);
+  });
+});
+
+describe('housekeeping', () => {
+  it('forgets processed-record ids older than the retention, keeping recent ones for redeliveries', async () => {
+    await runtime.pool.query(
+      "INSERT INTO scheduling.processed_events (event_id, processed_at) VALUES ('old-1', now() - interval '31 days'), ('old-2', now() - interval '40 days'), ('recent-1', now() - interval '29 days')",
+    );
+    expect(await purgeProcessedEvents(runtime.db, new Date(), 30)).toBe(2);
+    const { rows } = await runtime.pool.query("SELECT event_id FROM scheduling.processed_events WHERE event_id IN ('old-1', 'old-2', 'recent-1')");
+    expect(rows).toEqual([{ event_id: 'recent-1' }]);
   });
 });

@@ -90,10 +90,15 @@ export const conversions = scheduling.table(
   (t) => [primaryKey({ columns: [t.campaignId, t.goalEventId] })],
 );
 
-export const processedEvents = scheduling.table('processed_events', {
-  eventId: text('event_id').primaryKey(),
-  processedAt: ts('processed_at').notNull().defaultNow(),
-});
+/** Records consumed, so a redelivery changes nothing; kept for SCHEDULER_PROCESSED_RETENTION_DAYS. */
+export const processedEvents = scheduling.table(
+  'processed_events',
+  {
+    eventId: text('event_id').primaryKey(),
+    processedAt: ts('processed_at').notNull().defaultNow(),
+  },
+  (t) => [index('processed_events_processed_at_idx').on(t.processedAt)],
+);
 
 /** Generic timers other services asked for (the classifier's silence checks). */
 export const timers = scheduling.table(
