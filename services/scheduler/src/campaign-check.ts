@@ -1,5 +1,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { LineCounter, parseDocument } from 'yaml';
+import { lineOf } from './campaign-files.ts';
 import type { Campaign } from './domain/campaign.ts';
 import { templateDataSchema } from './domain/template-data.ts';
 
@@ -40,13 +42,19 @@ export async function checkCampaignTemplates(campaigns: readonly Campaign[], tem
       }
       const result = schema.safeParse(sample);
       if (result.success) continue;
+      // JSON is YAML: the YAML parser gives each field's line for the message.
+      const lines = new LineCounter();
+      const doc = parseDocument(text, { lineCounter: lines });
       for (const issue of result.error.issues) {
-        const keys = issue.code === 'unrecognized_keys' ? issue.keys.map((k) => [...issue.path, k].join('.')) : [issue.path.join('.')];
+        const paths = issue.code === 'unrecognized_keys' ? issue.keys.map((k) => [...issue.path, k]) : [issue.path];
         const message =
           issue.code === 'unrecognized_keys'
             ? `campaign ${campaign.id} does not provide this, so a template must not use it`
             : `${issue.message} (as campaign ${campaign.id} sends it)`;
-        for (const key of keys) problems.push(`${file}: ${key || '(root)'}: ${message}`);
+        for (const path of paths) {
+          const line = lineOf(doc, lines, path);
+          problems.push(`${file}${line === null ? '' : `:${line}`}: ${path.map(String).join('.') || '(root)'}: ${message}`);
+        }
       }
     }
   }

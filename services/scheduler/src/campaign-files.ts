@@ -19,7 +19,7 @@ export interface CampaignSet {
 }
 
 /** The line of the deepest node the path reaches (the field itself, or its nearest parent). */
-function lineOf(doc: Document, lines: LineCounter, path: readonly PropertyKey[]): number | null {
+export function lineOf(doc: Document, lines: LineCounter, path: readonly PropertyKey[]): number | null {
   for (let depth = path.length; depth >= 0; depth--) {
     const node: unknown = doc.getIn(path.slice(0, depth), true);
     if (isNode(node) && node.range) return lines.linePos(node.range[0]).line;

@@ -88,12 +88,13 @@ describe('templates checked against their campaign’s data', () => {
     const sample = JSON.parse(await readFile(sampleFile, 'utf8'));
     sample.order.totl = 12;
     sample.coupon = 'SAVE5';
-    await writeFile(sampleFile, JSON.stringify(sample));
+    await writeFile(sampleFile, JSON.stringify(sample, null, 2));
+    const lineOfKey = async (key: string) => (await readFile(sampleFile, 'utf8')).split('\n').findIndex((l) => l.includes(`"${key}"`)) + 1;
     const { campaigns } = await loadCampaigns(campaignsDir);
     const crossSell = campaigns.filter((c) => c.id === 'cross-sell');
     expect(await checkCampaignTemplates(crossSell, templates)).toEqual([
-      `${sampleFile}: order.totl: campaign cross-sell does not provide this, so a template must not use it`,
-      `${sampleFile}: coupon: campaign cross-sell does not provide this, so a template must not use it`,
+      `${sampleFile}:${await lineOfKey('totl')}: order.totl: campaign cross-sell does not provide this, so a template must not use it`,
+      `${sampleFile}:${await lineOfKey('coupon')}: coupon: campaign cross-sell does not provide this, so a template must not use it`,
     ]);
   });
 
