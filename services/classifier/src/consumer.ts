@@ -1,7 +1,8 @@
 import { publish, type ConsumedRecord, type Logger, type Runtime, type TopicConsumerOptions } from '@lifecycle/kit';
-import type { LifecycleEvent, MessageEvent, StageChanged, TimerFired, TimerRequested } from '@lifecycle/contracts';
-import { inArray, sql } from 'drizzle-orm';
-import { aliases, processedEvents, profiles as profileTable, recurring, stageHistory } from './db/schema.ts';
+import type { LifecycleEvent, StageChanged, TimerFired, TimerRequested } from '@lifecycle/contracts';
+import { eq, inArray, sql } from 'drizzle-orm';
+import { MessageEvent } from '@lifecycle/contracts';
+import { aliases, heldMessageEvents, processedEvents, profiles as profileTable, recurring, stageHistory } from './db/schema.ts';
 import { advanceClock, applyEvent, applyMessageEvent, emptyProfile, mergeProfiles, type Profile } from './domain/profile.ts';
 import { decideStage, nextCheckAt } from './domain/stage-rules.ts';
 import { isHistorical, type Thresholds } from './domain/thresholds.ts';
@@ -27,6 +28,8 @@ interface Step {
   absorbs?: string;
   /** The profile after this input; null when there is nothing to change (a timer for nobody). */
   apply: (before: Profile | null) => Profile | null;
+  /** A message event for a customer with no profile yet: kept to fold in when the profile appears. */
+  held?: MessageEvent;
 }
 
 function timerRequest(cause: Cause, timerId: string, customerId: string, fireAt: string): TimerRequested {
@@ -64,7 +67,8 @@ async function applySteps(tx: Tx, runtime: Runtime, thresholds: Thresholds, step
   const history: (typeof stageHistory.$inferInsert)[] = [];
   const changes: StageChanged[] = [];
   const timers = new Map<string, TimerRequested>();
-  for (const { cause, apply, absorbs } of todo) {
+  const toHold: (typeof heldMessageEvents.$inferInsert)[] = [];
+  for (const { cause, apply, absorbs, held } of todo) {
     let before = profiles.get(cause.customerId) ?? null;
     const anonymous = absorbs === undefined ? undefined : profiles.get(absorbs);
     if (absorbs !== undefined && anonymous !== undefined) {
@@ -75,8 +79,17 @@ async function applySteps(tx: Tx, runtime: Runtime, thresholds: Thresholds, step
       absorbed.add(absorbs);
       log.info({ eventId: cause.id, customerId: cause.customerId, anonymousId: absorbs }, 'anonymous activity merged into customer');
     }
-    const updated = apply(before);
+    if (before === null && held !== undefined) {
+      toHold.push({ eventId: held.id, customerId: cause.customerId, event: held });
+      continue;
+    }
+    let updated = apply(before);
     if (updated === null) continue;
+    if (before === null) {
+      // A new profile takes the engagement that arrived before it (a rebuild's replay order).
+      const waiting = await takeHeldMessageEvents(tx, cause.customerId);
+      for (const event of waiting) updated = applyMessageEvent(updated, event);
+    }
     const now = updated.clockAt;
     const decision = decideStage(updated, now, thresholds);
     const wakeAt = nextCheckAt(updated, now, thresholds);
@@ -101,6 +114,10 @@ async function applySteps(tx: Tx, runtime: Runtime, thresholds: Thresholds, step
   await saveProfiles(tx, [...changed].flatMap((id) => profiles.get(id) ?? []));
   if (absorbed.size > 0) await tx.delete(profileTable).where(inArray(profileTable.customerId, [...absorbed]));
   if (history.length > 0) await tx.insert(stageHistory).values(history);
+  if (toHold.length > 0) {
+    await tx.insert(heldMessageEvents).values(toHold).onConflictDoNothing();
+    log.info({ held: toHold.length, eventId: toHold[0]?.eventId }, 'message events held for customers without a profile yet');
+  }
   await publish(runtime.producer, runtime.prefix, 'timersRequested', [...timers.values()]);
   await publish(runtime.producer, runtime.prefix, 'stageChanges', changes);
 }
@@ -122,6 +139,16 @@ async function scheduleRfm(tx: Tx, runtime: Runtime, thresholds: Thresholds, cau
 
 type Item<T> = { value: T; record: ConsumedRecord };
 
+/** The held message events of a customer, oldest first, removed from the table. */
+async function takeHeldMessageEvents(tx: Tx, customerId: string): Promise<MessageEvent[]> {
+  const rows = await tx.delete(heldMessageEvents).where(eq(heldMessageEvents.customerId, customerId)).returning({ event: heldMessageEvents.event });
+  const events = rows.flatMap((r) => {
+    const parsed = MessageEvent.safeParse(r.event);
+    return parsed.success ? [parsed.data] : [];
+  });
+  return events.sort((a, b) => (a.payload.providerTimestamp ?? a.occurredAt).localeCompare(b.payload.providerTimestamp ?? b.occurredAt));
+}
+
 /**
  * The step for an event: it belongs to the customer its id was linked to, if any, and an event
  * that links an anonymous id to its own customer absorbs the anonymous profile.
@@ -137,6 +164,14 @@ const eventStep = ({ value: event, record }: Item<LifecycleEvent>, linkedTo: Map
   };
 };
 
+/** Transaction locks on customer ids, taken in one order: work on the same customer queues up. */
+async function lockIdentities(tx: Tx, ids: string[]): Promise<void> {
+  const locked = [...new Set(ids)];
+  if (locked.length === 0) return;
+  const list = sql.join(locked.map((id) => sql`${id}`), sql`, `);
+  await tx.execute(sql`SELECT pg_advisory_xact_lock(hashtext('lifecycle-identity:' || id)) FROM (SELECT unnest(ARRAY[${list}]::text[]) AS id ORDER BY 1) ids`);
+}
+
 /**
  * Records the links the events carry and resolves every id they use to its customer. An
  * anonymous id's events and the event linking it sit on different partitions, processed side by
@@ -149,9 +184,7 @@ async function resolveLinks(tx: Tx, events: LifecycleEvent[]): Promise<Map<strin
     return linked === undefined || linked.anonymousId === linked.userId ? [] : [{ anonymousId: linked.anonymousId, customerId: linked.userId, linkedAt: e.occurredAt }];
   });
   const ids = [...new Set(events.map((e) => e.customerId))];
-  const locked = [...new Set([...ids, ...links.map((l) => l.anonymousId)])];
-  const list = sql.join(locked.map((id) => sql`${id}`), sql`, `);
-  await tx.execute(sql`SELECT pg_advisory_xact_lock(hashtext('lifecycle-identity:' || id)) FROM (SELECT unnest(ARRAY[${list}]::text[]) AS id ORDER BY 1) ids`);
+  await lockIdentities(tx, [...ids, ...links.map((l) => l.anonymousId)]);
   if (links.length > 0) await tx.insert(aliases).values(links).onConflictDoNothing();
   const rows = await tx.select().from(aliases).where(inArray(aliases.anonymousId, ids));
   return new Map(rows.map((r) => [r.anonymousId, r.customerId]));
@@ -199,7 +232,7 @@ export function timersFiredHandler(runtime: Runtime, thresholds: Thresholds): (i
       for (const { value: timer, record } of mine.filter((i) => i.value.payload.timerId === RFM_TIMER_ID)) {
         const fresh = await tx.insert(processedEvents).values({ eventId: timer.id }).onConflictDoNothing().returning();
         if (fresh.length === 0) continue;
-        const scored = await recomputeRfm(tx, timer.payload.fireAt);
+        const scored = await recomputeRfm(tx, timer.payload.fireAt, thresholds.rfm.currencies);
         logger.info({ scored, at: timer.payload.fireAt }, 'rfm scores recomputed');
         await scheduleRfm(tx, runtime, thresholds, { ...timer, arrivedAt: record.timestamp }, false);
       }
@@ -218,8 +251,14 @@ export function messageEventsHandler(runtime: Runtime, thresholds: Thresholds): 
     const steps = items.map(({ value: event, record }): Step => ({
       cause: { ...event, arrivedAt: record.timestamp },
       apply: (before) => (before === null ? null : applyMessageEvent(before, event)),
+      held: event,
     }));
-    await runtime.db.transaction((tx) => applySteps(tx, runtime, thresholds, steps, runtime.logger));
+    // The customers' locks: a message event and the event that creates the profile never pass
+    // each other unseen (one holds the engagement, the other then takes it).
+    await runtime.db.transaction(async (tx) => {
+      await lockIdentities(tx, items.map((i) => i.value.customerId));
+      await applySteps(tx, runtime, thresholds, steps, runtime.logger);
+    });
   };
 }
 

@@ -66,13 +66,15 @@ export async function readCustomer(db: Db, customerId: string) {
   const [row] = await db
     .select({
       data: profiles.data,
-      rfm: { recency: profiles.rfmRecency, frequency: profiles.rfmFrequency, monetary: profiles.rfmMonetary, segment: profiles.rfmSegment, at: profiles.rfmAt },
+      rfm: { recency: profiles.rfmRecency, frequency: profiles.rfmFrequency, monetary: profiles.rfmMonetary, monetaryCurrency: profiles.rfmCurrency, segment: profiles.rfmSegment, at: profiles.rfmAt },
     })
     .from(profiles)
     .where(eq(profiles.customerId, customerId));
   if (row === undefined) return null;
   const profile = Profile.parse(row.data);
-  const { rfm } = row;
+  // Scores computed before monetary was ranked per currency carry no currency: the field is left out.
+  const { monetaryCurrency, ...scores } = row.rfm;
+  const rfm = monetaryCurrency === null ? scores : { ...scores, monetaryCurrency };
   const history = await db
     .select({ from: stageHistory.fromStage, to: stageHistory.toStage, reason: stageHistory.reason, eventId: stageHistory.eventId, occurredAt: stageHistory.occurredAt })
     .from(stageHistory)

@@ -135,7 +135,7 @@ describe('classifier on a real broker and database', () => {
     // Asked for a day after the later of event time and arrival, not a day into the imported past.
     expect(Date.parse(first.payload.fireAt)).toBeGreaterThan(Date.now() + 23 * 3_600_000);
     await fire(first);
-    await eventually(async () => expect((await service.app.inject({ url: '/customers/jo' })).json().rfm).toMatchObject({ recency: 5, frequency: 5, monetary: 5, segment: 'champions' }));
+    await eventually(async () => expect((await service.app.inject({ url: '/customers/jo' })).json().rfm).toMatchObject({ recency: 5, frequency: 5, monetary: 5, monetaryCurrency: 'USD', segment: 'champions' }));
     await eventually(() => expect(rfmRequests()).toHaveLength(2));
     expect(Date.parse(rfmRequests()[1]!.payload.fireAt) - Date.parse(first.payload.fireAt)).toBeGreaterThanOrEqual(24 * 3_600_000);
   });
@@ -244,10 +244,35 @@ describe('classifier on a real broker and database', () => {
     expect((await service.app.inject({ url: `/metrics/retention?from=${day(90)}&to=${day(20)}` })).statusCode).toBe(400);
   });
 
+  it('keeps engagement that arrives before the customer’s own events (a rebuild’s replay order) and folds it in', async () => {
+    const status = (id: string, s: MessageEvent['payload']['status'], at: string): MessageEvent => ({
+      id,
+      type: 'message.status',
+      version: 1,
+      occurredAt: at,
+      customerId: 'early',
+      causationId: 'message:y',
+      payload: { dedupeKey: 'y', campaignId: 'post-purchase-thank-you', status: s, providerTimestamp: at },
+    });
+    await publish(producer, infra.prefix, 'messageEvents', [status('e-s-1', 'opened', day(11)), status('e-s-2', 'unsubscribed', day(12))]);
+    await eventually(async () => {
+      const { rows } = await runtime.pool.query("SELECT event_id FROM lifecycle.held_message_events WHERE customer_id = 'early' ORDER BY event_id");
+      expect(rows).toEqual([{ event_id: 'e-s-1' }, { event_id: 'e-s-2' }]);
+    });
+    expect((await service.app.inject({ url: '/customers/early' })).statusCode).toBe(404);
+
+    await publish(producer, infra.prefix, 'lifecycleEvents', [order('e-o-1', 'early', day(10))]);
+    await eventually(async () =>
+      expect((await service.app.inject({ url: '/customers/early' })).json().profile).toMatchObject({ lastOpenAt: day(11), subscribed: false, subscribedAt: day(12), stage: 'conversion' }),
+    );
+    const { rows } = await runtime.pool.query("SELECT count(*)::int AS n FROM lifecycle.held_message_events WHERE customer_id = 'early'");
+    expect(rows).toEqual([{ n: 0 }]);
+  });
+
   it('rebuilds the same profiles from the retained events after a reset', async () => {
     const snapshot = async () => (await runtime.pool.query('SELECT customer_id, stage, data FROM lifecycle.profiles ORDER BY customer_id')).rows;
     const live = await snapshot();
-    expect(live.map((r) => [r.customer_id, r.stage])).toEqual([['fresh', 'conversion'], ['hist', 'conversion'], ['jo', 'retention'], ['ren', 'awareness'], ['u-7', 'consideration']]);
+    expect(live.map((r) => [r.customer_id, r.stage])).toEqual([['early', 'conversion'], ['fresh', 'conversion'], ['hist', 'conversion'], ['jo', 'retention'], ['ren', 'awareness'], ['u-7', 'consideration']]);
 
     await Promise.all(service.consumers.map((c) => c.stop()));
     await service.app.close();
@@ -262,6 +287,6 @@ describe('classifier on a real broker and database', () => {
   it('refuses to reset while the classifier is running', async () => {
     await eventually(() => expect(service.consumers.every((c) => c.ready())).toBe(true));
     expect(await resetClassifier({ kafka: infra.kafka, pool: runtime.pool, prefix: infra.prefix })).toMatchObject({ ok: false, reason: expect.stringContaining('stop it first') });
-    expect((await runtime.pool.query('SELECT count(*)::int AS n FROM lifecycle.profiles')).rows).toEqual([{ n: 5 }]);
+    expect((await runtime.pool.query('SELECT count(*)::int AS n FROM lifecycle.profiles')).rows).toEqual([{ n: 6 }]);
   });
 });

@@ -19,6 +19,8 @@ export const profiles = lifecycle.table('profiles', {
   rfmRecency: integer('rfm_recency'),
   rfmFrequency: integer('rfm_frequency'),
   rfmMonetary: integer('rfm_monetary'),
+  /** The currency `rfm_monetary` ranks the customer in (the base currency when converted). */
+  rfmCurrency: text('rfm_currency'),
   rfmSegment: text('rfm_segment'),
   rfmAt: ts('rfm_at'),
   /** The whole domain profile; the columns above are copies for queries. */
@@ -55,3 +57,15 @@ export const aliases = lifecycle.table('aliases', {
   customerId: text('customer_id').notNull(),
   linkedAt: ts('linked_at').notNull(),
 });
+
+/**
+ * Message events (opens, clicks, unsubscribes) for customers without a profile yet: during a
+ * rebuild `messages.events` can be replayed before the customer's own events. They are folded
+ * in when the profile is created, so engagement is never lost to the order of replay.
+ */
+export const heldMessageEvents = lifecycle.table('held_message_events', {
+  eventId: text('event_id').primaryKey(),
+  customerId: text('customer_id').notNull(),
+  event: jsonb('event').notNull(),
+  heldAt: ts('held_at').notNull().defaultNow(),
+}, (t) => [index('held_message_events_customer_idx').on(t.customerId)]);

@@ -132,8 +132,10 @@ export function applyEvent(profile: Profile, event: LifecycleEvent): Profile {
     case 'Order Completed': {
       const orderId = stringProp(props, 'order_id') ?? event.id;
       if (next.orders.some((o) => o.orderId === orderId) || next.voidedOrderIds.includes(orderId)) return next;
+      // Major units as the store sent them; the currency as ingestion checked it (ISO 4217, USD when
+      // none was sent), so the same order never counts under two spellings of one currency.
       const total = numberProp(props, 'total') ?? numberProp(props, 'revenue') ?? 0;
-      const currency = stringProp(props, 'currency')?.toUpperCase() ?? 'USD';
+      const currency = call.normalized?.money?.currency ?? stringProp(props, 'currency')?.trim().toUpperCase() ?? 'USD';
       const orders = [...next.orders, { orderId, at, total, currency }].sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : a.orderId.localeCompare(b.orderId)));
       return { ...next, orders };
     }

@@ -1,19 +1,44 @@
+/** What one customer spent in one currency. */
+export interface CurrencySpend {
+  /** ISO 4217 code. */
+  currency: string;
+  /** Revenue in major units (12.5 EUR, 5000 JPY), as orders carry `total`. */
+  revenue: number;
+  orders: number;
+  lastOrderAt: string;
+}
+
 export interface RfmInput {
   customerId: string;
   lastOrderAt: string;
   orders: number;
-  /** Lifetime revenue, in major units of the store's currency. */
-  revenue: number;
+  /** Lifetime revenue, one entry per currency the customer paid in. */
+  spend: CurrencySpend[];
+}
+
+/**
+ * Optional exchange rates for monetary scoring: one major unit of each listed currency is worth
+ * `rate` major units of `base` (JPY 0.0062 with base EUR: ¥1 = €0.0062).
+ */
+export interface CurrencyRates {
+  base: string;
+  rates: Record<string, number>;
 }
 
 export type RfmSegment = 'champions' | 'loyal' | 'potential_loyalists' | 'needs_attention' | 'at_risk' | 'hibernating';
 
 export interface RfmScore {
   customerId: string;
-  /** 1–5 quintiles over the customer base: 5 is the most recent, most frequent, highest spending. */
+  /** 1–5 quintiles: 5 is the most recent, most frequent, highest spending. */
   recency: number;
   frequency: number;
+  /** Ranked only among customers of the same `monetaryCurrency`. */
   monetary: number;
+  /**
+   * What monetary ranks the customer in: the base currency when their main currency has a rate
+   * (or is the base), otherwise their main currency itself. Null when nothing was spent.
+   */
+  monetaryCurrency: string | null;
   segment: RfmSegment;
 }
 
@@ -24,11 +49,10 @@ export interface RfmScore {
 function quintiles(values: number[], higherIsBetter: boolean): number[] {
   const sorted = [...values].sort((a, b) => (higherIsBetter ? a - b : b - a));
   const n = values.length;
-  return values.map((v) => {
-    // How many customers are no better than this one, as a share of all, in fifths.
-    const atOrBelow = sorted.findLastIndex((x) => x === v) + 1;
-    return Math.max(1, Math.ceil((atOrBelow * 5) / n));
-  });
+  // How many customers are no better than a value: the position after its last occurrence.
+  const atOrBelow = new Map<number, number>();
+  sorted.forEach((v, i) => atOrBelow.set(v, i + 1));
+  return values.map((v) => Math.max(1, Math.ceil(((atOrBelow.get(v) ?? n) * 5) / n)));
 }
 
 /** The usual named segments from recency and frequency scores. */
@@ -41,16 +65,59 @@ export function segmentOf(recency: number, frequency: number, monetary: number):
   return 'needs_attention';
 }
 
-/** Scores every customer with an order against the whole base, at `now`. */
-export function scoreRfm(customers: RfmInput[], now: string): RfmScore[] {
+interface Basis {
+  currency: string;
+  value: number;
+}
+
+/**
+ * The currency a customer's monetary value is compared in, and that value. Revenue in currencies
+ * with a rate (and in the base) is converted and added up in the base; any other currency stands
+ * alone, since amounts in it cannot be compared with the rest. Of these groups the customer's is
+ * the one with most orders, then the most recent order, then the first code alphabetically.
+ */
+function monetaryBasis(spend: CurrencySpend[], rates: CurrencyRates | undefined): Basis | null {
+  const groups = new Map<string, { value: number; orders: number; lastOrderAt: string }>();
+  for (const s of spend) {
+    const rate = rates === undefined ? undefined : s.currency === rates.base ? 1 : rates.rates[s.currency];
+    const currency = rate === undefined || rates === undefined ? s.currency : rates.base;
+    const group = groups.get(currency) ?? { value: 0, orders: 0, lastOrderAt: s.lastOrderAt };
+    groups.set(currency, {
+      value: group.value + s.revenue * (rate ?? 1),
+      orders: group.orders + s.orders,
+      lastOrderAt: Date.parse(s.lastOrderAt) > Date.parse(group.lastOrderAt) ? s.lastOrderAt : group.lastOrderAt,
+    });
+  }
+  let best: (Basis & { orders: number; lastOrderAt: string }) | null = null;
+  for (const [currency, g] of groups) {
+    const later = best === null ? 0 : Date.parse(g.lastOrderAt) - Date.parse(best.lastOrderAt);
+    const better = best === null || g.orders > best.orders || (g.orders === best.orders && (later > 0 || (later === 0 && currency < best.currency)));
+    if (better) best = { currency, ...g };
+  }
+  return best === null ? null : { currency: best.currency, value: best.value };
+}
+
+/**
+ * Scores every customer with an order at `now`. Recency and frequency rank the whole base;
+ * monetary ranks each customer only among those whose value is in the same currency (see
+ * `monetaryBasis`), so ¥5,000 is never compared with €40 unless `rates` says how.
+ */
+export function scoreRfm(customers: RfmInput[], now: string, rates?: CurrencyRates): RfmScore[] {
   const nowMs = Date.parse(now);
   const recency = quintiles(customers.map((c) => nowMs - Date.parse(c.lastOrderAt)), false);
   const frequency = quintiles(customers.map((c) => c.orders), true);
-  const monetary = quintiles(customers.map((c) => c.revenue), true);
+  const bases = customers.map((c) => monetaryBasis(c.spend, rates));
+  const monetary = new Map<number, number>();
+  const members = bases.flatMap((basis, i) => (basis === null ? [] : [{ i, ...basis }]));
+  for (const group of Map.groupBy(members, (m) => m.currency).values()) {
+    const scores = quintiles(group.map((m) => m.value), true);
+    group.forEach((m, k) => monetary.set(m.i, scores[k] ?? 1));
+  }
   return customers.map((c, i) => {
     const r = recency[i] ?? 1;
     const f = frequency[i] ?? 1;
-    const m = monetary[i] ?? 1;
-    return { customerId: c.customerId, recency: r, frequency: f, monetary: m, segment: segmentOf(r, f, m) };
+    // No spend at all to rank: the lowest monetary score.
+    const m = monetary.get(i) ?? 1;
+    return { customerId: c.customerId, recency: r, frequency: f, monetary: m, monetaryCurrency: bases[i]?.currency ?? null, segment: segmentOf(r, f, m) };
   });
 }

@@ -123,4 +123,17 @@ describe('orderFigures', () => {
     const profile = fold([order(0), order(10), order(40), track('Product Reviewed', day(41), { rating: 5 }), track('Product Reviewed', day(42), { rating: 2 })]);
     expect(orderFigures(profile)).toEqual({ revenue: { USD: 30 }, averageOrderValue: { USD: 10 }, medianGapDays: 20, averageReviewRating: 3.5 });
   });
+
+  it('counts one currency under one code however the store spelt it, in major units', () => {
+    const checked = track('Order Completed', day(2), { order_id: 'o-c', total: 5000, currency: 'Jpy ' });
+    if (checked.payload.call.type !== 'track') throw new Error('a track call');
+    checked.payload.call.normalized = { timestampOffset: 'Z', money: { currency: 'JPY', amounts: { total: 5000 } } };
+    const profile = fold([
+      track('Order Completed', day(0), { order_id: 'o-a', total: 19.99, currency: 'eur' }),
+      track('Order Completed', day(1), { order_id: 'o-b', total: 0.01, currency: ' EUR ' }),
+      checked,
+      track('Order Completed', day(3), { order_id: 'o-d', total: 5 }),
+    ]);
+    expect(orderFigures(profile).revenue).toEqual({ EUR: 20, JPY: 5000, USD: 5 });
+  });
 });

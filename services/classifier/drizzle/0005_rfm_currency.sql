@@ -1,0 +1,1 @@
+ALTER TABLE "lifecycle"."profiles" ADD COLUMN "rfm_currency" text;
