@@ -1,6 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Kafka, Partitioners, logLevel, type Consumer, type KafkaMessage, type Producer, type LogEntry } from 'kafkajs';
 import type { Logger } from 'pino';
+import type pg from 'pg';
+import { databaseReachable } from './db.ts';
 import type { z } from 'zod';
 import {
   deadLetterTopicName,
@@ -161,6 +163,23 @@ export interface TopicConsumerOptions<K extends TopicKey> {
   retryBackoffMs?: number;
   /** Read from the start of the topic when the group has no committed offset. */
   fromBeginning?: boolean;
+  /**
+   * The service's database: when handling fails while it does not answer (or Kafka fails), no
+   * record is at fault, so none is dead-lettered; the partition pauses and is consumed again.
+   */
+  pool?: pg.Pool;
+  /** How long a partition pauses in an outage. */
+  outagePauseMs?: number;
+}
+
+/** kafkajs' own errors (`KafkaJSConnectionError`, `KafkaJSNumberOfRetriesExceeded`…); its CommonJS build gives Node no named export of their class. */
+export function isKafkaError(err: unknown): boolean {
+  return err instanceof Error && err.name.startsWith('KafkaJS');
+}
+
+/** Kafka or the database is down: no record is at fault. */
+export class Outage extends Error {
+  override name = 'Outage';
 }
 
 export interface RunningConsumer {
@@ -198,7 +217,14 @@ export async function startTopicConsumer<K extends TopicKey>(opts: TopicConsumer
   const maxAttempts = opts.maxAttempts ?? 3;
   const backoff = opts.retryBackoffMs ?? 200;
   const schema = schemaOf(topic);
+  const outagePauseMs = opts.outagePauseMs ?? 5_000;
   const { consumer, joined } = createGroupConsumer(kafka, prefix + opts.groupId);
+
+  /** An error that comes from Kafka or an unreachable database, not from the record. */
+  const outage = async (err: unknown): Promise<boolean> => {
+    if (err instanceof Outage || isKafkaError(err)) return true;
+    return opts.pool !== undefined && !(await databaseReachable(opts.pool));
+  };
 
   const deadLetterInvalid = async (record: ConsumedRecord, message: KafkaMessage): Promise<TopicValue<K> | null> => {
     const parsed = parseRecordValue(schema, message.value);
@@ -215,6 +241,7 @@ export async function startTopicConsumer<K extends TopicKey>(opts: TopicConsumer
         await handle(value, record);
         return;
       } catch (err) {
+        if (await outage(err)) throw new Outage('Kafka or the database is unavailable', { cause: err });
         if (err instanceof RejectRecord) {
           log.warn({ reason: err.message, errors: err.errors }, 'record rejected to dead-letter topic');
           await sendToDeadLetter(producer, prefix, topic, { record, value: message.value, reason: err.message, errors: err.errors, attempts: attempt });
@@ -250,6 +277,7 @@ export async function startTopicConsumer<K extends TopicKey>(opts: TopicConsumer
         await opts.handleBatch(valid.map(({ value, record }) => ({ value, record })));
         return;
       } catch (err) {
+        if (await outage(err)) throw new Outage('Kafka or the database is unavailable', { cause: err });
         logger.warn({ err, topic: valid[0]?.record.topic, partition: valid[0]?.record.partition, records: valid.length }, 'batch failed, retrying its records one at a time');
       }
     }
@@ -261,25 +289,18 @@ export async function startTopicConsumer<K extends TopicKey>(opts: TopicConsumer
   await consumer.run({
     eachBatchAutoResolve: false,
     partitionsConsumedConcurrently: 3,
-    eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
-      const size = opts.handleBatch === undefined ? 1 : (opts.batchSize ?? 500);
-      for (let i = 0; i < batch.messages.length; i += size) {
-        if (!isRunning() || isStale()) break;
-        const chunk = batch.messages.slice(i, i + size).map((message) => ({
-          message,
-          record: {
-            topic: batch.topic,
-            partition: batch.partition,
-            offset: message.offset,
-            key: message.key === null ? null : message.key.toString('utf8'),
-            timestamp: Number(message.timestamp),
-          },
-        }));
-        await processChunk(chunk);
-        const last = chunk.at(-1);
-        if (last !== undefined) resolveOffset(last.message.offset);
-        // Keeps the group membership alive while a long batch is worked through.
-        await heartbeat();
+    eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale, pause }) => {
+      try {
+        await consumeBatch(batch, resolveOffset, heartbeat, isRunning, isStale);
+      } catch (err) {
+        if (err instanceof Outage) {
+          // Back-pressure: stop fetching this partition for a while; its unresolved records are fetched again on resume.
+          logger.warn({ err, topic: batch.topic, partition: batch.partition, pauseMs: outagePauseMs }, 'partition paused, Kafka or the database is unavailable');
+          const resume = pause();
+          setTimeout(resume, outagePauseMs).unref();
+        }
+        // Not committed: the records from the first unresolved one are consumed again.
+        throw err;
       }
     },
   });
@@ -289,4 +310,32 @@ export async function startTopicConsumer<K extends TopicKey>(opts: TopicConsumer
       await consumer.disconnect();
     },
   };
+
+  async function consumeBatch(
+    batch: { topic: string; partition: number; messages: KafkaMessage[] },
+    resolveOffset: (offset: string) => void,
+    heartbeat: () => Promise<void>,
+    isRunning: () => boolean,
+    isStale: () => boolean,
+  ): Promise<void> {
+    const size = opts.handleBatch === undefined ? 1 : (opts.batchSize ?? 500);
+    for (let i = 0; i < batch.messages.length; i += size) {
+      if (!isRunning() || isStale()) break;
+      const chunk = batch.messages.slice(i, i + size).map((message) => ({
+        message,
+        record: {
+          topic: batch.topic,
+          partition: batch.partition,
+          offset: message.offset,
+          key: message.key === null ? null : message.key.toString('utf8'),
+          timestamp: Number(message.timestamp),
+        },
+      }));
+      await processChunk(chunk);
+      const last = chunk.at(-1);
+      if (last !== undefined) resolveOffset(last.message.offset);
+      // Keeps the group membership alive while a long batch is worked through.
+      await heartbeat();
+    }
+  }
 }

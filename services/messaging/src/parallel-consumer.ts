@@ -1,7 +1,21 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { KafkaMessage } from 'kafkajs';
 import { topicName, schemaOf, type MessageRequested } from '@lifecycle/contracts';
-import { createGroupConsumer, parseRecordValue, RejectRecord, sendToDeadLetter, type ConsumedRecord, type Kafka, type Logger, type Producer, type RunningConsumer } from '@lifecycle/kit';
+import {
+  createGroupConsumer,
+  databaseReachable,
+  isKafkaError,
+  Outage,
+  parseRecordValue,
+  RejectRecord,
+  sendToDeadLetter,
+  type ConsumedRecord,
+  type Kafka,
+  type Logger,
+  type Pool,
+  type Producer,
+  type RunningConsumer,
+} from '@lifecycle/kit';
 import { lanesByKey } from './domain/send-lanes.ts';
 
 export interface ParallelRequestConsumerOptions {
@@ -17,6 +31,9 @@ export interface ParallelRequestConsumerOptions {
   retryBackoffMs?: number;
   /** Aborted first thing on `stop()`: handlers waiting out a retry give up and the batch is redelivered later. */
   stopping?: AbortController;
+  /** The service's database: a failure while it does not answer dead-letters nothing; the partition pauses. */
+  pool?: Pool;
+  outagePauseMs?: number;
 }
 
 /** A counting semaphore: at most `limit` holders at once. */
@@ -65,6 +82,10 @@ export async function startParallelRequestConsumer(opts: ParallelRequestConsumer
       } catch (err) {
         // Stopping: leave the record (and its offset) for the next run instead of retrying now.
         if (opts.stopping?.signal.aborted === true) throw err;
+        // Kafka or the database is down: the request is not at fault; it is consumed again later.
+        if (err instanceof Outage || isKafkaError(err) || (opts.pool !== undefined && !(await databaseReachable(opts.pool)))) {
+          throw new Outage('Kafka or the database is unavailable', { cause: err });
+        }
         if (err instanceof RejectRecord) {
           log.warn({ reason: err.message, errors: err.errors }, 'record rejected to dead-letter topic');
           await sendToDeadLetter(producer, prefix, 'messagesRequested', { record, value: message.value, reason: err.message, errors: err.errors, attempts: attempt });
@@ -87,7 +108,7 @@ export async function startParallelRequestConsumer(opts: ParallelRequestConsumer
   await consumer.run({
     eachBatchAutoResolve: false,
     partitionsConsumedConcurrently: 3,
-    eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
+    eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale, pause }) => {
       const records = batch.messages.map((message) => ({
         key: message.key === null ? null : message.key.toString('utf8'),
         message,
@@ -111,6 +132,12 @@ export async function startParallelRequestConsumer(opts: ParallelRequestConsumer
           if (opts.stopping?.signal.aborted === true) {
             logger.info({ topic: batch.topic, partition: batch.partition }, 'stopped during a batch, its unfinished records are left for the next run');
             return;
+          }
+          if (failure.reason instanceof Outage) {
+            const pauseMs = opts.outagePauseMs ?? 5_000;
+            logger.warn({ err: failure.reason, topic: batch.topic, partition: batch.partition, pauseMs }, 'partition paused, Kafka or the database is unavailable');
+            const resume = pause();
+            setTimeout(resume, pauseMs).unref();
           }
           throw failure.reason;
         }

@@ -107,7 +107,7 @@ export async function buildScheduler(opts: SchedulerOptions): Promise<Scheduler>
   const runner = createJobRunner({ runtime, clock, campaigns, settings, pollMs: opts.pollMs, ...(opts.batchSize !== undefined ? { batchSize: opts.batchSize } : {}) });
   const planning: PlanningOptions = { runtime, campaigns, settings, clock, onPlanned: () => void runner.runDue().catch(() => 0) };
   await reconcileAtStartup(planning);
-  const common = { kafka: runtime.kafka, producer: runtime.producer, prefix: runtime.prefix, logger: runtime.logger };
+  const common = { kafka: runtime.kafka, producer: runtime.producer, prefix: runtime.prefix, logger: runtime.logger, pool: runtime.pool };
   // The groups join side by side: each join waits out the broker's rebalance delay.
   const consumers = await Promise.all([
     startTopicConsumer({
