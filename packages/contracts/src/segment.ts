@@ -33,6 +33,10 @@ export const Context = z.looseObject({
 export const Normalized = z.object({
   /** The offset the client's timestamp carried (`+09:00`, `Z`); `timestamp` itself is UTC. */
   timestampOffset: z.string(),
+  /** The client's own `timestamp` (UTC); `timestamp` is that corrected for the client's clock skew (`sentAt` against `receivedAt`). */
+  originalTimestamp: isoTimestamp.optional(),
+  /** When ingestion received the call, by the server's clock (UTC). */
+  receivedAt: isoTimestamp.optional(),
   /** Money in integer minor units (cents, yen), by property path (`total`, `products.0.price`). */
   money: z.object({ currency: z.string().length(3), amounts: z.record(z.string(), z.number().int()) }).optional(),
   /** Checked traits: `birthday` as `YYYY-MM-DD`, `timezone` an IANA zone, `locale` a BCP 47 tag. */

@@ -168,6 +168,29 @@ describe('HTTP tracking API', () => {
     ]);
   });
 
+  it('stamps each record with the request arrival and gives each call the batch sentAt, a call keeping its own, for the skew correction', async () => {
+    const { app, published } = harness();
+    const response = await app.inject({
+      method: 'POST',
+      url: '/v1/batch',
+      headers: auth(KEY),
+      payload: {
+        sentAt: '2026-11-23T12:00:00.000Z',
+        batch: [
+          { type: 'page', messageId: 't-1', anonymousId: 'a-1', timestamp: '2026-11-23T11:59:00Z' },
+          { type: 'page', messageId: 't-2', anonymousId: 'a-1', timestamp: '2026-11-23T11:58:00Z', sentAt: '2026-11-23T11:59:59Z' },
+          // No timestamp: the service stamps it with its own clock, so the client's sentAt has nothing to correct.
+          { type: 'page', messageId: 't-3', anonymousId: 'a-1', sentAt: '2026-11-23T11:59:59Z' },
+        ],
+      },
+    });
+    expect(response.statusCode).toBe(200);
+    expect(published.map((r) => r.timestamp)).toEqual(Array(3).fill(String(now.getTime())));
+    const calls = published.map((r) => JSON.parse(r.value));
+    expect(calls.map((c) => c.sentAt)).toEqual(['2026-11-23T12:00:00.000Z', '2026-11-23T11:59:59Z', undefined]);
+    expect(calls[2]).toMatchObject({ timestamp: now.toISOString() });
+  });
+
   it('answers 503 with Retry-After, instead of accepting, when Kafka fails or does not answer in time', async () => {
     const failing = harness(async () => {
       throw new Error('Connection error: connect ECONNREFUSED 127.0.0.1:9092');

@@ -4,6 +4,7 @@ import type { KafkaMessage } from 'kafkajs';
 import {
   createGroupConsumer,
   databaseReachable,
+  inTransaction,
   parseRecordValue,
   publish,
   sendToDeadLetter,
@@ -46,6 +47,16 @@ function isKafkaError(err: unknown): boolean {
   return err instanceof Error && err.name.startsWith('KafkaJS');
 }
 
+/**
+ * When ingestion received a record: its Kafka timestamp (the HTTP API sets it to the request's
+ * arrival; other producers' clients to their send time, or the broker to its append time). A
+ * record without one (message format before Kafka 0.10) counts as received now.
+ */
+function receivedAtOf(message: KafkaMessage): Date {
+  const ms = Number(message.timestamp);
+  return Number.isFinite(ms) && ms > 0 ? new Date(ms) : new Date();
+}
+
 /** Kafka or the database is down: no record is at fault, so none goes to the DLQ. */
 class Outage extends Error {
   override name = 'Outage';
@@ -60,7 +71,7 @@ class Outage extends Error {
  */
 export async function startIngestionConsumer(opts: IngestionConsumerOptions): Promise<RunningConsumer> {
   const { runtime, logger } = opts;
-  const { db, producer, prefix, kafka } = runtime;
+  const { producer, prefix, kafka } = runtime;
   const chunkSize = opts.chunkSize ?? 500;
   const maxAttempts = opts.maxAttempts ?? 3;
   const backoff = opts.retryBackoffMs ?? 200;
@@ -75,7 +86,7 @@ export async function startIngestionConsumer(opts: IngestionConsumerOptions): Pr
 
   /** Validates, deduplicates and publishes a chunk in one transaction; resolves to its rejections. */
   const processChunk = async (items: Item[]): Promise<Rejection[]> =>
-    db.transaction(async (tx) => {
+    inTransaction(runtime.pool, async (tx) => {
       const anonymous = [...new Set(items.flatMap((i) => (i.call.userId === undefined && i.call.anonymousId !== undefined ? [i.call.anonymousId] : [])))];
       const links = new Map<string, string>();
       if (anonymous.length > 0) {
@@ -88,7 +99,7 @@ export async function startIngestionConsumer(opts: IngestionConsumerOptions): Pr
       const ids = new Set<string>();
       for (const item of items) {
         const anonymousId = item.call.anonymousId;
-        const result = acceptCall(item.call, { linkedUserId: anonymousId === undefined ? null : links.get(anonymousId) ?? null });
+        const result = acceptCall(item.call, { receivedAt: receivedAtOf(item.message), linkedUserId: anonymousId === undefined ? null : links.get(anonymousId) ?? null });
         if (!result.ok) {
           rejections.push({ record: item.record, message: item.message, reason: result.reason, errors: result.errors });
           continue;
@@ -137,13 +148,16 @@ export async function startIngestionConsumer(opts: IngestionConsumerOptions): Pr
     }
   };
 
+  /** Whether a failure is Kafka's or the database's rather than the records'. */
+  const isOutage = async (err: unknown): Promise<boolean> => isKafkaError(err) || !(await databaseReachable(runtime.pool));
+
   const handleChunk = async (items: Item[], log: Logger): Promise<void> => {
     const whole = await withRetries(() => processChunk(items), log);
     if (whole.ok) {
       for (const rejection of whole.value) await deadLetter(rejection, 1);
       return;
     }
-    if (isKafkaError(whole.err) || !(await databaseReachable(runtime.pool))) throw new Outage('Kafka or the database is unavailable', { cause: whole.err });
+    if (await isOutage(whole.err)) throw new Outage('Kafka or the database is unavailable', { cause: whole.err });
     // One record may be poisoning the chunk: try each alone, so only it goes to the DLQ.
     for (const item of items) {
       const alone = await withRetries(() => processChunk([item]), log);
@@ -151,6 +165,9 @@ export async function startIngestionConsumer(opts: IngestionConsumerOptions): Pr
         for (const rejection of alone.value) await deadLetter(rejection, 1);
         continue;
       }
+      // The outage may have begun after the chunk failed: then this record is not at fault either.
+      // When the chunk comes again, the records published alone are recognised by their messageId.
+      if (await isOutage(alone.err)) throw new Outage('Kafka or the database is unavailable', { cause: alone.err });
       log.error({ err: alone.err, offset: item.record.offset, attempts: alone.attempts }, 'record failed repeatedly, sent to dead-letter topic');
       const detail = alone.err instanceof Error ? alone.err.message : String(alone.err);
       await deadLetter({ record: item.record, message: item.message, reason: `processing failed after ${alone.attempts} attempts`, errors: [detail] }, alone.attempts);

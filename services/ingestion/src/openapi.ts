@@ -40,7 +40,7 @@ export function openApiDocument(): Record<string, unknown> {
   for (const type of Object.keys(calls)) {
     paths[`/v1/${type}`] = {
       post: {
-        summary: `One ${type} call (at most ${CALL_BODY_LIMIT / 1024} KB). \`type\` may be omitted; \`timestamp\` defaults to the time of receipt.`,
+        summary: `One ${type} call (at most ${CALL_BODY_LIMIT / 1024} KB). \`type\` may be omitted; \`timestamp\` defaults to the time of receipt. With \`sentAt\` (the client's clock when it sent the call) a skewed client clock is corrected.`,
         security: [{ writeKey: [] }],
         requestBody: { required: true, content: json(ref(`${type[0]?.toUpperCase()}${type.slice(1)}Call`)) },
         responses: { '200': { description: 'The call is on Kafka.', content: json({ type: 'object', properties: { success: { const: true } } }) }, ...errorResponses },
@@ -55,7 +55,11 @@ export function openApiDocument(): Record<string, unknown> {
         required: true,
         content: json({
           type: 'object',
-          properties: { batch: { type: 'array', maxItems: BATCH_MAX_EVENTS, items: { oneOf: Object.keys(calls).map((t) => ref(`${t[0]?.toUpperCase()}${t.slice(1)}Call`)) } } },
+          properties: {
+            batch: { type: 'array', maxItems: BATCH_MAX_EVENTS, items: { oneOf: Object.keys(calls).map((t) => ref(`${t[0]?.toUpperCase()}${t.slice(1)}Call`)) } },
+            context: { type: 'object', description: 'Applies to every call of the batch; a call\'s own keys win.' },
+            sentAt: { type: 'string', format: 'date-time', description: 'The client\'s clock when it sent the batch; a call\'s own `sentAt` wins. Corrects the calls\' timestamps for the skew of that clock.' },
+          },
           required: ['batch'],
         }),
       },

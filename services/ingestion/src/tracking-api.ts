@@ -14,6 +14,15 @@ export const RETRY_AFTER_SECONDS = 5;
 export interface OutgoingRecord {
   key: string;
   value: string;
+  /** The request's arrival (ms since the epoch, as Kafka takes it): the call's `receivedAt` for the consumer. */
+  timestamp: string;
+}
+
+/** What a `/v1/batch` body says for all of its calls; a call's own value wins. */
+export interface BatchDefaults {
+  context?: Record<string, unknown>;
+  /** The client's clock when it sent the batch, as `@segment/analytics-node` sends it. */
+  sentAt?: unknown;
 }
 
 export interface TrackingApiOptions {
@@ -33,18 +42,24 @@ const JsonObject = z.record(z.string(), z.unknown());
 /**
  * Turns one call from a request into a record, as Segment's API does: the route gives the type,
  * a missing timestamp is the time of receipt and a missing messageId is generated (such a call
- * cannot be deduplicated). The record holds the call as sent; the consumer normalizes it.
+ * cannot be deduplicated). The record holds the call as sent, with the batch's `context` and
+ * `sentAt` filled in, and is stamped with the request's arrival; the consumer normalizes it.
  */
-export function prepareCall(raw: unknown, type: string | undefined, now: Date, batchContext?: Record<string, unknown>): Prepared {
+export function prepareCall(raw: unknown, type: string | undefined, now: Date, batch: BatchDefaults = {}): Prepared {
   const object = JsonObject.safeParse(raw);
   if (!object.success) return { ok: false, messageId: null, reason: 'call does not match the Segment Spec', issues: [{ field: '(root)', message: 'expected a JSON object' }] };
-  // What ingestion derives is its own to write; a client's version is dropped.
-  const sent = Object.fromEntries(Object.entries(object.data).filter(([k]) => k !== 'normalized'));
+  // What ingestion derives is its own to write; a client's version is dropped. So is `sentAt`
+  // when the timestamp is ours: it only measures the skew of the client's clock, which then
+  // stamped nothing.
+  const ownTime = object.data.timestamp !== undefined && object.data.timestamp !== null;
+  const sent = Object.fromEntries(Object.entries(object.data).filter(([k]) => k !== 'normalized' && (ownTime || k !== 'sentAt')));
   const ownContext = JsonObject.safeParse(sent.context);
+  const sentAt = ownTime ? (sent.sentAt ?? batch.sentAt) : undefined;
   const filled: Record<string, unknown> = {
     ...sent,
-    ...(batchContext === undefined ? {} : { context: { ...batchContext, ...(ownContext.success ? ownContext.data : {}) } }),
+    ...(batch.context === undefined ? {} : { context: { ...batch.context, ...(ownContext.success ? ownContext.data : {}) } }),
     ...(type === undefined ? {} : { type }),
+    ...(sentAt === undefined ? {} : { sentAt }),
     timestamp: sent.timestamp ?? now.toISOString(),
     messageId: sent.messageId ?? randomUUID(),
   };
@@ -53,7 +68,7 @@ export function prepareCall(raw: unknown, type: string | undefined, now: Date, b
     return { ok: false, messageId: typeof filled.messageId === 'string' ? filled.messageId : null, reason: checked.reason, issues: checked.issues };
   }
   const key = checked.call.userId ?? checked.call.anonymousId ?? '';
-  return { ok: true, record: { key, value: JSON.stringify(filled) } };
+  return { ok: true, record: { key, value: JSON.stringify(filled), timestamp: String(now.getTime()) } };
 }
 
 async function withDeadline(work: Promise<void>, ms: number): Promise<void> {
@@ -70,7 +85,7 @@ async function withDeadline(work: Promise<void>, ms: number): Promise<void> {
   }
 }
 
-const BatchBody = z.looseObject({ batch: z.array(z.unknown()), context: JsonObject.optional() });
+const BatchBody = z.looseObject({ batch: z.array(z.unknown()), context: JsonObject.optional(), sentAt: z.unknown().optional() });
 
 /**
  * Segment's HTTP tracking API (`/v1/track`, `identify`, `alias`, `page`, `screen`, `batch`), so an
@@ -132,7 +147,7 @@ export function registerTrackingApi(app: FastifyInstance, opts: TrackingApiOptio
         const records: OutgoingRecord[] = [];
         const rejected: { index: number; messageId: string | null; reason: string; issues: FieldIssue[] }[] = [];
         body.data.batch.forEach((item, index) => {
-          const prepared = prepareCall(item, undefined, now, body.data.context);
+          const prepared = prepareCall(item, undefined, now, { context: body.data.context, sentAt: body.data.sentAt });
           if (prepared.ok) records.push(prepared.record);
           else rejected.push({ index, messageId: prepared.messageId, reason: prepared.reason, issues: prepared.issues });
         });

@@ -176,6 +176,45 @@ describe('ingestion on a real broker and database', () => {
     });
   });
 
+  it('over HTTP, puts the event of a client whose clock runs two hours fast on lifecycle.events at the corrected time', async () => {
+    const before = Date.now();
+    // The client's clock: two hours ahead of the server's. The order happened a minute before the send.
+    const clientNow = before + 2 * 3_600_000;
+    const clientTimestamp = new Date(clientNow - 60_000).toISOString();
+    const response = await service.app.inject({
+      method: 'POST',
+      url: '/v1/batch',
+      headers: auth,
+      payload: { sentAt: new Date(clientNow).toISOString(), batch: [{ ...orderCompleted('sk-1', 'cust-s'), timestamp: clientTimestamp }] },
+    });
+    const after = Date.now();
+    expect(response.statusCode).toBe(200);
+    const [event] = await eventually(() => {
+      const found = cleanFor('cust-s');
+      expect(found).toHaveLength(1);
+      return found;
+    });
+    const receivedAt = Date.parse(event?.payload.call.normalized?.receivedAt ?? '');
+    expect(receivedAt).toBeGreaterThanOrEqual(before);
+    expect(receivedAt).toBeLessThanOrEqual(after);
+    expect(event?.occurredAt).toBe(new Date(receivedAt - 60_000).toISOString());
+    expect(event?.payload.call).toMatchObject({ timestamp: event?.occurredAt, normalized: { originalTimestamp: clientTimestamp } });
+  });
+
+  it('from Kafka, corrects a skewed client clock by the record timestamp', async () => {
+    const recordTime = Date.now();
+    const skewed = (ms: number) => new Date(ms + 2 * 3_600_000).toISOString();
+    const call = { ...orderCompleted('sk-2', 'cust-t'), timestamp: skewed(recordTime - 300_000), sentAt: skewed(recordTime) };
+    await producer.send({ topic: topicName(infra.prefix, 'commerceEvents'), messages: [{ key: 'cust-t', value: JSON.stringify(call), timestamp: String(recordTime) }] });
+    const [event] = await eventually(() => {
+      const found = cleanFor('cust-t');
+      expect(found).toHaveLength(1);
+      return found;
+    });
+    expect(event?.occurredAt).toBe(new Date(recordTime - 300_000).toISOString());
+    expect(event?.payload.call.normalized).toMatchObject({ originalTimestamp: call.timestamp, receivedAt: new Date(recordTime).toISOString() });
+  });
+
   it('links an anonymous id to the customer on identify, so later anonymous browsing counts for the customer', async () => {
     const view = (messageId: string) => ({ type: 'track', messageId, timestamp: new Date().toISOString(), anonymousId: 'anon-f', event: 'Product Viewed', properties: { product_id: 'p-1' } });
     await send('anon-f', JSON.stringify(view('v-1')));
