@@ -1,4 +1,4 @@
-import { publish, type ConsumedRecord, type Logger, type Runtime, type TopicConsumerOptions } from '@lifecycle/kit';
+import { inTransaction, publish, type ConsumedRecord, type Logger, type Runtime, type TopicConsumerOptions } from '@lifecycle/kit';
 import type { LifecycleEvent, StageChanged, TimerFired, TimerRequested } from '@lifecycle/contracts';
 import { eq, inArray, sql } from 'drizzle-orm';
 import { MessageEvent } from '@lifecycle/contracts';
@@ -198,7 +198,7 @@ export function lifecycleEventsHandler(runtime: Runtime, thresholds: Thresholds)
   return async (items) => {
     const first = items[0];
     if (first === undefined) return;
-    await runtime.db.transaction(async (tx) => {
+    await inTransaction(runtime.pool, async (tx) => {
       const linkedTo = await resolveLinks(tx, items.map((i) => i.value));
       const steps = items.map((item) => eventStep(item, linkedTo));
       await applySteps(tx, runtime, thresholds, steps, runtime.logger);
@@ -217,11 +217,11 @@ export function lifecycleEventHandler(runtime: Runtime, thresholds: Thresholds):
  * timer recomputes every score and asks for the next one.
  */
 export function timersFiredHandler(runtime: Runtime, thresholds: Thresholds): (items: Item<TimerFired>[]) => Promise<void> {
-  const { db, logger } = runtime;
+  const { logger } = runtime;
   return async (items) => {
     const mine = items.filter((i) => i.value.payload.owner === TIMER_OWNER);
     if (mine.length === 0) return;
-    await db.transaction(async (tx) => {
+    await inTransaction(runtime.pool, async (tx) => {
       const steps = mine
         .filter((i) => i.value.payload.timerId !== RFM_TIMER_ID)
         .map(({ value: timer, record }): Step => ({
@@ -255,7 +255,7 @@ export function messageEventsHandler(runtime: Runtime, thresholds: Thresholds): 
     }));
     // The customers' locks: a message event and the event that creates the profile never pass
     // each other unseen (one holds the engagement, the other then takes it).
-    await runtime.db.transaction(async (tx) => {
+    await inTransaction(runtime.pool, async (tx) => {
       await lockIdentities(tx, items.map((i) => i.value.customerId));
       await applySteps(tx, runtime, thresholds, steps, runtime.logger);
     });

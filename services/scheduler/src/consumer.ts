@@ -1,6 +1,6 @@
 import { and, desc, eq, gte, inArray, lte, max, ne, sql } from 'drizzle-orm';
 import type { LifecycleEvent, MessageEvent, StageChanged } from '@lifecycle/contracts';
-import type { Logger, Runtime, TopicConsumerOptions } from '@lifecycle/kit';
+import { inTransaction, type Logger, type Runtime, type TopicConsumerOptions } from '@lifecycle/kit';
 import { lockContact, recordEventTime, saveContact, type Tx } from './db/contacts-repository.ts';
 import { conversions, jobs, processedEvents } from './db/schema.ts';
 import type { Campaign, CampaignSettings } from './domain/campaign.ts';
@@ -170,7 +170,7 @@ async function applyLifecycleEvent(tx: Tx, opts: PlanningOptions, event: Lifecyc
 /** Handles one lifecycle event in a transaction of its own (and retries of a failed batch). */
 export function lifecycleEventHandler(opts: PlanningOptions): TopicConsumerOptions<'lifecycleEvents'>['handle'] {
   return async (event, record) => {
-    const planned = await opts.runtime.db.transaction((tx) => applyLifecycleEvent(tx, opts, event, record.timestamp));
+    const planned = await inTransaction(opts.runtime.pool, (tx) => applyLifecycleEvent(tx, opts, event, record.timestamp));
     if (planned > 0) opts.onPlanned();
   };
 }
@@ -181,7 +181,7 @@ export function lifecycleEventHandler(opts: PlanningOptions): TopicConsumerOptio
  */
 export function lifecycleBatchHandler(opts: PlanningOptions): NonNullable<TopicConsumerOptions<'lifecycleEvents'>['handleBatch']> {
   return async (items) => {
-    const planned = await opts.runtime.db.transaction(async (tx) => {
+    const planned = await inTransaction(opts.runtime.pool, async (tx) => {
       let count = 0;
       for (const { value, record } of items) count += await applyLifecycleEvent(tx, opts, value, record.timestamp);
       return count;
@@ -192,10 +192,9 @@ export function lifecycleBatchHandler(opts: PlanningOptions): NonNullable<TopicC
 
 /** Handles a stage change: keeps the contact's stage and starts stage campaigns (unless historical). */
 export function stageChangeHandler(opts: PlanningOptions): TopicConsumerOptions<'stageChanges'>['handle'] {
-  const { db } = opts.runtime;
   return async (change: StageChanged) => {
     const occurredAt = new Date(change.occurredAt);
-    const planned = await db.transaction(async (tx) => {
+    const planned = await inTransaction(opts.runtime.pool, async (tx) => {
       const fresh = await tx.insert(processedEvents).values({ eventId: change.id }).onConflictDoNothing().returning();
       if (fresh.length === 0) return 0;
       const contact = await lockContact(tx, change.customerId, occurredAt);
@@ -210,11 +209,10 @@ export function stageChangeHandler(opts: PlanningOptions): TopicConsumerOptions<
 
 /** An unsubscribe or spam report from messaging stops the customer's marketing jobs at their due time. */
 export function messageEventHandler(opts: PlanningOptions): TopicConsumerOptions<'messageEvents'>['handle'] {
-  const { db } = opts.runtime;
   return async (event: MessageEvent) => {
     if (event.payload.status !== 'unsubscribed' && event.payload.status !== 'spam-reported') return;
     const at = new Date(event.payload.providerTimestamp ?? event.occurredAt);
-    await db.transaction(async (tx) => {
+    await inTransaction(opts.runtime.pool, async (tx) => {
       const fresh = await tx.insert(processedEvents).values({ eventId: event.id }).onConflictDoNothing().returning();
       if (fresh.length === 0) return;
       const contact = await lockContact(tx, event.customerId, at);
@@ -259,7 +257,7 @@ export async function reconcileAtStartup(opts: PlanningOptions): Promise<Startup
       if (last === undefined) break;
       after = last.customer_id;
       for (const { customer_id: customerId } of ids.rows) {
-        planned += await db.transaction(async (tx) => {
+        planned += await inTransaction(opts.runtime.pool, async (tx) => {
           const contact = await lockContact(tx, customerId, opts.clock.now());
           return replanOccasions(tx, { campaigns: [campaign], settings: opts.settings }, contact, opts.clock.now(), logger, 'start-up');
         });

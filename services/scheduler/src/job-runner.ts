@@ -1,5 +1,5 @@
 import { and, asc, eq, gt, inArray, lte, sql } from 'drizzle-orm';
-import { publish, type Runtime } from '@lifecycle/kit';
+import { inTransaction, publish, type Runtime } from '@lifecycle/kit';
 import type { MessageRequested } from '@lifecycle/contracts';
 import { contactFromRow, eventTimes } from './db/contacts-repository.ts';
 import { contacts, jobs } from './db/schema.ts';
@@ -97,7 +97,7 @@ interface Settled {
  */
 export function createJobRunner(opts: JobRunnerOptions): JobRunner {
   const { runtime, clock, settings } = opts;
-  const { db, producer, prefix, logger } = runtime;
+  const { producer, prefix, logger } = runtime;
   const batchSize = opts.batchSize ?? 500;
   const campaigns = new Map(opts.campaigns.map((c) => [c.id, c]));
   const conditionEvents = [...new Set(opts.campaigns.flatMap((c) => c.conditions?.noEventSince ?? []))];
@@ -108,7 +108,7 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
   /** Claims and settles one batch; `claimed` tells the caller whether more may be waiting. */
   const fireBatch = async (): Promise<{ claimed: number; settled: number; busy: number }> => {
     const now = clock.now();
-    return db.transaction(async (tx) => {
+    return inTransaction(runtime.pool, async (tx) => {
       const due = await tx
         .select()
         .from(jobs)

@@ -1,5 +1,5 @@
 import { and, asc, eq, lte } from 'drizzle-orm';
-import { publish, type Runtime, type TopicConsumerOptions } from '@lifecycle/kit';
+import { inTransaction, publish, type Runtime, type TopicConsumerOptions } from '@lifecycle/kit';
 import type { TimerFired, TimerRequested } from '@lifecycle/contracts';
 import { processedEvents, timers } from './db/schema.ts';
 
@@ -8,10 +8,10 @@ import { processedEvents, timers } from './db/schema.ts';
  * order moves the classifier's silence check), and a redelivered request changes nothing.
  */
 export function timerRequestHandler(runtime: Runtime, onRequested: () => void): TopicConsumerOptions<'timersRequested'>['handle'] {
-  const { db, logger } = runtime;
+  const { logger } = runtime;
   return async (request: TimerRequested) => {
     const { timerId, owner, fireAt, data } = request.payload;
-    const applied = await db.transaction(async (tx) => {
+    const applied = await inTransaction(runtime.pool, async (tx) => {
       const fresh = await tx.insert(processedEvents).values({ eventId: request.id }).onConflictDoNothing().returning();
       if (fresh.length === 0) return false;
       const values = { timerId, owner, customerId: request.customerId, fireAt: new Date(fireAt), status: 'pending', data, requestId: request.id, firedAt: null };
@@ -30,8 +30,8 @@ export function timerRequestHandler(runtime: Runtime, onRequested: () => void): 
  * carries the same id and its owner drops it.
  */
 export async function fireDueTimers(runtime: Runtime, now: Date, batchSize: number): Promise<number> {
-  const { db, producer, prefix, logger } = runtime;
-  return db.transaction(async (tx) => {
+  const { producer, prefix, logger } = runtime;
+  return inTransaction(runtime.pool, async (tx) => {
     const due = await tx
       .select()
       .from(timers)
