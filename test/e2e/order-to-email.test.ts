@@ -82,7 +82,9 @@ afterAll(async () => {
   await sendgrid?.close();
   // Every service stops cleanly on SIGTERM, within its 10 s deadline.
   const codes = await Promise.all(services.map(async (s) => [s.name, await s.stop(15_000)] as const));
-  expect(Object.fromEntries(codes)).toEqual({ ingestion: 0, classifier: 0, scheduler: 0, messaging: 0 });
+  // On failure, show the last lines the service printed: they say why it did not stop cleanly.
+  const tails = Object.fromEntries(codes.filter(([, code]) => code !== 0).map(([name]) => [name, services.find((s) => s.name === name)?.output().split('\n').slice(-15).join('\n')]));
+  expect(Object.fromEntries(codes), JSON.stringify(tails, null, 1)).toEqual({ ingestion: 0, classifier: 0, scheduler: 0, messaging: 0 });
 });
 
 describe('an order on Kafka becomes one thank-you email', () => {
@@ -112,12 +114,11 @@ describe('an order on Kafka becomes one thank-you email', () => {
   it('sends nothing more when the same order event is published again', async () => {
     await publishRaw(orderCompleted('e2e-order-1', 'A-1001', [{ name: 'Ceramic Pour-Over', price: 32, quantity: 1 }]));
     // A later order of the same customer sits behind the repeat on the same partition: once its
-    // email has gone out, the repeat has been through every service.
-    await publishRaw(orderCompleted('e2e-order-2', 'A-1002', [{ name: 'Kettle', price: 49, quantity: 1 }], hours(4)));
-    await eventually(async () => expect(await pendingThankYous()).toBe(1), 30_000);
-    expect(sendgrid.requests).toHaveLength(1);
-    await setClock(hours(6));
+    // email has gone out, the repeat has been through every service. Placed now, with the
+    // scheduler's clock already 3 h on, its thank-you is overdue when planned and goes at once.
+    await publishRaw(orderCompleted('e2e-order-2', 'A-1002', [{ name: 'Kettle', price: 49, quantity: 1 }], new Date()));
     await eventually(() => expect(sendgrid.accepted()).toHaveLength(2), 30_000);
+    expect(await pendingThankYous()).toBe(0);
     const second = SendGridMail.parse(sendgrid.accepted()[1]?.body);
     expect(mailText(second)).toContain('Kettle');
     expect(mailText(second)).not.toContain('Ceramic');

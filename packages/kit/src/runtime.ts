@@ -88,7 +88,8 @@ export async function serve(opts: {
   const address = await app.listen({ host: opts.host, port: opts.port });
   runtime.logger.info({ address }, 'service started');
   installShutdown(runtime.logger, [
-    ...opts.consumers.map((c, i) => ({ name: `consumer ${i}`, run: c.stop })),
+    // Side by side: each leaves its group, which can take seconds, and the deadline counts them all.
+    { name: 'consumers', run: async () => void (await Promise.all(opts.consumers.map((c) => c.stop()))) },
     ...(opts.background ?? []).map((b, i) => ({ name: `background ${i}`, run: b.stop })),
     { name: 'http', run: () => app.close() },
     { name: 'connections', run: runtime.close },
