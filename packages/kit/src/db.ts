@@ -5,8 +5,13 @@ import { migrate } from 'drizzle-orm/node-postgres/migrator';
 export type Pool = pg.Pool;
 export type Database = NodePgDatabase;
 
+/**
+ * A pool whose connections notice a dead network: TCP keep-alive, and a statement that gets no
+ * answer in two minutes fails (a silently dropped link would otherwise stall a consumer instead
+ * of letting it pause as in any outage). Two minutes leaves room for bulk statements.
+ */
 export function createPool(url: string, max = 10): pg.Pool {
-  return new pg.Pool({ connectionString: url, max, connectionTimeoutMillis: 5_000 });
+  return new pg.Pool({ connectionString: url, max, connectionTimeoutMillis: 5_000, keepAlive: true, query_timeout: 120_000 });
 }
 
 export function createDatabase(pool: pg.Pool): Database {
@@ -59,10 +64,19 @@ export async function runMigrations(pool: pg.Pool, opts: { schema: string; migra
 }
 
 export async function databaseReachable(pool: pg.Pool): Promise<boolean> {
+  // Answers in well under a second when the database is up; a hung link must not hang the check.
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), 5_000);
+    timer.unref();
+  });
+  const answered = pool.query('SELECT 1').then(
+    () => true,
+    () => false,
+  );
   try {
-    await pool.query('SELECT 1');
-    return true;
-  } catch {
-    return false;
+    return await Promise.race([answered, timedOut]);
+  } finally {
+    clearTimeout(timer);
   }
 }
