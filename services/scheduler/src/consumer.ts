@@ -6,7 +6,7 @@ import { conversions, jobs, processedEvents } from './db/schema.ts';
 import type { Campaign, CampaignSettings } from './domain/campaign.ts';
 import type { Clock } from './domain/clock.ts';
 import { contactAfterEvent, eventAmount, type StoredContact } from './domain/contact-state.ts';
-import { exitsJob, planJobs, planOccasion, triggers, type PlannedJob, type TriggerInput } from './domain/planning.ts';
+import { dueTime, exitsJob, planJobs, planOccasion, triggers, type PlannedJob, type TriggerInput } from './domain/planning.ts';
 
 export interface PlanningOptions {
   runtime: Runtime;
@@ -45,6 +45,27 @@ export async function replanOccasions(tx: Tx, opts: Pick<PlanningOptions, 'campa
     if (plan !== null) planned += await insertJobs(tx, [plan], logger, cause);
   }
   return planned;
+}
+
+/**
+ * A customer who moved to another zone gets "at 10:00 customer time" in the new one: pending
+ * jobs of campaigns with a local-time delay are planned again from their trigger time.
+ */
+async function moveLocalTimes(tx: Tx, opts: PlanningOptions, contact: StoredContact, cause: string): Promise<void> {
+  const local = new Map(opts.campaigns.filter((c) => c.delay.kind === 'local' && !('date' in c.trigger)).map((c) => [c.id, c]));
+  if (local.size === 0) return;
+  const pending = await tx
+    .select({ dedupeKey: jobs.dedupeKey, campaignId: jobs.campaignId, triggerAt: jobs.triggerAt, dueAt: jobs.dueAt })
+    .from(jobs)
+    .where(and(eq(jobs.customerId, contact.customerId), eq(jobs.status, 'pending'), inArray(jobs.campaignId, [...local.keys()])));
+  for (const job of pending) {
+    const campaign = local.get(job.campaignId);
+    if (campaign === undefined) continue;
+    const dueAt = dueTime(campaign, opts.settings, contact, job.triggerAt);
+    if (dueAt.getTime() === job.dueAt.getTime()) continue;
+    await tx.update(jobs).set({ dueAt }).where(eq(jobs.dedupeKey, job.dedupeKey));
+    opts.runtime.logger.info({ eventId: cause, customerId: contact.customerId, campaignId: job.campaignId, dueAt: dueAt.toISOString() }, 'message moved to the customer’s new time zone');
+  }
 }
 
 async function lastEntries(tx: Tx, customerId: string): Promise<Map<string, Date>> {
@@ -150,6 +171,7 @@ async function applyLifecycleEvent(tx: Tx, opts: PlanningOptions, event: Lifecyc
   await saveContact(tx, after);
   let count = 0;
   if (dateFields(before) !== dateFields(after)) count += await replanOccasions(tx, opts, after, opts.clock.now(), opts.runtime.logger, event.id);
+  if (before.timeZone !== after.timeZone) await moveLocalTimes(tx, opts, after, event.id);
   if (call.type !== 'track') return count;
   await recordEventTime(tx, event.customerId, call.event, occurredAt);
   await applyExits(tx, opts, event, call.event, call.properties);

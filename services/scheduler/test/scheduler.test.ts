@@ -18,6 +18,16 @@ const thankYou = Campaign.parse({
   delay: 'PT2H',
 });
 
+// "10:00 customer time, 3 days after delivery": follows the customer when they change zone.
+const tips = Campaign.parse({
+  id: 'tips',
+  name: 'Tips',
+  template: 'onboarding-tips',
+  category: 'transactional',
+  trigger: { event: 'Order Delivered' },
+  delay: { days: 3, at: '10:00' },
+});
+
 let infra: TestInfra;
 let runtime: Runtime;
 let scheduler: Scheduler;
@@ -59,7 +69,7 @@ beforeAll(async () => {
   const clock = simulatedClock(start);
   // No polling: firing happens when the clock is set or a job is planned, so each POST
   // /admin/clock answer counts exactly what became due (a poll could otherwise fire it first).
-  scheduler = await buildScheduler({ runtime, campaigns: [thankYou], settings: CampaignSettings.parse({}), clock, simulated: clock, pollMs: 60_000 });
+  scheduler = await buildScheduler({ runtime, campaigns: [thankYou, tips], settings: CampaignSettings.parse({}), clock, simulated: clock, pollMs: 60_000 });
   producer = await connectedProducer(infra);
   requested = await collectTopic(infra, 'messagesRequested');
   timersFired = await collectTopic(infra, 'timersFired');
@@ -165,5 +175,25 @@ describe('housekeeping', () => {
     expect(await purgeProcessedEvents(runtime.db, new Date(), 30)).toBe(2);
     const { rows } = await runtime.pool.query("SELECT event_id FROM scheduling.processed_events WHERE event_id IN ('old-1', 'old-2', 'recent-1')");
     expect(rows).toEqual([{ event_id: 'recent-1' }]);
+  });
+});
+
+describe('a customer who moves to another time zone', () => {
+  it('gets a pending "10:00 their time" message at 10:00 in the new zone', async () => {
+    const event = (id: string, call: LifecycleEvent['payload']['call']): LifecycleEvent => ({ id, type: 'commerce.event', version: 1, occurredAt: call.timestamp, customerId: 'mover', causationId: id, payload: { call } });
+    // After the clock of the tests above (21 December 2026), so the message is still pending.
+    const at = '2027-01-10T09:00:00.000Z';
+    await publish(producer, infra.prefix, 'lifecycleEvents', [
+      event('mv-1', { type: 'identify', messageId: 'mv-1', timestamp: at, userId: 'mover', traits: { email: 'mover@example.com', timezone: 'America/New_York' } }),
+      event('mv-2', { type: 'track', messageId: 'mv-2', timestamp: at, userId: 'mover', event: 'Order Delivered', properties: { order_id: 'o-mv' } }),
+    ]);
+    const due = async () => (await runtime.pool.query("SELECT due_at FROM scheduling.jobs WHERE customer_id = 'mover' AND campaign_id = 'tips'")).rows;
+    // 13 January, 10:00 in New York.
+    await eventually(async () => expect(await due()).toEqual([{ due_at: new Date('2027-01-13T15:00:00.000Z') }]));
+    await publish(producer, infra.prefix, 'lifecycleEvents', [
+      event('mv-3', { type: 'identify', messageId: 'mv-3', timestamp: '2027-01-10T10:00:00.000Z', userId: 'mover', traits: { timezone: 'Asia/Tokyo' } }),
+    ]);
+    // The same day, 10:00 in Tokyo: three days after the delivery in the customer's calendar there.
+    await eventually(async () => expect(await due()).toEqual([{ due_at: new Date('2027-01-13T01:00:00.000Z') }]));
   });
 });

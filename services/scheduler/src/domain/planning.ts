@@ -61,7 +61,8 @@ export function windowFor(campaign: Campaign, settings: CampaignSettings): SendW
   return campaign.sendWindow ?? (campaign.category === 'marketing' ? settings.defaultSendWindow : undefined);
 }
 
-function dueTime(campaign: Campaign, settings: CampaignSettings, contact: ContactState, from: Date, delay: Delay = campaign.delay): Date {
+/** When a campaign's message for this trigger time is due: its delay in the customer's zone, moved into its window. */
+export function dueTime(campaign: Campaign, settings: CampaignSettings, contact: ContactState, from: Date, delay: Delay = campaign.delay): Date {
   const zone = zoneFor(contact.timeZone, settings.storeTimeZone);
   const due = dueAfterDelay(from, delay, zone);
   const window = windowFor(campaign, settings);
