@@ -8,13 +8,18 @@ export interface BaseAppOptions {
   logger: Logger;
   /** Named readiness checks; `/readyz` answers 503 while any is false. */
   readiness: Record<string, () => boolean | Promise<boolean>>;
+  /**
+   * Checks `/readyz` reports without gating on them: a dependency the service can do without for
+   * a while (ingestion keeps accepting calls onto Kafka while its database is down).
+   */
+  informational?: Record<string, () => boolean | Promise<boolean>>;
 }
 
 /**
  * A fastify app with the routes every service has: `/healthz` (the process is alive) and
  * `/readyz` (its consumers have joined and its database answers), and one error handler.
  */
-export function createBaseApp({ logger, readiness }: BaseAppOptions): FastifyInstance {
+export function createBaseApp({ logger, readiness, informational = {} }: BaseAppOptions): FastifyInstance {
   const loggerInstance: FastifyBaseLogger = logger;
   // Probes hit /healthz and /readyz every few seconds; logging each would drown real traffic.
   const logController = new LogController({ disableRequestLogging: (req) => req.url === '/healthz' || req.url === '/readyz' });
@@ -40,6 +45,7 @@ export function createBaseApp({ logger, readiness }: BaseAppOptions): FastifyIns
     const checks: Record<string, boolean> = {};
     for (const [name, check] of Object.entries(readiness)) checks[name] = await check();
     const ready = Object.values(checks).every(Boolean);
+    for (const [name, check] of Object.entries(informational)) checks[name] = await check();
     return reply.status(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', checks });
   });
   return app;

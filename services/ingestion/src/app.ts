@@ -12,11 +12,13 @@ export interface AppOptions extends TrackingApiOptions {
   logger: Logger;
   /** Named readiness checks for `/readyz`. */
   readiness: Record<string, () => boolean | Promise<boolean>>;
+  /** Checks `/readyz` shows without gating on them. */
+  informational?: Record<string, () => boolean | Promise<boolean>>;
 }
 
 /** The HTTP app: health, the Segment-compatible tracking API and its OpenAPI description at `/docs`. */
 export function createApp(opts: AppOptions): FastifyInstance {
-  const app = createBaseApp({ logger: opts.logger, readiness: opts.readiness });
+  const app = createBaseApp({ logger: opts.logger, readiness: opts.readiness, ...(opts.informational !== undefined ? { informational: opts.informational } : {}) });
   registerTrackingApi(app, opts);
   const document = openApiDocument();
   app.get('/docs', async () => document);
@@ -44,7 +46,10 @@ export async function buildIngestion(runtime: Runtime, config: IngestionConfig, 
   if (config.INGESTION_WRITE_KEY_HASHES.length === 0) runtime.logger.warn('no write keys configured, the HTTP tracking API refuses every call');
   const app = createApp({
     logger: runtime.logger,
-    readiness: { consumers: () => consumers.every((c) => c.ready()), database: () => databaseReachable(runtime.pool) },
+    // The HTTP API needs only Kafka: while the database is down calls still go onto
+    // `commerce.events` (the consumer pauses), so a probe must not take the API out of rotation.
+    readiness: { consumers: () => consumers.every((c) => c.ready()) },
+    informational: { database: () => databaseReachable(runtime.pool) },
     writeKeyHashes: config.INGESTION_WRITE_KEY_HASHES,
     publishTimeoutMs: config.INGESTION_PUBLISH_TIMEOUT_MS,
     now,
