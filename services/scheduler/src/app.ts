@@ -20,6 +20,8 @@ export interface SchedulerOptions {
   batchSize?: number;
   /** Processed-record ids older than this many days are purged (wall time). */
   processedRetentionDays?: number;
+  /** Settled jobs (sent, skipped, cancelled) older than this many days are purged. */
+  jobRetentionDays?: number;
   purgeIntervalMs?: number;
 }
 
@@ -29,6 +31,25 @@ export interface Scheduler {
   runner: JobRunner;
   /** The purge of old processed-record ids. */
   purge: { stop: () => Promise<void> };
+}
+
+/**
+ * Deletes settled jobs fired longer ago than the retention, by the scheduler's clock, a chunk at
+ * a time. Jobs that stand for "once ever" (reentry once, milestones) stay: their key is what
+ * keeps a customer from entering again.
+ */
+export async function purgeSettledJobs(db: Database, now: Date, retentionDays: number, keepCampaigns: string[]): Promise<number> {
+  const cutoff = new Date(now.getTime() - retentionDays * 86_400_000).toISOString();
+  const keep = keepCampaigns.length === 0 ? sql`true` : sql`campaign_id NOT IN (${sql.join(keepCampaigns.map((id) => sql`${id}`), sql`, `)})`;
+  let total = 0;
+  for (;;) {
+    const result = await db.execute(sql`
+      DELETE FROM scheduling.jobs WHERE dedupe_key IN (
+        SELECT dedupe_key FROM scheduling.jobs
+        WHERE status <> 'pending' AND fired_at < ${cutoff}::timestamptz AND ${keep} LIMIT 10000)`);
+    total += result.rowCount ?? 0;
+    if ((result.rowCount ?? 0) < 10_000) return total;
+  }
 }
 
 /** Deletes processed-record ids older than the retention, a chunk at a time; resolves to how many. */
@@ -172,6 +193,10 @@ export async function buildScheduler(opts: SchedulerOptions): Promise<Scheduler>
     try {
       const deleted = await purgeProcessedEvents(runtime.db, new Date(), retentionDays);
       runtime.logger.info({ deleted, retentionDays }, 'old processed-record ids purged');
+      const jobRetentionDays = opts.jobRetentionDays ?? 400;
+      const onceEver = campaigns.filter((c) => c.reentry === 'once' || 'milestone' in c.trigger).map((c) => c.id);
+      const jobsDeleted = await purgeSettledJobs(runtime.db, clock.now(), jobRetentionDays, onceEver);
+      runtime.logger.info({ deleted: jobsDeleted, retentionDays: jobRetentionDays }, 'old settled jobs purged');
     } catch (err) {
       runtime.logger.error({ err }, 'processed-record purge failed');
     }

@@ -18,6 +18,11 @@ export const SchedulerConfig = z.object({
    * older ones are purged so the table does not grow with every event ever seen.
    */
   SCHEDULER_PROCESSED_RETENTION_DAYS: z.coerce.number().int().min(1).default(30),
+  /**
+   * How long sent, skipped and cancelled jobs are kept (stats, frequency caps and re-entry rules
+   * look back at them; "once ever" jobs are kept for good). Over a year by default.
+   */
+  SCHEDULER_JOB_RETENTION_DAYS: z.coerce.number().int().min(30).default(400),
   SCHEDULER_PURGE_INTERVAL_MS: z.coerce.number().int().min(1_000).default(3_600_000),
   /** Where the simulated clock starts (ISO 8601); default: the time of start-up. */
   CLOCK_START: z.iso.datetime({ offset: true }).optional(),

@@ -25,6 +25,7 @@ await runMain('scheduler', async () => {
     pollMs: config.SCHEDULER_POLL_MS,
     batchSize: config.SCHEDULER_BATCH_SIZE,
     processedRetentionDays: config.SCHEDULER_PROCESSED_RETENTION_DAYS,
+    jobRetentionDays: config.SCHEDULER_JOB_RETENTION_DAYS,
     purgeIntervalMs: config.SCHEDULER_PURGE_INTERVAL_MS,
   });
   await serve({ runtime, app, host: config.HOST, port: config.PORT, consumers, background: [runner, purge] });

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MessageRequested, TimerFired, type LifecycleEvent, type TimerRequested } from '@lifecycle/contracts';
 import { openRuntime, publish, type Producer, type Runtime } from '@lifecycle/kit';
 import { collectTopic, connectedProducer, createTestInfra, eventually, serviceEnv, type TestInfra } from '@lifecycle/tools/test-kit';
-import { buildScheduler, purgeProcessedEvents, type Scheduler } from '../src/app.ts';
+import { buildScheduler, purgeProcessedEvents, purgeSettledJobs, type Scheduler } from '../src/app.ts';
 import { loadConfig } from '../src/config.ts';
 import { Campaign, CampaignSettings } from '../src/domain/campaign.ts';
 import { simulatedClock } from '../src/domain/clock.ts';
@@ -168,6 +168,23 @@ describe('generic timers for other services', () => {
 });
 
 describe('housekeeping', () => {
+  it('forgets settled jobs after the retention, but never pending ones or those that stand for "once ever"', async () => {
+    const job = (key: string, campaign: string, status: string, firedAt: string | null) =>
+      runtime.pool.query(
+        `INSERT INTO scheduling.jobs (dedupe_key, campaign_id, customer_id, trigger_event_id, due_at, status, trigger_data, fired_at)
+         VALUES ($1, $2, 'keeper', $1, '2020-01-01T00:00:00Z', $3, '{}', $4)`,
+        [key, campaign, status, firedAt],
+      );
+    await job('old-sent', 'hk-thanks', 'sent', '2020-01-02T00:00:00Z');
+    await job('old-cancelled', 'hk-thanks', 'cancelled', '2020-01-02T00:00:00Z');
+    await job('old-once', 'hk-referral', 'sent', '2020-01-02T00:00:00Z');
+    await job('old-pending', 'hk-thanks', 'pending', null);
+    await job('recent-sent', 'hk-thanks', 'sent', '2021-01-20T00:00:00Z');
+    expect(await purgeSettledJobs(runtime.db, new Date('2022-01-01T00:00:00Z'), 400, ['hk-referral'])).toBe(2);
+    const { rows } = await runtime.pool.query("SELECT dedupe_key FROM scheduling.jobs WHERE customer_id = 'keeper' ORDER BY dedupe_key");
+    expect(rows.map((r) => r.dedupe_key)).toEqual(['old-once', 'old-pending', 'recent-sent']);
+  });
+
   it('forgets processed-record ids older than the retention, keeping recent ones for redeliveries', async () => {
     await runtime.pool.query(
       "INSERT INTO scheduling.processed_events (event_id, processed_at) VALUES ('old-1', now() - interval '31 days'), ('old-2', now() - interval '40 days'), ('recent-1', now() - interval '29 days')",
