@@ -182,6 +182,23 @@ export class Outage extends Error {
   override name = 'Outage';
 }
 
+/**
+ * An Outage when the failure comes from Kafka or from a database that does not answer, so the
+ * caller retries later instead of dead-lettering; the error itself otherwise.
+ */
+export async function asOutage(err: unknown, pool: pg.Pool | undefined): Promise<unknown> {
+  if (err instanceof Outage) return err;
+  if (isKafkaError(err) || (pool !== undefined && !(await databaseReachable(pool)))) return new Outage('Kafka or the database is unavailable', { cause: err });
+  return err;
+}
+
+/** Back-pressure in an outage: stop fetching the partition for a while; its unresolved records are fetched again on resume. */
+export function pauseForOutage(pause: () => () => void, pauseMs: number, logger: Logger, at: { topic: string; partition: number }, err: unknown): void {
+  logger.warn({ err, topic: at.topic, partition: at.partition, pauseMs }, 'partition paused, Kafka or the database is unavailable');
+  const resume = pause();
+  setTimeout(resume, pauseMs).unref();
+}
+
 export interface RunningConsumer {
   /** True once the consumer has joined its group and until it stops or crashes. */
   ready: () => boolean;
@@ -220,11 +237,6 @@ export async function startTopicConsumer<K extends TopicKey>(opts: TopicConsumer
   const outagePauseMs = opts.outagePauseMs ?? 5_000;
   const { consumer, joined } = createGroupConsumer(kafka, prefix + opts.groupId);
 
-  /** An error that comes from Kafka or an unreachable database, not from the record. */
-  const outage = async (err: unknown): Promise<boolean> => {
-    if (err instanceof Outage || isKafkaError(err)) return true;
-    return opts.pool !== undefined && !(await databaseReachable(opts.pool));
-  };
 
   const deadLetterInvalid = async (record: ConsumedRecord, message: KafkaMessage): Promise<TopicValue<K> | null> => {
     const parsed = parseRecordValue(schema, message.value);
@@ -241,7 +253,8 @@ export async function startTopicConsumer<K extends TopicKey>(opts: TopicConsumer
         await handle(value, record);
         return;
       } catch (err) {
-        if (await outage(err)) throw new Outage('Kafka or the database is unavailable', { cause: err });
+        const outage = await asOutage(err, opts.pool);
+        if (outage instanceof Outage) throw outage;
         if (err instanceof RejectRecord) {
           log.warn({ reason: err.message, errors: err.errors }, 'record rejected to dead-letter topic');
           await sendToDeadLetter(producer, prefix, topic, { record, value: message.value, reason: err.message, errors: err.errors, attempts: attempt });
@@ -277,7 +290,8 @@ export async function startTopicConsumer<K extends TopicKey>(opts: TopicConsumer
         await opts.handleBatch(valid.map(({ value, record }) => ({ value, record })));
         return;
       } catch (err) {
-        if (await outage(err)) throw new Outage('Kafka or the database is unavailable', { cause: err });
+        const outage = await asOutage(err, opts.pool);
+        if (outage instanceof Outage) throw outage;
         logger.warn({ err, topic: valid[0]?.record.topic, partition: valid[0]?.record.partition, records: valid.length }, 'batch failed, retrying its records one at a time');
       }
     }
@@ -293,12 +307,7 @@ export async function startTopicConsumer<K extends TopicKey>(opts: TopicConsumer
       try {
         await consumeBatch(batch, resolveOffset, heartbeat, isRunning, isStale);
       } catch (err) {
-        if (err instanceof Outage) {
-          // Back-pressure: stop fetching this partition for a while; its unresolved records are fetched again on resume.
-          logger.warn({ err, topic: batch.topic, partition: batch.partition, pauseMs: outagePauseMs }, 'partition paused, Kafka or the database is unavailable');
-          const resume = pause();
-          setTimeout(resume, outagePauseMs).unref();
-        }
+        if (err instanceof Outage) pauseForOutage(pause, outagePauseMs, logger, batch, err);
         // Not committed: the records from the first unresolved one are consumed again.
         throw err;
       }

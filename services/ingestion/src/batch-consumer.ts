@@ -2,9 +2,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { inArray } from 'drizzle-orm';
 import type { KafkaMessage } from 'kafkajs';
 import {
+  asOutage,
   createGroupConsumer,
-  databaseReachable,
   inTransaction,
+  isKafkaError,
+  Outage,
+  pauseForOutage,
   parseRecordValue,
   publish,
   sendToDeadLetter,
@@ -42,11 +45,6 @@ export interface IngestionConsumerOptions {
   pauseMs?: number;
 }
 
-/** kafkajs' own errors (`KafkaJSConnectionError`, `KafkaJSNumberOfRetriesExceeded`…); its CommonJS build gives Node no named export of their class. */
-function isKafkaError(err: unknown): boolean {
-  return err instanceof Error && err.name.startsWith('KafkaJS');
-}
-
 /**
  * When ingestion received a record: its Kafka timestamp (the HTTP API sets it to the request's
  * arrival; other producers' clients to their send time, or the broker to its append time). A
@@ -55,11 +53,6 @@ function isKafkaError(err: unknown): boolean {
 function receivedAtOf(message: KafkaMessage): Date {
   const ms = Number(message.timestamp);
   return Number.isFinite(ms) && ms > 0 ? new Date(ms) : new Date();
-}
-
-/** Kafka or the database is down: no record is at fault, so none goes to the DLQ. */
-class Outage extends Error {
-  override name = 'Outage';
 }
 
 /**
@@ -148,16 +141,14 @@ export async function startIngestionConsumer(opts: IngestionConsumerOptions): Pr
     }
   };
 
-  /** Whether a failure is Kafka's or the database's rather than the records'. */
-  const isOutage = async (err: unknown): Promise<boolean> => isKafkaError(err) || !(await databaseReachable(runtime.pool));
-
   const handleChunk = async (items: Item[], log: Logger): Promise<void> => {
     const whole = await withRetries(() => processChunk(items), log);
     if (whole.ok) {
       for (const rejection of whole.value) await deadLetter(rejection, 1);
       return;
     }
-    if (await isOutage(whole.err)) throw new Outage('Kafka or the database is unavailable', { cause: whole.err });
+    const outage = await asOutage(whole.err, runtime.pool);
+    if (outage instanceof Outage) throw outage;
     // One record may be poisoning the chunk: try each alone, so only it goes to the DLQ.
     for (const item of items) {
       const alone = await withRetries(() => processChunk([item]), log);
@@ -167,7 +158,8 @@ export async function startIngestionConsumer(opts: IngestionConsumerOptions): Pr
       }
       // The outage may have begun after the chunk failed: then this record is not at fault either.
       // When the chunk comes again, the records published alone are recognised by their messageId.
-      if (await isOutage(alone.err)) throw new Outage('Kafka or the database is unavailable', { cause: alone.err });
+      const aloneOutage = await asOutage(alone.err, runtime.pool);
+      if (aloneOutage instanceof Outage) throw aloneOutage;
       log.error({ err: alone.err, offset: item.record.offset, attempts: alone.attempts }, 'record failed repeatedly, sent to dead-letter topic');
       const detail = alone.err instanceof Error ? alone.err.message : String(alone.err);
       await deadLetter({ record: item.record, message: item.message, reason: `processing failed after ${alone.attempts} attempts`, errors: [detail] }, alone.attempts);
@@ -210,12 +202,7 @@ export async function startIngestionConsumer(opts: IngestionConsumerOptions): Pr
       try {
         await consumeBatch(batch, { resolveOffset, heartbeat, isRunning, isStale }, log);
       } catch (err) {
-        if (err instanceof Outage || isKafkaError(err)) {
-          // Back-pressure: stop fetching this partition for a while; its unresolved records are fetched again on resume.
-          log.warn({ err, pauseMs }, 'partition paused, Kafka or the database is unavailable');
-          const resume = pause();
-          setTimeout(resume, pauseMs).unref();
-        }
+        if (err instanceof Outage || isKafkaError(err)) pauseForOutage(pause, pauseMs, logger, batch, err);
         // Not committed: the records from the first unresolved one are consumed again.
         throw err;
       }

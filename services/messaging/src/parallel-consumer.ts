@@ -2,10 +2,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { KafkaMessage } from 'kafkajs';
 import { topicName, schemaOf, type MessageRequested } from '@lifecycle/contracts';
 import {
+  asOutage,
   createGroupConsumer,
-  databaseReachable,
-  isKafkaError,
   Outage,
+  pauseForOutage,
   parseRecordValue,
   RejectRecord,
   sendToDeadLetter,
@@ -83,9 +83,8 @@ export async function startParallelRequestConsumer(opts: ParallelRequestConsumer
         // Stopping: leave the record (and its offset) for the next run instead of retrying now.
         if (opts.stopping?.signal.aborted === true) throw err;
         // Kafka or the database is down: the request is not at fault; it is consumed again later.
-        if (err instanceof Outage || isKafkaError(err) || (opts.pool !== undefined && !(await databaseReachable(opts.pool)))) {
-          throw new Outage('Kafka or the database is unavailable', { cause: err });
-        }
+        const outage = await asOutage(err, opts.pool);
+        if (outage instanceof Outage) throw outage;
         if (err instanceof RejectRecord) {
           log.warn({ reason: err.message, errors: err.errors }, 'record rejected to dead-letter topic');
           await sendToDeadLetter(producer, prefix, 'messagesRequested', { record, value: message.value, reason: err.message, errors: err.errors, attempts: attempt });
@@ -133,12 +132,7 @@ export async function startParallelRequestConsumer(opts: ParallelRequestConsumer
             logger.info({ topic: batch.topic, partition: batch.partition }, 'stopped during a batch, its unfinished records are left for the next run');
             return;
           }
-          if (failure.reason instanceof Outage) {
-            const pauseMs = opts.outagePauseMs ?? 5_000;
-            logger.warn({ err: failure.reason, topic: batch.topic, partition: batch.partition, pauseMs }, 'partition paused, Kafka or the database is unavailable');
-            const resume = pause();
-            setTimeout(resume, pauseMs).unref();
-          }
+          if (failure.reason instanceof Outage) pauseForOutage(pause, opts.outagePauseMs ?? 5_000, logger, batch, failure.reason);
           throw failure.reason;
         }
       } finally {

@@ -1,4 +1,4 @@
-import { count, eq, sql, sum } from 'drizzle-orm';
+import { count, inArray, sql, sum } from 'drizzle-orm';
 import { z } from 'zod';
 import { createServiceApp, startTopicConsumer, type Database, type FastifyInstance, type RunningConsumer, type Runtime } from '@lifecycle/kit';
 import { lifecycleBatchHandler, lifecycleEventHandler, messageEventHandler, reconcileAtStartup, stageChangeHandler, type PlanningOptions } from './consumer.ts';
@@ -74,17 +74,28 @@ interface VariantStats {
 }
 
 /** Sends, cancellations, skips by reason, deferrals and conversions of one campaign. */
-async function campaignStats(runtime: Runtime, campaign: Campaign) {
-  const byStatus = await runtime.db
-    .select({ status: jobs.status, reason: jobs.skipReason, variant: jobs.variant, jobs: count(), deferrals: sum(jobs.deferrals).mapWith(Number) })
-    .from(jobs)
-    .where(eq(jobs.campaignId, campaign.id))
-    .groupBy(jobs.status, jobs.skipReason, jobs.variant);
-  const converted = await runtime.db
-    .select({ variant: conversions.variant, currency: conversions.currency, conversions: count(), revenue: sum(conversions.revenue).mapWith(Number) })
-    .from(conversions)
-    .where(eq(conversions.campaignId, campaign.id))
-    .groupBy(conversions.variant, conversions.currency);
+/**
+ * The jobs and conversions of the given campaigns, grouped in the database: one query each for
+ * any number of campaigns, so `GET /campaigns` does not read the jobs table once per campaign.
+ */
+async function statsRows(runtime: Runtime, campaignIds: string[]) {
+  const [byStatus, converted] = await Promise.all([
+    runtime.db
+      .select({ campaignId: jobs.campaignId, status: jobs.status, reason: jobs.skipReason, variant: jobs.variant, jobs: count(), deferrals: sum(jobs.deferrals).mapWith(Number) })
+      .from(jobs)
+      .where(inArray(jobs.campaignId, campaignIds))
+      .groupBy(jobs.campaignId, jobs.status, jobs.skipReason, jobs.variant),
+    runtime.db
+      .select({ campaignId: conversions.campaignId, variant: conversions.variant, currency: conversions.currency, conversions: count(), revenue: sum(conversions.revenue).mapWith(Number) })
+      .from(conversions)
+      .where(inArray(conversions.campaignId, campaignIds))
+      .groupBy(conversions.campaignId, conversions.variant, conversions.currency),
+  ]);
+  return (campaignId: string) => ({ byStatus: byStatus.filter((r) => r.campaignId === campaignId), converted: converted.filter((r) => r.campaignId === campaignId) });
+}
+
+function campaignStats(campaign: Campaign, rows: ReturnType<Awaited<ReturnType<typeof statsRows>>>) {
+  const { byStatus, converted } = rows;
   const total = (status: string) => byStatus.filter((r) => r.status === status).reduce((n, r) => n + r.jobs, 0);
   const reasons = (status: string) =>
     Object.fromEntries(
@@ -145,11 +156,12 @@ export async function buildScheduler(opts: SchedulerOptions): Promise<Scheduler>
   ]);
   const app = createServiceApp(runtime, () => consumers);
 
-  app.get('/campaigns', async () => ({
-    now: clock.now().toISOString(),
-    campaigns: await Promise.all(
-      campaigns.map(async (c) => {
-        const stats = await campaignStats(runtime, c);
+  app.get('/campaigns', async () => {
+    const rowsOf = await statsRows(runtime, campaigns.map((c) => c.id));
+    return {
+      now: clock.now().toISOString(),
+      campaigns: campaigns.map((c) => {
+        const stats = campaignStats(c, rowsOf(c.id));
         return {
           id: c.id,
           name: c.name,
@@ -167,13 +179,13 @@ export async function buildScheduler(opts: SchedulerOptions): Promise<Scheduler>
           revenue: stats.revenue,
         };
       }),
-    ),
-  }));
+    };
+  });
 
   app.get<{ Params: { id: string } }>('/campaigns/:id/stats', async (request, reply) => {
     const campaign = campaigns.find((c) => c.id === request.params.id);
     if (campaign === undefined) return reply.status(404).send({ error: `no campaign "${request.params.id}"; GET /campaigns lists them` });
-    return campaignStats(runtime, campaign);
+    return campaignStats(campaign, (await statsRows(runtime, [campaign.id]))(campaign.id));
   });
 
   app.get('/admin/clock', async () => ({ now: clock.now().toISOString(), mode: opts.simulated ? 'simulated' : 'system' }));

@@ -35,6 +35,8 @@ export const jobs = scheduling.table(
     index('jobs_pending_due_idx').on(t.dueAt).where(sql`status = 'pending'`),
     index('jobs_customer_pending_idx').on(t.customerId).where(sql`status = 'pending'`),
     index('jobs_customer_campaign_idx').on(t.customerId, t.campaignId, t.triggerAt),
+    // Campaign stats group one campaign's jobs by status.
+    index('jobs_campaign_status_idx').on(t.campaignId, t.status),
     index('jobs_marketing_sent_idx').on(t.customerId, t.firedAt).where(sql`status = 'sent' AND category = 'marketing'`),
   ],
 );

@@ -1,0 +1,1 @@
+CREATE INDEX "jobs_campaign_status_idx" ON "scheduling"."jobs" USING btree ("campaign_id","status");
