@@ -17,6 +17,8 @@ Commands:
       --user-id ID        the customer's id (default sample-<random>, a new customer each time)
   test [vitest args]    Type-check, lint and run the tests against the local broker and PostgreSQL;
                         ends with "N passed, N failed". Extra arguments go to vitest (e.g. a file filter).
+      --clock-ahead +400d the test processes' clock runs that far ahead (libfaketime; Kafka and
+                          PostgreSQL keep real time): proves no test depends on the date it runs
   templates:check       Compile every template and render each locale with its sample.json; exits 1
                         naming file and line when a variable is missing or a template is broken, or
                         when a template uses data its campaign does not send.
@@ -61,8 +63,9 @@ async function main(argv: string[]): Promise<number> {
     case 'send-sample-order':
       return sendSampleOrder(rest);
     case 'test': {
-      const { runTests } = await import('./test-run.ts');
-      return runTests({ vitestArgs: rest[0] === '--' ? rest.slice(1) : rest, env: process.env, say });
+      const { runTests, splitTestArgs } = await import('./test-run.ts');
+      const { clockAhead, vitestArgs } = splitTestArgs(rest);
+      return runTests({ vitestArgs, clockAhead, env: process.env, say });
     }
     case 'campaigns:check':
       return (await import('./templates-command.ts')).campaignsCheck(rest, say);

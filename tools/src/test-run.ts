@@ -13,7 +13,13 @@ export const vitestReportPath = join(repoRoot, '.local', 'vitest-report.json');
  * in that order, each run whatever the one before did, so the totals cover everything. Ends
  * with the totals line; resolves to the exit code.
  */
-export async function runTests(opts: { vitestArgs: string[]; env: NodeJS.ProcessEnv; say: (line: string) => void }): Promise<number> {
+export async function runTests(opts: {
+  vitestArgs: string[];
+  /** A libfaketime offset such as `+400d`: the test processes' clock (only theirs) runs that far ahead. */
+  clockAhead?: string | undefined;
+  env: NodeJS.ProcessEnv;
+  say: (line: string) => void;
+}): Promise<number> {
   const { say } = opts;
   const checks: CheckResult[] = [];
   let vitestEnv: NodeJS.ProcessEnv | undefined;
@@ -34,6 +40,12 @@ export async function runTests(opts: { vitestArgs: string[]; env: NodeJS.Process
       DATABASE_URL: server.toString(),
       NODE_OPTIONS: [opts.env.NODE_OPTIONS ?? '', ...nodeFlags].join(' ').trim(),
     };
+    if (opts.clockAhead !== undefined) {
+      // Set after the broker is running, so only the Node test processes (and the services they
+      // spawn) move; Kafka and PostgreSQL keep real time, which exposes two clocks compared.
+      vitestEnv = { ...vitestEnv, ...fakeClockEnv(opts.clockAhead, vitestEnv) };
+      say(`test processes' clock moved ${opts.clockAhead} (libfaketime): they believe it is ${new Date(Date.now() + offsetMs(opts.clockAhead)).toISOString()}`);
+    }
     checks.push({ name: 'set-up', ok: true });
   } catch (err) {
     say(`set-up failed: ${err instanceof Error ? err.message : String(err)}`);
@@ -92,4 +104,54 @@ function runBin(name: string, args: string[], env: NodeJS.ProcessEnv): Promise<n
     });
     child.once('close', (code, signal) => resolve(code ?? (signal === null ? 1 : 128)));
   });
+}
+
+/** `./lifecycle test` arguments: `--clock-ahead=+400d` (or `--clock-ahead +400d`) is ours, the rest go to vitest. */
+export function splitTestArgs(args: string[]): { clockAhead: string | undefined; vitestArgs: string[] } {
+  const rest = args[0] === '--' ? args.slice(1) : [...args];
+  let clockAhead: string | undefined;
+  const vitestArgs: string[] = [];
+  for (let i = 0; i < rest.length; i++) {
+    const arg = rest[i] ?? '';
+    if (arg === '--clock-ahead') {
+      clockAhead = rest[++i];
+      if (clockAhead === undefined) throw new Error('--clock-ahead needs an offset such as +400d');
+    } else if (arg.startsWith('--clock-ahead=')) {
+      clockAhead = arg.slice('--clock-ahead='.length);
+    } else {
+      vitestArgs.push(arg);
+    }
+  }
+  if (clockAhead !== undefined) offsetMs(clockAhead);
+  return { clockAhead, vitestArgs };
+}
+
+const offsetUnits: Record<string, number> = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000, y: 365 * 86_400_000 };
+
+/** Milliseconds of a libfaketime relative offset (`+400d`, `-2h`, `+90m`). */
+export function offsetMs(offset: string): number {
+  const match = /^([+-])(\d+)([smhdy])$/.exec(offset);
+  if (match === null) throw new Error(`--clock-ahead takes an offset such as +400d, -2h or +90m, not ${JSON.stringify(offset)}`);
+  const [, sign, amount, unit] = match;
+  return (sign === '-' ? -1 : 1) * Number(amount) * (offsetUnits[unit ?? 'd'] ?? 0);
+}
+
+const libfaketimeCandidates = [
+  '/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1',
+  '/usr/lib/aarch64-linux-gnu/faketime/libfaketimeMT.so.1',
+  '/usr/lib/faketime/libfaketimeMT.so.1',
+  '/usr/local/lib/faketime/libfaketimeMT.so.1',
+];
+
+/** Environment that preloads libfaketime (Debian: `apt-get install faketime`) with the offset. */
+function fakeClockEnv(offset: string, env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const lib = libfaketimeCandidates.find((path) => existsSync(path));
+  if (lib === undefined) throw new Error(`--clock-ahead needs libfaketime; install it (Debian: apt-get install faketime). Looked in ${libfaketimeCandidates.join(', ')}`);
+  return {
+    LD_PRELOAD: [env.LD_PRELOAD ?? '', lib].filter((p) => p !== '').join(' '),
+    FAKETIME: offset,
+    // Timers and timeouts run on the monotonic clock; only the wall clock moves.
+    FAKETIME_DONT_FAKE_MONOTONIC: '1',
+    FAKETIME_NO_CACHE: '1',
+  };
 }

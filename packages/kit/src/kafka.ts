@@ -54,17 +54,22 @@ export function createProducer(kafka: Kafka): Producer {
   return kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: false });
 }
 
-/** Publishes one envelope, keyed by customer id so a customer's records stay in order. */
+/** Publishes envelopes, keyed by customer id so a customer's records stay in order. */
 export async function publish<K extends TopicKey>(
   producer: Producer,
   prefix: string,
   key: K,
   values: TopicValue<K>[],
+  opts: {
+    /** The records' timestamp (their arrival time for consumers); default: the producer's clock. */
+    at?: Date;
+  } = {},
 ): Promise<void> {
   if (values.length === 0) return;
+  const timestamp = opts.at === undefined ? undefined : String(opts.at.getTime());
   await producer.send({
     topic: topicName(prefix, key),
-    messages: values.map((value) => ({ key: keyOf(value), value: JSON.stringify(value) })),
+    messages: values.map((value) => ({ key: keyOf(value), value: JSON.stringify(value), ...(timestamp === undefined ? {} : { timestamp }) })),
   });
 }
 

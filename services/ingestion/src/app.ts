@@ -41,7 +41,7 @@ export interface Ingestion {
 
 /** Builds the ingestion service on an open runtime: the `commerce.events` consumer, the HTTP app, the purge. */
 export async function buildIngestion(runtime: Runtime, config: IngestionConfig, now: () => Date = () => new Date()): Promise<Ingestion> {
-  const consumer = await startIngestionConsumer({ runtime, logger: runtime.logger });
+  const consumer = await startIngestionConsumer({ runtime, logger: runtime.logger, now });
   const consumers = [consumer];
   if (config.INGESTION_WRITE_KEY_HASHES.length === 0) runtime.logger.warn('no write keys configured, the HTTP tracking API refuses every call');
   const app = createApp({

@@ -43,6 +43,8 @@ export interface IngestionConsumerOptions {
   retryBackoffMs?: number;
   /** How long a partition stays paused when Kafka or the database is down. */
   pauseMs?: number;
+  /** The service's clock: dedupe entries are stamped with it, as the purge compares with it. */
+  now?: () => Date;
 }
 
 /**
@@ -69,6 +71,7 @@ export async function startIngestionConsumer(opts: IngestionConsumerOptions): Pr
   const maxAttempts = opts.maxAttempts ?? 3;
   const backoff = opts.retryBackoffMs ?? 200;
   const pauseMs = opts.pauseMs ?? 5_000;
+  const now = opts.now ?? (() => new Date());
   const { consumer, joined } = createGroupConsumer(kafka, `${prefix}lifecycle-ingestion`);
 
   const deadLetter = async (rejection: Rejection, attempts: number): Promise<void> => {
@@ -108,6 +111,7 @@ export async function startIngestionConsumer(opts: IngestionConsumerOptions): Pr
           newLinks.push({ ...link, messageId: item.call.messageId });
         }
       }
+      const seenAt = now();
       const fresh =
         accepted.length === 0
           ? new Set<string>()
@@ -115,7 +119,7 @@ export async function startIngestionConsumer(opts: IngestionConsumerOptions): Pr
               (
                 await tx
                   .insert(seenMessages)
-                  .values(accepted.map((e) => ({ messageId: e.id, customerId: e.customerId })))
+                  .values(accepted.map((e) => ({ messageId: e.id, customerId: e.customerId, firstSeenAt: seenAt })))
                   .onConflictDoNothing()
                   .returning({ messageId: seenMessages.messageId })
               ).map((r) => r.messageId),

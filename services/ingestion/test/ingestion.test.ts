@@ -257,8 +257,10 @@ describe('ingestion on a real broker and database', () => {
   });
 
   it('forgets messageIds older than the retention window, and not newer ones', async () => {
-    await runtime.pool.query(`INSERT INTO ingestion.seen_messages (message_id, customer_id, first_seen_at) VALUES ('old-1', 'c', now() - interval '31 days')`);
-    const deleted = await purgeExpiredMessages(runtime.db, new Date(), 30);
+    // Stamped by this process's clock, as the service stamps them: never the database's now().
+    const now = new Date();
+    await runtime.pool.query(`INSERT INTO ingestion.seen_messages (message_id, customer_id, first_seen_at) VALUES ('old-1', 'c', $1)`, [new Date(now.getTime() - 31 * 86_400_000)]);
+    const deleted = await purgeExpiredMessages(runtime.db, now, 30);
     expect(deleted).toBe(1);
     const kept = await runtime.pool.query(`SELECT count(*)::int AS n FROM ingestion.seen_messages WHERE message_id = 'm-1'`);
     expect(kept.rows).toEqual([{ n: 1 }]);

@@ -164,7 +164,7 @@ async function applyLifecycleEvent(tx: Tx, opts: PlanningOptions, event: Lifecyc
   const { call } = event.payload;
   const occurredAt = new Date(event.occurredAt);
   const historical = arrivedAt !== undefined && arrivedAt - occurredAt.getTime() > opts.settings.historicalAfter;
-  const fresh = await tx.insert(processedEvents).values({ eventId: event.id }).onConflictDoNothing().returning();
+  const fresh = await tx.insert(processedEvents).values({ eventId: event.id, processedAt: new Date() }).onConflictDoNothing().returning();
   if (fresh.length === 0) return 0;
   const before = await lockContact(tx, event.customerId, occurredAt);
   const after = contactAfterEvent(before, event, opts.settings.storeTimeZone);
@@ -217,7 +217,7 @@ export function stageChangeHandler(opts: PlanningOptions): TopicConsumerOptions<
   return async (change: StageChanged) => {
     const occurredAt = new Date(change.occurredAt);
     const planned = await inTransaction(opts.runtime.pool, async (tx) => {
-      const fresh = await tx.insert(processedEvents).values({ eventId: change.id }).onConflictDoNothing().returning();
+      const fresh = await tx.insert(processedEvents).values({ eventId: change.id, processedAt: new Date() }).onConflictDoNothing().returning();
       if (fresh.length === 0) return 0;
       const contact = await lockContact(tx, change.customerId, occurredAt);
       const after = { ...contact, stage: change.payload.to };
@@ -235,7 +235,7 @@ export function messageEventHandler(opts: PlanningOptions): TopicConsumerOptions
     if (event.payload.status !== 'unsubscribed' && event.payload.status !== 'spam-reported') return;
     const at = new Date(event.payload.providerTimestamp ?? event.occurredAt);
     await inTransaction(opts.runtime.pool, async (tx) => {
-      const fresh = await tx.insert(processedEvents).values({ eventId: event.id }).onConflictDoNothing().returning();
+      const fresh = await tx.insert(processedEvents).values({ eventId: event.id, processedAt: new Date() }).onConflictDoNothing().returning();
       if (fresh.length === 0) return;
       const contact = await lockContact(tx, event.customerId, at);
       if (contact.subscriptionAsOf !== null && contact.subscriptionAsOf.getTime() > at.getTime()) return;

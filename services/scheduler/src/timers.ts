@@ -12,7 +12,7 @@ export function timerRequestHandler(runtime: Runtime, onRequested: () => void): 
   return async (request: TimerRequested) => {
     const { timerId, owner, fireAt, data } = request.payload;
     const applied = await inTransaction(runtime.pool, async (tx) => {
-      const fresh = await tx.insert(processedEvents).values({ eventId: request.id }).onConflictDoNothing().returning();
+      const fresh = await tx.insert(processedEvents).values({ eventId: request.id, processedAt: new Date() }).onConflictDoNothing().returning();
       if (fresh.length === 0) return false;
       const values = { timerId, owner, customerId: request.customerId, fireAt: new Date(fireAt), status: 'pending', data, requestId: request.id, firedAt: null };
       await tx.insert(timers).values(values).onConflictDoUpdate({ target: timers.timerId, set: values });

@@ -80,11 +80,11 @@ afterAll(async () => {
 describe('the scheduler while its database is unreachable', () => {
   it('dead-letters nothing and applies every event once the database is back', async () => {
     const deadLetters = await collectTopic(infra, 'lifecycleEvents', { deadLetter: true });
-    await publish(producer, infra.prefix, 'lifecycleEvents', [order(1)]);
+    await publish(producer, infra.prefix, 'lifecycleEvents', [order(1)], { at: start });
     await eventually(async () => expect(await plannedJobs()).toBe(1));
 
     await proxy.cut();
-    await publish(producer, infra.prefix, 'lifecycleEvents', [order(2), order(3), order(4)]);
+    await publish(producer, infra.prefix, 'lifecycleEvents', [order(2), order(3), order(4)], { at: start });
     // Long enough for the kit's three attempts and more: before, these went to the DLQ.
     await new Promise((r) => setTimeout(r, 3_000));
     expect(deadLetters.records).toEqual([]);

@@ -34,6 +34,10 @@ let scheduler: Scheduler;
 let producer: Producer;
 let requested: Awaited<ReturnType<typeof collectTopic>>;
 let timersFired: Awaited<ReturnType<typeof collectTopic>>;
+// Events are stamped as arriving at the simulated time they are published, never at the real
+// date, so whether an event counts as historical does not depend on when the suite runs.
+const clock = simulatedClock(start);
+const arrivedNow = () => ({ at: clock.now() });
 
 function order(id: string, customerId: string, email: string | undefined): LifecycleEvent {
   return {
@@ -66,7 +70,6 @@ beforeAll(async () => {
   infra = await createTestInfra();
   const config = loadConfig({ ...serviceEnv(infra), PORT: '0' });
   runtime = await openRuntime({ service: 'scheduler', config, schema: 'scheduling', migrationsFolder: join(import.meta.dirname, '..', 'drizzle') });
-  const clock = simulatedClock(start);
   // No polling: firing happens when the clock is set or a job is planned, so each POST
   // /admin/clock answer counts exactly what became due (a poll could otherwise fire it first).
   scheduler = await buildScheduler({ runtime, campaigns: [thankYou, tips], settings: CampaignSettings.parse({}), clock, simulated: clock, pollMs: 60_000 });
@@ -85,7 +88,7 @@ afterAll(async () => {
 describe('scheduler on a real broker and database', () => {
   it('plans the thank-you, fires it only when the clock passes the delay, and plans nothing twice', async () => {
     const event = order('e-1', 'ada', 'ada@example.com');
-    await publish(producer, infra.prefix, 'lifecycleEvents', [event, event]);
+    await publish(producer, infra.prefix, 'lifecycleEvents', [event, event], arrivedNow());
     await eventually(async () => expect(await campaignJobs()).toEqual({ pending: 1 }));
 
     const early = await scheduler.app.inject({ method: 'POST', url: '/admin/clock', payload: { now: '2026-11-20T10:59:00Z' } });
@@ -108,14 +111,14 @@ describe('scheduler on a real broker and database', () => {
     expect(await campaignJobs()).toEqual({ sent: 1 });
 
     // The same order redelivered later plans and sends nothing more.
-    await publish(producer, infra.prefix, 'lifecycleEvents', [event]);
+    await publish(producer, infra.prefix, 'lifecycleEvents', [event], arrivedNow());
     await scheduler.app.inject({ method: 'POST', url: '/admin/clock', payload: { now: '2026-11-21T11:00:00Z' } });
     expect(await campaignJobs()).toEqual({ sent: 1 });
   });
 
   it('fires an already-overdue job at once, and records it skipped when the customer has no email address', async () => {
     // The clock stands past this order's due time, so the job is due as soon as it is planned.
-    await publish(producer, infra.prefix, 'lifecycleEvents', [order('e-2', 'nomail', undefined)]);
+    await publish(producer, infra.prefix, 'lifecycleEvents', [order('e-2', 'nomail', undefined)], arrivedNow());
     await eventually(async () => expect(await campaignJobs()).toEqual({ sent: 1, skipped: 1 }));
     expect(requested.records).toHaveLength(1);
   });
@@ -186,10 +189,11 @@ describe('housekeeping', () => {
   });
 
   it('forgets processed-record ids older than the retention, keeping recent ones for redeliveries', async () => {
-    await runtime.pool.query(
-      "INSERT INTO scheduling.processed_events (event_id, processed_at) VALUES ('old-1', now() - interval '31 days'), ('old-2', now() - interval '40 days'), ('recent-1', now() - interval '29 days')",
-    );
-    expect(await purgeProcessedEvents(runtime.db, new Date(), 30)).toBe(2);
+    // Stamped by this process's clock, as the service stamps them: never the database's now().
+    const now = new Date();
+    const daysAgo = (n: number) => new Date(now.getTime() - n * 86_400_000);
+    await runtime.pool.query("INSERT INTO scheduling.processed_events (event_id, processed_at) VALUES ('old-1', $1), ('old-2', $2), ('recent-1', $3)", [daysAgo(31), daysAgo(40), daysAgo(29)]);
+    expect(await purgeProcessedEvents(runtime.db, now, 30)).toBe(2);
     const { rows } = await runtime.pool.query("SELECT event_id FROM scheduling.processed_events WHERE event_id IN ('old-1', 'old-2', 'recent-1')");
     expect(rows).toEqual([{ event_id: 'recent-1' }]);
   });
@@ -203,13 +207,13 @@ describe('a customer who moves to another time zone', () => {
     await publish(producer, infra.prefix, 'lifecycleEvents', [
       event('mv-1', { type: 'identify', messageId: 'mv-1', timestamp: at, userId: 'mover', traits: { email: 'mover@example.com', timezone: 'America/New_York' } }),
       event('mv-2', { type: 'track', messageId: 'mv-2', timestamp: at, userId: 'mover', event: 'Order Delivered', properties: { order_id: 'o-mv' } }),
-    ]);
+    ], { at: new Date(at) });
     const due = async () => (await runtime.pool.query("SELECT due_at FROM scheduling.jobs WHERE customer_id = 'mover' AND campaign_id = 'tips'")).rows;
     // 13 January, 10:00 in New York.
     await eventually(async () => expect(await due()).toEqual([{ due_at: new Date('2027-01-13T15:00:00.000Z') }]));
     await publish(producer, infra.prefix, 'lifecycleEvents', [
       event('mv-3', { type: 'identify', messageId: 'mv-3', timestamp: '2027-01-10T10:00:00.000Z', userId: 'mover', traits: { timezone: 'Asia/Tokyo' } }),
-    ]);
+    ], { at: new Date('2027-01-10T10:00:00.000Z') });
     // The same day, 10:00 in Tokyo: three days after the delivery in the customer's calendar there.
     await eventually(async () => expect(await due()).toEqual([{ due_at: new Date('2027-01-13T01:00:00.000Z') }]));
   });

@@ -188,9 +188,10 @@ async function runTimeline(timeline: Action[], end: Date): Promise<void> {
       const action = timeline[next++];
       if (action === undefined) break;
       for (const input of action.inputs) {
-        if (input.topic === 'lifecycleEvents') await publish(producer, infra.prefix, 'lifecycleEvents', [input.value]);
-        else if (input.topic === 'stageChanges') await publish(producer, infra.prefix, 'stageChanges', [input.value]);
-        else await publish(producer, infra.prefix, 'messageEvents', [input.value]);
+        // Each input arrives at the simulated instant it is published, not at the real date.
+        if (input.topic === 'lifecycleEvents') await publish(producer, infra.prefix, 'lifecycleEvents', [input.value], { at });
+        else if (input.topic === 'stageChanges') await publish(producer, infra.prefix, 'stageChanges', [input.value], { at });
+        else await publish(producer, infra.prefix, 'messageEvents', [input.value], { at });
       }
       await processed(action.inputs.map((i) => i.value.id));
       await scheduler.runner.runDue();
@@ -319,7 +320,7 @@ describe('the shipped campaigns through a year', () => {
   });
 
   it('skips a birthday message three weeks late after downtime, and plans next year’s', async () => {
-    await publish(producer, infra.prefix, 'lifecycleEvents', [identify('late', { birthday: '1990-01-08', timezone: 'UTC' }, clock.now()).value]);
+    await publish(producer, infra.prefix, 'lifecycleEvents', [identify('late', { birthday: '1990-01-08', timezone: 'UTC' }, clock.now()).value], { at: clock.now() });
     await eventually(async () => {
       const { rows } = await runtime.pool.query("SELECT due_at FROM scheduling.jobs WHERE customer_id = 'late' AND status = 'pending'");
       expect(rows).toEqual([{ due_at: new Date('2028-01-08T09:00:00.000Z') }]);
