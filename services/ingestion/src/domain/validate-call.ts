@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import { isKnownEvent, knownEventProperties, SegmentCall, type Normalized, type Traits } from '@lifecycle/contracts';
+import { decodeRecordValue, inputRejectedReason, screenInput } from './input-limits.ts';
 import { normalizeBirthday, normalizeCurrency, normalizeLocale, normalizeTimeZone, normalizeTimestamp, toMinorUnits } from './normalize.ts';
 
 /** One thing wrong with a call: the field (dotted path) and why. */
@@ -25,9 +26,25 @@ export function issueLines(issues: FieldIssue[]): string[] {
 
 /** Validates and normalizes any value as a Segment call. Never throws. */
 export function validateCall(raw: unknown): Validation {
+  // Before the schema: what it would pass (a NUL in a custom property, a deep object) must still stop here.
+  const unsafe = screenInput(raw);
+  if (unsafe.length > 0) return { ok: false, reason: inputRejectedReason(unsafe), issues: unsafe };
   const parsed = SegmentCall.safeParse(raw);
   if (!parsed.success) return { ok: false, reason: SPEC_MISMATCH, issues: issuesOf(parsed.error) };
   return normalizeCall(parsed.data);
+}
+
+/**
+ * Reads a `commerce.events` record value: UTF-8 JSON, screened by the input limits, then the
+ * common Spec fields. Needs no database, so whatever it refuses is refused on the first try.
+ * Never throws.
+ */
+export function readCallRecord(bytes: Buffer | null): { ok: true; call: SegmentCall } | { ok: false; reason: string; issues: FieldIssue[] } {
+  const decoded = decodeRecordValue(bytes);
+  if (!decoded.ok) return decoded;
+  const parsed = SegmentCall.safeParse(decoded.value);
+  if (!parsed.success) return { ok: false, reason: 'value does not match the topic schema', issues: issuesOf(parsed.error) };
+  return { ok: true, call: parsed.data };
 }
 
 /** Money properties of the E-commerce Spec, in major units as clients send them. */
