@@ -102,6 +102,31 @@ describe('HTTP tracking API', () => {
     expect(published).toHaveLength(0);
   });
 
+  it('answers 400 naming the field to a NUL character, a lone surrogate, deep nesting and an over-long order id, and publishes none of them', async () => {
+    const { app, published } = harness();
+    const post = async (url: string, body: string) =>
+      app.inject({ method: 'POST', url, headers: { ...auth(KEY), 'content-type': 'application/json' }, payload: body });
+    // Written as JSON text, as a client sends it: `\u0000` and `\ud800` escapes on the wire.
+    const nul = await post('/v1/track', JSON.stringify({ ...order, userId: 'cust\u0000' }));
+    expect(nul.statusCode).toBe(400);
+    expect(nul.json()).toMatchObject({ reason: 'input not accepted: userId: contains a NUL character (U+0000)', issues: [{ field: 'userId' }] });
+    const key = await post('/v1/track', JSON.stringify({ ...order, properties: { ...order.properties, 'gift\u0000': true } }));
+    expect(key.json()).toMatchObject({ issues: [{ field: 'properties.gift\\u0000', message: 'key contains a NUL character (U+0000)' }] });
+    const surrogate = await post('/v1/identify', JSON.stringify({ messageId: 'i-1', userId: 'cust-1', traits: { name: 'Ann \uD83D' } }));
+    expect(surrogate.statusCode).toBe(400);
+    expect(surrogate.json()).toMatchObject({ issues: [{ field: 'traits.name', message: 'contains a lone UTF-16 surrogate, which is not valid Unicode' }] });
+    // Within the 32 KB body limit: 5,000 levels.
+    const deep = await post('/v1/track', `{"messageId":"m-2","userId":"cust-1","event":"Custom","properties":{"x":${'['.repeat(5_000)}${']'.repeat(5_000)}}}`);
+    expect(deep.statusCode).toBe(400);
+    expect(deep.json()).toMatchObject({ reason: `input not accepted: properties.x${'.0'.repeat(30)}: nesting deeper than 32 levels` });
+    const long = await post('/v1/track', JSON.stringify({ ...order, properties: { ...order.properties, order_id: 'o'.repeat(201) } }));
+    expect(long.json()).toMatchObject({ issues: [{ field: 'properties.order_id', message: 'ids are at most 200 characters, this one has 201' }] });
+    const batch = await post('/v1/batch', JSON.stringify({ batch: [{ ...order, type: 'track' }, { ...order, type: 'track', messageId: 'm-3', anonymousId: '\uDC00' }] }));
+    expect(batch.statusCode).toBe(400);
+    expect(batch.json()).toMatchObject({ accepted: 1, rejected: [{ index: 1, issues: [{ field: 'anonymousId' }] }] });
+    expect(published.map((r) => JSON.parse(r.value))).toMatchObject([{ messageId: 'm-1' }]);
+  });
+
   it('answers 400 to unparsable JSON', async () => {
     const { app } = harness();
     const response = await app.inject({ method: 'POST', url: '/v1/track', headers: { ...auth(KEY), 'content-type': 'application/json' }, payload: '{"event": ' });

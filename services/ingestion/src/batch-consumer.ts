@@ -8,7 +8,6 @@ import {
   isKafkaError,
   Outage,
   pauseForOutage,
-  parseRecordValue,
   publish,
   sendToDeadLetter,
   type ConsumedRecord,
@@ -16,9 +15,10 @@ import {
   type RunningConsumer,
   type Runtime,
 } from '@lifecycle/kit';
-import { SegmentCall, topicName, type LifecycleEvent } from '@lifecycle/contracts';
+import { topicName, type LifecycleEvent, type SegmentCall } from '@lifecycle/contracts';
 import { identityLinks, seenMessages } from './db/schema.ts';
 import { acceptCall, linkOf } from './domain/accept-call.ts';
+import { issueLines, readCallRecord } from './domain/validate-call.ts';
 
 interface Item {
   record: ConsumedRecord;
@@ -184,9 +184,10 @@ export async function startIngestionConsumer(opts: IngestionConsumerOptions): Pr
       const items: Item[] = [];
       for (const message of messages) {
         const record: ConsumedRecord = { topic: batch.topic, partition: batch.partition, offset: message.offset, key: message.key === null ? null : message.key.toString('utf8') };
-        const parsed = parseRecordValue(SegmentCall, message.value);
-        if (parsed.ok) items.push({ record, message, call: parsed.value });
-        else await deadLetter({ record, message, reason: parsed.reason, errors: parsed.errors }, 0);
+        // Refused here, before any transaction: bad input is never retried, and its reason is ours, not the database's.
+        const read = readCallRecord(message.value);
+        if (read.ok) items.push({ record, message, call: read.call });
+        else await deadLetter({ record, message, reason: read.reason, errors: issueLines(read.issues) }, 0);
       }
       if (items.length > 0) await handleChunk(items, log);
       const last = messages.at(-1);
