@@ -154,26 +154,35 @@ describe('ingestion while its database is unreachable', () => {
   });
 
   it('dead-letters only the poison record when the database goes down while a failed chunk is retried record by record', async () => {
-    // PostgreSQL text cannot hold NUL, so the chunk fails and is retried record by record once the
-    // database answers the reachability check; the proxy cuts right after that answer.
-    const lost = proxy.cutAfterReplyTo('SELECT 1');
-    await producer.send({
-      topic: topicName(infra.prefix, 'commerceEvents'),
-      messages: ['pz-1', 'pz-2\u0000', 'pz-3'].map((id) => ({ key: 'cust-z', value: JSON.stringify(order(id, 'cust-z')) })),
-    });
-    await lost;
-    // Enough for each record's own retries to fail against the unreachable database.
-    await new Promise((r) => setTimeout(r, 3_000));
-    expect(dead.records.filter((r) => r.key === 'cust-z')).toEqual([]);
-    await proxy.restore();
-    await eventually(() => expect(published().filter((e) => e.customerId === 'cust-z').map((e) => e.id)).toEqual(['pz-1', 'pz-3']), 30_000);
-    const letters = await eventually(() => {
-      const found = dead.records.filter((r) => r.key === 'cust-z').map((r) => DeadLetter.parse(JSON.parse(r.value)));
-      expect(found).toHaveLength(1);
-      return found;
-    }, 30_000);
-    expect(letters[0]?.reason).toBe('processing failed after 3 attempts');
-    expect(Buffer.from(letters[0]?.value ?? '', 'base64').toString()).toContain('pz-2\\u0000');
+    // A rule only the database knows (a trigger here) makes the chunk fail; it is retried record
+    // by record once the database answers the reachability check, and the proxy cuts right after that answer.
+    await runtime.pool.query(`
+      CREATE FUNCTION ingestion.refuse_pz2() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN IF NEW.message_id = 'pz-2' THEN RAISE EXCEPTION 'pz-2 refused by test trigger'; END IF; RETURN NEW; END $$;
+      CREATE TRIGGER refuse_pz2 BEFORE INSERT ON ingestion.seen_messages FOR EACH ROW EXECUTE FUNCTION ingestion.refuse_pz2();`);
+    try {
+      const lost = proxy.cutAfterReplyTo('SELECT 1');
+      await producer.send({
+        topic: topicName(infra.prefix, 'commerceEvents'),
+        messages: ['pz-1', 'pz-2', 'pz-3'].map((id) => ({ key: 'cust-z', value: JSON.stringify(order(id, 'cust-z')) })),
+      });
+      await lost;
+      // Enough for each record's own retries to fail against the unreachable database.
+      await new Promise((r) => setTimeout(r, 3_000));
+      expect(dead.records.filter((r) => r.key === 'cust-z')).toEqual([]);
+      await proxy.restore();
+      await eventually(() => expect(published().filter((e) => e.customerId === 'cust-z').map((e) => e.id)).toEqual(['pz-1', 'pz-3']), 30_000);
+      const letters = await eventually(() => {
+        const found = dead.records.filter((r) => r.key === 'cust-z').map((r) => DeadLetter.parse(JSON.parse(r.value)));
+        expect(found).toHaveLength(1);
+        return found;
+      }, 30_000);
+      expect(letters[0]?.reason).toBe('processing failed after 3 attempts');
+      expect(Buffer.from(letters[0]?.value ?? '', 'base64').toString()).toContain('"pz-2"');
+    } finally {
+      await proxy.restore();
+      await runtime.pool.query('DROP TRIGGER refuse_pz2 ON ingestion.seen_messages; DROP FUNCTION ingestion.refuse_pz2()');
+    }
     // Every connection went back to the pool: one kept by a failed transaction would shrink the pool for good and hang the shutdown.
     await eventually(() => expect(runtime.pool.totalCount).toBe(runtime.pool.idleCount));
   });

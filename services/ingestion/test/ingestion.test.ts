@@ -109,19 +109,49 @@ describe('ingestion on a real broker and database', () => {
   });
 
   it('sends a record the database cannot store to the DLQ after bounded retries, and publishes its neighbours', async () => {
-    // PostgreSQL text cannot hold NUL: the record is valid JSON and Spec, yet can never be stored.
-    await send('cust-p', JSON.stringify(orderCompleted('p-1', 'cust-p')));
-    await send('cust-p', JSON.stringify(orderCompleted('p-2\u0000', 'cust-p')));
-    await send('cust-p', JSON.stringify(orderCompleted('p-3', 'cust-p')));
-    const letter = await eventually(() => {
-      const found = dead.records.filter((r) => r.key === 'cust-p').map((r) => DeadLetter.parse(JSON.parse(r.value)));
-      expect(found).toHaveLength(1);
-      return found[0];
+    // A rule only the database knows (a trigger here): the record passes every input check, yet can never be stored.
+    await runtime.pool.query(`
+      CREATE FUNCTION ingestion.refuse_p2() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN IF NEW.message_id = 'p-2' THEN RAISE EXCEPTION 'p-2 refused by test trigger'; END IF; RETURN NEW; END $$;
+      CREATE TRIGGER refuse_p2 BEFORE INSERT ON ingestion.seen_messages FOR EACH ROW EXECUTE FUNCTION ingestion.refuse_p2();`);
+    try {
+      await send('cust-p', JSON.stringify(orderCompleted('p-1', 'cust-p')));
+      await send('cust-p', JSON.stringify(orderCompleted('p-2', 'cust-p')));
+      await send('cust-p', JSON.stringify(orderCompleted('p-3', 'cust-p')));
+      const letter = await eventually(() => {
+        const found = dead.records.filter((r) => r.key === 'cust-p').map((r) => DeadLetter.parse(JSON.parse(r.value)));
+        expect(found).toHaveLength(1);
+        return found[0];
+      });
+      expect(letter?.reason).toBe('processing failed after 3 attempts');
+      expect(letter?.attempts).toBe(3);
+      expect(Buffer.from(letter?.value ?? '', 'base64').toString()).toContain('"p-2"');
+      await eventually(() => expect(cleanFor('cust-p').map((e) => e.id)).toEqual(['p-1', 'p-3']));
+    } finally {
+      await runtime.pool.query('DROP TRIGGER refuse_p2 ON ingestion.seen_messages; DROP FUNCTION ingestion.refuse_p2()');
+    }
+  });
+
+  it('dead-letters an id with a NUL character and a deeply nested property on the first reading, naming the field, and stores neither', async () => {
+    const depth = 20_000;
+    const deep = `{"type":"track","messageId":"n-2","timestamp":"${new Date().toISOString()}","userId":"cust-n","event":"Custom","properties":{"a":${'{"b":'.repeat(depth)}1${'}'.repeat(depth)}}}`;
+    await send('cust-n', JSON.stringify(orderCompleted('n-1\u0000', 'cust-n')));
+    await send('cust-n', deep);
+    await send('cust-n', JSON.stringify(orderCompleted('n-3', 'cust-n')));
+    const letters = await eventually(() => {
+      const found = dead.records.filter((r) => r.key === 'cust-n').map((r) => DeadLetter.parse(JSON.parse(r.value)));
+      expect(found).toHaveLength(2);
+      return found;
     });
-    expect(letter?.reason).toBe('processing failed after 3 attempts');
-    expect(letter?.attempts).toBe(3);
-    expect(Buffer.from(letter?.value ?? '', 'base64').toString()).toContain('p-2\\u0000');
-    await eventually(() => expect(cleanFor('cust-p').map((e) => e.id)).toEqual(['p-1', 'p-3']));
+    expect(letters.map((l) => [l.reason, l.attempts])).toEqual([
+      // The order id is made from the messageId, so it has one too.
+      ['input not accepted: messageId: contains a NUL character (U+0000) (and 1 more)', 0],
+      [`input not accepted: properties.a${'.b'.repeat(30)}: nesting deeper than 32 levels`, 0],
+    ]);
+    expect(letters[0]?.errors).toEqual(['messageId: contains a NUL character (U+0000)', 'properties.order_id: contains a NUL character (U+0000)']);
+    await eventually(() => expect(cleanFor('cust-n').map((e) => e.id)).toEqual(['n-3']));
+    const stored = await runtime.pool.query(`SELECT message_id FROM ingestion.seen_messages WHERE customer_id = 'cust-n'`);
+    expect(stored.rows).toEqual([{ message_id: 'n-3' }]);
   });
 
   it('reports ready once its consumer has joined and the database answers', async () => {
