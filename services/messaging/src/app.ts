@@ -35,6 +35,8 @@ export interface MessagingOptions {
   maxAttempts?: number;
   /** Wait before the first retry, doubled each time (kit default 200 ms). */
   retryBackoffMs?: number;
+  /** How long a partition pauses when Kafka or the database is down (default 5 s). */
+  outagePauseMs?: number;
 }
 
 export interface Messaging {
@@ -93,6 +95,7 @@ export async function buildMessaging(opts: MessagingOptions): Promise<Messaging>
   const retries = {
     ...(opts.maxAttempts === undefined ? {} : { maxAttempts: opts.maxAttempts }),
     ...(opts.retryBackoffMs === undefined ? {} : { retryBackoffMs: opts.retryBackoffMs }),
+    ...(opts.outagePauseMs === undefined ? {} : { outagePauseMs: opts.outagePauseMs }),
   };
   const requests = await startParallelRequestConsumer({
     kafka: runtime.kafka,

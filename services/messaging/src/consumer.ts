@@ -6,7 +6,7 @@ import type { SuppressionsRepository } from './db/suppressions-repository.ts';
 import { messageStatusEvent } from './domain/message-event.ts';
 import { composeMail, type OutgoingMail } from './domain/outgoing-mail.ts';
 import { decideRetry, type RetryPolicy } from './domain/retry-policy.ts';
-import { assertNever, shouldSuppress, verdictForExistingClaim } from './domain/send-policy.ts';
+import { assertNever, isFinal, shouldSuppress, verdictForExistingClaim, type AttemptMemory, type FinalOutcome } from './domain/send-policy.ts';
 import { unsubscribeLinks } from './domain/unsubscribe-token.ts';
 import type { MessagingMetrics } from './metrics.ts';
 import type { TemplateCatalog } from './template-catalog.ts';
@@ -44,17 +44,33 @@ export interface MessageHandlerDeps {
 
 type Composed = { ok: true; mail: OutgoingMail } | { ok: false; error: string };
 
+/** How many attempts' memories a process keeps; each is dropped once its outcome is on the row. */
+const ATTEMPT_MEMORY_LIMIT = 10_000;
+
 /**
- * Handles one `messages.requested` record so that its message goes out at most once:
- * claim the dedupe key (committed), skip it if the address is suppressed, render, send, record
- * the outcome, report it on `messages.events`. Whatever interrupts that sequence leaves a row
- * that a redelivery reads and resolves without sending again.
+ * Handles one `messages.requested` record so that its message goes out at most once and is not
+ * lost to a failure before the provider call: claim the dedupe key (`claimed`, committed), skip
+ * it if the address is suppressed, render, mark it `sending` (committed), call the provider,
+ * record the outcome, report it on `messages.events`. Whatever interrupts that sequence leaves a
+ * row that a redelivery resolves (send-policy.ts): `claimed` is taken over and sent, `sending`
+ * becomes `doubtful` unless this process knows its own call did not go out or how it ended.
  */
 export function messageRequestedHandler(deps: MessageHandlerDeps): TopicConsumerOptions<'messagesRequested'>['handle'] {
   const { sends, suppressions, templates, transport, producer, prefix, now, metrics } = deps;
+  /**
+   * What this process knows about attempts whose row may say less because the database failed
+   * while recording it: a call that never started or was refused, or an answer not yet written.
+   */
+  const memory = new Map<string, AttemptMemory>();
+  const remember = (key: string, value: AttemptMemory): void => {
+    memory.delete(key);
+    memory.set(key, value);
+    // Oldest first: an entry left behind by a record that went to another replica.
+    if (memory.size > ATTEMPT_MEMORY_LIMIT) memory.delete(memory.keys().next().value ?? key);
+  };
 
   const report = async (row: SendRow): Promise<void> => {
-    if (row.status === 'sending') return;
+    if (!isFinal(row.status)) return;
     const event = messageStatusEvent({ ...row, status: row.status }, now());
     await publish(producer, prefix, 'messageEvents', [event]);
     await sends.markReported(row.dedupeKey, now());
@@ -83,88 +99,127 @@ export function messageRequestedHandler(deps: MessageHandlerDeps): TopicConsumer
     return { ok: true, mail: composeMail(request, lookup.template.meta, rendered.content, headers) };
   };
 
-  const finishAndReport = async (key: string, outcome: Parameters<SendsRepository['finish']>[1]): Promise<void> => {
-    const row = await sends.finish(key, outcome, now());
+  /** Records the outcome of the attempt holding `claimToken`, then reports it. */
+  const finishAndReport = async (key: string, claimToken: string | null, outcome: FinalOutcome): Promise<void> => {
+    const row = await sends.finish(key, outcome, now(), claimToken);
+    // On the row (or the row moved on without us): nothing left that only this process knows.
+    memory.delete(key);
     if (row === null) return;
     metrics.countOutcome(outcome.status);
     await report(row);
   };
 
-  const settleExisting = async (row: SendRow, log: Logger): Promise<void> => {
-    const verdict = verdictForExistingClaim(row.status);
-    switch (verdict.action) {
-      case 'already-final':
-        log.info({ status: verdict.status }, 'message already handled, nothing sent');
-        if (row.reportedAt === null) await report(row);
-        return;
-      case 'mark-doubtful': {
-        const error = 'an earlier attempt stopped before recording whether the provider accepted the message';
-        log.warn({ claimedAt: row.claimedAt.toISOString() }, 'earlier attempt left no outcome, marked doubtful, nothing sent');
-        await finishAndReport(row.dedupeKey, { status: 'doubtful', error });
-        return;
+  /**
+   * Resolves a key some attempt claimed before. Returns the claim to send under when nothing
+   * went out under the earlier one, or null when the key is settled or another attempt holds it.
+   */
+  const settleExisting = async (found: SendRow, claim: NewClaim, log: Logger): Promise<SendRow | null> => {
+    let row = found;
+    // A second look only when another attempt moved the row between our read and our update.
+    for (let look = 0; look < 3; look++) {
+      const verdict = verdictForExistingClaim(row, memory.get(row.dedupeKey));
+      switch (verdict.action) {
+        case 'already-final':
+          log.info({ status: verdict.status }, 'message already handled, nothing sent');
+          if (row.reportedAt === null) await report(row);
+          return null;
+        case 'take-over': {
+          const taken = await sends.takeOver(row, claim, now());
+          if (taken !== null) {
+            log.info({ previousStatus: row.status }, 'earlier attempt sent nothing, claim taken over');
+            return taken;
+          }
+          break;
+        }
+        case 'record-outcome':
+          log.info({ status: verdict.outcome.status }, 'recording the provider answer an earlier attempt could not record, nothing sent');
+          await finishAndReport(row.dedupeKey, row.claimToken, verdict.outcome);
+          return null;
+        case 'mark-doubtful': {
+          const error = 'an earlier attempt stopped before recording whether the provider accepted the message';
+          log.warn({ claimedAt: row.claimedAt.toISOString() }, 'earlier attempt left no outcome, marked doubtful, nothing sent');
+          await finishAndReport(row.dedupeKey, row.claimToken, { status: 'doubtful', error });
+          return null;
+        }
+        default:
+          assertNever(verdict);
       }
-      default:
-        assertNever(verdict);
+      const again = await sends.claim(claim, now());
+      if (again.claimed) return again.row;
+      row = again.row;
     }
+    throw new Error('the claim of a dedupe key kept changing hands');
   };
 
-  const sendClaimed = async (request: MessageRequested, claim: NewClaim, log: Logger): Promise<void> => {
-    const key = claim.dedupeKey;
+  const sendClaimed = async (request: MessageRequested, claimed: SendRow, log: Logger): Promise<void> => {
+    const key = claimed.dedupeKey;
+    const token = claimed.claimToken;
+    if (token === null) throw new Error('a claim without a claim token');
+    // Until the row says `sending`, nothing has gone out: a failure anywhere before leaves the
+    // key `claimed`, which the redelivery takes over. The memory covers the one ambiguous step,
+    // marking `sending` itself (committed but its answer lost).
+    remember(key, { claimToken: token, provider: 'not-called' });
     if (request.payload.category === 'marketing') {
       const suppression = await suppressions.find(request.payload.recipient.email);
       if (shouldSuppress(request.payload.category, suppression !== undefined)) {
         log.info({ reason: suppression?.reason }, 'recipient is suppressed, marketing message skipped');
-        await finishAndReport(key, { status: 'suppressed', error: `recipient suppressed: ${suppression?.reason ?? 'unknown'}` });
+        await finishAndReport(key, token, { status: 'suppressed', error: `recipient suppressed: ${suppression?.reason ?? 'unknown'}` });
         return;
       }
     }
     const composed = await compose(request, log);
     if (!composed.ok) {
-      await finishAndReport(key, { status: 'failed', error: composed.error });
+      await finishAndReport(key, token, { status: 'failed', error: composed.error });
       throw new RejectRecord('message could not be rendered', [composed.error]);
     }
     for (let attempt = 1; ; attempt++) {
-      try {
-        await deps.pace();
-      } catch (err) {
-        // Shutting down before the call: nothing went out, so the key is free for the next run.
-        await sends.release(key);
-        throw err;
+      // Shutting down rejects here, before the call: the key stays `claimed` for the next run.
+      await deps.pace();
+      if (!(await sends.markSending(key, token, now()))) {
+        // A redelivery elsewhere took the key over while this attempt had sent nothing; it sends.
+        memory.delete(key);
+        log.info('claim taken over by another attempt, nothing sent here');
+        return;
       }
+      // From here on only the provider's answer says whether the mail went out.
+      memory.delete(key);
       const outcome = await transport.send(composed.mail);
       switch (outcome.kind) {
-        case 'accepted':
+        case 'accepted': {
+          const sent: FinalOutcome = { status: 'sent', providerMessageId: outcome.providerMessageId };
+          remember(key, { claimToken: token, provider: 'answered', outcome: sent });
           log.info({ providerMessageId: outcome.providerMessageId, transport: transport.name, attempt }, 'message sent');
-          await finishAndReport(key, { status: 'sent', providerMessageId: outcome.providerMessageId });
+          await finishAndReport(key, token, sent);
           return;
-        case 'rejected':
+        }
+        case 'rejected': {
+          const failed: FinalOutcome = { status: 'failed', error: outcome.error };
+          remember(key, { claimToken: token, provider: 'answered', outcome: failed });
           log.warn({ httpStatus: outcome.status, error: outcome.error }, 'message rejected by the mail provider');
-          await finishAndReport(key, { status: 'failed', error: outcome.error });
+          await finishAndReport(key, token, failed);
           return;
+        }
         case 'unknown':
           // A timeout or dropped connection: SendGrid may have taken it. Never risk a second copy.
           log.warn({ error: outcome.error }, 'mail provider gave no answer, marked doubtful');
-          await finishAndReport(key, { status: 'doubtful', error: outcome.error });
+          await finishAndReport(key, token, { status: 'doubtful', error: outcome.error });
           return;
         case 'retryable': {
+          // The provider did not take it: should recording that fail, this process still knows.
+          remember(key, { claimToken: token, provider: 'not-called' });
           const decision = decideRetry(deps.retry, attempt, outcome.retryAfterMs, deps.random());
           if (decision.action === 'give-up') {
             const error = `gave up after ${attempt} attempts: ${outcome.error}`;
             log.warn({ httpStatus: outcome.status, attempt, error: outcome.error }, 'mail provider kept refusing, message failed');
-            await finishAndReport(key, { status: 'failed', error });
+            await finishAndReport(key, token, { status: 'failed', error });
             return;
           }
           metrics.countRetry(outcome.status === 429 ? 'rate-limited' : outcome.status === null ? 'unreachable' : 'provider-error');
-          // Nothing was sent: give the key back while waiting, so a crash now loses nothing.
-          await sends.release(key);
+          // Back to `claimed` while waiting, so a crash now loses nothing: the redelivery sends.
+          await sends.release(key, token, now());
           log.warn({ httpStatus: outcome.status, attempt, delayMs: decision.delayMs, error: outcome.error }, 'mail provider did not accept the message, retrying');
-          // Rejects when the service stops; the key is already free, so the redelivery sends.
+          // Rejects when the service stops; the key is `claimed` again, so the redelivery sends.
           await deps.sleep(decision.delayMs);
-          const again = await sends.claim(claim, now());
-          if (!again.claimed) {
-            await settleExisting(again.row, log);
-            return;
-          }
           break;
         }
         default:
@@ -190,7 +245,7 @@ export function messageRequestedHandler(deps: MessageHandlerDeps): TopicConsumer
       templateId: payload.templateId,
     };
     const claim = await sends.claim(claimValues, now());
-    if (claim.claimed) await sendClaimed(request, claimValues, log);
-    else await settleExisting(claim.row, log);
+    const held = claim.claimed ? claim.row : await settleExisting(claim.row, claimValues, log);
+    if (held !== null) await sendClaimed(request, held, log);
   };
 }

@@ -41,7 +41,7 @@ export function prometheusText(snapshot: MetricsSnapshot, byStatus: Record<strin
     lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
     for (const [key, value] of Object.entries(values).sort(([a], [b]) => a.localeCompare(b))) lines.push(`${name}{${label}="${labelValue(key)}"} ${value}`);
   };
-  family('lifecycle_messaging_messages', 'gauge', 'Messages by send status (sending, sent, failed, doubtful, suppressed), from the database.', 'status', byStatus);
+  family('lifecycle_messaging_messages', 'gauge', 'Messages by send status (claimed, sending, sent, failed, doubtful, suppressed), from the database.', 'status', byStatus);
   family('lifecycle_messaging_outcomes_total', 'counter', 'Send outcomes recorded by this process.', 'outcome', snapshot.outcomes);
   family('lifecycle_messaging_provider_retries_total', 'counter', 'Provider calls that were not accepted and were tried again.', 'reason', snapshot.retries);
   family('lifecycle_messaging_webhook_events_total', 'counter', 'SendGrid webhook events received, by SendGrid event name.', 'event', snapshot.webhookEvents);

@@ -8,7 +8,8 @@ export const sendStatus = messaging.enum('send_status', sendStatuses);
 
 /**
  * One row per dedupe key: the claim that makes a message go out at most once. The row is
- * committed as `sending` before the provider is called, so a crash leaves evidence behind.
+ * committed as `claimed` first, then as `sending` just before the provider is called, so a crash
+ * or a lost database leaves evidence of exactly what may have gone out (see send-policy.ts).
  */
 export const sends = messaging.table(
   'sends',
@@ -22,6 +23,11 @@ export const sends = messaging.table(
     templateId: text('template_id').notNull(),
     providerMessageId: text('provider_message_id'),
     error: text('error'),
+    /**
+     * Names the attempt holding the key; a new one each time the key is claimed or taken over,
+     * so an attempt that lost its claim cannot move the row. Null on rows from before it existed.
+     */
+    claimToken: text('claim_token'),
     claimedAt: timestamp('claimed_at', { withTimezone: true }).notNull(),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull(),
     /** When the outcome was published on `messages.events`; null until then. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { classifyProviderStatus, shouldSuppress, verdictForExistingClaim } from './send-policy.ts';
+import { classifyProviderStatus, isFinal, sendStatuses, settlesFrom, shouldSuppress, verdictForExistingClaim, type AttemptMemory } from './send-policy.ts';
 
 describe('classifyProviderStatus', () => {
   it('treats 2xx as accepted, 429 and 5xx as worth retrying, other 4xx as final', () => {
@@ -10,15 +10,59 @@ describe('classifyProviderStatus', () => {
 });
 
 describe('verdictForExistingClaim', () => {
-  it('never sends again for a key that already has an outcome', () => {
-    expect(verdictForExistingClaim('sent')).toEqual({ action: 'already-final', status: 'sent' });
-    expect(verdictForExistingClaim('failed')).toEqual({ action: 'already-final', status: 'failed' });
-    expect(verdictForExistingClaim('doubtful')).toEqual({ action: 'already-final', status: 'doubtful' });
-    expect(verdictForExistingClaim('suppressed')).toEqual({ action: 'already-final', status: 'suppressed' });
+  const notCalled: AttemptMemory = { claimToken: 't1', provider: 'not-called' };
+  const answered: AttemptMemory = { claimToken: 't1', provider: 'answered', outcome: { status: 'sent', providerMessageId: 'sg-1' } };
+
+  it('never sends again for a key that already has an outcome, whatever this process remembers', () => {
+    for (const status of ['sent', 'failed', 'doubtful', 'suppressed'] as const) {
+      expect(verdictForExistingClaim({ status, claimToken: 't1' }, undefined)).toEqual({ action: 'already-final', status });
+      expect(verdictForExistingClaim({ status, claimToken: 't1' }, notCalled)).toEqual({ action: 'already-final', status });
+    }
   });
 
-  it('marks a claim left in sending as doubtful rather than risk a second send', () => {
-    expect(verdictForExistingClaim('sending')).toEqual({ action: 'mark-doubtful' });
+  it('takes over a key claimed by an attempt that never reached the provider, so a blip before the call loses no mail', () => {
+    expect(verdictForExistingClaim({ status: 'claimed', claimToken: 't1' }, undefined)).toEqual({ action: 'take-over' });
+    expect(verdictForExistingClaim({ status: 'claimed', claimToken: null }, undefined)).toEqual({ action: 'take-over' });
+  });
+
+  it('marks a key left in sending as doubtful when no one here knows the provider call did not go out', () => {
+    expect(verdictForExistingClaim({ status: 'sending', claimToken: 't1' }, undefined)).toEqual({ action: 'mark-doubtful' });
+    expect(verdictForExistingClaim({ status: 'sending', claimToken: null }, undefined)).toEqual({ action: 'mark-doubtful' });
+  });
+
+  it('takes over a key left in sending when this process knows its own call never started or was refused', () => {
+    expect(verdictForExistingClaim({ status: 'sending', claimToken: 't1' }, notCalled)).toEqual({ action: 'take-over' });
+  });
+
+  it('records the answer this process got but could not write down, instead of sending again', () => {
+    expect(verdictForExistingClaim({ status: 'sending', claimToken: 't1' }, answered)).toEqual({ action: 'record-outcome', outcome: { status: 'sent', providerMessageId: 'sg-1' } });
+  });
+
+  it('ignores what this process remembers about another attempt’s claim', () => {
+    expect(verdictForExistingClaim({ status: 'sending', claimToken: 't2' }, notCalled)).toEqual({ action: 'mark-doubtful' });
+    expect(verdictForExistingClaim({ status: 'sending', claimToken: 't2' }, answered)).toEqual({ action: 'mark-doubtful' });
+    expect(verdictForExistingClaim({ status: 'sending', claimToken: null }, notCalled)).toEqual({ action: 'mark-doubtful' });
+  });
+});
+
+describe('settlesFrom', () => {
+  it('lets only a provider call that started end sent or doubtful', () => {
+    expect(settlesFrom('sent')).not.toContain('claimed');
+    expect(settlesFrom('doubtful')).toEqual(['sending']);
+  });
+
+  it('lets a later answer settle a doubtful key as sent, and nothing else change a final status', () => {
+    expect(settlesFrom('sent')).toEqual(['sending', 'doubtful']);
+    for (const outcome of ['failed', 'doubtful', 'suppressed'] as const) expect(settlesFrom(outcome).filter(isFinal)).toEqual([]);
+  });
+
+  it('suppresses only before the provider call, and fails before it or after a refusal', () => {
+    expect(settlesFrom('suppressed')).toEqual(['claimed']);
+    expect(settlesFrom('failed')).toEqual(['claimed', 'sending']);
+  });
+
+  it('knows which statuses are outcomes', () => {
+    expect(sendStatuses.filter(isFinal)).toEqual(['sent', 'failed', 'doubtful', 'suppressed']);
   });
 });
 

@@ -1,31 +1,94 @@
 /**
- * Where a dedupe key stands. `doubtful`: the provider may or may not have accepted it.
- * `suppressed`: marketing mail to an address that unsubscribed, bounced or complained; not sent.
+ * Where a dedupe key stands. A key is claimed in two steps, so that only a provider call that
+ * really started can leave doubt behind:
+ * - `claimed`: an attempt holds the key and has not called the provider yet. Nothing went out,
+ *   so a redelivery takes the key over and sends (a database blip or crash before the call
+ *   loses no mail).
+ * - `sending`: set, and committed, just before the provider call; the mail may be out.
+ * - `sent` / `failed` / `suppressed`: the outcome. `doubtful`: a provider call started and no
+ *   answer was recorded, so it may or may not have gone out; it is never sent again.
  */
-export const sendStatuses = ['sending', 'sent', 'failed', 'doubtful', 'suppressed'] as const;
+export const sendStatuses = ['claimed', 'sending', 'sent', 'failed', 'doubtful', 'suppressed'] as const;
 export type SendStatus = (typeof sendStatuses)[number];
-export type FinalStatus = Exclude<SendStatus, 'sending'>;
+export type OpenStatus = Extract<SendStatus, 'claimed' | 'sending'>;
+export type FinalStatus = Exclude<SendStatus, OpenStatus>;
+
+export function isFinal(status: SendStatus): status is FinalStatus {
+  return status !== 'claimed' && status !== 'sending';
+}
+
+/** An outcome as recorded on the row. */
+export interface FinalOutcome {
+  status: FinalStatus;
+  providerMessageId?: string | null;
+  error?: string | null;
+}
+
+/**
+ * The states an outcome may settle. The attempt that holds the claim records its own outcome
+ * (its claim token must match as well); `sent` also settles a `doubtful` row: an answer from
+ * the provider is better knowledge than a guess.
+ */
+export function settlesFrom(outcome: FinalStatus): readonly SendStatus[] {
+  switch (outcome) {
+    case 'sent':
+      return ['sending', 'doubtful'];
+    case 'doubtful':
+      return ['sending'];
+    // Before the call (template error, no unsubscribe secret) or after a definite refusal.
+    case 'failed':
+      return ['claimed', 'sending'];
+    // Decided before any provider call.
+    case 'suppressed':
+      return ['claimed'];
+    default:
+      return assertNever(outcome);
+  }
+}
+
+/**
+ * What this process remembers about an attempt whose row may say less, because recording it
+ * failed (the database dropped). Only the process that made the attempt can know this.
+ */
+export type AttemptMemory =
+  /** No provider call of this attempt is under way or unanswered: nothing went out. */
+  | { claimToken: string; provider: 'not-called' }
+  /** The provider answered; the outcome is not on the row yet. */
+  | { claimToken: string; provider: 'answered'; outcome: FinalOutcome };
 
 export type ExistingClaimVerdict =
   /** The key already has its outcome: send nothing, report it if that never happened. */
   | { action: 'already-final'; status: FinalStatus }
+  /** Nothing went out under the current claim: take the key over and send. */
+  | { action: 'take-over' }
+  /** The provider answered an earlier attempt of this process: record that answer, send nothing. */
+  | { action: 'record-outcome'; outcome: FinalOutcome }
   /**
-   * A claim left in `sending`: an earlier attempt stopped between the provider call and the
-   * record of its answer, so the mail may have gone out. Sending again could send it twice.
+   * A provider call started and its answer is lost (a crash or timeout between the call and the
+   * record of its answer): the mail may have gone out. Sending again could send it twice.
    */
   | { action: 'mark-doubtful' };
 
-export function verdictForExistingClaim(status: SendStatus): ExistingClaimVerdict {
-  switch (status) {
-    case 'sending':
-      return { action: 'mark-doubtful' };
+/**
+ * What a new attempt does with a key it found claimed. `memory`: what this process remembers
+ * about the key, if anything; it counts only for the attempt that holds the row's claim token.
+ */
+export function verdictForExistingClaim(row: { status: SendStatus; claimToken: string | null }, memory: AttemptMemory | undefined): ExistingClaimVerdict {
+  switch (row.status) {
+    case 'claimed':
+      return { action: 'take-over' };
+    case 'sending': {
+      const mine = memory !== undefined && row.claimToken !== null && memory.claimToken === row.claimToken;
+      if (!mine) return { action: 'mark-doubtful' };
+      return memory.provider === 'not-called' ? { action: 'take-over' } : { action: 'record-outcome', outcome: memory.outcome };
+    }
     case 'sent':
     case 'failed':
     case 'doubtful':
     case 'suppressed':
-      return { action: 'already-final', status };
+      return { action: 'already-final', status: row.status };
     default:
-      return assertNever(status);
+      return assertNever(row.status);
   }
 }
 

@@ -8,7 +8,7 @@ export function metricsRoute(opts: { db: Database; metrics: MessagingMetrics }) 
   return async (app: FastifyInstance): Promise<void> => {
     app.get('/metrics', async (request, reply) => {
       const rows = await opts.db.select({ status: sends.status, n: count() }).from(sends).groupBy(sends.status);
-      const byStatus: Record<string, number> = { sending: 0, sent: 0, failed: 0, doubtful: 0, suppressed: 0 };
+      const byStatus: Record<string, number> = { claimed: 0, sending: 0, sent: 0, failed: 0, doubtful: 0, suppressed: 0 };
       for (const row of rows) byStatus[row.status] = row.n;
       const snapshot = opts.metrics.snapshot();
       const query = request.query;
