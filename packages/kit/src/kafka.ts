@@ -312,7 +312,13 @@ export async function startTopicConsumer<K extends TopicKey>(opts: TopicConsumer
       try {
         await consumeBatch(batch, resolveOffset, heartbeat, isRunning, isStale);
       } catch (err) {
-        if (err instanceof Outage) pauseForOutage(pause, outagePauseMs, logger, batch, err);
+        // Pause and return: kafkajs counts every error thrown out of eachBatch against its retries,
+        // stops fetching every partition meanwhile, and after a few outages crashes and restarts the
+        // consumer (out of its group, so not ready). The unresolved records are fetched again on resume.
+        if (err instanceof Outage) {
+          pauseForOutage(pause, outagePauseMs, logger, batch, err);
+          return;
+        }
         // Not committed: the records from the first unresolved one are consumed again.
         throw err;
       }
