@@ -74,6 +74,16 @@ export async function recordHandled(pool: Pool, value: TimerFired, record: Consu
   await inTransaction(pool, (tx) => insertHandled(tx, value, record));
 }
 
+/** The effect as a real service writes it: a repeat of a record already handled changes nothing. Resolves to whether it was new. */
+export async function recordHandledOnce(pool: Pool, value: TimerFired, record: ConsumedRecord): Promise<boolean> {
+  const result = await inTransaction(pool, (tx) =>
+    tx.execute(
+      sql`insert into kit_test.handled (id, customer_id, source_partition, source_offset) values (${value.id}, ${value.customerId}, ${record.partition}, ${record.offset}) on conflict (id) do nothing returning id`,
+    ),
+  );
+  return result.rows.length === 1;
+}
+
 const HandledRow = z.object({ id: z.string() });
 
 /** Ids whose effect is in the database, for customers whose id starts with `customerPrefix`. */
