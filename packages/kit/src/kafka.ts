@@ -3,6 +3,7 @@ import { Kafka, Partitioners, logLevel, type Consumer, type KafkaMessage, type P
 import type { Logger } from 'pino';
 import type pg from 'pg';
 import { databaseReachable } from './db.ts';
+import { describeError } from './error-serializer.ts';
 import type { z } from 'zod';
 import {
   deadLetterTopicName,
@@ -98,7 +99,7 @@ export function parseRecordValue<S extends z.ZodType>(schema: S, value: Buffer |
   try {
     json = JSON.parse(value.toString('utf8'));
   } catch (err) {
-    return { ok: false, reason: 'value is not valid JSON', errors: [err instanceof Error ? err.message : String(err)] };
+    return { ok: false, reason: 'value is not valid JSON', errors: [describeError(err)] };
   }
   const result = schema.safeParse(json);
   if (result.success) return { ok: true, value: result.data };
@@ -267,7 +268,8 @@ export async function startTopicConsumer<K extends TopicKey>(opts: TopicConsumer
         }
         if (attempt >= maxAttempts) {
           log.error({ err, attempts: attempt }, 'record failed repeatedly, sent to dead-letter topic');
-          const detail = err instanceof Error ? err.message : String(err);
+          // Scrubbed: a database error's message quotes the values of the query that failed.
+          const detail = describeError(err);
           await sendToDeadLetter(producer, prefix, topic, {
             record,
             value: message.value,
