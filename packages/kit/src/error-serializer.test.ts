@@ -6,7 +6,7 @@ import { integer, pgTable, text } from 'drizzle-orm/pg-core';
 import pg from 'pg';
 import { z } from 'zod';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { describeError, serializeError } from './error-serializer.ts';
+import { describeError, scrubStack, serializeError } from './error-serializer.ts';
 import { createLogger } from './logger.ts';
 
 /**
@@ -154,9 +154,23 @@ describe('an idle connection that the server drops', () => {
   });
 });
 
+describe('a stack trace logged on its own (kafkajs logs `e.stack` beside the error)', () => {
+  it('keeps its first line, scrubbed, and its frames', async () => {
+    const err = await uniqueViolation();
+    const stack = err instanceof Error ? (err.stack ?? '') : '';
+    expect(stack).toContain(EMAIL);
+    const scrubbed = scrubStack(stack);
+    expect(scrubbed).not.toContain(EMAIL);
+    expect(scrubbed).not.toContain(NAME);
+    expect(scrubbed).toMatch(/^Error: Failed query: insert into "pii_people"[^\n]*\n\s+at /);
+  });
+});
+
 describe('errors that are not errors', () => {
-  it('pass through unchanged, so a string `error` field stays a string', () => {
+  it('stay what they are, a string losing any address', () => {
     expect(serializeError('provider answered 500')).toBe('provider answered 500');
+    expect(serializeError('550 no such user ann@example.com')).toBe('550 no such user [email]');
+    expect(serializeError({ status: 500 })).toEqual({ status: 500 });
     expect(describeError('reached ann@example.com')).toBe('reached [email]');
   });
 });

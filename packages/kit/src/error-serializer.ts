@@ -78,11 +78,8 @@ function serialize(err: Record<string, unknown> & { message: string }, seen: Set
   const type = typeOf(err);
   const own = scrubErrorMessage(err.message, fromDatabase);
   const out: SerializedError = { type, message: own };
-  if (typeof err.stack === 'string') {
-    // The stack repeats the raw message in its head: rebuild the head from the scrubbed one.
-    const frames = err.stack.split('\n').filter((line) => /^\s+at /.test(line));
-    out.stack = [`${type}: ${own}`, ...frames].join('\n');
-  }
+  // The stack repeats the raw message in its head: rebuild the head from the scrubbed one.
+  if (typeof err.stack === 'string') out.stack = [`${type}: ${own}`, ...framesOf(err.stack)].join('\n');
   for (const key in err) {
     if (key === 'message' || key === 'stack' || key === 'cause' || key === 'errors' || droppedFields.has(key)) continue;
     const value = err[key];
@@ -104,13 +101,27 @@ function serialize(err: Record<string, unknown> & { message: string }, seen: Set
   return out;
 }
 
+function framesOf(stack: string): string[] {
+  return stack.split('\n').filter((line) => /^\s+at /.test(line));
+}
+
+/**
+ * A stack trace someone else formatted (kafkajs logs `e.stack` beside the error): its head
+ * line(s) hold the raw message, so only the first line is kept, scrubbed, and then the frames.
+ */
+export function scrubStack(stack: string): string {
+  const head = stack.split('\n', 1)[0] ?? '';
+  return [scrubErrorMessage(head), ...framesOf(stack)].join('\n');
+}
+
 /**
  * The pino serializer for `err` (and `error`) fields: type, scrubbed message and stack, the SQL
  * state, constraint, table, schema, column and routine, and the other plain fields of the
- * error that do not quote values; its cause the same way. Anything not error-like is returned
- * unchanged (a string `error` field stays a string).
+ * error that do not quote values; its cause the same way. A string (kafkajs and the mail
+ * transports log `error` as text) loses any address; anything else is returned unchanged.
  */
 export function serializeError(err: unknown): unknown {
+  if (typeof err === 'string') return scrubErrorMessage(err);
   if (!isErrorLike(err)) return err;
   return serialize(err, new Set(), 0);
 }

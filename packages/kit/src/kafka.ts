@@ -3,7 +3,7 @@ import { Kafka, Partitioners, logLevel, type Consumer, type KafkaMessage, type P
 import type { Logger } from 'pino';
 import type pg from 'pg';
 import { databaseReachable } from './db.ts';
-import { describeError } from './error-serializer.ts';
+import { describeError, scrubStack } from './error-serializer.ts';
 import type { z } from 'zod';
 import {
   deadLetterTopicName,
@@ -41,8 +41,10 @@ export function createKafka({ clientId, brokers, logger }: KafkaOptions): Kafka 
     logCreator:
       () =>
       ({ level, log }: LogEntry) => {
-        const { message, ...extra } = log;
-        kafkaLogger[levelNames[level] ?? 'info'](extra, message);
+        // kafkajs logs a failed eachBatch with the error's raw `stack`, whose head is its message.
+        const { message, stack, ...extra } = log;
+        const fields = typeof stack === 'string' ? { ...extra, stack: scrubStack(stack) } : extra;
+        kafkaLogger[levelNames[level] ?? 'info'](fields, message);
       },
   });
 }
