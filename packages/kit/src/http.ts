@@ -1,8 +1,39 @@
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { ZodError } from 'zod';
 
 export type { FastifyInstance };
+
+/**
+ * The path of a request URL, without its query string: query strings carry tokens
+ * (`/unsubscribe?token=…`) and sometimes addresses, and request logs must print neither.
+ */
+export function loggablePath(url: string): string {
+  const at = url.search(/[?#]/);
+  return at === -1 ? url : url.slice(0, at);
+}
+
+/** pino's view of a fastify request: method and path, never the query string or headers. */
+export function serializeRequest(req: unknown): Record<string, unknown> {
+  if (typeof req !== 'object' || req === null) return {};
+  const field = (key: string): unknown => (key in req ? Reflect.get(req, key) : undefined);
+  const url = field('url');
+  const socket = field('socket');
+  return {
+    method: field('method'),
+    url: typeof url === 'string' ? loggablePath(url) : undefined,
+    remoteAddress: field('ip'),
+    remotePort: typeof socket === 'object' && socket !== null && 'remotePort' in socket ? socket.remotePort : undefined,
+  };
+}
+
+/** fastify's request logging, minus the query string it prints for unknown routes. */
+class PathOnlyLogController extends LogController {
+  override routeNotFound(request: FastifyRequest): void {
+    if (this.isLogDisabled(request)) return;
+    request.log.info({ method: request.raw.method, url: loggablePath(request.raw.url ?? '') }, 'route not found');
+  }
+}
 
 export interface BaseAppOptions {
   logger: Logger;
@@ -20,9 +51,10 @@ export interface BaseAppOptions {
  * `/readyz` (its consumers have joined and its database answers), and one error handler.
  */
 export function createBaseApp({ logger, readiness, informational = {} }: BaseAppOptions): FastifyInstance {
-  const loggerInstance: FastifyBaseLogger = logger;
+  // fastify merges these over its own serializers, which would print the query string.
+  const loggerInstance: FastifyBaseLogger = logger.child({}, { serializers: { req: serializeRequest } });
   // Probes hit /healthz and /readyz every few seconds; logging each would drown real traffic.
-  const logController = new LogController({ disableRequestLogging: (req) => req.url === '/healthz' || req.url === '/readyz' });
+  const logController = new PathOnlyLogController({ disableRequestLogging: (req) => req.url === '/healthz' || req.url === '/readyz' });
   const app = Fastify({ loggerInstance, logController });
 
   app.setErrorHandler((err: FastifyError | ZodError, request, reply) => {

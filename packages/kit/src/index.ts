@@ -7,3 +7,4 @@ export * from './http.ts';
 export * from './runtime.ts';
 export * from './shutdown.ts';
 export * from './topics.ts';
+export * from './error-serializer.ts';

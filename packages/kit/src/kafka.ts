@@ -3,6 +3,7 @@ import { Kafka, Partitioners, logLevel, type Consumer, type KafkaMessage, type P
 import type { Logger } from 'pino';
 import type pg from 'pg';
 import { databaseReachable } from './db.ts';
+import { describeError, scrubStack } from './error-serializer.ts';
 import type { z } from 'zod';
 import {
   deadLetterTopicName,
@@ -40,8 +41,10 @@ export function createKafka({ clientId, brokers, logger }: KafkaOptions): Kafka 
     logCreator:
       () =>
       ({ level, log }: LogEntry) => {
-        const { message, ...extra } = log;
-        kafkaLogger[levelNames[level] ?? 'info'](extra, message);
+        // kafkajs logs a failed eachBatch with the error's raw `stack`, whose head is its message.
+        const { message, stack, ...extra } = log;
+        const fields = typeof stack === 'string' ? { ...extra, stack: scrubStack(stack) } : extra;
+        kafkaLogger[levelNames[level] ?? 'info'](fields, message);
       },
   });
 }
@@ -98,7 +101,7 @@ export function parseRecordValue<S extends z.ZodType>(schema: S, value: Buffer |
   try {
     json = JSON.parse(value.toString('utf8'));
   } catch (err) {
-    return { ok: false, reason: 'value is not valid JSON', errors: [err instanceof Error ? err.message : String(err)] };
+    return { ok: false, reason: 'value is not valid JSON', errors: [describeError(err)] };
   }
   const result = schema.safeParse(json);
   if (result.success) return { ok: true, value: result.data };
@@ -267,7 +270,8 @@ export async function startTopicConsumer<K extends TopicKey>(opts: TopicConsumer
         }
         if (attempt >= maxAttempts) {
           log.error({ err, attempts: attempt }, 'record failed repeatedly, sent to dead-letter topic');
-          const detail = err instanceof Error ? err.message : String(err);
+          // Scrubbed: a database error's message quotes the values of the query that failed.
+          const detail = describeError(err);
           await sendToDeadLetter(producer, prefix, topic, {
             record,
             value: message.value,

@@ -6,6 +6,7 @@ import { createBaseApp, type FastifyInstance } from './http.ts';
 import { installShutdown } from './shutdown.ts';
 import { createLogger } from './logger.ts';
 import { ConfigError } from './config.ts';
+import { describeError, serializeError } from './error-serializer.ts';
 
 export interface RuntimeConfig {
   KAFKA_BROKERS: string[];
@@ -108,7 +109,9 @@ export async function runMain(service: string, main: () => Promise<void>): Promi
       process.stderr.write(`${service}: ${err.message}\n`);
       process.exit(2);
     }
-    process.stderr.write(`${service}: failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    const serialized = serializeError(err);
+    const text = typeof serialized === 'object' && serialized !== null && 'stack' in serialized && typeof serialized.stack === 'string' ? serialized.stack : describeError(err);
+    process.stderr.write(`${service}: failed to start: ${text}\n`);
     process.exit(1);
   }
 }

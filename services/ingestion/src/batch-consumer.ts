@@ -10,6 +10,7 @@ import {
   pauseForOutage,
   publish,
   sendToDeadLetter,
+  describeError,
   type ConsumedRecord,
   type Logger,
   type RunningConsumer,
@@ -165,7 +166,8 @@ export async function startIngestionConsumer(opts: IngestionConsumerOptions): Pr
       const aloneOutage = await asOutage(alone.err, runtime.pool);
       if (aloneOutage instanceof Outage) throw aloneOutage;
       log.error({ err: alone.err, offset: item.record.offset, attempts: alone.attempts }, 'record failed repeatedly, sent to dead-letter topic');
-      const detail = alone.err instanceof Error ? alone.err.message : String(alone.err);
+      // Scrubbed: a database error's message quotes the values of the query that failed.
+      const detail = describeError(alone.err);
       await deadLetter({ record: item.record, message: item.message, reason: `processing failed after ${alone.attempts} attempts`, errors: [detail] }, alone.attempts);
     }
   };

@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { createServiceApp, startTopicConsumer, type FastifyInstance, type Logger, type RunningConsumer, type Runtime } from '@lifecycle/kit';
 import type { MessagingConfig } from './config.ts';
 import { messageRequestedHandler } from './consumer.ts';
+import { createAddressIdsRepository } from './db/address-ids-repository.ts';
 import { createSendsRepository } from './db/sends-repository.ts';
 import { createSuppressionsRepository } from './db/suppressions-repository.ts';
 import { parseWebhookPublicKey } from './domain/webhook-signature.ts';
@@ -17,6 +18,7 @@ import type { MailTransport } from './transport/mail-transport.ts';
 import { createOutboxTransport } from './transport/outbox-transport.ts';
 import { createSendGridTransport } from './transport/sendgrid-transport.ts';
 import { unsubscribeEventHandler } from './unsubscribe-consumer.ts';
+import { createUnsubscribeTokens } from './unsubscribe-tokens.ts';
 
 export type MessagingSettings = Omit<MessagingConfig, 'KAFKA_BROKERS' | 'DATABASE_URL' | 'LOG_LEVEL' | 'TOPIC_PREFIX' | 'HOST' | 'PORT'>;
 
@@ -75,6 +77,14 @@ export async function buildMessaging(opts: MessagingOptions): Promise<Messaging>
   const suppressions = createSuppressionsRepository(runtime.db);
   const metrics = createMessagingMetrics();
   if (config.UNSUBSCRIBE_SECRET === undefined) runtime.logger.warn('UNSUBSCRIBE_SECRET is not set: marketing mail will be failed instead of sent without an unsubscribe link');
+  const tokens =
+    config.UNSUBSCRIBE_SECRET === undefined
+      ? undefined
+      : createUnsubscribeTokens({
+          ids: createAddressIdsRepository(runtime.db),
+          secrets: { current: config.UNSUBSCRIBE_SECRET, previous: config.UNSUBSCRIBE_SECRET_PREVIOUS },
+          acceptLegacy: config.UNSUBSCRIBE_LEGACY_TOKENS === 'accept',
+        });
 
   const handle = messageRequestedHandler({
     sends,
@@ -86,7 +96,7 @@ export async function buildMessaging(opts: MessagingOptions): Promise<Messaging>
     logger: runtime.logger,
     now,
     retry: { maxAttempts: config.SENDGRID_MAX_ATTEMPTS, baseDelayMs: config.SENDGRID_RETRY_BASE_MS, maxDelayMs: config.SENDGRID_RETRY_MAX_MS },
-    unsubscribe: { secret: config.UNSUBSCRIBE_SECRET, publicUrl: config.PUBLIC_URL, mailto: config.UNSUBSCRIBE_MAILTO },
+    unsubscribe: { tokens, publicUrl: config.PUBLIC_URL, mailto: config.UNSUBSCRIBE_MAILTO },
     metrics,
     pace: createSendPacer({ perSecond: config.SENDGRID_SENDS_PER_SECOND, nowMs: () => Date.now(), sleep: wait }),
     sleep: wait,
@@ -124,7 +134,7 @@ export async function buildMessaging(opts: MessagingOptions): Promise<Messaging>
   });
   const consumers = [requests, unsubscribes];
   const app = createServiceApp(runtime, () => consumers);
-  await app.register(unsubscribeRoutes({ secret: config.UNSUBSCRIBE_SECRET, suppressions, now }));
+  await app.register(unsubscribeRoutes({ tokens, suppressions, now }));
   await app.register(
     sendGridWebhookRoutes({
       publicKey: config.SENDGRID_WEBHOOK_PUBLIC_KEY === undefined ? undefined : parseWebhookPublicKey(config.SENDGRID_WEBHOOK_PUBLIC_KEY),

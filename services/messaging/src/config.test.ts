@@ -32,6 +32,13 @@ describe('messaging config', () => {
     expect(() => loadConfig({ SENDGRID_RETRY_MAX_MS: '60000' })).toThrow(/SENDGRID_RETRY_MAX_MS: at most 25000/);
   });
 
+  it('takes a previous unsubscribe secret only beside a current one, and accepts legacy links unless told to refuse them', () => {
+    const secret = 'x'.repeat(32);
+    expect(() => loadConfig({ UNSUBSCRIBE_SECRET_PREVIOUS: secret })).toThrow(/UNSUBSCRIBE_SECRET_PREVIOUS: only with UNSUBSCRIBE_SECRET/);
+    expect(loadConfig({ UNSUBSCRIBE_SECRET: secret, UNSUBSCRIBE_SECRET_PREVIOUS: 'y'.repeat(32) })).toMatchObject({ UNSUBSCRIBE_SECRET_PREVIOUS: 'y'.repeat(32), UNSUBSCRIBE_LEGACY_TOKENS: 'accept' });
+    expect(() => loadConfig({ UNSUBSCRIBE_LEGACY_TOKENS: 'no' })).toThrow(/UNSUBSCRIBE_LEGACY_TOKENS: expected accept or refuse/);
+  });
+
   it('defaults to 5 attempts, 100 sends a second and 8 parallel sends', () => {
     expect(loadConfig({})).toMatchObject({ SENDGRID_MAX_ATTEMPTS: 5, SENDGRID_SENDS_PER_SECOND: 100, SEND_CONCURRENCY: 8, PUBLIC_URL: 'http://127.0.0.1:3004' });
   });

@@ -26,6 +26,10 @@ export const MessagingConfig = z.object({
   SEND_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(8),
   /** Signs unsubscribe links (HMAC-SHA256). Unset: marketing mail is failed, not sent without a link. */
   UNSUBSCRIBE_SECRET: z.string().min(32, 'at least 32 characters, e.g. the output of `openssl rand -base64 32`').optional(),
+  /** The secret before the last rotation: links signed with it keep working. Unset once its mail is old enough. */
+  UNSUBSCRIBE_SECRET_PREVIOUS: z.string().min(32, 'at least 32 characters: the UNSUBSCRIBE_SECRET used before the current one').optional(),
+  /** `accept`: links in mail sent before opaque tokens (they carry the address) still unsubscribe; `refuse`: they show "not valid". */
+  UNSUBSCRIBE_LEGACY_TOKENS: z.enum(['accept', 'refuse'], { error: 'expected accept or refuse' }).default('accept'),
   /** The `mailto:` address in `List-Unsubscribe`; unset: only the https one-click link. */
   UNSUBSCRIBE_MAILTO: z.email({ error: 'expected an address such as unsubscribe@shop.example.com' }).optional(),
   /** Where customers reach this service: unsubscribe links and the preview page are built on it. */
@@ -50,6 +54,10 @@ export const MessagingConfig = z.object({
   /** Relative paths are taken from the working directory. */
   OUTBOX_DIR: z.string().min(1).default(join(repoRoot, 'outbox')).transform((p) => resolve(p)),
   TEMPLATES_DIR: z.string().min(1).default(join(repoRoot, 'templates')).transform((p) => resolve(p)),
+}).superRefine((config, ctx) => {
+  if (config.UNSUBSCRIBE_SECRET_PREVIOUS !== undefined && config.UNSUBSCRIBE_SECRET === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['UNSUBSCRIBE_SECRET_PREVIOUS'], message: 'only with UNSUBSCRIBE_SECRET: in a rotation, the new secret goes in UNSUBSCRIBE_SECRET' });
+  }
 });
 export type MessagingConfig = z.infer<typeof MessagingConfig>;
 

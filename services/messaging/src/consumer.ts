@@ -10,12 +10,13 @@ import { assertNever, isFinal, shouldSuppress, verdictForExistingClaim, type Att
 import { unsubscribeLinks } from './domain/unsubscribe-token.ts';
 import type { MessagingMetrics } from './metrics.ts';
 import type { TemplateCatalog } from './template-catalog.ts';
+import type { UnsubscribeTokens } from './unsubscribe-tokens.ts';
 import type { MailTransport } from './transport/mail-transport.ts';
 
 /** What marketing mail needs for its unsubscribe link and `List-Unsubscribe` headers. */
 export interface UnsubscribeSettings {
-  /** Unset: marketing mail cannot carry a verifiable link and is failed instead of sent. */
-  secret: string | undefined;
+  /** Unset (no secret configured): marketing mail cannot carry a verifiable link and is failed instead of sent. */
+  tokens: UnsubscribeTokens | undefined;
   /** Public base URL of this service, e.g. `https://mail.shop.example.com`. */
   publicUrl: string;
   /** Address for the `mailto:` form of `List-Unsubscribe`; unset: only the https form. */
@@ -88,9 +89,9 @@ export function messageRequestedHandler(deps: MessageHandlerDeps): TopicConsumer
     let data = payload.data;
     let headers: Record<string, string> | undefined;
     if (payload.category === 'marketing') {
-      const { secret, publicUrl, mailto } = deps.unsubscribe;
-      if (secret === undefined) return { ok: false, error: 'marketing mail needs an unsubscribe link: set UNSUBSCRIBE_SECRET' };
-      const links = unsubscribeLinks({ email: payload.recipient.email, secret, publicUrl, mailto });
+      const { tokens, publicUrl, mailto } = deps.unsubscribe;
+      if (tokens === undefined) return { ok: false, error: 'marketing mail needs an unsubscribe link: set UNSUBSCRIBE_SECRET' };
+      const links = unsubscribeLinks({ token: await tokens.issue(payload.recipient.email, now()), publicUrl, mailto });
       data = { ...data, unsubscribeUrl: links.url };
       headers = links.headers;
     }

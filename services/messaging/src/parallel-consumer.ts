@@ -9,6 +9,7 @@ import {
   parseRecordValue,
   RejectRecord,
   sendToDeadLetter,
+  describeError,
   type ConsumedRecord,
   type Kafka,
   type Logger,
@@ -92,7 +93,8 @@ export async function startParallelRequestConsumer(opts: ParallelRequestConsumer
         }
         if (attempt >= maxAttempts) {
           log.error({ err, attempts: attempt }, 'record failed repeatedly, sent to dead-letter topic');
-          const detail = err instanceof Error ? err.message : String(err);
+          // Scrubbed: a database error's message quotes the values of the query that failed.
+          const detail = describeError(err);
           await sendToDeadLetter(producer, prefix, 'messagesRequested', { record, value: message.value, reason: `processing failed after ${attempt} attempts`, errors: [detail], attempts: attempt });
           return;
         }

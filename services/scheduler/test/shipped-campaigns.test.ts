@@ -1,7 +1,9 @@
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MessageRequested, TemplateCampaign, type LifecycleEvent, type MessageEvent, type StageChanged, type Stage } from '@lifecycle/contracts';
-import { openRuntime, publish, type Producer, type Runtime } from '@lifecycle/kit';
+import { createLogger, openRuntime, publish, type Producer, type Runtime } from '@lifecycle/kit';
+import { assertNoPersonalData } from '@lifecycle/tools/log-privacy';
 import { collectTopic, connectedProducer, createTestInfra, eventually, serviceEnv, type TestInfra } from '@lifecycle/tools/test-kit';
 // The messaging service's own catalog, in strict mode: a variable missing from the data fails.
 import { createTemplateCatalog } from '../../messaging/src/template-catalog.ts';
@@ -28,6 +30,7 @@ let clock: SimulatedClock;
 let scheduler: Scheduler;
 let producer: Producer;
 let requested: Awaited<ReturnType<typeof collectTopic>>;
+const logOutput: string[] = [];
 
 type EventInput = { topic: 'lifecycleEvents'; value: LifecycleEvent };
 type Input = EventInput | { topic: 'stageChanges'; value: StageChanged } | { topic: 'messageEvents'; value: MessageEvent };
@@ -53,7 +56,13 @@ function track(customerId: string, event: string, properties: Record<string, unk
   };
 }
 
+/** A name nothing else in the run contains (ids appear in logs by design; names must not). */
+const firstNameOf = (customerId: string): string => `Ann${customerId.charAt(0).toUpperCase()}${customerId.slice(1)}`;
+/** Everyone the run has identified, for the log check. */
+const identified = new Set<string>();
+
 function identify(customerId: string, traits: { timezone?: string; birthday?: string }, at: Date): EventInput {
+  identified.add(customerId);
   const id = `ev-${++seq}-${customerId}`;
   return {
     topic: 'lifecycleEvents',
@@ -70,7 +79,7 @@ function identify(customerId: string, traits: { timezone?: string; birthday?: st
           messageId: id,
           timestamp: at.toISOString(),
           userId: customerId,
-          traits: { email: `${customerId}@example.com`, first_name: customerId, ...(traits.timezone ? { timezone: traits.timezone } : {}) },
+          traits: { email: `${customerId}@example.com`, first_name: firstNameOf(customerId), ...(traits.timezone ? { timezone: traits.timezone } : {}) },
           normalized: { timestampOffset: 'Z', traits: traits },
         },
       },
@@ -206,7 +215,15 @@ const stats = async (id: string) => (await scheduler.app.inject({ url: `/campaig
 beforeAll(async () => {
   infra = await createTestInfra();
   const config = loadConfig({ ...serviceEnv(infra), PORT: '0' });
-  runtime = await openRuntime({ service: 'scheduler', config, schema: 'scheduling', migrationsFolder: join(import.meta.dirname, '..', 'drizzle') });
+  // The service's own logger (serializers, redaction), at info, into memory for the personal-data check.
+  const memory = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      logOutput.push(chunk.toString());
+      done();
+    },
+  });
+  const logger = createLogger('scheduler', 'info', memory);
+  runtime = await openRuntime({ service: 'scheduler', config, schema: 'scheduling', migrationsFolder: join(import.meta.dirname, '..', 'drizzle'), logger });
   shipped = await loadCampaigns(join(import.meta.dirname, '..', '..', '..', 'campaigns'));
   clock = simulatedClock(minutes(-90));
   scheduler = await buildScheduler({ runtime, ...shipped, clock, simulated: clock, pollMs: 60_000 });
@@ -271,7 +288,7 @@ describe('the shipped campaigns through a year', () => {
       expect.objectContaining({ sku: 'FILT-100' }),
       expect.objectContaining({ sku: 'FLIGHT-3' }),
     ]);
-    expect(crossSell?.payload).toMatchObject({ category: 'marketing', timeZone: 'America/New_York', recipient: { email: 'buyer@example.com' }, data: { customer: { id: 'buyer', firstName: 'buyer' }, order: { orderId: 'o-1', total: 120 } } });
+    expect(crossSell?.payload).toMatchObject({ category: 'marketing', timeZone: 'America/New_York', recipient: { email: 'buyer@example.com' }, data: { customer: { id: 'buyer', firstName: firstNameOf('buyer') }, order: { orderId: 'o-1', total: 120 } } });
     // The delivery event names only the order; the lines come from the order as it was placed.
     expect(find('buyer', 'onboarding-tips')[0]?.payload.data['order']).toMatchObject({ orderId: 'o-1', products: [{ sku: 'DRIP-CER-01' }, { sku: 'KETTLE-GN-1' }] });
     expect(find('importer', 'first-order-anniversary')[0]?.payload.data).toMatchObject({ occasion: { kind: 'first_order_anniversary', date: '2027-01-10', years: 1 }, offer: { code: 'ONEYEAR10' } });
@@ -347,5 +364,14 @@ describe('the shipped campaigns through a year', () => {
       { customer_id: 'bday', status: 'cancelled', skip_reason: 'campaign_disabled' },
       { customer_id: 'late', status: 'cancelled', skip_reason: 'campaign_disabled' },
     ]);
+  });
+
+  it('logs no customer address or name above debug through the whole year', () => {
+    const customers = [...identified];
+    expect(customers.length).toBeGreaterThan(10);
+    const checked = assertNoPersonalData(logOutput, { emails: customers.map((c) => `${c}@example.com`), names: customers.map(firstNameOf) }, { minLines: 50 });
+    // Every fired job is logged with its customer id: the lines checked are the year's.
+    expect(logOutput.join('').match(/"msg":"message requested"/g)?.length ?? 0).toBeGreaterThanOrEqual(requested.records.length);
+    expect(checked).toBeGreaterThan(50);
   });
 });

@@ -148,5 +148,7 @@ describe('decodeRecordValue', () => {
   it('keeps the reasons of empty and unparsable values', () => {
     expect(decodeRecordValue(null)).toMatchObject({ ok: false, reason: 'empty record value' });
     expect(decodeRecordValue(Buffer.from('{"type":'))).toMatchObject({ ok: false, reason: 'value is not valid JSON', issues: [{ field: '(root)' }] });
+    // The parser's message quotes the input; what reaches the logs does not.
+    expect(decodeRecordValue(Buffer.from('ann@example.com'))).toEqual({ ok: false, reason: 'value is not valid JSON', issues: [{ field: '(root)', message: "Unexpected token 'a' is not valid JSON" }] });
   });
 });

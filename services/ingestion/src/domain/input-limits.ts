@@ -140,7 +140,10 @@ export function decodeRecordValue(bytes: Buffer | null): DecodedRecord {
       const issues = [{ field: '(root)', message: `nesting deeper than ${MAX_NESTING_DEPTH} levels` }];
       return { ok: false, reason: inputRejectedReason(issues), issues };
     }
-    return { ok: false, reason: 'value is not valid JSON', issues: [{ field: '(root)', message: err instanceof Error ? err.message : String(err) }] };
+    // V8 quotes the start of the input (`Unexpected token 'a', "ann@exampl"... is not valid JSON`): the
+    // dead letter keeps the bytes, the message that reaches logs keeps only where and why.
+    const message = (err instanceof Error ? err.message : String(err)).replace(/, "[^\n]*"(\.\.\.)? is not valid JSON$/, ' is not valid JSON');
+    return { ok: false, reason: 'value is not valid JSON', issues: [{ field: '(root)', message }] };
   }
   const issues = screenInput(json, { invalidUtf8: !utf8 });
   // Undecodable bytes between tokens would have failed JSON.parse, so they sit in a string or key.

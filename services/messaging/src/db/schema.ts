@@ -48,3 +48,14 @@ export const suppressions = messaging.table('suppressions', {
   createdAt: timestamp('created_at', { withTimezone: true }).notNull(),
 });
 export type SuppressionRow = typeof suppressions.$inferSelect;
+
+/**
+ * A random id per lower-cased address: what unsubscribe (and preference) links carry instead of
+ * the address. Kept for good, so links in old mail keep working; the id alone grants nothing
+ * without the MAC made with the secret.
+ */
+export const addressIds = messaging.table('address_ids', {
+  email: text('email').primaryKey(),
+  id: text('id').notNull().unique('address_ids_id_unique'),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull(),
+});

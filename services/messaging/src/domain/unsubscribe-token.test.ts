@@ -1,25 +1,52 @@
 import { describe, expect, it } from 'vitest';
-import { signUnsubscribeToken, unsubscribeLinks, verifyUnsubscribeToken } from './unsubscribe-token.ts';
+import { newAddressId, signLegacyToken, signToken, unsubscribeLinks, verifyToken } from './unsubscribe-token.ts';
 
 const secret = 'a-test-secret-that-is-long-enough-0123456789';
+const rotated = 'the-next-secret-after-rotation-0123456789ab';
+const id = newAddressId(() => Buffer.alloc(16, 7));
+const accept = { acceptLegacy: true };
 
 describe('unsubscribe tokens', () => {
-  it('lead back to the address they were made for, lower-cased', () => {
-    const token = signUnsubscribeToken('Ada@Example.com', secret);
-    expect(verifyUnsubscribeToken(token, secret)).toEqual({ ok: true, email: 'ada@example.com' });
+  it('carry a random id and a MAC, nothing of the address', () => {
+    const token = signToken(id, secret);
+    expect(token).toMatch(/^v2\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}$/);
+    expect(verifyToken(token, { current: secret }, accept)).toEqual({ ok: true, kind: 'id', id, secret: 'current' });
+    const decoded = token.split('.').map((part) => Buffer.from(part, 'base64url').toString('latin1')).join(' ');
+    expect(decoded).not.toContain('@');
   });
 
-  it('are refused when made with another secret or changed', () => {
-    const token = signUnsubscribeToken('ada@example.com', secret);
-    expect(verifyUnsubscribeToken(token, 'another-secret-another-secret-another')).toEqual({ ok: false, reason: 'bad-signature' });
-    const forged = `${Buffer.from('bob@example.com').toString('base64url')}.${token.split('.')[1] ?? ''}`;
-    expect(verifyUnsubscribeToken(forged, secret)).toEqual({ ok: false, reason: 'bad-signature' });
-    expect(verifyUnsubscribeToken('not-a-token', secret)).toEqual({ ok: false, reason: 'malformed' });
+  it('are refused when made with another secret, for another purpose, or changed', () => {
+    const token = signToken(id, secret);
+    expect(verifyToken(token, { current: 'another-secret-another-secret-another' }, accept)).toEqual({ ok: false, reason: 'bad-signature' });
+    expect(verifyToken(token, { current: secret }, { ...accept, purpose: 'preferences' })).toEqual({ ok: false, reason: 'bad-signature' });
+    const other = newAddressId(() => Buffer.alloc(16, 8));
+    expect(verifyToken(`v2.${other}.${token.split('.')[2] ?? ''}`, { current: secret }, accept)).toEqual({ ok: false, reason: 'bad-signature' });
+    expect(verifyToken('not-a-token', { current: secret }, accept)).toEqual({ ok: false, reason: 'malformed' });
+  });
+
+  it('keep working through a rotation: signed with the current secret, checked against the current and the previous', () => {
+    const before = signToken(id, secret);
+    const after = signToken(id, rotated);
+    const secrets = { current: rotated, previous: secret };
+    expect(verifyToken(after, secrets, accept)).toMatchObject({ ok: true, secret: 'current' });
+    expect(verifyToken(before, secrets, accept)).toMatchObject({ ok: true, id, secret: 'previous' });
+    // Once the previous secret is dropped, links signed with it stop working.
+    expect(verifyToken(before, { current: rotated }, accept)).toEqual({ ok: false, reason: 'bad-signature' });
+  });
+
+  it('accept the address-bearing tokens of mail sent before, when signed and while legacy tokens are accepted', () => {
+    const legacy = signLegacyToken('Ada@Example.com', secret);
+    expect(verifyToken(legacy, { current: rotated, previous: secret }, accept)).toEqual({ ok: true, kind: 'legacy', email: 'ada@example.com', secret: 'previous' });
+    expect(verifyToken(legacy, { current: secret }, { acceptLegacy: false })).toEqual({ ok: false, reason: 'legacy-refused' });
+    const forged = `${Buffer.from('bob@example.com').toString('base64url')}.${legacy.split('.')[1] ?? ''}`;
+    expect(verifyToken(forged, { current: secret }, accept)).toEqual({ ok: false, reason: 'bad-signature' });
+    // A legacy MAC never passes as a v2 one, nor the other way round.
+    expect(verifyToken(`v2.${id}.${legacy.split('.')[1] ?? ''}`, { current: secret }, accept)).toEqual({ ok: false, reason: 'bad-signature' });
   });
 
   it('give marketing mail a mailto and an https List-Unsubscribe with one-click POST', () => {
-    const links = unsubscribeLinks({ email: 'ada@example.com', secret, publicUrl: 'https://mail.shop.example.com', mailto: 'unsubscribe@shop.example.com' });
-    const token = signUnsubscribeToken('ada@example.com', secret);
+    const token = signToken(id, secret);
+    const links = unsubscribeLinks({ token, publicUrl: 'https://mail.shop.example.com', mailto: 'unsubscribe@shop.example.com' });
     expect(links.url).toBe(`https://mail.shop.example.com/unsubscribe?token=${token}`);
     expect(links.headers).toEqual({
       'List-Unsubscribe': `<mailto:unsubscribe@shop.example.com?subject=unsubscribe%20${token}>, <https://mail.shop.example.com/unsubscribe?token=${token}>`,
