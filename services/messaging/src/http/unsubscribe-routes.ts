@@ -1,6 +1,6 @@
 import type { FastifyInstance } from '@lifecycle/kit';
 import { z } from 'zod';
-import type { SuppressionsRepository } from '../db/suppressions-repository.ts';
+import type { ConsentKeeper } from '../consent-keeper.ts';
 import { verifyUnsubscribeToken } from '../domain/unsubscribe-token.ts';
 import { escapeHtml, maskAddress, page } from './pages.ts';
 
@@ -9,8 +9,18 @@ const Query = z.object({ token: z.string().max(2_000).optional() });
 export interface UnsubscribeRoutesOptions {
   /** Unset: the routes answer 404, as no valid link can exist. */
   secret: string | undefined;
-  suppressions: SuppressionsRepository;
+  consent: Pick<ConsentKeeper, 'record' | 'recordForAddress'>;
   now: () => Date;
+}
+
+/**
+ * What a verified unsubscribe token names: all these routes need from it, whatever the token's
+ * format. `customerId` when the token carries it; without it, the address is mapped to the
+ * customers messaging has sent marketing mail to at that address.
+ */
+export interface UnsubscribeTarget {
+  email: string;
+  customerId?: string | undefined;
 }
 
 /**
@@ -23,7 +33,7 @@ export function unsubscribeRoutes(opts: UnsubscribeRoutesOptions) {
     // One-click POSTs come as form data of any flavour; the token is in the URL, the body is not needed.
     app.addContentTypeParser('*', { parseAs: 'string', bodyLimit: 10_000 }, (_req, _body, done) => done(null, null));
 
-    const check = (query: unknown): { ok: true; email: string } | { ok: false; status: 400 | 404; html: string } => {
+    const check = (query: unknown): ({ ok: true } & UnsubscribeTarget) | { ok: false; status: 400 | 404; html: string } => {
       if (opts.secret === undefined) return { ok: false, status: 404, html: page('Not found', '<p>Unsubscribe links are not configured.</p>') };
       const token = Query.safeParse(query).data?.token;
       const verified = token === undefined ? null : verifyUnsubscribeToken(token, opts.secret);
@@ -50,8 +60,11 @@ export function unsubscribeRoutes(opts: UnsubscribeRoutesOptions) {
     app.post('/unsubscribe', async (request, reply) => {
       const checked = check(request.query);
       if (!checked.ok) return reply.status(checked.status).type('text/html; charset=utf-8').send(checked.html);
-      await opts.suppressions.suppress(checked.email, 'unsubscribed', 'unsubscribe-link', opts.now());
-      request.log.info('address unsubscribed through its link');
+      const input = { kind: 'unsubscribe', at: opts.now(), source: 'unsubscribe-link' } as const;
+      const cause = `unsubscribe-link:${request.id}`;
+      if (checked.customerId !== undefined) await opts.consent.record({ customerId: checked.customerId, email: checked.email }, input, cause);
+      else await opts.consent.recordForAddress(checked.email, input, cause);
+      request.log.info({ customerId: checked.customerId }, 'address unsubscribed through its link');
       return reply
         .type('text/html; charset=utf-8')
         .send(page('Unsubscribed', `<h1>You are unsubscribed</h1><p>${escapeHtml(maskAddress(checked.email))} will get no more marketing emails from us.</p>`));
