@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MessageRequested, TemplateCampaign, type LifecycleEvent, type MessageEvent, type StageChanged, type Stage } from '@lifecycle/contracts';
+import { MessageRequested, TemplateCampaign, type ConsentChanged, type LifecycleEvent, type StageChanged, type Stage } from '@lifecycle/contracts';
 import { openRuntime, publish, type Producer, type Runtime } from '@lifecycle/kit';
 import { collectTopic, connectedProducer, createTestInfra, eventually, serviceEnv, type TestInfra } from '@lifecycle/tools/test-kit';
 // The messaging service's own catalog, in strict mode: a variable missing from the data fails.
@@ -30,7 +30,7 @@ let producer: Producer;
 let requested: Awaited<ReturnType<typeof collectTopic>>;
 
 type EventInput = { topic: 'lifecycleEvents'; value: LifecycleEvent };
-type Input = EventInput | { topic: 'stageChanges'; value: StageChanged } | { topic: 'messageEvents'; value: MessageEvent };
+type Input = EventInput | { topic: 'stageChanges'; value: StageChanged } | { topic: 'consentChanges'; value: ConsentChanged };
 interface Action {
   at: Date;
   inputs: Input[];
@@ -86,12 +86,20 @@ function stage(customerId: string, from: Stage, to: Stage, at: Date, historical 
   };
 }
 
-/** What messaging reports when someone uses the unsubscribe link of an earlier email. */
+/** What consent's owner (messaging) publishes when someone uses the unsubscribe link of an earlier email. */
 function unsubscribed(customerId: string, at: Date): Input {
-  const id = `msg-${++seq}-${customerId}`;
+  const id = `consent:${customerId}:1`;
   return {
-    topic: 'messageEvents',
-    value: { id, type: 'message.status', version: 1, occurredAt: at.toISOString(), customerId, causationId: id, payload: { dedupeKey: `earlier:${customerId}`, campaignId: 'earlier', status: 'unsubscribed' } },
+    topic: 'consentChanges',
+    value: {
+      id,
+      type: 'consent.changed',
+      version: 1,
+      occurredAt: at.toISOString(),
+      customerId,
+      causationId: `link-${++seq}`,
+      payload: { state: 'unsubscribed', marketingAllowed: false, consentAt: at.toISOString(), source: 'unsubscribe-link', sequence: 1, previousState: null },
+    },
   };
 }
 
@@ -191,7 +199,7 @@ async function runTimeline(timeline: Action[], end: Date): Promise<void> {
         // Each input arrives at the simulated instant it is published, not at the real date.
         if (input.topic === 'lifecycleEvents') await publish(producer, infra.prefix, 'lifecycleEvents', [input.value], { at });
         else if (input.topic === 'stageChanges') await publish(producer, infra.prefix, 'stageChanges', [input.value], { at });
-        else await publish(producer, infra.prefix, 'messageEvents', [input.value], { at });
+        else await publish(producer, infra.prefix, 'consentChanges', [input.value], { at });
       }
       await processed(action.inputs.map((i) => i.value.id));
       await scheduler.runner.runDue();
