@@ -27,6 +27,9 @@ Commands:
   templates:preview ID  Render a template's sample to an HTML file (--locale L, --out FILE).
   templates:send-test ID --to ADDR
                         Send a template's sample to an address (SendGrid with SENDGRID_API_KEY, else outbox).
+  consent:lift TARGET   Lift a hard bounce or spam complaint that stops marketing mail, for a customer id
+                        or an email address (all customers at it); publishes the change on consent.changes.
+                        A customer's own unsubscribe is not lifted: only their re-subscription does that.
   setup                 Like start without the services: Kafka, database and topics, then exit.
   stop-kafka            Stop the background Kafka broker that start or test started.
   help                  This text.
@@ -77,6 +80,8 @@ async function main(argv: string[]): Promise<number> {
       if (command === 'templates:preview') return commands.templatesPreview(rest, say);
       return commands.templatesSendTest(rest, say);
     }
+    case 'consent:lift':
+      return consentLift(rest);
     case 'setup':
       return setup();
     case 'stop-kafka':
@@ -102,6 +107,25 @@ async function sendSampleOrder(args: string[]): Promise<number> {
   say(`sent Order Completed for ${sent.key} to ${sent.topic} (partition ${sent.partition}, offset ${sent.offset}) on ${brokers.join(',')}`);
   say(`with ./lifecycle start running (and no SENDGRID_API_KEY), the thank-you email lands in ${config.outboxDir}/`);
   say('once the campaign is due; the start logs say "message written to outbox" with its path');
+  return 0;
+}
+
+async function consentLift(args: string[]): Promise<number> {
+  const { positionals } = parseArgs({ args, allowPositionals: true, strict: true });
+  const [target] = positionals;
+  if (target === undefined || positionals.length !== 1) throw new UsageError('consent:lift needs one customer id or email address');
+  const { readStackConfig } = await import('./stack-config.ts');
+  // Messaging owns consent: the command runs its code against its database, as templates:check runs its renderer.
+  const { liftConsent } = await import('../../services/messaging/src/consent-lift.ts');
+  const config = readStackConfig(process.env);
+  const brokers = config.brokersFromEnv ?? [`127.0.0.1:${defaultBrokerOptions(say).brokerPort}`];
+  const result = await liftConsent({ env: { ...process.env, KAFKA_BROKERS: brokers.join(','), DATABASE_URL: config.databaseUrl, TOPIC_PREFIX: config.topicPrefix }, target });
+  if (result.customers.length === 0 && result.addressSuppressionsRemoved === 0) {
+    say(`messaging knows no customer or suppression for ${target}; nothing lifted`);
+    return 1;
+  }
+  for (const c of result.customers) say(`${c.customerId}: ${c.lifted ? 'lifted' : 'nothing to lift'}, now ${c.state ?? 'no consent recorded'}`);
+  if (result.addressSuppressionsRemoved > 0) say(`address-level bounce/spam suppressions removed: ${result.addressSuppressionsRemoved}`);
   return 0;
 }
 

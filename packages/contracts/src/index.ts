@@ -6,3 +6,4 @@ export * from './messages.ts';
 export * from './topics.ts';
 export * from './timers.ts';
 export * from './template-data.ts';
+export * from './consent.ts';

@@ -2,6 +2,7 @@ import type { z } from 'zod';
 import { SegmentCall } from './segment.ts';
 import { DeadLetter, LifecycleEvent, MessageEvent, MessageRequested, StageChanged } from './messages.ts';
 import { TimerFired, TimerRequested } from './timers.ts';
+import { ConsentChanged } from './consent.ts';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -28,6 +29,7 @@ export interface TopicValues {
   messageEvents: MessageEvent;
   timersRequested: TimerRequested;
   timersFired: TimerFired;
+  consentChanges: ConsentChanged;
 }
 export type TopicKey = keyof TopicValues;
 export type TopicValue<K extends TopicKey> = TopicValues[K];
@@ -41,13 +43,15 @@ export const topics: { readonly [K in TopicKey]: TopicSpec<z.ZodType<TopicValues
   messageEvents: topic('messages.events', MessageEvent, 30, true),
   timersRequested: topic('scheduler.timers.requested', TimerRequested, 30, true),
   timersFired: topic('scheduler.timers.fired', TimerFired, 30, true),
+  // Kept as long as lifecycle.events: a classifier rebuild replays both to the same profiles.
+  consentChanges: topic('consent.changes', ConsentChanged, 365 * 3, true),
 };
 
 export function schemaOf<K extends TopicKey>(key: K): z.ZodType<TopicValue<K>> {
   return topics[key].schema;
 }
 
-export const topicKeys: readonly TopicKey[] = ['commerceEvents', 'lifecycleEvents', 'stageChanges', 'messagesRequested', 'messageEvents', 'timersRequested', 'timersFired'];
+export const topicKeys: readonly TopicKey[] = ['commerceEvents', 'lifecycleEvents', 'stageChanges', 'messagesRequested', 'messageEvents', 'timersRequested', 'timersFired', 'consentChanges'];
 
 export const deadLetterSchema = DeadLetter;
 export const DEAD_LETTER_RETENTION_MS = 30 * DAY_MS;

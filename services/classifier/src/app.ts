@@ -1,5 +1,5 @@
 import { createServiceApp, startTopicConsumer, type FastifyInstance, type RunningConsumer, type Runtime } from '@lifecycle/kit';
-import { lifecycleEventHandler, lifecycleEventsHandler, messageEventHandler, messageEventsHandler, timerFiredHandler, timersFiredHandler } from './consumer.ts';
+import { consentChangeHandler, consentChangesHandler, lifecycleEventHandler, lifecycleEventsHandler, messageEventHandler, messageEventsHandler, timerFiredHandler, timersFiredHandler } from './consumer.ts';
 import type { Thresholds } from './domain/thresholds.ts';
 import { registerReadApi } from './read-api.ts';
 
@@ -8,7 +8,7 @@ export interface Classifier {
   consumers: RunningConsumer[];
 }
 
-/** Builds the classifier on an open runtime: consumers of `lifecycle.events` and its fired timers, and the read API. */
+/** Builds the classifier on an open runtime: consumers of `lifecycle.events`, its fired timers, `messages.events` and `consent.changes`, and the read API. */
 export async function buildClassifier(runtime: Runtime, thresholds: Thresholds): Promise<Classifier> {
   const consumer = await startTopicConsumer({
     kafka: runtime.kafka,
@@ -43,7 +43,18 @@ export async function buildClassifier(runtime: Runtime, thresholds: Thresholds):
     handle: messageEventHandler(runtime, thresholds),
     handleBatch: messageEventsHandler(runtime, thresholds),
   });
-  const consumers = [consumer, timers, engagement];
+  const consent = await startTopicConsumer({
+    kafka: runtime.kafka,
+    producer: runtime.producer,
+    prefix: runtime.prefix,
+    pool: runtime.pool,
+    groupId: 'lifecycle-classifier-consent',
+    topic: 'consentChanges',
+    logger: runtime.logger,
+    handle: consentChangeHandler(runtime, thresholds),
+    handleBatch: consentChangesHandler(runtime, thresholds),
+  });
+  const consumers = [consumer, timers, engagement, consent];
   const app = createServiceApp(runtime, () => consumers);
   registerReadApi(app, runtime.db);
   return { app, consumers };

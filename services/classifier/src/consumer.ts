@@ -1,9 +1,10 @@
 import { inTransaction, publish, type ConsumedRecord, type Logger, type Runtime, type TopicConsumerOptions } from '@lifecycle/kit';
 import type { LifecycleEvent, StageChanged, TimerFired, TimerRequested } from '@lifecycle/contracts';
+import { z } from 'zod';
 import { eq, inArray, sql } from 'drizzle-orm';
-import { MessageEvent } from '@lifecycle/contracts';
+import { ConsentChanged, MessageEvent } from '@lifecycle/contracts';
 import { aliases, heldMessageEvents, processedEvents, profiles as profileTable, recurring, stageHistory } from './db/schema.ts';
-import { advanceClock, applyEvent, applyMessageEvent, emptyProfile, mergeProfiles, type Profile } from './domain/profile.ts';
+import { advanceClock, applyConsent, applyEvent, applyMessageEvent, emptyProfile, mergeProfiles, type Profile } from './domain/profile.ts';
 import { decideStage, nextCheckAt } from './domain/stage-rules.ts';
 import { isHistorical, type Thresholds } from './domain/thresholds.ts';
 import { loadProfilesForUpdate, saveProfiles, type Tx } from './profile-repository.ts';
@@ -28,8 +29,18 @@ interface Step {
   absorbs?: string;
   /** The profile after this input; null when there is nothing to change (a timer for nobody). */
   apply: (before: Profile | null) => Profile | null;
-  /** A message event for a customer with no profile yet: kept to fold in when the profile appears. */
-  held?: MessageEvent;
+  /** A message event or consent record for a customer with no profile yet: kept to fold in when the profile appears. */
+  held?: HeldEvent;
+}
+
+/** What waits in `held_message_events` for its customer's profile. */
+type HeldEvent = MessageEvent | ConsentChanged;
+const HeldEvent = z.union([MessageEvent, ConsentChanged]);
+
+const heldTime = (e: HeldEvent): string => (e.type === 'consent.changed' ? e.payload.consentAt : (e.payload.providerTimestamp ?? e.occurredAt));
+
+function applyHeld(profile: Profile, e: HeldEvent): Profile {
+  return e.type === 'consent.changed' ? applyConsent(profile, e) : applyMessageEvent(profile, e);
 }
 
 function timerRequest(cause: Cause, timerId: string, customerId: string, fireAt: string): TimerRequested {
@@ -88,7 +99,7 @@ async function applySteps(tx: Tx, runtime: Runtime, thresholds: Thresholds, step
     if (before === null) {
       // A new profile takes the engagement that arrived before it (a rebuild's replay order).
       const waiting = await takeHeldMessageEvents(tx, cause.customerId);
-      for (const event of waiting) updated = applyMessageEvent(updated, event);
+      for (const event of waiting) updated = applyHeld(updated, event);
     }
     const now = updated.clockAt;
     const decision = decideStage(updated, now, thresholds);
@@ -139,14 +150,14 @@ async function scheduleRfm(tx: Tx, runtime: Runtime, thresholds: Thresholds, cau
 
 type Item<T> = { value: T; record: ConsumedRecord };
 
-/** The held message events of a customer, oldest first, removed from the table. */
-async function takeHeldMessageEvents(tx: Tx, customerId: string): Promise<MessageEvent[]> {
+/** The held message events and consent records of a customer, oldest first, removed from the table. */
+async function takeHeldMessageEvents(tx: Tx, customerId: string): Promise<HeldEvent[]> {
   const rows = await tx.delete(heldMessageEvents).where(eq(heldMessageEvents.customerId, customerId)).returning({ event: heldMessageEvents.event });
   const events = rows.flatMap((r) => {
-    const parsed = MessageEvent.safeParse(r.event);
+    const parsed = HeldEvent.safeParse(r.event);
     return parsed.success ? [parsed.data] : [];
   });
-  return events.sort((a, b) => (a.payload.providerTimestamp ?? a.occurredAt).localeCompare(b.payload.providerTimestamp ?? b.occurredAt));
+  return events.sort((a, b) => heldTime(a).localeCompare(heldTime(b)));
 }
 
 /**
@@ -264,5 +275,28 @@ export function messageEventsHandler(runtime: Runtime, thresholds: Thresholds): 
 
 export function messageEventHandler(runtime: Runtime, thresholds: Thresholds): TopicConsumerOptions<'messageEvents'>['handle'] {
   const batch = messageEventsHandler(runtime, thresholds);
+  return (value, record) => batch([{ value, record }]);
+}
+
+/**
+ * Consent from its owner (messaging's `consent.changes`): the profile shows the latest state by
+ * sequence. A record for a customer without a profile yet is held like engagement.
+ */
+export function consentChangesHandler(runtime: Runtime, thresholds: Thresholds): (items: Item<ConsentChanged>[]) => Promise<void> {
+  return async (items) => {
+    const steps = items.map(({ value: change, record }): Step => ({
+      cause: { ...change, arrivedAt: record.timestamp },
+      apply: (before) => (before === null ? null : applyConsent(before, change)),
+      held: change,
+    }));
+    await inTransaction(runtime.pool, async (tx) => {
+      await lockIdentities(tx, items.map((i) => i.value.customerId));
+      await applySteps(tx, runtime, thresholds, steps, runtime.logger);
+    });
+  };
+}
+
+export function consentChangeHandler(runtime: Runtime, thresholds: Thresholds): TopicConsumerOptions<'consentChanges'>['handle'] {
+  const batch = consentChangesHandler(runtime, thresholds);
   return (value, record) => batch([{ value, record }]);
 }

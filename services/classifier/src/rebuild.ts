@@ -7,6 +7,7 @@ export const classifierGroups = [
   { groupId: 'lifecycle-classifier', topic: 'lifecycleEvents' },
   { groupId: 'lifecycle-classifier-timers', topic: 'timersFired' },
   { groupId: 'lifecycle-classifier-engagement', topic: 'messageEvents' },
+  { groupId: 'lifecycle-classifier-consent', topic: 'consentChanges' },
 ] as const;
 
 export type RebuildResult = { ok: true; replay: Record<string, number> } | { ok: false; reason: string };

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { StageChanged, TimerRequested, type LifecycleEvent, type MessageEvent, type TimerFired } from '@lifecycle/contracts';
+import { StageChanged, TimerRequested, type ConsentChanged, type LifecycleEvent, type MessageEvent, type TimerFired } from '@lifecycle/contracts';
 import { openRuntime, publish, runMigrations, type Producer, type Runtime } from '@lifecycle/kit';
 import { collectTopic, connectedProducer, createTestInfra, eventually, serviceEnv, type TestInfra } from '@lifecycle/tools/test-kit';
 import { buildClassifier, type Classifier } from '../src/app.ts';
@@ -30,6 +30,19 @@ function track(id: string, customerId: string, event: string, at: string, proper
     payload: {
       call: { type: 'track', messageId: id, timestamp: at, userId: customerId, event, properties, context: { traits: { email: `${customerId}@example.com`, first_name: 'Kim' } } },
     },
+  };
+}
+
+/** What consent's owner (messaging) publishes on `consent.changes`. */
+function consentRecord(customerId: string, sequence: number, state: ConsentChanged['payload']['state'], at: string): ConsentChanged {
+  return {
+    id: `consent:${customerId}:${sequence}`,
+    type: 'consent.changed',
+    version: 1,
+    occurredAt: at,
+    customerId,
+    causationId: `cause-${sequence}`,
+    payload: { state, marketingAllowed: state === 'subscribed', consentAt: at, source: 'unsubscribe-link', sequence, previousState: null },
   };
 }
 
@@ -140,7 +153,7 @@ describe('classifier on a real broker and database', () => {
     expect(Date.parse(rfmRequests()[1]!.payload.fireAt) - Date.parse(first.payload.fireAt)).toBeGreaterThanOrEqual(24 * 3_600_000);
   });
 
-  it('records opens, clicks and an unsubscribe from message events', async () => {
+  it('records opens and clicks from message events, and consent only from its owner’s records', async () => {
     const status = (id: string, s: MessageEvent['payload']['status'], at: string): MessageEvent => ({
       id,
       type: 'message.status',
@@ -156,9 +169,20 @@ describe('classifier on a real broker and database', () => {
       status('s-3', 'unsubscribed', day(63)),
       status('s-4', 'opened', day(61)),
     ]);
-    await eventually(async () =>
-      expect((await service.app.inject({ url: '/customers/jo' })).json().profile).toMatchObject({ lastOpenAt: day(61), lastClickAt: day(62), subscribed: false, subscribedAt: day(63), stage: 'retention' }),
-    );
+    await eventually(async () => expect((await service.app.inject({ url: '/customers/jo' })).json().profile).toMatchObject({ lastOpenAt: day(61), lastClickAt: day(62), stage: 'retention' }));
+    // The provider's unsubscribe reached messaging, which owns consent: the profile waits for its record.
+    expect((await service.app.inject({ url: '/customers/jo' })).json().profile).toMatchObject({ consent: null, subscribed: null });
+    // Sequence 2 first, then 1 arriving late: the later record stands.
+    await publish(producer, infra.prefix, 'consentChanges', [consentRecord('jo', 2, 'subscribed', day(64)), consentRecord('jo', 1, 'unsubscribed', day(63))]);
+    await eventually(async () => {
+      const { rows } = await runtime.pool.query("SELECT count(*)::int AS n FROM lifecycle.processed_events WHERE event_id IN ('consent:jo:1', 'consent:jo:2')");
+      expect(rows).toEqual([{ n: 2 }]);
+    });
+    expect((await service.app.inject({ url: '/customers/jo' })).json().profile).toMatchObject({
+      consent: { state: 'subscribed', marketingAllowed: true, changedAt: day(64), source: 'unsubscribe-link', sequence: 2 },
+      subscribed: true,
+      subscribedAt: day(64),
+    });
   });
 
   it('merges browsing done before sign-up into the customer once ingestion links the ids', async () => {
@@ -254,16 +278,17 @@ describe('classifier on a real broker and database', () => {
       causationId: 'message:y',
       payload: { dedupeKey: 'y', campaignId: 'post-purchase-thank-you', status: s, providerTimestamp: at },
     });
-    await publish(producer, infra.prefix, 'messageEvents', [status('e-s-1', 'opened', day(11)), status('e-s-2', 'unsubscribed', day(12))]);
+    await publish(producer, infra.prefix, 'messageEvents', [status('e-s-1', 'opened', day(11))]);
+    await publish(producer, infra.prefix, 'consentChanges', [consentRecord('early', 1, 'unsubscribed', day(12))]);
     await eventually(async () => {
       const { rows } = await runtime.pool.query("SELECT event_id FROM lifecycle.held_message_events WHERE customer_id = 'early' ORDER BY event_id");
-      expect(rows).toEqual([{ event_id: 'e-s-1' }, { event_id: 'e-s-2' }]);
+      expect(rows).toEqual([{ event_id: 'consent:early:1' }, { event_id: 'e-s-1' }]);
     });
     expect((await service.app.inject({ url: '/customers/early' })).statusCode).toBe(404);
 
     await publish(producer, infra.prefix, 'lifecycleEvents', [order('e-o-1', 'early', day(10))]);
     await eventually(async () =>
-      expect((await service.app.inject({ url: '/customers/early' })).json().profile).toMatchObject({ lastOpenAt: day(11), subscribed: false, subscribedAt: day(12), stage: 'conversion' }),
+      expect((await service.app.inject({ url: '/customers/early' })).json().profile).toMatchObject({ lastOpenAt: day(11), consent: { state: 'unsubscribed', changedAt: day(12) }, subscribed: false, subscribedAt: day(12), stage: 'conversion' }),
     );
     const { rows } = await runtime.pool.query("SELECT count(*)::int AS n FROM lifecycle.held_message_events WHERE customer_id = 'early'");
     expect(rows).toEqual([{ n: 0 }]);

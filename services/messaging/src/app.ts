@@ -1,8 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createServiceApp, startTopicConsumer, type FastifyInstance, type Logger, type RunningConsumer, type Runtime } from '@lifecycle/kit';
 import type { MessagingConfig } from './config.ts';
+import { createConsentKeeper, type ConsentKeeper } from './consent-keeper.ts';
 import { messageRequestedHandler } from './consumer.ts';
 import { createAddressIdsRepository } from './db/address-ids-repository.ts';
+import { createConsentRepository } from './db/consent-repository.ts';
 import { createSendsRepository } from './db/sends-repository.ts';
 import { createSuppressionsRepository } from './db/suppressions-repository.ts';
 import { parseWebhookPublicKey } from './domain/webhook-signature.ts';
@@ -17,7 +19,7 @@ import { createTemplateCatalog } from './template-catalog.ts';
 import type { MailTransport } from './transport/mail-transport.ts';
 import { createOutboxTransport } from './transport/outbox-transport.ts';
 import { createSendGridTransport } from './transport/sendgrid-transport.ts';
-import { unsubscribeEventHandler } from './unsubscribe-consumer.ts';
+import { consentEventHandler } from './unsubscribe-consumer.ts';
 import { createUnsubscribeTokens } from './unsubscribe-tokens.ts';
 
 export type MessagingSettings = Omit<MessagingConfig, 'KAFKA_BROKERS' | 'DATABASE_URL' | 'LOG_LEVEL' | 'TOPIC_PREFIX' | 'HOST' | 'PORT'>;
@@ -39,6 +41,8 @@ export interface MessagingOptions {
   retryBackoffMs?: number;
   /** How long a partition pauses when Kafka or the database is down (default 5 s). */
   outagePauseMs?: number;
+  /** How often consent changes a failed publish left in the outbox are published again (default 5 s). */
+  consentFlushMs?: number;
 }
 
 export interface Messaging {
@@ -46,6 +50,8 @@ export interface Messaging {
   consumers: RunningConsumer[];
   transport: MailTransport;
   metrics: MessagingMetrics;
+  /** The owner of consent: records changes, publishes them on `consent.changes`, lifts blocks. */
+  consent: ConsentKeeper;
 }
 
 /** SendGrid when an API key is configured, otherwise .eml files in the outbox folder. */
@@ -60,7 +66,8 @@ export function selectTransport(config: MessagingSettings, logger: Logger, now: 
 
 /**
  * Builds the messaging service on an open runtime: the `messages.requested` consumer, the
- * `lifecycle.events` consumer that records unsubscribes, and the HTTP app (unsubscribe pages,
+ * `lifecycle.events` consumer that records `Email Subscribed`/`Unsubscribed`, the consent keeper
+ * that publishes every consent change on `consent.changes`, and the HTTP app (unsubscribe pages,
  * SendGrid's event webhook, metrics).
  */
 export async function buildMessaging(opts: MessagingOptions): Promise<Messaging> {
@@ -76,6 +83,7 @@ export async function buildMessaging(opts: MessagingOptions): Promise<Messaging>
   const sends = createSendsRepository(runtime.db);
   const suppressions = createSuppressionsRepository(runtime.db);
   const metrics = createMessagingMetrics();
+  const consent = createConsentKeeper({ repository: createConsentRepository(runtime.db, runtime.pool), suppressions, producer: runtime.producer, prefix: runtime.prefix, logger: runtime.logger, now });
   if (config.UNSUBSCRIBE_SECRET === undefined) runtime.logger.warn('UNSUBSCRIBE_SECRET is not set: marketing mail will be failed instead of sent without an unsubscribe link');
   const tokens =
     config.UNSUBSCRIBE_SECRET === undefined
@@ -88,7 +96,7 @@ export async function buildMessaging(opts: MessagingOptions): Promise<Messaging>
 
   const handle = messageRequestedHandler({
     sends,
-    suppressions,
+    consent,
     templates: createTemplateCatalog({ dir: config.TEMPLATES_DIR }),
     transport,
     producer: runtime.producer,
@@ -127,19 +135,24 @@ export async function buildMessaging(opts: MessagingOptions): Promise<Messaging>
     groupId: 'lifecycle-messaging-unsubscribes',
     topic: 'lifecycleEvents',
     logger: runtime.logger,
-    handle: unsubscribeEventHandler({ suppressions, logger: runtime.logger, now }),
-    // An unsubscribe published before this service first started must still count.
+    handle: consentEventHandler({ consent, logger: runtime.logger }),
+    // A consent event published before this service first started must still count.
     fromBeginning: true,
     ...retries,
   });
   const consumers = [requests, unsubscribes];
+  // Records a crash or Kafka outage left unpublished go out now, then on a timer.
+  await consent.flush().catch((err: unknown) => runtime.logger.warn({ err }, 'consent outbox not flushed at start-up'));
+  consent.start(opts.consentFlushMs ?? 5_000);
   const app = createServiceApp(runtime, () => consumers);
-  await app.register(unsubscribeRoutes({ tokens, suppressions, now }));
+  // Closing the app (tests, shutdown) ends the outbox timer before the pool and producer close.
+  app.addHook('onClose', async () => consent.stop());
+  await app.register(unsubscribeRoutes({ tokens, consent, now }));
   await app.register(
     sendGridWebhookRoutes({
       publicKey: config.SENDGRID_WEBHOOK_PUBLIC_KEY === undefined ? undefined : parseWebhookPublicKey(config.SENDGRID_WEBHOOK_PUBLIC_KEY),
       sends,
-      suppressions,
+      consent,
       producer: runtime.producer,
       prefix: runtime.prefix,
       metrics,
@@ -148,5 +161,5 @@ export async function buildMessaging(opts: MessagingOptions): Promise<Messaging>
   );
   await app.register(metricsRoute({ db: runtime.db, metrics }));
   await app.register(previewRoutes({ dir: config.TEMPLATES_DIR }));
-  return { app, consumers, transport, metrics };
+  return { app, consumers, transport, metrics, consent };
 }

@@ -1,8 +1,8 @@
 import { publish, RejectRecord, type Logger, type Producer, type TopicConsumerOptions } from '@lifecycle/kit';
 import type { MessageRequested } from '@lifecycle/contracts';
+import type { MarketingConsent } from './consent-keeper.ts';
 import type { SendRow } from './db/schema.ts';
 import type { NewClaim, SendsRepository } from './db/sends-repository.ts';
-import type { SuppressionsRepository } from './db/suppressions-repository.ts';
 import { messageStatusEvent } from './domain/message-event.ts';
 import { composeMail, type OutgoingMail } from './domain/outgoing-mail.ts';
 import { decideRetry, type RetryPolicy } from './domain/retry-policy.ts';
@@ -25,7 +25,8 @@ export interface UnsubscribeSettings {
 
 export interface MessageHandlerDeps {
   sends: SendsRepository;
-  suppressions: SuppressionsRepository;
+  /** The customer's consent (and address-level suppressions), asked for every marketing message. */
+  consent: MarketingConsent;
   templates: TemplateCatalog;
   transport: MailTransport;
   producer: Producer;
@@ -57,7 +58,7 @@ const ATTEMPT_MEMORY_LIMIT = 10_000;
  * becomes `doubtful` unless this process knows its own call did not go out or how it ended.
  */
 export function messageRequestedHandler(deps: MessageHandlerDeps): TopicConsumerOptions<'messagesRequested'>['handle'] {
-  const { sends, suppressions, templates, transport, producer, prefix, now, metrics } = deps;
+  const { sends, consent, templates, transport, producer, prefix, now, metrics } = deps;
   /**
    * What this process knows about attempts whose row may say less because the database failed
    * while recording it: a call that never started or was refused, or an answer not yet written.
@@ -161,10 +162,11 @@ export function messageRequestedHandler(deps: MessageHandlerDeps): TopicConsumer
     // marking `sending` itself (committed but its answer lost).
     remember(key, { claimToken: token, provider: 'not-called' });
     if (request.payload.category === 'marketing') {
-      const suppression = await suppressions.find(request.payload.recipient.email);
-      if (shouldSuppress(request.payload.category, suppression !== undefined)) {
-        log.info({ reason: suppression?.reason }, 'recipient is suppressed, marketing message skipped');
-        await finishAndReport(key, token, { status: 'suppressed', error: `recipient suppressed: ${suppression?.reason ?? 'unknown'}` });
+      const verdict = await consent.marketingVerdict(request.customerId, request.payload.recipient.email);
+      if (shouldSuppress(request.payload.category, !verdict.allowed)) {
+        const reason = verdict.allowed ? 'unknown' : verdict.reason;
+        log.info({ reason }, 'recipient is suppressed, marketing message skipped');
+        await finishAndReport(key, token, { status: 'suppressed', error: `recipient suppressed: ${reason}` });
         return;
       }
     }

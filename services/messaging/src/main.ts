@@ -11,6 +11,6 @@ await runMain('messaging', async () => {
     schema: 'messaging',
     migrationsFolder: join(import.meta.dirname, '..', 'drizzle'),
   });
-  const { app, consumers } = await buildMessaging({ runtime, config });
-  await serve({ runtime, app, host: config.HOST, port: config.PORT, consumers });
+  const { app, consumers, consent } = await buildMessaging({ runtime, config });
+  await serve({ runtime, app, host: config.HOST, port: config.PORT, consumers, background: [consent] });
 });

@@ -1,14 +1,18 @@
 import type { Logger, TopicConsumerOptions } from '@lifecycle/kit';
-import type { SuppressionsRepository } from './db/suppressions-repository.ts';
-import { unsubscribedAddress } from './domain/unsubscribe-event.ts';
+import type { ConsentKeeper } from './consent-keeper.ts';
+import { consentEventOf } from './domain/unsubscribe-event.ts';
 
-/** Suppresses marketing mail for the address of every `Email Unsubscribed` on `lifecycle.events`. */
-export function unsubscribeEventHandler(deps: { suppressions: SuppressionsRepository; logger: Logger; now: () => Date }): TopicConsumerOptions<'lifecycleEvents'>['handle'] {
+/**
+ * `Email Subscribed` / `Email Unsubscribed` on `lifecycle.events` change the customer's consent,
+ * as of when the customer acted (the event's time), so a late or redelivered event changes nothing.
+ */
+export function consentEventHandler(deps: { consent: ConsentKeeper; logger: Logger }): TopicConsumerOptions<'lifecycleEvents'>['handle'] {
   return async (event) => {
-    const email = unsubscribedAddress(event.payload.call);
-    if (email === null) return;
-    // Idempotent: a redelivered event finds the address already suppressed.
-    await deps.suppressions.suppress(email, 'unsubscribed', 'email-unsubscribed-event', deps.now());
-    deps.logger.info({ eventId: event.id, customerId: event.customerId }, 'address suppressed after an Email Unsubscribed event');
+    const stated = consentEventOf(event.payload.call);
+    if (stated === null) return;
+    const source = stated.kind === 'subscribe' ? 'email-subscribed-event' : 'email-unsubscribed-event';
+    const decision = await deps.consent.record({ customerId: event.customerId, email: stated.email }, { kind: stated.kind, at: new Date(event.occurredAt), source }, event.id);
+    if (stated.email !== null) await deps.consent.remember(stated.email, event.customerId);
+    deps.logger.info({ eventId: event.id, customerId: event.customerId, outcome: decision.outcome }, 'consent event applied');
   };
 }

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { LifecycleEvent, MessageRequested } from '@lifecycle/contracts';
+import { ConsentChanged, type LifecycleEvent, type MessageRequested } from '@lifecycle/contracts';
 import { openRuntime, publish, type Producer, type Runtime } from '@lifecycle/kit';
 import { SendGridMail, startFakeSendGrid, type FakeSendGrid, type FakeSendGridRequest } from '@lifecycle/tools/fake-sendgrid';
 import { collectTopic, connectedProducer, createTestInfra, eventually, serviceEnv, type TestInfra } from '@lifecycle/tools/test-kit';
@@ -22,6 +22,7 @@ let runtime: Runtime;
 let service: Messaging;
 let producer: Producer;
 let events: Awaited<ReturnType<typeof collectTopic>>;
+let consentChanges: Awaited<ReturnType<typeof collectTopic>>;
 /** Every wait the service asked for between provider calls, in ms. */
 const waits: number[] = [];
 
@@ -53,10 +54,12 @@ beforeAll(async () => {
   });
   producer = await connectedProducer(infra);
   events = await collectTopic(infra, 'messageEvents');
+  consentChanges = await collectTopic(infra, 'consentChanges');
 });
 
 afterAll(async () => {
-  await Promise.all([events?.stop(), producer?.disconnect(), ...(service?.consumers.map((c) => c.stop()) ?? [])]);
+  await Promise.all([events?.stop(), consentChanges?.stop(), producer?.disconnect(), ...(service?.consumers.map((c) => c.stop()) ?? [])]);
+  await service?.consent.stop();
   await service?.app.close();
   await runtime?.close();
   await sendgrid?.close();
@@ -237,7 +240,7 @@ describe('suppression and unsubscribe', () => {
     expect(await runtime.db.select().from(suppressions)).not.toContainEqual(expect.objectContaining({ email: 'bob@example.com' }));
   });
 
-  it('suppresses the address of an Email Unsubscribed event on lifecycle.events', async () => {
+  it('unsubscribes the customer of an Email Unsubscribed event on lifecycle.events, and skips marketing to that address', async () => {
     const email = 'linus.event@example.com';
     const event: LifecycleEvent = {
       id: 'lifecycle-event:unsub-1',
@@ -251,7 +254,12 @@ describe('suppression and unsubscribe', () => {
       },
     };
     await publish(producer, infra.prefix, 'lifecycleEvents', [event]);
-    await eventually(async () => expect(await runtime.db.select().from(suppressions)).toContainEqual(expect.objectContaining({ email, reason: 'unsubscribed', source: 'email-unsubscribed-event' })), 30_000);
+    const [change] = await eventually(() => {
+      const found = consentChanges.records.filter((r) => r.key === 'cust-unsub-event').map((r) => ConsentChanged.parse(JSON.parse(r.value)));
+      expect(found).toHaveLength(1);
+      return found;
+    }, 30_000);
+    expect(change).toMatchObject({ id: 'consent:cust-unsub-event:1', causationId: event.id, payload: { state: 'unsubscribed', marketingAllowed: false, consentAt: event.occurredAt, source: 'email-unsubscribed-event', sequence: 1 } });
     const marketing = marketingRequest('after-event', email);
     await request(marketing);
     expect(await finalStatus(marketing.payload.dedupeKey)).toEqual(['suppressed']);

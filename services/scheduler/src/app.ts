@@ -1,7 +1,7 @@
 import { count, inArray, sql, sum } from 'drizzle-orm';
 import { z } from 'zod';
 import { createServiceApp, startTopicConsumer, type Database, type FastifyInstance, type RunningConsumer, type Runtime } from '@lifecycle/kit';
-import { lifecycleBatchHandler, lifecycleEventHandler, messageEventHandler, reconcileAtStartup, stageChangeHandler, type PlanningOptions } from './consumer.ts';
+import { consentChangeHandler, lifecycleBatchHandler, lifecycleEventHandler, messageEventHandler, reconcileAtStartup, stageChangeHandler, type PlanningOptions } from './consumer.ts';
 import { conversions, jobs } from './db/schema.ts';
 import type { Campaign, CampaignSettings } from './domain/campaign.ts';
 import type { Clock, SimulatedClock } from './domain/clock.ts';
@@ -119,10 +119,13 @@ function campaignStats(campaign: Campaign, rows: ReturnType<Awaited<ReturnType<t
     id: campaign.id,
     name: campaign.name,
     enabled: campaign.enabled,
-    /** Jobs by status: pending, sent, skipped, cancelled. */
+    /** Jobs by status: pending, sent, skipped, cancelled, suppressed. */
     jobs: Object.fromEntries(statuses.map((status) => [status, total(status)])),
     pending: total('pending'),
+    /** Requested from messaging and not turned down by it: what the provider was given. */
     sent: total('sent'),
+    /** Requested, then not sent by messaging because the customer's consent said no. */
+    suppressed: total('suppressed'),
     cancelled: { total: total('cancelled'), byReason: reasons('cancelled') },
     skipped: { total: total('skipped'), byReason: reasons('skipped') },
     deferredBySendWindow: byStatus.reduce((n, r) => n + (r.deferrals ?? 0), 0),
@@ -152,6 +155,7 @@ export async function buildScheduler(opts: SchedulerOptions): Promise<Scheduler>
     }),
     startTopicConsumer({ ...common, groupId: 'lifecycle-scheduler-stages', topic: 'stageChanges', handle: stageChangeHandler(planning) }),
     startTopicConsumer({ ...common, groupId: 'lifecycle-scheduler-message-events', topic: 'messageEvents', handle: messageEventHandler(planning) }),
+    startTopicConsumer({ ...common, groupId: 'lifecycle-scheduler-consent', topic: 'consentChanges', handle: consentChangeHandler(planning) }),
     startTopicConsumer({ ...common, groupId: 'lifecycle-scheduler-timers', topic: 'timersRequested', handle: timerRequestHandler(runtime, planning.onPlanned) }),
   ]);
   const app = createServiceApp(runtime, () => consumers);
@@ -173,6 +177,7 @@ export async function buildScheduler(opts: SchedulerOptions): Promise<Scheduler>
           delay: c.delay,
           jobs: stats.jobs,
           sent: stats.sent,
+          suppressed: stats.suppressed,
           cancelled: stats.cancelled.total,
           skipped: stats.skipped.total,
           conversions: stats.conversions,

@@ -1,11 +1,11 @@
 import { and, desc, eq, gte, inArray, lte, max, ne, sql } from 'drizzle-orm';
-import type { LifecycleEvent, MessageEvent, StageChanged } from '@lifecycle/contracts';
+import type { ConsentChanged, LifecycleEvent, MessageEvent, StageChanged } from '@lifecycle/contracts';
 import { inTransaction, type Logger, type Runtime, type TopicConsumerOptions } from '@lifecycle/kit';
 import { lockContact, recordEventTime, saveContact, type Tx } from './db/contacts-repository.ts';
 import { conversions, jobs, processedEvents } from './db/schema.ts';
 import type { Campaign, CampaignSettings } from './domain/campaign.ts';
 import type { Clock } from './domain/clock.ts';
-import { contactAfterEvent, eventAmount, type StoredContact } from './domain/contact-state.ts';
+import { contactAfterConsent, contactAfterEvent, eventAmount, type StoredContact } from './domain/contact-state.ts';
 import { dueTime, exitsJob, planJobs, planOccasion, triggers, type PlannedJob, type TriggerInput } from './domain/planning.ts';
 
 export interface PlanningOptions {
@@ -229,18 +229,39 @@ export function stageChangeHandler(opts: PlanningOptions): TopicConsumerOptions<
   };
 }
 
-/** An unsubscribe or spam report from messaging stops the customer's marketing jobs at their due time. */
+/**
+ * Consent from its owner (messaging): the contact keeps the latest state by sequence; marketing
+ * jobs of a customer who may not get marketing mail are skipped as `unsubscribed` when due.
+ */
+export function consentChangeHandler(opts: PlanningOptions): TopicConsumerOptions<'consentChanges'>['handle'] {
+  return async (change: ConsentChanged) => {
+    await inTransaction(opts.runtime.pool, async (tx) => {
+      const fresh = await tx.insert(processedEvents).values({ eventId: change.id, processedAt: new Date() }).onConflictDoNothing().returning();
+      if (fresh.length === 0) return;
+      const before = await lockContact(tx, change.customerId, new Date(change.payload.consentAt));
+      const after = contactAfterConsent(before, change);
+      if (after === before) return;
+      await saveContact(tx, after);
+      opts.runtime.logger.info({ eventId: change.id, customerId: change.customerId, state: change.payload.state, sequence: change.payload.sequence }, 'consent applied to contact');
+    });
+  };
+}
+
+/**
+ * What messaging did with a requested message. `suppressed` (the customer's consent said no when
+ * it came to sending) settles the job as `suppressed`: not sent, so neither counted as a send in
+ * the stats nor in the frequency cap, nor credited with conversions.
+ */
 export function messageEventHandler(opts: PlanningOptions): TopicConsumerOptions<'messageEvents'>['handle'] {
   return async (event: MessageEvent) => {
-    if (event.payload.status !== 'unsubscribed' && event.payload.status !== 'spam-reported') return;
-    const at = new Date(event.payload.providerTimestamp ?? event.occurredAt);
-    await inTransaction(opts.runtime.pool, async (tx) => {
-      const fresh = await tx.insert(processedEvents).values({ eventId: event.id, processedAt: new Date() }).onConflictDoNothing().returning();
-      if (fresh.length === 0) return;
-      const contact = await lockContact(tx, event.customerId, at);
-      if (contact.subscriptionAsOf !== null && contact.subscriptionAsOf.getTime() > at.getTime()) return;
-      await saveContact(tx, { ...contact, unsubscribed: true, subscriptionAsOf: at });
-    });
+    if (event.payload.status !== 'suppressed') return;
+    // A job still pending was published by a firing that did not commit; messaging has settled it for good.
+    const settled = await opts.runtime.db
+      .update(jobs)
+      .set({ status: 'suppressed', skipReason: 'suppressed', skipDetail: event.payload.error ?? null })
+      .where(and(eq(jobs.dedupeKey, event.payload.dedupeKey), inArray(jobs.status, ['sent', 'pending'])))
+      .returning({ dedupeKey: jobs.dedupeKey });
+    if (settled.length > 0) opts.runtime.logger.info({ eventId: event.id, customerId: event.customerId, campaignId: event.payload.campaignId, dedupeKey: event.payload.dedupeKey }, 'job settled as suppressed by messaging');
   };
 }
 

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MessageRequested, TemplateCampaign, type LifecycleEvent, type MessageEvent, type StageChanged, type Stage } from '@lifecycle/contracts';
+import { MessageRequested, TemplateCampaign, type ConsentChanged, type LifecycleEvent, type StageChanged, type Stage } from '@lifecycle/contracts';
 import { createLogger, openRuntime, publish, type Producer, type Runtime } from '@lifecycle/kit';
 import { assertNoPersonalData } from '@lifecycle/tools/log-privacy';
 import { collectTopic, connectedProducer, createTestInfra, eventually, serviceEnv, type TestInfra } from '@lifecycle/tools/test-kit';
@@ -33,7 +33,7 @@ let requested: Awaited<ReturnType<typeof collectTopic>>;
 const logOutput: string[] = [];
 
 type EventInput = { topic: 'lifecycleEvents'; value: LifecycleEvent };
-type Input = EventInput | { topic: 'stageChanges'; value: StageChanged } | { topic: 'messageEvents'; value: MessageEvent };
+type Input = EventInput | { topic: 'stageChanges'; value: StageChanged } | { topic: 'consentChanges'; value: ConsentChanged };
 interface Action {
   at: Date;
   inputs: Input[];
@@ -95,12 +95,20 @@ function stage(customerId: string, from: Stage, to: Stage, at: Date, historical 
   };
 }
 
-/** What messaging reports when someone uses the unsubscribe link of an earlier email. */
+/** What consent's owner (messaging) publishes when someone uses the unsubscribe link of an earlier email. */
 function unsubscribed(customerId: string, at: Date): Input {
-  const id = `msg-${++seq}-${customerId}`;
+  const id = `consent:${customerId}:1`;
   return {
-    topic: 'messageEvents',
-    value: { id, type: 'message.status', version: 1, occurredAt: at.toISOString(), customerId, causationId: id, payload: { dedupeKey: `earlier:${customerId}`, campaignId: 'earlier', status: 'unsubscribed' } },
+    topic: 'consentChanges',
+    value: {
+      id,
+      type: 'consent.changed',
+      version: 1,
+      occurredAt: at.toISOString(),
+      customerId,
+      causationId: `link-${++seq}`,
+      payload: { state: 'unsubscribed', marketingAllowed: false, consentAt: at.toISOString(), source: 'unsubscribe-link', sequence: 1, previousState: null },
+    },
   };
 }
 
@@ -200,7 +208,7 @@ async function runTimeline(timeline: Action[], end: Date): Promise<void> {
         // Each input arrives at the simulated instant it is published, not at the real date.
         if (input.topic === 'lifecycleEvents') await publish(producer, infra.prefix, 'lifecycleEvents', [input.value], { at });
         else if (input.topic === 'stageChanges') await publish(producer, infra.prefix, 'stageChanges', [input.value], { at });
-        else await publish(producer, infra.prefix, 'messageEvents', [input.value], { at });
+        else await publish(producer, infra.prefix, 'consentChanges', [input.value], { at });
       }
       await processed(action.inputs.map((i) => i.value.id));
       await scheduler.runner.runDue();

@@ -59,8 +59,8 @@ export const aliases = lifecycle.table('aliases', {
 });
 
 /**
- * Message events (opens, clicks, unsubscribes) for customers without a profile yet: during a
- * rebuild `messages.events` can be replayed before the customer's own events. They are folded
+ * Message events (opens, clicks) and consent records for customers without a profile yet: during
+ * a rebuild `messages.events` and `consent.changes` can be replayed before the customer's own events. They are folded
  * in when the profile is created, so engagement is never lost to the order of replay.
  */
 export const heldMessageEvents = lifecycle.table('held_message_events', {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Stage, traitsOf, type LifecycleEvent, type MessageEvent } from '@lifecycle/contracts';
+import { ConsentSource, ConsentState, Stage, traitsOf, type ConsentChanged, type LifecycleEvent, type MessageEvent } from '@lifecycle/contracts';
 
 const Iso = z.string();
 
@@ -14,7 +14,16 @@ export const Profile = z.object({
   /** `YYYY-MM-DD` as the customer gave it. */
   birthday: z.string().nullable().default(null),
   signedUpAt: Iso.nullable().default(null),
-  /** Marketing email consent from `Email Subscribed` / `Email Unsubscribed`; null when never said. */
+  /**
+   * Marketing email consent as its owner (messaging) last published it on `consent.changes`:
+   * the state, when the customer gave it (`changedAt`), what made the change, and the record's
+   * sequence (older records are ignored). Null until the owner has said anything.
+   */
+  consent: z
+    .object({ state: ConsentState, marketingAllowed: z.boolean(), changedAt: Iso, source: ConsentSource, sequence: z.number().int() })
+    .nullable()
+    .default(null),
+  /** `consent.marketingAllowed` and `consent.changedAt`, kept for readers of the earlier fields. */
   subscribed: z.boolean().nullable().default(null),
   subscribedAt: Iso.nullable().default(null),
   /** Email engagement, from the message events messaging publishes. */
@@ -55,6 +64,7 @@ export function emptyProfile(customerId: string, at: string): Profile {
     timeZone: null,
     birthday: null,
     signedUpAt: null,
+    consent: null,
     subscribed: null,
     subscribedAt: null,
     lastOpenAt: null,
@@ -157,10 +167,6 @@ export function applyEvent(profile: Profile, event: LifecycleEvent): Profile {
       return { ...withSignal(next, 'referral', null, at), referrals: next.referrals + 1 };
     case 'Product Shared':
       return withSignal(next, 'share', null, at);
-    case 'Email Subscribed':
-    case 'Email Unsubscribed':
-      if (next.subscribedAt !== null && at < next.subscribedAt) return next;
-      return { ...next, subscribed: call.event === 'Email Subscribed', subscribedAt: at };
     default:
       return intentEvents.has(call.event) ? { ...next, intentSignals: next.intentSignals + 1 } : next;
   }
@@ -176,8 +182,9 @@ function withSignal(profile: Profile, kind: Signal['kind'], value: number | null
 }
 
 /**
- * Folds what became of a message into the profile: opens and clicks are engagement, an
- * unsubscribe or spam report withdraws consent. Order-independent like `applyEvent`.
+ * Folds what became of a message into the profile: opens and clicks are engagement. Consent is
+ * not taken from here (an unsubscribe or spam report reaches messaging first, and messaging, its
+ * owner, publishes the result on `consent.changes`). Order-independent like `applyEvent`.
  */
 export function applyMessageEvent(profile: Profile, event: MessageEvent): Profile {
   const at = event.payload.providerTimestamp ?? event.occurredAt;
@@ -187,13 +194,21 @@ export function applyMessageEvent(profile: Profile, event: MessageEvent): Profil
       return { ...next, lastOpenAt: next.lastOpenAt === null ? at : later(next.lastOpenAt, at) };
     case 'clicked':
       return { ...next, lastClickAt: next.lastClickAt === null ? at : later(next.lastClickAt, at) };
-    case 'unsubscribed':
-    case 'spam-reported':
-      if (next.subscribedAt !== null && at < next.subscribedAt) return next;
-      return { ...next, subscribed: false, subscribedAt: at };
     default:
       return next;
   }
+}
+
+/** Takes a record from consent's owner, unless the profile already holds a later one (by sequence). */
+export function applyConsent(profile: Profile, change: ConsentChanged): Profile {
+  const { payload } = change;
+  if (profile.consent !== null && payload.sequence <= profile.consent.sequence) return profile;
+  return {
+    ...profile,
+    consent: { state: payload.state, marketingAllowed: payload.marketingAllowed, changedAt: payload.consentAt, source: payload.source, sequence: payload.sequence },
+    subscribed: payload.marketingAllowed,
+    subscribedAt: payload.consentAt,
+  };
 }
 
 /** Moves the profile's clock forward to a fired timer's time. */
@@ -219,7 +234,8 @@ export function mergeProfiles(customer: Profile, anonymous: Profile): Profile {
   const anonymousTraitsNewer = anonymous.traitsAt !== null && (customer.traitsAt === null || anonymous.traitsAt > customer.traitsAt);
   const [first, second] = anonymousTraitsNewer ? [anonymous, customer] : [customer, anonymous];
   const npsFromAnonymous = anonymous.npsAt !== null && (customer.npsAt === null || anonymous.npsAt > customer.npsAt);
-  const consentFromAnonymous = anonymous.subscribedAt !== null && (customer.subscribedAt === null || anonymous.subscribedAt > customer.subscribedAt);
+  // Consent records are per customer id: the customer's own, if any, is the owner's word for them.
+  const consentFromAnonymous = customer.consent === null && anonymous.consent !== null;
   return {
     ...customer,
     email: first.email ?? second.email,
@@ -240,8 +256,9 @@ export function mergeProfiles(customer: Profile, anonymous: Profile): Profile {
     reviewCount: customer.reviewCount + anonymous.reviewCount,
     referrals: customer.referrals + anonymous.referrals,
     signals,
+    consent: consentFromAnonymous ? anonymous.consent : customer.consent,
     subscribed: consentFromAnonymous ? anonymous.subscribed : customer.subscribed,
-    subscribedAt: newest(customer.subscribedAt, anonymous.subscribedAt),
+    subscribedAt: consentFromAnonymous ? anonymous.subscribedAt : customer.subscribedAt,
     lastOpenAt: newest(customer.lastOpenAt, anonymous.lastOpenAt),
     lastClickAt: newest(customer.lastClickAt, anonymous.lastClickAt),
   };

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { LifecycleEvent, Stage } from '@lifecycle/contracts';
-import { applyEvent, emptyProfile, type Profile } from './profile.ts';
+import type { ConsentChanged, LifecycleEvent, Stage } from '@lifecycle/contracts';
+import { applyConsent, applyEvent, emptyProfile, type Profile } from './profile.ts';
 import { decideStage, nextCheckAt, orderFigures } from './stage-rules.ts';
 import { defaultThresholds as t, isHistorical } from './thresholds.ts';
 
@@ -100,12 +100,30 @@ describe('applyEvent', () => {
     expect(inOrder).toMatchObject({ email: 'new@example.com', firstName: 'Noa', npsScore: 10, orders: [{ orderId: 'o-2' }, { orderId: 'o-40' }] });
   });
 
-  it('keeps identity traits and the latest subscription answer by event time', () => {
+  it('keeps identity traits by event time, and leaves consent to its owner’s records', () => {
     const identify = { ...track('Identify', day(1)), payload: { call: { type: 'identify' as const, messageId: 'i-9', timestamp: day(1), userId: 'c-1', traits: { locale: 'ja-JP', timezone: 'Asia/Tokyo', birthday: '1990-02-28', created_at: day(1) } } } };
     const events = [identify, track('Email Unsubscribed', day(9)), track('Email Subscribed', day(3))];
     const profile = fold(events);
-    expect(profile).toMatchObject({ locale: 'ja-JP', timeZone: 'Asia/Tokyo', birthday: '1990-02-28', signedUpAt: day(1), subscribed: false, subscribedAt: day(9) });
+    expect(profile).toMatchObject({ locale: 'ja-JP', timeZone: 'Asia/Tokyo', birthday: '1990-02-28', signedUpAt: day(1), consent: null, subscribed: null });
     expect(fold([...events].reverse())).toEqual(profile);
+  });
+
+  it('takes consent from the owner’s records, the highest sequence winning whatever the arrival order', () => {
+    const consent = (sequence: number, state: ConsentChanged['payload']['state'], at: string): ConsentChanged => ({
+      id: `consent:c-1:${sequence}`,
+      type: 'consent.changed',
+      version: 1,
+      occurredAt: at,
+      customerId: 'c-1',
+      causationId: 'x',
+      payload: { state, marketingAllowed: state === 'subscribed', consentAt: at, source: 'unsubscribe-link', sequence, previousState: null },
+    });
+    const records = [consent(1, 'unsubscribed', day(5)), consent(2, 'subscribed', day(6)), consent(3, 'bounced', day(7))];
+    const start = fold([order(0)]);
+    const inOrder = records.reduce(applyConsent, start);
+    expect(inOrder).toMatchObject({ consent: { state: 'bounced', marketingAllowed: false, changedAt: day(7), source: 'unsubscribe-link', sequence: 3 }, subscribed: false, subscribedAt: day(7) });
+    expect([...records].reverse().reduce(applyConsent, start)).toEqual(inOrder);
+    expect(applyConsent(inOrder, records[2]!)).toBe(inOrder);
   });
 });
 

@@ -1,4 +1,5 @@
-import { index, pgSchema, text, timestamp } from 'drizzle-orm/pg-core';
+import { sql } from 'drizzle-orm';
+import { index, integer, jsonb, pgSchema, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
 import { sendStatuses } from '../domain/send-policy.ts';
 import { suppressionReasons, suppressionSources } from '../domain/suppression.ts';
 
@@ -40,7 +41,11 @@ export type SendRow = typeof sends.$inferSelect;
 export const suppressionReason = messaging.enum('suppression_reason', suppressionReasons);
 export const suppressionSource = messaging.enum('suppression_source', suppressionSources);
 
-/** Addresses that get no marketing mail. One row per lower-cased address: the first reason wins. */
+/**
+ * Addresses that get no marketing mail, for what cannot be tied to a customer (a link or provider
+ * event for an address no message of ours went to) and rows from before consent was kept per
+ * customer. One row per lower-cased address: the first reason wins.
+ */
 export const suppressions = messaging.table('suppressions', {
   email: text('email').primaryKey(),
   reason: suppressionReason('reason').notNull(),
@@ -59,3 +64,57 @@ export const addressIds = messaging.table('address_ids', {
   id: text('id').notNull().unique('address_ids_id_unique'),
   createdAt: timestamp('created_at', { withTimezone: true }).notNull(),
 });
+
+/**
+ * Each customer's marketing consent: messaging is its one owner. The customer's own choice and a
+ * provider's block are kept apart, each with the time it was decided (see domain/consent.ts);
+ * `state` and `sequence` are those of the last record published on `consent.changes`.
+ */
+export const consent = messaging.table(
+  'consent',
+  {
+    customerId: text('customer_id').primaryKey(),
+    /** The address the latest input concerned, so an operator can name it. */
+    email: text('email'),
+    preference: text('preference'),
+    preferenceAt: timestamp('preference_at', { withTimezone: true }),
+    block: text('block'),
+    blockAt: timestamp('block_at', { withTimezone: true }),
+    state: text('state'),
+    sequence: integer('sequence').notNull().default(0),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull(),
+  },
+  (t) => [index('consent_email_idx').on(t.email)],
+);
+export type ConsentRow = typeof consent.$inferSelect;
+
+/**
+ * Consent records written in the transaction that changed the state and published after it
+ * commits; a record left unpublished (Kafka down, a crash) is published by the next flush.
+ */
+export const consentOutbox = messaging.table(
+  'consent_outbox',
+  {
+    id: text('id').primaryKey(),
+    customerId: text('customer_id').notNull(),
+    record: jsonb('record').notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull(),
+    publishedAt: timestamp('published_at', { withTimezone: true }),
+  },
+  (t) => [index('consent_outbox_unpublished_idx').on(t.createdAt).where(sql`published_at IS NULL`)],
+);
+
+/**
+ * Which customers an address belongs to, learnt from marketing mail sent to it and from
+ * `Email Subscribed`/`Unsubscribed` events: how a link or provider event that names only an
+ * address reaches the customer's consent.
+ */
+export const recipients = messaging.table(
+  'recipients',
+  {
+    email: text('email').notNull(),
+    customerId: text('customer_id').notNull(),
+    seenAt: timestamp('seen_at', { withTimezone: true }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.email, t.customerId] })],
+);

@@ -2,7 +2,9 @@ import type { KeyObject } from 'node:crypto';
 import { publish, type FastifyInstance, type Producer } from '@lifecycle/kit';
 import type { MessageEvent } from '@lifecycle/contracts';
 import type { SendsRepository } from '../db/sends-repository.ts';
-import type { SuppressionsRepository } from '../db/suppressions-repository.ts';
+import type { ConsentKeeper } from '../consent-keeper.ts';
+import type { ConsentInput } from '../domain/consent.ts';
+import type { SuppressionReason } from '../domain/suppression.ts';
 import { messageStatusEvent } from '../domain/message-event.ts';
 import { SendGridEvent, SendGridEventBatch, webhookEffect } from '../domain/sendgrid-events.ts';
 import { verifyWebhookSignature } from '../domain/webhook-signature.ts';
@@ -15,12 +17,18 @@ export interface SendGridWebhookOptions {
   /** Unset: every POST answers 503, nothing unverified is ever accepted. */
   publicKey: KeyObject | undefined;
   sends: SendsRepository;
-  suppressions: SuppressionsRepository;
+  consent: Pick<ConsentKeeper, 'record' | 'recordForAddress'>;
   producer: Producer;
   prefix: string;
   metrics: MessagingMetrics;
   now: () => Date;
 }
+
+const consentKind: Record<SuppressionReason, Exclude<ConsentInput['kind'], 'subscribe' | 'lift'>> = {
+  unsubscribed: 'unsubscribe',
+  bounced: 'bounce',
+  'spam-report': 'complaint',
+};
 
 function header(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
@@ -29,7 +37,8 @@ function header(value: string | string[] | undefined): string | undefined {
 /**
  * `POST /webhooks/sendgrid`: SendGrid's Event Webhook. The signature covers the exact bytes
  * received, so this route reads the raw body. Each event of ours becomes a `messages.events`
- * record; bounces, spam reports and unsubscribes suppress the address; a delivery settles a
+ * record; bounces, spam reports and unsubscribes change the customer's consent (the address's,
+ * for mail that is not ours), as of the provider's timestamp; a delivery settles a
  * doubtful send as sent. Answering 2xx only after all of that means SendGrid retries a batch
  * we failed on, and the deterministic ids make the retry harmless.
  */
@@ -68,7 +77,11 @@ export function sendGridWebhookRoutes(opts: SendGridWebhookOptions) {
         opts.metrics.countWebhookEvent(parsed.data.event);
         const effect = webhookEffect(parsed.data, receivedAt);
         if (effect.suppress !== null) {
-          await opts.suppressions.suppress(effect.suppress.email, effect.suppress.reason, 'sendgrid-webhook', receivedAt);
+          const event = parsed.data;
+          const input = { kind: consentKind[effect.suppress.reason], at: event.timestamp === undefined ? receivedAt : new Date(event.timestamp * 1000), source: 'sendgrid-webhook' } as const;
+          const cause = event.sg_event_id ?? effect.event?.id ?? 'sendgrid-webhook';
+          if (event.customerId !== undefined) await opts.consent.record({ customerId: event.customerId, email: effect.suppress.email }, input, cause);
+          else await opts.consent.recordForAddress(effect.suppress.email, input, cause);
           suppressed += 1;
         }
         if (effect.settlesAsSent !== null) {

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from '@lifecycle/kit';
 import { z } from 'zod';
-import type { SuppressionsRepository } from '../db/suppressions-repository.ts';
+import type { ConsentKeeper } from '../consent-keeper.ts';
 import type { UnsubscribeTokens } from '../unsubscribe-tokens.ts';
 import { escapeHtml, maskAddress, page } from './pages.ts';
 
@@ -9,7 +9,7 @@ const Query = z.object({ token: z.string().max(2_000).optional() });
 export interface UnsubscribeRoutesOptions {
   /** Unset (no secret configured): the routes answer 404, as no valid link can exist. */
   tokens: UnsubscribeTokens | undefined;
-  suppressions: SuppressionsRepository;
+  consent: Pick<ConsentKeeper, 'recordForAddress'>;
   now: () => Date;
 }
 
@@ -55,7 +55,9 @@ export function unsubscribeRoutes(opts: UnsubscribeRoutesOptions) {
     app.post('/unsubscribe', async (request, reply) => {
       const checked = await check(request.query, request.log);
       if (!checked.ok) return reply.status(checked.status).type('text/html; charset=utf-8').send(checked.html);
-      await opts.suppressions.suppress(checked.email, 'unsubscribed', 'unsubscribe-link', opts.now());
+      const input = { kind: 'unsubscribe', at: opts.now(), source: 'unsubscribe-link' } as const;
+      // The token names only the address: the consent owner finds its customers (messaging.recipients).
+      await opts.consent.recordForAddress(checked.email, input, `unsubscribe-link:${request.id}`);
       // Which kind of token and secret: tells when legacy links and the previous secret are no longer used.
       request.log.info({ tokenKind: checked.kind, secret: checked.secret }, 'address unsubscribed through its link');
       return reply

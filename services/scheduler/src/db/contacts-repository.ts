@@ -1,5 +1,5 @@
 import { and, eq, inArray, sql } from 'drizzle-orm';
-import { Stage, TemplateOrder } from '@lifecycle/contracts';
+import { ConsentState, Stage, TemplateOrder } from '@lifecycle/contracts';
 import type { Database } from '@lifecycle/kit';
 import { emptyContact, type StoredContact } from '../domain/contact-state.ts';
 import { contacts, customerEvents } from './schema.ts';
@@ -27,6 +27,8 @@ export function contactFromRow(row: ContactRow): StoredContact {
     lastOrder: lastOrder.success ? lastOrder.data : null,
     asOf: row.asOf,
     subscriptionAsOf: row.subscriptionAsOf,
+    consentState: ConsentState.safeParse(row.consentState).data ?? null,
+    consentSequence: row.consentSequence,
     traitsAsOf: row.traitsAsOf,
   };
 }

@@ -14,7 +14,7 @@ export const jobs = scheduling.table(
     customerId: text('customer_id').notNull(),
     triggerEventId: text('trigger_event_id').notNull(),
     dueAt: ts('due_at').notNull(),
-    /** pending → sent | skipped | cancelled */
+    /** pending → sent | skipped | cancelled; sent → suppressed when messaging did not send it */
     status: text('status').notNull().default('pending'),
     skipReason: text('skip_reason'),
     triggerData: jsonb('trigger_data').$type<Record<string, unknown>>().notNull(),
@@ -51,9 +51,12 @@ export const contacts = scheduling.table('contacts', {
   timeZone: text('time_zone'),
   asOf: ts('as_of').notNull(),
   stage: text('stage'),
-  /** Marketing email opted out (`Email Unsubscribed`, or messaging reporting an unsubscribe). */
+  /** Marketing email not allowed, as consent's owner (messaging) last said on `consent.changes`. */
   unsubscribed: boolean('unsubscribed').notNull().default(false),
   subscriptionAsOf: ts('subscription_as_of'),
+  /** The owner's latest consent state and its sequence: older records are ignored. */
+  consentState: text('consent_state'),
+  consentSequence: integer('consent_sequence').notNull().default(0),
   /** `YYYY-MM-DD` or `--MM-DD`. */
   birthday: text('birthday'),
   firstOrderDate: text('first_order_date'),

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { LifecycleEvent } from '@lifecycle/contracts';
-import { contactAfterEvent, emptyContact, type StoredContact } from './contact-state.ts';
+import { LifecycleEvent, type ConsentChanged } from '@lifecycle/contracts';
+import { contactAfterConsent, contactAfterEvent, emptyContact, type StoredContact } from './contact-state.ts';
 
 const STORE_ZONE = 'Europe/Berlin';
 
@@ -143,21 +143,35 @@ describe('last order', () => {
 });
 
 describe('email subscription', () => {
-  const unsubscribed = track('e-2', '2026-11-20T12:00:00Z', 'Email Unsubscribed', {});
-  const olderSubscribe = track('e-1', '2026-11-20T11:00:00Z', 'Email Subscribed', {});
-  const newerSubscribe = track('e-3', '2026-11-20T13:00:00Z', 'Email Subscribed', {});
-
-  it('leaves a customer unsubscribed when an older Email Subscribed arrives after the unsubscribe', () => {
-    expect(applyAll([unsubscribed, olderSubscribe]).unsubscribed).toBe(true);
-    expect(applyAll([olderSubscribe, unsubscribed]).unsubscribed).toBe(true);
+  const consent = (sequence: number, state: ConsentChanged['payload']['state'], at: string): ConsentChanged => ({
+    id: `consent:cust-1:${sequence}`,
+    type: 'consent.changed',
+    version: 1,
+    occurredAt: at,
+    customerId: 'cust-1',
+    causationId: 'test',
+    payload: { state, marketingAllowed: state === 'subscribed', consentAt: at, source: 'unsubscribe-link', sequence, previousState: null },
   });
-
-  it('subscribes them again with a newer Email Subscribed', () => {
-    expect(applyAll([unsubscribed, newerSubscribe]).unsubscribed).toBe(false);
-    expect(applyAll([newerSubscribe, unsubscribed]).unsubscribed).toBe(false);
-  });
+  const start = emptyContact('cust-1', new Date('2026-11-20T00:00:00Z'));
 
   it('starts subscribed', () => {
-    expect(emptyContact('cust-1', new Date('2026-11-20T00:00:00Z')).unsubscribed).toBe(false);
+    expect(start.unsubscribed).toBe(false);
+  });
+
+  it('takes consent from the owner’s records, the latest sequence winning in any arrival order', () => {
+    const records = [consent(1, 'unsubscribed', '2026-11-20T12:00:00Z'), consent(2, 'subscribed', '2026-11-20T13:00:00Z'), consent(3, 'bounced', '2026-11-20T14:00:00Z')];
+    const inOrder = records.reduce(contactAfterConsent, start);
+    const reversed = [...records].reverse().reduce(contactAfterConsent, start);
+    expect(inOrder).toMatchObject({ unsubscribed: true, consentState: 'bounced', consentSequence: 3, subscriptionAsOf: new Date('2026-11-20T14:00:00Z') });
+    expect(reversed).toEqual(inOrder);
+  });
+
+  it('changes nothing when a record is redelivered', () => {
+    const once = contactAfterConsent(start, consent(1, 'unsubscribed', '2026-11-20T12:00:00Z'));
+    expect(contactAfterConsent(once, consent(1, 'unsubscribed', '2026-11-20T12:00:00Z'))).toBe(once);
+  });
+
+  it('no longer derives consent from Email Subscribed / Email Unsubscribed events itself', () => {
+    expect(applyAll([track('e-1', '2026-11-20T12:00:00Z', 'Email Unsubscribed', {})]).unsubscribed).toBe(false);
   });
 });

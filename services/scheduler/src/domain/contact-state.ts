@@ -1,4 +1,4 @@
-import { traitsOf, type LifecycleEvent } from '@lifecycle/contracts';
+import { traitsOf, type ConsentChanged, type ConsentState, type LifecycleEvent } from '@lifecycle/contracts';
 import { localDate, monthDay, zoneFor } from './local-time.ts';
 import type { ContactState } from './planning.ts';
 import { orderData } from './template-data.ts';
@@ -7,7 +7,11 @@ import { orderData } from './template-data.ts';
 export interface StoredContact extends ContactState {
   /** The latest event time seen for the customer. */
   asOf: Date;
+  /** When the customer gave the consent now held (`consentAt` of the owner's latest record). */
   subscriptionAsOf: Date | null;
+  /** The state of the latest `consent.changes` record applied, and its sequence (0: none yet). */
+  consentState: ConsentState | null;
+  consentSequence: number;
   /**
    * When each trait was last set (ISO time by trait name): a late identify still wins for the
    * email it carries, though newer events without an email came first.
@@ -33,6 +37,8 @@ export function emptyContact(customerId: string, asOf: Date): StoredContact {
     lastOrder: null,
     asOf,
     subscriptionAsOf: null,
+    consentState: null,
+    consentSequence: 0,
     traitsAsOf: {},
   };
 }
@@ -51,7 +57,8 @@ export function eventAmount(properties: Record<string, unknown>): number {
 /**
  * The contact after one lifecycle event. Traits from a newer event replace older ones and an
  * older event only fills gaps, so events applied out of order give the same contact; lifetime
- * spend adds up orders less refunds.
+ * spend adds up orders less refunds. Consent is not taken from events (`Email Subscribed` and
+ * the like): messaging owns it and publishes it on `consent.changes` (see `contactAfterConsent`).
  */
 export function contactAfterEvent(before: StoredContact, event: LifecycleEvent, storeTimeZone: string): StoredContact {
   const { call } = event.payload;
@@ -104,15 +111,25 @@ export function contactAfterEvent(before: StoredContact, event: LifecycleEvent, 
       next.signupDate = before.signupDate === null || day < before.signupDate ? day : before.signupDate;
       break;
     }
-    case 'Email Unsubscribed':
-    case 'Email Subscribed':
-      if (before.subscriptionAsOf === null || at.getTime() >= before.subscriptionAsOf.getTime()) {
-        next.unsubscribed = call.event === 'Email Unsubscribed';
-        next.subscriptionAsOf = at;
-      }
-      break;
     default:
       break;
   }
   return next;
+}
+
+/**
+ * The contact after a record from consent's owner. Records carry a per-customer sequence: one
+ * older than what the contact holds (a redelivery, or records arriving out of order) changes
+ * nothing, so the contact always ends with the owner's latest state.
+ */
+export function contactAfterConsent(before: StoredContact, change: ConsentChanged): StoredContact {
+  const { payload } = change;
+  if (payload.sequence <= before.consentSequence) return before;
+  return {
+    ...before,
+    unsubscribed: !payload.marketingAllowed,
+    consentState: payload.state,
+    consentSequence: payload.sequence,
+    subscriptionAsOf: new Date(payload.consentAt),
+  };
 }

@@ -1,0 +1,171 @@
+import { publish, type Logger, type Producer } from '@lifecycle/kit';
+import type { ConsentRepository, ConsentTarget } from './db/consent-repository.ts';
+import type { SuppressionsRepository } from './db/suppressions-repository.ts';
+import type { ConsentDecision, ConsentInput } from './domain/consent.ts';
+import type { SuppressionReason, SuppressionSource } from './domain/suppression.ts';
+
+/** Whether marketing mail may go to a customer at an address, and if not why. */
+export type MarketingVerdict = { allowed: true } | { allowed: false; reason: string };
+
+/** What the send path needs from consent. */
+export interface MarketingConsent {
+  /** Asked for every marketing message; also learns that the address belongs to the customer. */
+  marketingVerdict: (customerId: string, email: string) => Promise<MarketingVerdict>;
+}
+
+export interface LiftResult {
+  /** Each customer the target named, and whether a bounce or complaint was lifted. */
+  customers: { customerId: string; lifted: boolean; state: string | null }[];
+  /** Address-level bounce and spam-report suppressions removed. */
+  addressSuppressionsRemoved: number;
+}
+
+export interface ConsentKeeper extends MarketingConsent {
+  /** Records an input for a known customer, then publishes the change (if any). */
+  record: (target: ConsentTarget, input: ConsentInput, cause: string) => Promise<ConsentDecision>;
+  /**
+   * An input that names only an address (a link, a provider event without our ids): recorded for
+   * every customer the address belongs to; when none is known, the address itself is suppressed.
+   * Resolves to the customers reached.
+   */
+  recordForAddress: (email: string, input: ConsentInput, cause: string) => Promise<string[]>;
+  /** Remembers that an address belongs to a customer, so a link naming only the address finds them. */
+  remember: (email: string, customerId: string) => Promise<void>;
+  /** The operator's lift of a bounce or complaint, for a customer id or an email address. */
+  lift: (target: string) => Promise<LiftResult>;
+  /** Publishes every record still in the outbox; resolves to how many. */
+  flush: () => Promise<number>;
+  /** Flushes every `intervalMs`, for records a crash or a Kafka outage left behind. */
+  start: (intervalMs: number) => void;
+  stop: () => Promise<void>;
+}
+
+export interface ConsentKeeperDeps {
+  repository: ConsentRepository;
+  suppressions: SuppressionsRepository;
+  producer: Producer;
+  prefix: string;
+  logger: Logger;
+  now: () => Date;
+}
+
+const addressReason: Record<Exclude<ConsentInput['kind'], 'subscribe' | 'lift'>, SuppressionReason> = {
+  unsubscribe: 'unsubscribed',
+  bounce: 'bounced',
+  complaint: 'spam-report',
+};
+
+function suppressionSource(source: ConsentInput['source']): SuppressionSource | null {
+  return source === 'unsubscribe-link' || source === 'email-unsubscribed-event' || source === 'sendgrid-webhook' ? source : null;
+}
+
+/**
+ * Messaging as the one owner of consent: every input goes through the pure decision, every change
+ * is published on `consent.changes` after its transaction commits (an outbox), and the send path
+ * asks the same state.
+ */
+export function createConsentKeeper(deps: ConsentKeeperDeps): ConsentKeeper {
+  const { repository, logger } = deps;
+  let chain: Promise<number> = Promise.resolve(0);
+  let timer: NodeJS.Timeout | undefined;
+  let stopped = true;
+
+  const flushOnce = async (): Promise<number> => {
+    let total = 0;
+    for (;;) {
+      const records = await repository.unpublished(500);
+      if (records.length === 0) return total;
+      await publish(deps.producer, deps.prefix, 'consentChanges', records);
+      await repository.markPublished(
+        records.map((r) => r.id),
+        deps.now(),
+      );
+      total += records.length;
+      if (records.length < 500) return total;
+    }
+  };
+
+  // One flush at a time in this process; replicas may publish a record twice, which consumers drop by id.
+  const flush = (): Promise<number> => {
+    const next = chain.then(flushOnce, flushOnce);
+    chain = next.catch(() => 0);
+    return next;
+  };
+
+  /** After a commit: a failed publish stays in the outbox for the next flush, the change itself stands. */
+  const publishSoon = async (): Promise<void> => {
+    try {
+      await flush();
+    } catch (err) {
+      logger.warn({ err }, 'consent change not yet published, kept in the outbox');
+    }
+  };
+
+  const record: ConsentKeeper['record'] = async (target, input, cause) => {
+    const decision = await repository.apply(target, input, cause, deps.now());
+    if (decision.outcome === 'changed') {
+      logger.info({ customerId: target.customerId, state: decision.change.state, sequence: decision.change.sequence, source: input.source }, 'consent changed');
+      await publishSoon();
+    }
+    return decision;
+  };
+
+  return {
+    record,
+    recordForAddress: async (email, input, cause) => {
+      const customers = await repository.customersOf(email);
+      for (const customerId of customers) await record({ customerId, email }, input, cause);
+      if (customers.length > 0) return customers;
+      const source = suppressionSource(input.source);
+      if (input.kind === 'subscribe') await repository.removeAddressSuppressions(email, ['unsubscribed'], input.at);
+      else if (input.kind !== 'lift' && source !== null) await deps.suppressions.suppress(email, addressReason[input.kind], source, deps.now());
+      return [];
+    },
+    remember: (email, customerId) => repository.remember(email, customerId, deps.now()),
+    marketingVerdict: async (customerId, email) => {
+      await repository.remember(email, customerId, deps.now());
+      const blocked = await repository.blocking(customerId, email);
+      if (blocked !== null) return { allowed: false, reason: blocked };
+      const suppression = await deps.suppressions.find(email);
+      return suppression === undefined ? { allowed: true } : { allowed: false, reason: suppression.reason };
+    },
+    lift: async (target) => {
+      const byAddress = target.includes('@');
+      const customers = byAddress ? await repository.customersOf(target) : [target];
+      const result: LiftResult = { customers: [], addressSuppressionsRemoved: 0 };
+      const addresses = new Set(byAddress ? [target] : []);
+      for (const customerId of customers) {
+        const before = await repository.find(customerId);
+        if (before.email !== null) addresses.add(before.email);
+        if (before.block === null) {
+          result.customers.push({ customerId, lifted: false, state: before.state });
+          continue;
+        }
+        const at = deps.now();
+        const decision = await record({ customerId, email: null }, { kind: 'lift', at, source: 'operator' }, `operator-lift:${at.toISOString()}`);
+        result.customers.push({ customerId, lifted: decision.outcome !== 'unchanged', state: decision.outcome === 'unchanged' ? before.state : decision.next.state });
+      }
+      for (const email of addresses) result.addressSuppressionsRemoved += await repository.removeAddressSuppressions(email, ['bounced', 'spam-report']);
+      logger.info({ customers: result.customers.length, lifted: result.customers.filter((c) => c.lifted).length, addressSuppressionsRemoved: result.addressSuppressionsRemoved }, 'consent lifted by an operator');
+      return result;
+    },
+    flush,
+    start: (intervalMs) => {
+      stopped = false;
+      const tick = (): void => {
+        timer = setTimeout(() => {
+          void publishSoon().finally(() => {
+            if (!stopped) tick();
+          });
+        }, intervalMs);
+        timer.unref();
+      };
+      tick();
+    },
+    stop: async () => {
+      stopped = true;
+      clearTimeout(timer);
+      await chain;
+    },
+  };
+}

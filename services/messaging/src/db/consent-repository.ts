@@ -1,0 +1,129 @@
+import { and, asc, eq, inArray, isNull, lte, sql } from 'drizzle-orm';
+import { z } from 'zod';
+import { ConsentChanged, ConsentState } from '@lifecycle/contracts';
+import { inTransaction, type Database, type Pool } from '@lifecycle/kit';
+import { decideConsent, marketingAllowed, noConsent, type Consent, type ConsentDecision, type ConsentInput } from '../domain/consent.ts';
+import { normalizeAddress } from '../domain/suppression.ts';
+import { consent, consentOutbox, recipients, suppressions, type ConsentRow } from './schema.ts';
+
+const Preference = z.enum(['subscribed', 'unsubscribed']).nullable();
+const Block = z.enum(['bounced', 'complained']).nullable();
+
+function consentFromRow(row: ConsentRow | undefined): Consent {
+  if (row === undefined) return noConsent;
+  return {
+    preference: Preference.parse(row.preference),
+    preferenceAt: row.preferenceAt,
+    block: Block.parse(row.block),
+    blockAt: row.blockAt,
+    state: ConsentState.nullable().parse(row.state),
+    sequence: row.sequence,
+  };
+}
+
+export interface ConsentTarget {
+  customerId: string;
+  /** The address the input concerned, when known. */
+  email: string | null;
+}
+
+export interface ConsentRepository {
+  /**
+   * Applies one input to the customer's consent in one transaction, the row locked: the new facts
+   * and, when the state changed, the record to publish (in the outbox, published after commit).
+   * `cause` is the id of what caused it, for the record's `causationId`.
+   */
+  apply: (target: ConsentTarget, input: ConsentInput, cause: string, now: Date) => Promise<ConsentDecision>;
+  find: (customerId: string) => Promise<Consent & { email: string | null }>;
+  /**
+   * The state that forbids marketing mail to this customer at this address: the customer's own,
+   * or that of any customer whose consent concerns the same address (an opt-out is the address
+   * owner's, whichever customer id the store filed it under). Null when marketing may go.
+   */
+  blocking: (customerId: string, email: string) => Promise<string | null>;
+  /** The customers an address belongs to, as far as messaging has seen. */
+  customersOf: (email: string) => Promise<string[]>;
+  /** Remembers that an address belongs to a customer (first sighting kept). */
+  remember: (email: string, customerId: string, now: Date) => Promise<void>;
+  /** Records still to publish, oldest first. */
+  unpublished: (limit: number) => Promise<ConsentChanged[]>;
+  markPublished: (ids: string[], now: Date) => Promise<void>;
+  /** Removes address-level suppressions of these reasons; resolves to how many. */
+  removeAddressSuppressions: (email: string, reasons: ('unsubscribed' | 'bounced' | 'spam-report')[], before?: Date) => Promise<number>;
+}
+
+export function createConsentRepository(db: Database, pool: Pool): ConsentRepository {
+  const removeAddressSuppressions: ConsentRepository['removeAddressSuppressions'] = async (email, reasons, before) => {
+    const removed = await db
+      .delete(suppressions)
+      .where(and(eq(suppressions.email, normalizeAddress(email)), inArray(suppressions.reason, reasons), before === undefined ? undefined : lte(suppressions.createdAt, before)))
+      .returning({ email: suppressions.email });
+    return removed.length;
+  };
+
+  return {
+    apply: async (target, input, cause, now) => {
+      const email = target.email === null ? null : normalizeAddress(target.email);
+      const decision = await inTransaction(pool, async (tx) => {
+        await tx.insert(consent).values({ customerId: target.customerId, email, updatedAt: now }).onConflictDoNothing();
+        const [row] = await tx.select().from(consent).where(eq(consent.customerId, target.customerId)).for('update');
+        const decided = decideConsent(consentFromRow(row), input);
+        if (decided.outcome === 'unchanged') return decided;
+        const { next } = decided;
+        await tx
+          .update(consent)
+          .set({ ...next, ...(email === null ? {} : { email }), updatedAt: now })
+          .where(eq(consent.customerId, target.customerId));
+        if (decided.outcome === 'changed') {
+          const { change } = decided;
+          const record: ConsentChanged = {
+            id: `consent:${target.customerId}:${change.sequence}`,
+            type: 'consent.changed',
+            version: 1,
+            occurredAt: now.toISOString(),
+            customerId: target.customerId,
+            causationId: cause,
+            payload: { ...change, consentAt: change.consentAt.toISOString() },
+          };
+          await tx.insert(consentOutbox).values({ id: record.id, customerId: target.customerId, record, createdAt: now });
+        }
+        return decided;
+      });
+      // An address-level opt-out from before consent was kept per customer must not outlive a later re-subscription.
+      if (input.kind === 'subscribe' && email !== null && decision.outcome !== 'unchanged') await removeAddressSuppressions(email, ['unsubscribed'], input.at);
+      return decision;
+    },
+    find: async (customerId) => {
+      const [row] = await db.select().from(consent).where(eq(consent.customerId, customerId));
+      return { ...consentFromRow(row), email: row?.email ?? null };
+    },
+    blocking: async (customerId, email) => {
+      const rows = await db
+        .select({ customerId: consent.customerId, state: consent.state })
+        .from(consent)
+        .where(sql`${consent.customerId} = ${customerId} OR ${consent.email} = ${normalizeAddress(email)}`);
+      const states = rows.map((r) => ConsentState.nullable().parse(r.state));
+      return states.find((state) => state !== null && !marketingAllowed(state)) ?? null;
+    },
+    customersOf: async (email) => {
+      const address = normalizeAddress(email);
+      const rows = await db.execute<{ customer_id: string }>(sql`
+        SELECT customer_id FROM ${recipients} WHERE email = ${address}
+        UNION SELECT customer_id FROM ${consent} WHERE email = ${address}
+        ORDER BY 1`);
+      return rows.rows.map((r) => r.customer_id);
+    },
+    remember: async (email, customerId, now) => {
+      await db.insert(recipients).values({ email: normalizeAddress(email), customerId, seenAt: now }).onConflictDoNothing();
+    },
+    unpublished: async (limit) => {
+      const rows = await db.select({ record: consentOutbox.record }).from(consentOutbox).where(isNull(consentOutbox.publishedAt)).orderBy(asc(consentOutbox.createdAt), asc(consentOutbox.id)).limit(limit);
+      return rows.map((r) => ConsentChanged.parse(r.record));
+    },
+    markPublished: async (ids, now) => {
+      if (ids.length === 0) return;
+      await db.update(consentOutbox).set({ publishedAt: now }).where(and(inArray(consentOutbox.id, ids), isNull(consentOutbox.publishedAt)));
+    },
+    removeAddressSuppressions,
+  };
+}
