@@ -209,7 +209,13 @@ export async function startIngestionConsumer(opts: IngestionConsumerOptions): Pr
       try {
         await consumeBatch(batch, { resolveOffset, heartbeat, isRunning, isStale }, log);
       } catch (err) {
-        if (err instanceof Outage || isKafkaError(err)) pauseForOutage(pause, pauseMs, logger, batch, err);
+        // Pause and return, as the kit's consumer does: an error thrown out of eachBatch counts
+        // against kafkajs's retries, and enough outages crash the consumer out of its group. The
+        // unresolved records are fetched again when the partition resumes.
+        if (err instanceof Outage || isKafkaError(err)) {
+          pauseForOutage(pause, pauseMs, logger, batch, err);
+          return;
+        }
         // Not committed: the records from the first unresolved one are consumed again.
         throw err;
       }

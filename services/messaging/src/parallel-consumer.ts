@@ -134,7 +134,12 @@ export async function startParallelRequestConsumer(opts: ParallelRequestConsumer
             logger.info({ topic: batch.topic, partition: batch.partition }, 'stopped during a batch, its unfinished records are left for the next run');
             return;
           }
-          if (failure.reason instanceof Outage) pauseForOutage(pause, opts.outagePauseMs ?? 5_000, logger, batch, failure.reason);
+          // Pause and return (not throw: kafkajs counts each throw against its retries and, after
+          // a few outages, crashes the consumer out of its group); the batch comes again on resume.
+          if (failure.reason instanceof Outage) {
+            pauseForOutage(pause, opts.outagePauseMs ?? 5_000, logger, batch, failure.reason);
+            return;
+          }
           throw failure.reason;
         }
       } finally {
