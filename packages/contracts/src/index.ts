@@ -6,3 +6,5 @@ export * from './messages.ts';
 export * from './topics.ts';
 export * from './timers.ts';
 export * from './template-data.ts';
+export * from './money.ts';
+export * from './order-value.ts';
