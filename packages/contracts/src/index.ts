@@ -7,3 +7,5 @@ export * from './topics.ts';
 export * from './timers.ts';
 export * from './template-data.ts';
 export * from './consent.ts';
+export * from './money.ts';
+export * from './order-value.ts';

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { Money } from './money.ts';
 
 /**
  * Segment Spec calls as they arrive on `commerce.events`.
@@ -39,6 +40,12 @@ export const Normalized = z.object({
   receivedAt: isoTimestamp.optional(),
   /** Money in integer minor units (cents, yen), by property path (`total`, `products.0.price`). */
   money: z.object({ currency: z.string().length(3), amounts: z.record(z.string(), z.number().int()) }).optional(),
+  /**
+   * For `Order Completed`, `Order Refunded` and `Order Cancelled`: the amount by the order-value
+   * rule (`total`, else `revenue`; see order-value.ts) in minor units with its currency. What
+   * every service counts an order (or a refund) as.
+   */
+  orderValue: Money.optional(),
   /** Checked traits: `birthday` as `YYYY-MM-DD`, `timezone` an IANA zone, `locale` a BCP 47 tag. */
   traits: z.object({ birthday: z.string().optional(), timezone: z.string().optional(), locale: z.string().optional() }).optional(),
   /** Set when this call linked an anonymous id to a user id, so downstream can merge the two. */

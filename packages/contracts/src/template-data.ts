@@ -5,7 +5,9 @@ import { Stage } from './stages.ts';
  * The data a `messages.requested` carries for its template, piece by piece. The scheduler builds
  * it; `./lifecycle templates:check` validates each template's `sample.json` against the schema of
  * the campaigns that use it, so a template reading a variable its campaign never provides fails
- * the check instead of the send. Money is in major units (`12.5` EUR), as the `money` helper takes it.
+ * the check instead of the send. Money is in major units (`12.5` EUR), as the `money` helper takes it,
+ * always beside the `currency` it is in (an order's `total` and lines in `order.currency`, a
+ * recommendation's `price` in its own `currency`, a milestone in `milestone.currency`).
  */
 
 export const TemplateProduct = z.strictObject({
@@ -17,6 +19,11 @@ export const TemplateProduct = z.strictObject({
   category: z.string().optional(),
   url: z.string().optional(),
   imageUrl: z.string().optional(),
+  /**
+   * The ISO 4217 code `price` is in, when the product carries its own (cross-sell
+   * recommendations); order lines are in their order's `currency`.
+   */
+  currency: z.string().optional(),
 });
 export type TemplateProduct = z.infer<typeof TemplateProduct>;
 
@@ -58,8 +65,8 @@ export type OccasionKind = z.infer<typeof OccasionKind>;
 /** A yearly date of the customer's. `years` is how many years since (not set for birthdays). */
 export const TemplateOccasion = z.strictObject({ kind: OccasionKind, date: z.string(), years: z.number().int().optional() });
 
-/** Lifetime spend passed a threshold. */
-export const TemplateMilestone = z.strictObject({ lifetimeSpend: z.number(), threshold: z.number(), currency: z.string().optional() });
+/** Lifetime spend passed a threshold: both in major units of the milestone's `currency`. */
+export const TemplateMilestone = z.strictObject({ lifetimeSpend: z.number(), threshold: z.number(), currency: z.string() });
 
 /** Any other event: its name and properties as sent. */
 export const TemplateEvent = z.strictObject({ name: z.string(), properties: z.record(z.string(), z.unknown()) });

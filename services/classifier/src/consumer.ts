@@ -6,7 +6,7 @@ import { ConsentChanged, MessageEvent } from '@lifecycle/contracts';
 import { aliases, heldMessageEvents, processedEvents, profiles as profileTable, recurring, stageHistory } from './db/schema.ts';
 import { advanceClock, applyConsent, applyEvent, applyMessageEvent, emptyProfile, mergeProfiles, type Profile } from './domain/profile.ts';
 import { decideStage, nextCheckAt } from './domain/stage-rules.ts';
-import { isHistorical, type Thresholds } from './domain/thresholds.ts';
+import { currencyRates, isHistorical, type Thresholds } from './domain/thresholds.ts';
 import { loadProfilesForUpdate, saveProfiles, type Tx } from './profile-repository.ts';
 import { recomputeRfm } from './rfm-recompute.ts';
 
@@ -243,7 +243,7 @@ export function timersFiredHandler(runtime: Runtime, thresholds: Thresholds): (i
       for (const { value: timer, record } of mine.filter((i) => i.value.payload.timerId === RFM_TIMER_ID)) {
         const fresh = await tx.insert(processedEvents).values({ eventId: timer.id }).onConflictDoNothing().returning();
         if (fresh.length === 0) continue;
-        const scored = await recomputeRfm(tx, timer.payload.fireAt, thresholds.rfm.currencies);
+        const scored = await recomputeRfm(tx, timer.payload.fireAt, currencyRates(thresholds));
         logger.info({ scored, at: timer.payload.fireAt }, 'rfm scores recomputed');
         await scheduleRfm(tx, runtime, thresholds, { ...timer, arrivedAt: record.timestamp }, false);
       }

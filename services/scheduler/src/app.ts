@@ -1,5 +1,6 @@
 import { count, inArray, sql, sum } from 'drizzle-orm';
 import { z } from 'zod';
+import { toMajorUnits, type CurrencyRates } from '@lifecycle/contracts';
 import { createServiceApp, startTopicConsumer, type Database, type FastifyInstance, type RunningConsumer, type Runtime } from '@lifecycle/kit';
 import { consentChangeHandler, lifecycleBatchHandler, lifecycleEventHandler, messageEventHandler, reconcileAtStartup, stageChangeHandler, type PlanningOptions } from './consumer.ts';
 import { conversions, jobs } from './db/schema.ts';
@@ -12,6 +13,8 @@ export interface SchedulerOptions {
   runtime: Runtime;
   campaigns: Campaign[];
   settings: CampaignSettings;
+  /** The store's exchange rates (`currencies` in config/lifecycle.yaml); unset: never converted. */
+  rates?: CurrencyRates | undefined;
   clock: Clock;
   /** Present in simulated-clock mode only: enables POST /admin/clock. */
   simulated?: SimulatedClock;
@@ -86,12 +89,26 @@ async function statsRows(runtime: Runtime, campaignIds: string[]) {
       .where(inArray(jobs.campaignId, campaignIds))
       .groupBy(jobs.campaignId, jobs.status, jobs.skipReason, jobs.variant),
     runtime.db
-      .select({ campaignId: conversions.campaignId, variant: conversions.variant, currency: conversions.currency, conversions: count(), revenue: sum(conversions.revenue).mapWith(Number) })
+      .select({
+        campaignId: conversions.campaignId,
+        variant: conversions.variant,
+        currency: conversions.currency,
+        conversions: count(),
+        // Exact integer sums of minor units; rows from before them carry major units in `revenue`.
+        revenueMinor: sum(conversions.revenueMinor).mapWith(Number),
+        legacyRevenue: sql<number | null>`sum(${conversions.revenue}) FILTER (WHERE ${conversions.revenueMinor} IS NULL)`.mapWith(Number),
+      })
       .from(conversions)
       .where(inArray(conversions.campaignId, campaignIds))
       .groupBy(conversions.campaignId, conversions.variant, conversions.currency),
   ]);
   return (campaignId: string) => ({ byStatus: byStatus.filter((r) => r.campaignId === campaignId), converted: converted.filter((r) => r.campaignId === campaignId) });
+}
+
+/** Attributed revenue of one row of conversions in major units of its currency (API figures are major units). */
+function majorRevenue(r: { currency: string | null; revenueMinor: number | null; legacyRevenue: number | null }): number {
+  const minor = r.currency === null || r.revenueMinor === null ? 0 : toMajorUnits({ amountMinor: r.revenueMinor, currency: r.currency });
+  return minor + (r.legacyRevenue ?? 0);
 }
 
 function campaignStats(campaign: Campaign, rows: ReturnType<Awaited<ReturnType<typeof statsRows>>>) {
@@ -110,10 +127,10 @@ function campaignStats(campaign: Campaign, rows: ReturnType<Awaited<ReturnType<t
   for (const r of converted) {
     const v = variantOf(r.variant);
     v.conversions += r.conversions;
-    if (r.currency !== null) v.revenue[r.currency] = (v.revenue[r.currency] ?? 0) + (r.revenue ?? 0);
+    if (r.currency !== null) v.revenue[r.currency] = (v.revenue[r.currency] ?? 0) + majorRevenue(r);
   }
   const revenue: Record<string, number> = {};
-  for (const r of converted) if (r.currency !== null) revenue[r.currency] = (revenue[r.currency] ?? 0) + (r.revenue ?? 0);
+  for (const r of converted) if (r.currency !== null) revenue[r.currency] = (revenue[r.currency] ?? 0) + majorRevenue(r);
   const statuses = [...new Set(byStatus.map((r) => r.status))];
   return {
     id: campaign.id,
@@ -140,7 +157,7 @@ function campaignStats(campaign: Campaign, rows: ReturnType<Awaited<ReturnType<t
 export async function buildScheduler(opts: SchedulerOptions): Promise<Scheduler> {
   const { runtime, campaigns, clock, settings } = opts;
   const runner = createJobRunner({ runtime, clock, campaigns, settings, pollMs: opts.pollMs, ...(opts.batchSize !== undefined ? { batchSize: opts.batchSize } : {}) });
-  const planning: PlanningOptions = { runtime, campaigns, settings, clock, onPlanned: () => void runner.runDue().catch(() => 0) };
+  const planning: PlanningOptions = { runtime, campaigns, settings, rates: opts.rates, clock, onPlanned: () => void runner.runDue().catch(() => 0) };
   await reconcileAtStartup(planning);
   const common = { kafka: runtime.kafka, producer: runtime.producer, prefix: runtime.prefix, logger: runtime.logger, pool: runtime.pool };
   // The groups join side by side: each join waits out the broker's rebalance delay.

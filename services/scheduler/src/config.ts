@@ -10,6 +10,8 @@ export const SchedulerConfig = z.object({
   /** `simulated` stops the clock and lets POST /admin/clock set it (tests and demos). */
   CLOCK: z.enum(['system', 'simulated']).default('system'),
   CAMPAIGNS_DIR: z.string().default(join(repoRoot, 'campaigns')),
+  /** The store's shared settings file; the scheduler reads its exchange rates (`currencies`). */
+  LIFECYCLE_CONFIG: z.string().default(join(repoRoot, 'config', 'lifecycle.yaml')),
   SCHEDULER_POLL_MS: z.coerce.number().int().min(10).default(1_000),
   /** Jobs claimed and fired per database transaction. */
   SCHEDULER_BATCH_SIZE: z.coerce.number().int().min(1).max(5_000).default(500),

@@ -1,11 +1,11 @@
 import { and, desc, eq, gte, inArray, lte, max, ne, sql } from 'drizzle-orm';
-import type { ConsentChanged, LifecycleEvent, MessageEvent, StageChanged } from '@lifecycle/contracts';
+import { movesOrderValue, netOrderValue, orderIdOf, spendByCurrency, type ConsentChanged, type CurrencyRates, type LifecycleEvent, type MessageEvent, type OrderLedger, type StageChanged } from '@lifecycle/contracts';
 import { inTransaction, type Logger, type Runtime, type TopicConsumerOptions } from '@lifecycle/kit';
 import { lockContact, recordEventTime, saveContact, type Tx } from './db/contacts-repository.ts';
 import { conversions, jobs, processedEvents } from './db/schema.ts';
 import type { Campaign, CampaignSettings } from './domain/campaign.ts';
 import type { Clock } from './domain/clock.ts';
-import { contactAfterConsent, contactAfterEvent, eventAmount, type StoredContact } from './domain/contact-state.ts';
+import { contactAfterConsent, contactAfterEvent, type StoredContact } from './domain/contact-state.ts';
 import { dueTime, exitsJob, planJobs, planOccasion, triggers, type PlannedJob, type TriggerInput } from './domain/planning.ts';
 
 export interface PlanningOptions {
@@ -13,6 +13,8 @@ export interface PlanningOptions {
   campaigns: Campaign[];
   settings: CampaignSettings;
   clock: Clock;
+  /** The store's exchange rates (`currencies` in config/lifecycle.yaml); unset: amounts are never converted. */
+  rates?: CurrencyRates | undefined;
   /** Called after new jobs were stored, so the runner can fire the ones already due. */
   onPlanned: () => void;
 }
@@ -81,10 +83,10 @@ async function lastEntries(tx: Tx, customerId: string): Promise<Map<string, Date
 async function planTrigger(tx: Tx, opts: PlanningOptions, contact: StoredContact, trigger: TriggerInput): Promise<number> {
   if (trigger.historical) return 0;
   // Most events (product views of customers in no campaign's window) start nothing: no query.
-  const started = opts.campaigns.filter((c) => c.enabled && triggers(c, trigger));
+  const started = opts.campaigns.filter((c) => c.enabled && triggers(c, trigger, opts.rates));
   if (started.length === 0) return 0;
   const entries = started.some((c) => typeof c.reentry === 'object') ? await lastEntries(tx, contact.customerId) : new Map<string, Date>();
-  const planned = planJobs(started, trigger, contact, opts.settings, (id) => entries.get(id) ?? null);
+  const planned = planJobs(started, trigger, contact, opts.settings, (id) => entries.get(id) ?? null, opts.rates);
   return insertJobs(tx, planned, opts.runtime.logger, trigger.id);
 }
 
@@ -119,9 +121,18 @@ async function applyExits(tx: Tx, opts: PlanningOptions, event: LifecycleEvent, 
   }
 }
 
-/** Attributes a goal event to the latest message of each campaign sent within its window before it. */
-async function recordConversions(tx: Tx, opts: PlanningOptions, event: LifecycleEvent, name: string, properties: Record<string, unknown>): Promise<void> {
+/**
+ * Attributes a goal event to the latest message of each campaign sent within its window before
+ * it. An order converts once per order id (a resent order adds nothing), with its value by the
+ * shared order-value rule, net of refunds; an order cancelled or refunded in full is no conversion.
+ */
+async function recordConversions(tx: Tx, opts: PlanningOptions, event: LifecycleEvent, name: string, properties: Record<string, unknown>, orders: OrderLedger): Promise<void> {
   const at = new Date(event.occurredAt);
+  const isOrder = name === 'Order Completed';
+  const orderId = orderIdOf({ properties, eventId: event.id });
+  const value = isOrder ? netOrderValue(orders, orderId) : null;
+  if (isOrder && value === null) return;
+  const goalEventId = isOrder ? `order:${orderId}` : event.id;
   for (const campaign of opts.campaigns) {
     if (campaign.goal?.event !== name) continue;
     const [send] = await tx
@@ -139,15 +150,21 @@ async function recordConversions(tx: Tx, opts: PlanningOptions, event: Lifecycle
       .orderBy(desc(jobs.firedAt))
       .limit(1);
     if (send === undefined) continue;
-    const revenue = eventAmount(properties);
-    const currency = typeof properties['currency'] === 'string' ? properties['currency'] : null;
     const added = await tx
       .insert(conversions)
-      .values({ campaignId: campaign.id, goalEventId: event.id, customerId: event.customerId, dedupeKey: send.dedupeKey, variant: send.variant, revenue, currency, convertedAt: at })
+      .values({ campaignId: campaign.id, goalEventId, customerId: event.customerId, dedupeKey: send.dedupeKey, variant: send.variant, revenueMinor: value?.amountMinor ?? null, currency: value?.currency ?? null, convertedAt: at })
       .onConflictDoNothing()
       .returning();
     if (added.length > 0) opts.runtime.logger.info({ eventId: event.id, customerId: event.customerId, campaignId: campaign.id, dedupeKey: send.dedupeKey }, 'conversion attributed');
   }
+}
+
+/** A refund or cancellation brings the conversions of its order to the order's net value, or removes them when nothing is left. */
+async function reviseConversions(tx: Tx, customerId: string, orderId: string, orders: OrderLedger): Promise<void> {
+  const goal = and(eq(conversions.customerId, customerId), eq(conversions.goalEventId, `order:${orderId}`));
+  const value = netOrderValue(orders, orderId);
+  if (value === null) await tx.delete(conversions).where(goal);
+  else await tx.update(conversions).set({ revenueMinor: value.amountMinor, currency: value.currency }).where(goal);
 }
 
 function dateFields(c: StoredContact): string {
@@ -175,16 +192,18 @@ async function applyLifecycleEvent(tx: Tx, opts: PlanningOptions, event: Lifecyc
   if (call.type !== 'track') return count;
   await recordEventTime(tx, event.customerId, call.event, occurredAt);
   await applyExits(tx, opts, event, call.event, call.properties);
-  await recordConversions(tx, opts, event, call.event, call.properties);
+  await recordConversions(tx, opts, event, call.event, call.properties, after.orders);
+  if (call.event === 'Order Refunded' || call.event === 'Order Cancelled') await reviseConversions(tx, event.customerId, orderIdOf({ properties: call.properties, eventId: event.id }), after.orders);
   if (historical) opts.runtime.logger.debug({ eventId: event.id, customerId: event.customerId }, 'historical event: contact updated, no campaign started');
   const trigger: TriggerInput = {
     kind: 'event',
     id: event.id,
     name: call.event,
     properties: call.properties,
+    normalized: call.normalized,
     occurredAt,
     historical,
-    spend: { before: before.lifetimeSpend, after: after.lifetimeSpend },
+    ...(movesOrderValue(call.event) ? { spend: { before: spendByCurrency(before.orders), after: spendByCurrency(after.orders) } } : {}),
   };
   return count + (await planTrigger(tx, opts, after, trigger));
 }

@@ -3,11 +3,13 @@ import { openRuntime, runMain, serve } from '@lifecycle/kit';
 import { loadConfig } from './config.ts';
 import { buildScheduler } from './app.ts';
 import { loadCampaigns } from './campaign-files.ts';
+import { loadCurrencyRates } from './currency-rates-file.ts';
 import { simulatedClock, systemClock } from './domain/clock.ts';
 
 await runMain('scheduler', async () => {
   const config = loadConfig(process.env);
   const { campaigns, settings } = await loadCampaigns(config.CAMPAIGNS_DIR);
+  const rates = await loadCurrencyRates(config.LIFECYCLE_CONFIG);
   const runtime = await openRuntime({
     service: 'scheduler',
     config,
@@ -20,6 +22,7 @@ await runMain('scheduler', async () => {
     runtime,
     campaigns,
     settings,
+    rates,
     clock: simulated ?? systemClock,
     simulated,
     pollMs: config.SCHEDULER_POLL_MS,

@@ -80,6 +80,37 @@ describe('campaign file mistakes', () => {
   });
 });
 
+describe('priced data in a campaign', () => {
+  it('fails without the currency it is in, naming file, line and field', async () => {
+    const crossSell = [
+      'id: cross-sell',
+      'name: Cross-sell',
+      'template: cross-sell',
+      'category: marketing',
+      'trigger: { event: Order Completed }',
+      'recommendations:',
+      '  byCategory:',
+      '    default:',
+      '      - { name: Tasting Flight, price: 29, currency: USD }',
+      '      - { name: Stoneware Mug, price: 18 }',
+      '      - { name: Gift Card }',
+      '      - { name: Kettle, price: 40, currency: yen }',
+      '',
+    ].join('\n');
+    const offer = 'id: offer\nname: Offer\ntemplate: birthday\ncategory: marketing\ntrigger:\n  date: birthday\ndata:\n  offer: { code: TEN, amount: 10 }\n  gift: { price: 5, currency: EUR }\n';
+    const milestone = 'id: vip\nname: VIP\ntemplate: loyalty-milestone\ncategory: marketing\ntrigger:\n  milestone: { lifetimeSpend: 500 }\n';
+    const dir = await folderWith({ 'cross-sell.yaml': crossSell, 'offer.yaml': offer, 'vip.yaml': milestone });
+    const message = await loadError(dir);
+    expect(message).toContain(`${join(dir, 'cross-sell.yaml')}:10: recommendations.byCategory.default.1.currency: a price needs the currency it is in`);
+    expect(message).toContain(`${join(dir, 'cross-sell.yaml')}:12: recommendations.byCategory.default.3.currency: an ISO 4217 code`);
+    expect(message).not.toContain('default.0');
+    expect(message).not.toContain('default.2');
+    expect(message).toContain(`${join(dir, 'offer.yaml')}:8: data.offer.amount: an amount needs the currency it is in`);
+    expect(message).not.toContain('data.gift');
+    expect(message).toContain(`${join(dir, 'vip.yaml')}:6: trigger.milestone.currency: a milestone needs the currency its threshold is in`);
+  });
+});
+
 describe('templates checked against their campaign’s data', () => {
   it('fail when a sample (the template’s stand-in data) holds a field the campaign never sends', async () => {
     const templates = await mkdtemp(join(tmpdir(), 'lifecycle-templates-'));
@@ -96,6 +127,19 @@ describe('templates checked against their campaign’s data', () => {
       `${sampleFile}:${await lineOfKey('totl')}: order.totl: campaign cross-sell does not provide this, so a template must not use it`,
       `${sampleFile}:${await lineOfKey('coupon')}: coupon: campaign cross-sell does not provide this, so a template must not use it`,
     ]);
+  });
+
+  it('fail when a sample’s recommendation has a price without its currency', async () => {
+    const templates = await mkdtemp(join(tmpdir(), 'lifecycle-templates-'));
+    await cp(join(templatesDir, 'cross-sell'), join(templates, 'cross-sell'), { recursive: true });
+    const sampleFile = join(templates, 'cross-sell', 'sample.json');
+    const sample = JSON.parse(await readFile(sampleFile, 'utf8'));
+    delete sample.recommendations[1].currency;
+    await writeFile(sampleFile, JSON.stringify(sample, null, 2));
+    const { campaigns } = await loadCampaigns(campaignsDir);
+    const problems = await checkCampaignTemplates(campaigns.filter((c) => c.id === 'cross-sell'), templates);
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(new RegExp(`^${sampleFile}:\\d+: recommendations\\.1\\.currency: a priced recommendation carries its currency`));
   });
 
   it('fail when a campaign names a template that does not exist', async () => {

@@ -1,5 +1,21 @@
 import { z } from 'zod';
-import { ConsentSource, ConsentState, Stage, traitsOf, type ConsentChanged, type LifecycleEvent, type MessageEvent } from '@lifecycle/contracts';
+import {
+  applyOrderEvent,
+  emptyLedger,
+  mergeLedgers,
+  moneyFromMajor,
+  netOrders,
+  OrderLedger,
+  ConsentSource,
+  ConsentState,
+  Stage,
+  toMajorUnits,
+  traitsOf,
+  voidedOrderIds,
+  type ConsentChanged,
+  type LifecycleEvent,
+  type MessageEvent,
+} from '@lifecycle/contracts';
 
 const Iso = z.string();
 
@@ -37,10 +53,16 @@ export const Profile = z.object({
   clockAt: Iso,
   /** Product views, cart adds, wishlist adds and checkouts: signs of intent before an order. */
   intentSignals: z.number().int(),
-  /** Completed orders, net of refunds and cancellations, by event time. */
-  orders: z.array(z.object({ orderId: z.string(), at: Iso, total: z.number().default(0), currency: z.string().default('USD') })),
-  /** Orders refunded or cancelled, kept so an order that arrives after its refund stays out. */
+  /**
+   * Completed orders that count, by event time: the order ledger's net orders (the shared
+   * order-value rule). `total` is the value net of partial refunds in major units (what the
+   * figures and RFM sum), `amountMinor` the same in minor units of `currency`.
+   */
+  orders: z.array(z.object({ orderId: z.string(), at: Iso, total: z.number().default(0), currency: z.string().default('USD'), amountMinor: z.number().int().optional() })),
+  /** Orders refunded in full or cancelled, kept so an order that arrives after its refund stays out. */
   voidedOrderIds: z.array(z.string()),
+  /** Orders, refunds and cancellations as they arrived; `orders` and `voidedOrderIds` follow from it. Absent on profiles from before it. */
+  ledger: OrderLedger.optional(),
   npsScore: z.number().int().nullable(),
   npsAt: Iso.nullable(),
   reviewCount: z.number().int(),
@@ -139,21 +161,13 @@ export function applyEvent(profile: Profile, event: LifecycleEvent): Profile {
   if (call.type !== 'track') return next;
   const props = call.properties;
   switch (call.event) {
-    case 'Order Completed': {
-      const orderId = stringProp(props, 'order_id') ?? event.id;
-      if (next.orders.some((o) => o.orderId === orderId) || next.voidedOrderIds.includes(orderId)) return next;
-      // Major units as the store sent them; the currency as ingestion checked it (ISO 4217, USD when
-      // none was sent), so the same order never counts under two spellings of one currency.
-      const total = numberProp(props, 'total') ?? numberProp(props, 'revenue') ?? 0;
-      const currency = call.normalized?.money?.currency ?? stringProp(props, 'currency')?.trim().toUpperCase() ?? 'USD';
-      const orders = [...next.orders, { orderId, at, total, currency }].sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : a.orderId.localeCompare(b.orderId)));
-      return { ...next, orders };
-    }
+    case 'Order Completed':
     case 'Order Refunded':
     case 'Order Cancelled': {
-      const orderId = stringProp(props, 'order_id');
-      if (orderId === null || next.voidedOrderIds.includes(orderId)) return next;
-      return { ...next, orders: next.orders.filter((o) => o.orderId !== orderId), voidedOrderIds: [...next.voidedOrderIds, orderId].sort() };
+      // A refund or cancellation without an order id names no order: nothing to take out.
+      if (call.event !== 'Order Completed' && stringProp(props, 'order_id') === null) return next;
+      const ledger = applyOrderEvent(ledgerOf(next), { eventId: event.id, event: call.event, at, properties: props, normalized: call.normalized });
+      return withLedger(next, ledger);
     }
     case 'NPS Survey Answered': {
       const score = numberProp(props, 'score');
@@ -170,6 +184,24 @@ export function applyEvent(profile: Profile, event: LifecycleEvent): Profile {
     default:
       return intentEvents.has(call.event) ? { ...next, intentSignals: next.intentSignals + 1 } : next;
   }
+}
+
+/**
+ * The profile's order ledger. A profile from before the ledger has only its counted orders (major
+ * units) and voided ids; they become the ledger's orders and cancellations.
+ */
+export function ledgerOf(profile: Profile): OrderLedger {
+  if (profile.ledger !== undefined) return profile.ledger;
+  const orders = profile.orders.map((o) => ({ orderId: o.orderId, at: o.at, eventId: o.orderId, value: moneyFromMajor(o.total, o.currency) ?? { amountMinor: 0, currency: o.currency } }));
+  return { ...emptyLedger(), orders, cancelledOrderIds: [...profile.voidedOrderIds] };
+}
+
+/** The profile with this ledger and the orders that count by it; no ledger at all while it is empty, so replays give the same profile. */
+function withLedger(profile: Profile, ledger: OrderLedger): Profile {
+  const orders = netOrders(ledger).map((o) => ({ orderId: o.orderId, at: o.at, total: toMajorUnits(o.value), currency: o.value.currency, amountMinor: o.value.amountMinor }));
+  const { ledger: _old, ...rest } = profile;
+  const empty = ledger.orders.length === 0 && ledger.refunds.length === 0 && ledger.cancelledOrderIds.length === 0;
+  return { ...rest, ...(empty ? {} : { ledger }), orders, voidedOrderIds: voidedOrderIds(ledger) };
 }
 
 type Signal = Profile['signals'][number];
@@ -216,7 +248,6 @@ export function advanceClock(profile: Profile, at: string): Profile {
   return { ...profile, clockAt: later(profile.clockAt, at) };
 }
 
-const unionBy = <T>(a: T[], b: T[], key: (t: T) => string): T[] => [...new Map([...a, ...b].map((t) => [key(t), t])).values()];
 const newest = (a: string | null, b: string | null): string | null => (a === null ? b : b === null ? a : later(a, b));
 
 /**
@@ -224,10 +255,8 @@ const newest = (a: string | null, b: string | null): string | null => (a === nul
  * linked the two): orders, signals and intent add up; a trait comes from whichever side is newer.
  */
 export function mergeProfiles(customer: Profile, anonymous: Profile): Profile {
-  const voided = [...new Set([...customer.voidedOrderIds, ...anonymous.voidedOrderIds])].sort();
-  const orders = unionBy(customer.orders, anonymous.orders, (o) => o.orderId)
-    .filter((o) => !voided.includes(o.orderId))
-    .sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : a.orderId.localeCompare(b.orderId)));
+  const { ledger, orders, voidedOrderIds: voided } = withLedger(customer, mergeLedgers(ledgerOf(customer), ledgerOf(anonymous)));
+  const ledgerField = ledger === undefined ? {} : { ledger };
   const signals = [...customer.signals, ...anonymous.signals].sort(
     (a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : a.kind.localeCompare(b.kind) || (a.value ?? -1) - (b.value ?? -1)),
   );
@@ -249,6 +278,7 @@ export function mergeProfiles(customer: Profile, anonymous: Profile): Profile {
     lastEventAt: later(customer.lastEventAt, anonymous.lastEventAt),
     clockAt: later(customer.clockAt, anonymous.clockAt),
     intentSignals: customer.intentSignals + anonymous.intentSignals,
+    ...ledgerField,
     orders,
     voidedOrderIds: voided,
     npsScore: npsFromAnonymous ? anonymous.npsScore : customer.npsScore,

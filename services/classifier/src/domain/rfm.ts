@@ -1,3 +1,5 @@
+import type { CurrencyRates } from '@lifecycle/contracts';
+
 /** What one customer spent in one currency. */
 export interface CurrencySpend {
   /** ISO 4217 code. */
@@ -16,14 +18,8 @@ export interface RfmInput {
   spend: CurrencySpend[];
 }
 
-/**
- * Optional exchange rates for monetary scoring: one major unit of each listed currency is worth
- * `rate` major units of `base` (JPY 0.0062 with base EUR: ¥1 = €0.0062).
- */
-export interface CurrencyRates {
-  base: string;
-  rates: Record<string, number>;
-}
+/** The store's exchange rates (`currencies` in config/lifecycle.yaml), the shared money model's. */
+export type { CurrencyRates } from '@lifecycle/contracts';
 
 export type RfmSegment = 'champions' | 'loyal' | 'potential_loyalists' | 'needs_attention' | 'at_risk' | 'hibernating';
 

@@ -1,29 +1,5 @@
 import { z } from 'zod';
-
-const isoCurrencies = new Set(Intl.supportedValuesOf('currency'));
-const currencyProblem = (code: string): string | null =>
-  !/^[A-Z]{3}$/.test(code) ? 'expected an ISO 4217 code in capitals, such as EUR' : isoCurrencies.has(code) ? null : 'not an ISO 4217 currency code';
-const CurrencyCode = z.string().superRefine((code, ctx) => {
-  const problem = currencyProblem(code);
-  if (problem !== null) ctx.addIssue({ code: 'custom', message: problem });
-});
-
-/**
- * Exchange rates for RFM monetary scores: major units of `base` per major unit of each listed
- * currency. Revenue in a currency without a rate is ranked among that currency's customers only.
- */
-const Currencies = z
-  .strictObject({
-    base: CurrencyCode,
-    rates: z.record(z.string(), z.number().positive()).default({}),
-  })
-  .superRefine((c, ctx) => {
-    for (const [code, rate] of Object.entries(c.rates)) {
-      const problem = currencyProblem(code);
-      if (problem !== null) ctx.addIssue({ code: 'custom', path: ['rates', code], message: problem });
-      else if (code === c.base && rate !== 1) ctx.addIssue({ code: 'custom', path: ['rates', code], message: `${code} is the base currency: its rate is 1` });
-    }
-  });
+import { CurrencyRates } from '@lifecycle/contracts';
 
 /** The classifier's thresholds, as written in config/lifecycle.yaml. */
 export const Thresholds = z.strictObject({
@@ -41,9 +17,17 @@ export const Thresholds = z.strictObject({
   /** How often RFM scores are recomputed over the whole customer base. */
   rfm: z.strictObject({
     intervalHours: z.number().positive(),
-    /** Unset: monetary scores rank each currency's customers separately. */
-    currencies: Currencies.optional(),
+    /** The older place of the store's rates; `currencies` at the top is the one place now. */
+    currencies: CurrencyRates.optional(),
   }),
+  /**
+   * The store's exchange rates, shared with the scheduler (milestones): major units of `base` per
+   * major unit of each listed currency. Unset: monetary scores rank each currency's customers
+   * separately and amounts are never converted.
+   */
+  currencies: CurrencyRates.optional(),
+}).superRefine((t, ctx) => {
+  if (t.currencies !== undefined && t.rfm.currencies !== undefined) ctx.addIssue({ code: 'custom', path: ['rfm', 'currencies'], message: 'rates are given twice: keep `currencies` and remove `rfm.currencies`' });
 });
 export type Thresholds = z.infer<typeof Thresholds>;
 
@@ -54,6 +38,11 @@ export const defaultThresholds: Thresholds = {
   historicalHorizonDays: 7,
   rfm: { intervalHours: 24 },
 };
+
+/** The store's rates, wherever the file gives them. */
+export function currencyRates(t: Thresholds): CurrencyRates | undefined {
+  return t.currencies ?? t.rfm.currencies;
+}
 
 /** Whether something that happened at `occurredAt` and reached Kafka at `arrivedAt` (ms) is history. */
 export function isHistorical(occurredAt: string, arrivedAt: number, t: Thresholds): boolean {

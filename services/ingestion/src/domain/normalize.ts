@@ -15,31 +15,10 @@ export function normalizeTimestamp(timestamp: string): Normal<{ utc: string; off
   return { ok: true, value: { utc: new Date(millis).toISOString(), offset: offset.toUpperCase() === 'Z' ? 'Z' : offset } };
 }
 
-const currencies = new Set(Intl.supportedValuesOf('currency'));
-// Building Intl formatters is slow next to the rest of validation; a few hundred codes and zones exist.
-const exponents = new Map<string, number>();
+// Currency codes and minor units are the shared money model's (packages/contracts/src/money.ts).
+export { normalizeCurrency, toMinorUnits } from '@lifecycle/contracts';
+
 const zones = new Map<string, string | null>();
-
-/** An ISO 4217 code, upper-cased, and how many minor units its major unit has (USD 2, JPY 0, BHD 3). */
-export function normalizeCurrency(code: string): Normal<{ code: string; exponent: number }> {
-  const upper = code.trim().toUpperCase();
-  if (!/^[A-Z]{3}$/.test(upper) || !currencies.has(upper)) return { ok: false, message: 'expected an ISO 4217 currency code such as USD' };
-  let exponent = exponents.get(upper);
-  if (exponent === undefined) {
-    exponent = new Intl.NumberFormat('en', { style: 'currency', currency: upper }).resolvedOptions().maximumFractionDigits ?? 2;
-    exponents.set(upper, exponent);
-  }
-  return { ok: true, value: { code: upper, exponent } };
-}
-
-/** A major-unit amount as integer minor units, rounded half away from zero (19.99 USD → 1999). */
-export function toMinorUnits(amount: number, exponent: number): Normal<number> {
-  if (!Number.isFinite(amount)) return { ok: false, message: 'expected a finite number' };
-  const scaled = amount * 10 ** exponent;
-  const minor = Math.sign(scaled) * Math.round(Math.abs(scaled));
-  if (!Number.isSafeInteger(minor)) return { ok: false, message: 'amount is too large' };
-  return { ok: true, value: minor === 0 ? 0 : minor };
-}
 
 export function normalizeEmail(email: string): string {
   return email.trim().toLowerCase();

@@ -65,6 +65,17 @@ describe('validateCall: normalization', () => {
     expect(yen.ok && yen.call.normalized?.money).toEqual({ currency: 'JPY', amounts: { total: 4500 } });
   });
 
+  it('gives order events their value by the order-value rule (total, else revenue), in minor units', () => {
+    const order = validateCall(track('Order Completed', { order_id: 'o1', total: 3200, revenue: 2900, currency: 'jpy' }));
+    expect(order.ok && order.call.normalized?.orderValue).toEqual({ amountMinor: 3200, currency: 'JPY' });
+    const refund = validateCall(track('Order Refunded', { order_id: 'o1', revenue: 12.5, currency: 'EUR' }));
+    expect(refund.ok && refund.call.normalized?.orderValue).toEqual({ amountMinor: 1250, currency: 'EUR' });
+    const whole = validateCall(track('Order Cancelled', { order_id: 'o1' }));
+    expect(whole.ok && whole.call.normalized?.orderValue).toBeUndefined();
+    const view = validateCall(track('Product Viewed', { price: 12, currency: 'EUR' }));
+    expect(view.ok && view.call.normalized?.orderValue).toBeUndefined();
+  });
+
   it('keeps amounts in major units in the properties, as the Spec has them', () => {
     const result = validateCall(track('Order Completed', { order_id: 'o1', total: 45.1, currency: 'usd' }));
     expect(result.ok && result.call.type === 'track' && result.call.properties).toMatchObject({ total: 45.1, currency: 'USD' });

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { isKnownEvent, knownEventProperties, SegmentCall, type Normalized, type Traits } from '@lifecycle/contracts';
+import { DEFAULT_CURRENCY, isKnownEvent, knownEventProperties, movesOrderValue, orderEventValue, SegmentCall, type Normalized, type Traits } from '@lifecycle/contracts';
 import { decodeRecordValue, inputRejectedReason, screenInput } from './input-limits.ts';
 import { normalizeBirthday, normalizeCurrency, normalizeLocale, normalizeTimeZone, normalizeTimestamp, toMinorUnits } from './normalize.ts';
 
@@ -68,7 +68,7 @@ function moneyOf(properties: Record<string, unknown>, issues: FieldIssue[], stri
     });
   }
   if (amounts.length === 0) return undefined;
-  const code = typeof properties.currency === 'string' ? properties.currency : 'USD';
+  const code = typeof properties.currency === 'string' ? properties.currency : DEFAULT_CURRENCY;
   const currency = normalizeCurrency(code);
   if (!currency.ok) {
     if (strict) issues.push({ field: 'properties.currency', message: currency.message });
@@ -130,9 +130,12 @@ export function normalizeCall(call: SegmentCall): Validation {
   if (issues.length > 0) return { ok: false, reason: SPEC_MISMATCH, issues };
 
   const traits = { ...context.normal, ...own?.normal };
+  // What the order counts as, by the one order-value rule, so no consumer re-derives it.
+  const orderValue = next.type === 'track' && movesOrderValue(next.event) && money !== undefined ? orderEventValue({ properties: next.properties, normalized: { money } }) : null;
   const normalized: Normalized = {
     timestampOffset: time.value.offset,
     ...(money === undefined ? {} : { money }),
+    ...(orderValue === null ? {} : { orderValue }),
     ...(Object.keys(traits).length === 0 ? {} : { traits }),
   };
   next = { ...next, timestamp: time.value.utc, normalized };

@@ -92,6 +92,7 @@ export function createTemplateEngine(opts: TemplateEngineOptions = {}): Template
             locale: renderOpts.locale,
             ...(renderOpts.timeZone === undefined ? {} : { timeZone: renderOpts.timeZone }),
             ...(renderOpts.campaignId === undefined ? {} : { campaignId: renderOpts.campaignId }),
+            ...(opts.strict === true ? { strict: true } : {}),
           };
           const runtime = { data: runtimeData };
           const content: Partial<RenderedContent> = {};

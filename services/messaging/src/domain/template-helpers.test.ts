@@ -8,6 +8,20 @@ function render(source: string, data: Record<string, unknown>, opts: { locale: s
 }
 
 describe('template helpers', () => {
+  it('prints money only in the currency it came with: an amount and its currency, or a money value', () => {
+    expect(render('{{money total currency}}', { total: 3200, currency: 'JPY' }, { locale: 'ja-JP' })).toBe('￥3,200');
+    expect(render('{{money price}}', { price: { amountMinor: 1999, currency: 'USD' } }, { locale: 'en-US' })).toBe('$19.99');
+    expect(render('{{money price}}', { price: { amountMinor: 3200, currency: 'JPY' } }, { locale: 'en' })).toBe('¥3,200');
+    expect(render('{{money price}}', { price: { amountMinor: 1234, currency: 'KWD' } }, { locale: 'en' })).toBe('KWD\u00a01.234');
+  });
+
+  it('prints nothing for an amount without its currency when sending, and refuses it in the template check', () => {
+    expect(render('[{{money price currency}}]', { price: 29 }, { locale: 'en' })).toBe('[]');
+    expect(render('[{{money price}}]', { price: { amountMinor: 29 } }, { locale: 'en' })).toBe('[]');
+    const strict = createTemplateEngine({ strict: true }).compile({ subject: 'x', html: '', text: '{{money price currency}}' }).render({ price: 29, currency: undefined }, { locale: 'en' });
+    expect(strict).toMatchObject({ ok: false, error: expect.stringMatching(/money: the amount has no currency/) });
+  });
+
   it('shows dates in the customer’s time zone and language', () => {
     const at = '2026-11-23T23:30:00Z';
     expect(render('{{date at}}', { at }, { locale: 'en-US', timeZone: 'America/New_York' })).toBe('November 23, 2026');

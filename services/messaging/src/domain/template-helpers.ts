@@ -1,9 +1,16 @@
 import { z } from 'zod';
 import type Handlebars from 'handlebars';
+import { Money, toMajorUnits } from '@lifecycle/contracts';
 import { formatMoney } from './money.ts';
 
 /** What every render passes to helpers through Handlebars' `@data`. */
-export const RenderData = z.object({ locale: z.string(), timeZone: z.string().optional(), campaignId: z.string().optional() });
+export const RenderData = z.object({
+  locale: z.string(),
+  timeZone: z.string().optional(),
+  campaignId: z.string().optional(),
+  /** Set by `templates:check`: a helper refuses what a send would quietly leave out. */
+  strict: z.boolean().optional(),
+});
 export type RenderData = z.infer<typeof RenderData>;
 
 function renderData(options: Handlebars.HelperOptions): RenderData {
@@ -36,11 +43,30 @@ function isHelperOptions(value: unknown): value is Handlebars.HelperOptions {
 
 const DateStyle = z.enum(['full', 'long', 'medium', 'short']);
 
-/** `{{money amount currency}}`: an amount in major units, formatted for the message's locale. */
-export function moneyHelper(amount: unknown, currency: unknown, options: Handlebars.HelperOptions): string {
+/**
+ * `{{money amount currency}}` (major units, e.g. `order.total order.currency`) or `{{money value}}`
+ * (a money value `{ amountMinor, currency }`), formatted for the message's locale. The currency is
+ * only ever the one the amount came with: an amount without one prints nothing when a message is
+ * sent (never a guessed currency) and fails `templates:check`.
+ */
+export function moneyHelper(amount: unknown, currencyOrOptions: unknown, maybeOptions?: Handlebars.HelperOptions): string {
+  const options = maybeOptions ?? (isHelperOptions(currencyOrOptions) ? currencyOrOptions : null);
+  if (options === null) throw new TypeError('money: called without Handlebars options');
+  const { locale, strict } = renderData(options);
+  if (maybeOptions === undefined) {
+    const money = Money.safeParse(amount);
+    if (money.success) return formatMoney(toMajorUnits(money.data), money.data.currency, locale);
+    if (amount !== null && typeof amount === 'object' && !('currency' in amount) && strict !== true) return '';
+    throw new TypeError('money: expected a money value { amountMinor, currency }, or an amount and its currency');
+  }
+  const currency = currencyOrOptions;
   if (typeof amount !== 'number') throw new TypeError(`money: expected a number, got ${typeof amount}`);
+  if (currency === undefined || currency === null || currency === '') {
+    if (strict === true) throw new TypeError('money: the amount has no currency; give the one it is in (e.g. order.currency)');
+    return '';
+  }
   if (typeof currency !== 'string') throw new TypeError('money: expected an ISO 4217 currency code as second argument');
-  return formatMoney(amount, currency, renderData(options).locale);
+  return formatMoney(amount, currency, locale);
 }
 
 /**

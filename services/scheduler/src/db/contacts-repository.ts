@@ -1,5 +1,5 @@
 import { and, eq, inArray, sql } from 'drizzle-orm';
-import { ConsentState, Stage, TemplateOrder } from '@lifecycle/contracts';
+import { ConsentState, emptyLedger, moneyFromMajor, OrderLedger, Stage, TemplateOrder } from '@lifecycle/contracts';
 import type { Database } from '@lifecycle/kit';
 import { emptyContact, type StoredContact } from '../domain/contact-state.ts';
 import { contacts, customerEvents } from './schema.ts';
@@ -22,7 +22,7 @@ export function contactFromRow(row: ContactRow): StoredContact {
     birthday: row.birthday,
     firstOrderDate: row.firstOrderDate,
     signupDate: row.signupDate,
-    lifetimeSpend: row.lifetimeSpend,
+    orders: ledgerOf(row),
     currency: row.currency,
     lastOrder: lastOrder.success ? lastOrder.data : null,
     asOf: row.asOf,
@@ -33,8 +33,25 @@ export function contactFromRow(row: ContactRow): StoredContact {
   };
 }
 
-function rowFromContact(c: StoredContact): ContactRow {
-  return { ...c, stage: c.stage, lastOrder: c.lastOrder };
+/**
+ * The contact's order ledger. A row from before the ledger kept only a spend figure (major units
+ * of its `currency`); it is carried in once as one order, so spend goes on from there, though
+ * those old orders can no longer be told apart for refunds.
+ */
+function ledgerOf(row: ContactRow): OrderLedger {
+  if (row.orderLedger !== null) {
+    const parsed = OrderLedger.safeParse(row.orderLedger);
+    if (parsed.success) return parsed.data;
+  }
+  const carried = row.currency === null || row.lifetimeSpend === 0 ? null : moneyFromMajor(row.lifetimeSpend, row.currency);
+  if (carried === null) return emptyLedger();
+  const at = row.asOf.toISOString();
+  return { ...emptyLedger(), orders: [{ orderId: '(spend before the order ledger)', eventId: 'carried', at, value: carried }] };
+}
+
+function rowFromContact(c: StoredContact): Omit<ContactRow, 'lifetimeSpend'> {
+  const { orders, ...rest } = c;
+  return { ...rest, stage: c.stage, lastOrder: c.lastOrder, orderLedger: orders };
 }
 
 /**

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { boolean, doublePrecision, index, integer, jsonb, pgSchema, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
+import { bigint, boolean, doublePrecision, index, integer, jsonb, pgSchema, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
 
 export const scheduling = pgSchema('scheduling');
 
@@ -61,8 +61,11 @@ export const contacts = scheduling.table('contacts', {
   birthday: text('birthday'),
   firstOrderDate: text('first_order_date'),
   signupDate: text('signup_date'),
+  /** Before the order ledger: spend in major units of `currency`, carried into the ledger once (see contactFromRow). */
   lifetimeSpend: doublePrecision('lifetime_spend').notNull().default(0),
   currency: text('currency'),
+  /** Orders, refunds and cancellations (the shared order-value ledger); null on rows from before it. */
+  orderLedger: jsonb('order_ledger').$type<Record<string, unknown>>(),
   lastOrder: jsonb('last_order').$type<Record<string, unknown>>(),
   /** When each trait was last set, by trait name (ISO times). */
   traitsAsOf: jsonb('traits_as_of').$type<Record<string, string>>().notNull().default({}),
@@ -88,7 +91,10 @@ export const conversions = scheduling.table(
     customerId: text('customer_id').notNull(),
     dedupeKey: text('dedupe_key').notNull(),
     variant: text('variant'),
+    /** Before minor units: major units. Kept for old rows; new rows write `revenue_minor`. */
     revenue: doublePrecision('revenue'),
+    /** The order's value net of refunds, in minor units of `currency`. */
+    revenueMinor: bigint('revenue_minor', { mode: 'number' }),
     currency: text('currency'),
     convertedAt: ts('converted_at').notNull(),
   },

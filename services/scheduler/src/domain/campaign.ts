@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { OccasionKind, Stage, TemplateProduct } from '@lifecycle/contracts';
+import { isCurrencyCode, OccasionKind, Stage, TemplateProduct } from '@lifecycle/contracts';
 import { parseDuration } from './duration.ts';
 
 const Duration = z.string().transform((text, ctx) => {
@@ -43,8 +43,17 @@ export const Trigger = z.union([
   }),
   /** A yearly date of the customer's; 29 February falls on 28 February in other years. */
   z.strictObject({ date: OccasionKind }),
-  /** Lifetime spend (major units of the store currency) reaching a threshold with an order. */
-  z.strictObject({ milestone: z.strictObject({ lifetimeSpend: z.number().positive() }) }),
+  /**
+   * Lifetime spend reaching a threshold with an order. The threshold is in major units of its
+   * `currency` and compared only with spend in that currency (plus other currencies the store's
+   * rates convert); a store selling in several currencies writes one campaign per currency.
+   */
+  z.strictObject({
+    milestone: z.strictObject({
+      lifetimeSpend: z.number().positive(),
+      currency: z.string({ error: 'a milestone needs the currency its threshold is in, e.g. currency: USD' }).refine(isCurrencyCode, 'an ISO 4217 code in capitals, such as USD or JPY'),
+    }),
+  }),
 ]);
 export type Trigger = z.infer<typeof Trigger>;
 
@@ -91,6 +100,33 @@ export type Reentry = z.infer<typeof Reentry>;
 export const Variant = z.strictObject({ id: Kebab, weight: z.number().int().min(0), template: Kebab.optional() });
 export type Variant = z.infer<typeof Variant>;
 
+/** A recommended product (cross-sell): a price is only shown with the currency it is in. */
+const RecommendedProduct = TemplateProduct.superRefine((p, ctx) => {
+  if (p.currency !== undefined && !isCurrencyCode(p.currency)) ctx.addIssue({ code: 'custom', path: ['currency'], message: 'an ISO 4217 code in capitals, such as USD or JPY' });
+  else if (p.price !== undefined && p.currency === undefined) ctx.addIssue({ code: 'custom', path: ['currency'], message: 'a price needs the currency it is in, e.g. currency: USD' });
+});
+
+/** Keys of fixed template data that hold an amount of money (`price`, `minimumSpend`, `giftAmount`). */
+const moneyKey = /^(price|amount|total|subtotal|value|discount|minimumSpend|minSpend)$|(Price|Amount|Total|Spend)$/;
+
+/**
+ * Priced data in `data`/`localizedData` (an offer's `amount`, a gift's `price`): every object
+ * holding an amount must say which currency it is in (`currency` beside it), so no template
+ * ever shows it in another one.
+ */
+function pricedDataIssues(value: unknown, path: (string | number)[]): { path: (string | number)[]; message: string }[] {
+  if (Array.isArray(value)) return value.flatMap((v, i) => pricedDataIssues(v, [...path, i]));
+  if (typeof value !== 'object' || value === null) return [];
+  const entries = Object.entries(value);
+  const issues = entries.flatMap(([k, v]) => pricedDataIssues(v, [...path, k]));
+  const amounts = entries.filter(([k, v]) => typeof v === 'number' && moneyKey.test(k)).map(([k]) => k);
+  if (amounts.length === 0) return issues;
+  const currency: unknown = Reflect.get(value, 'currency');
+  if (currency === undefined) issues.push(...amounts.map((k) => ({ path: [...path, k], message: `an amount needs the currency it is in: add currency (e.g. currency: USD) beside ${k}` })));
+  else if (typeof currency !== 'string' || !isCurrencyCode(currency)) issues.push({ path: [...path, 'currency'], message: 'an ISO 4217 code in capitals, such as USD or JPY' });
+  return issues;
+}
+
 const reservedDataKeys = ['customer', 'campaign', 'order', 'cart', 'product', 'stage', 'lastOrder', 'occasion', 'milestone', 'event', 'recommendations'];
 
 /** A campaign as marketers write it in `campaigns/<id>.yaml`. */
@@ -123,10 +159,11 @@ export const Campaign = z
     localizedData: z.record(z.string().regex(/^[a-z]{2,3}(-[a-z0-9]+)*$/, 'a lower-case locale such as ja or pt-br'), z.record(z.string(), z.unknown())).optional(),
     /** Cross-sell: products to suggest by the category of what was bought (`default` for any). */
     recommendations: z
-      .strictObject({ byCategory: z.record(z.string(), z.array(TemplateProduct)), limit: z.number().int().min(1).max(12).default(3) })
+      .strictObject({ byCategory: z.record(z.string(), z.array(RecommendedProduct)), limit: z.number().int().min(1).max(12).default(3) })
       .optional(),
   })
   .superRefine((c, ctx) => {
+    for (const issue of [...pricedDataIssues(c.data ?? {}, ['data']), ...pricedDataIssues(c.localizedData ?? {}, ['localizedData'])]) ctx.addIssue({ code: 'custom', ...issue });
     for (const key of Object.keys(c.data ?? {})) {
       if (reservedDataKeys.includes(key)) ctx.addIssue({ code: 'custom', path: ['data', key], message: `"${key}" is filled in by the scheduler; choose another name` });
     }

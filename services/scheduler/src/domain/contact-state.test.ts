@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { LifecycleEvent, type ConsentChanged } from '@lifecycle/contracts';
+import { LifecycleEvent, spendByCurrency, type ConsentChanged } from '@lifecycle/contracts';
 import { contactAfterConsent, contactAfterEvent, emptyContact, type StoredContact } from './contact-state.ts';
 
 const STORE_ZONE = 'Europe/Berlin';
@@ -73,22 +73,35 @@ describe('traits', () => {
   });
 });
 
-describe('lifetime spend', () => {
+describe('lifetime spend (the shared order-value rule)', () => {
+  const spend = (contact: StoredContact) => spendByCurrency(contact.orders);
+
   it('nets a refund that is processed before its order', () => {
     const order = track('e-1', '2026-11-01T10:00:00Z', 'Order Completed', { order_id: 'o-1', total: 120, currency: 'EUR' });
     const refund = track('e-2', '2026-11-03T10:00:00Z', 'Order Refunded', { order_id: 'o-1', total: 30, currency: 'EUR' });
-    expect(applyAll([refund, order]).lifetimeSpend).toBe(90);
-    expect(applyAll([order, refund]).lifetimeSpend).toBe(90);
+    expect(spend(applyAll([refund, order]))).toEqual({ EUR: 9000 });
+    expect(spend(applyAll([order, refund]))).toEqual({ EUR: 9000 });
   });
 
-  it('adds orders (net revenue when given, else total) and takes refunds off', () => {
+  it('adds orders at their total (what the customer paid), takes refunds off, keeps currencies apart', () => {
     const contact = applyAll([
       track('e-1', '2026-11-01T10:00:00Z', 'Order Completed', { order_id: 'o-1', total: 120, currency: 'EUR' }),
       track('e-2', '2026-11-05T10:00:00Z', 'Order Completed', { order_id: 'o-2', total: 90, revenue: 80, currency: 'EUR' }),
       track('e-3', '2026-11-06T10:00:00Z', 'Order Refunded', { order_id: 'o-1', total: 30, currency: 'EUR' }),
+      track('e-4', '2026-11-07T10:00:00Z', 'Order Completed', { order_id: 'o-3', total: 3200, currency: 'JPY' }),
     ]);
-    expect(contact.lifetimeSpend).toBe(170);
-    expect(contact.currency).toBe('EUR');
+    expect(spend(contact)).toEqual({ EUR: 18000, JPY: 3200 });
+    expect(contact.currency).toBe('JPY');
+  });
+
+  it('counts an order id sent twice once and drops a cancelled order', () => {
+    const contact = applyAll([
+      track('e-1', '2026-11-01T10:00:00Z', 'Order Completed', { order_id: 'o-1', total: 120, currency: 'EUR' }),
+      track('e-2', '2026-11-01T10:05:00Z', 'Order Completed', { order_id: 'o-1', total: 120, currency: 'EUR' }),
+      track('e-3', '2026-11-02T10:00:00Z', 'Order Completed', { order_id: 'o-2', total: 60, currency: 'EUR' }),
+      track('e-4', '2026-11-03T10:00:00Z', 'Order Cancelled', { order_id: 'o-2' }),
+    ]);
+    expect(spend(contact)).toEqual({ EUR: 12000 });
   });
 
   it('is not moved by other events', () => {
@@ -96,7 +109,7 @@ describe('lifetime spend', () => {
       track('e-1', '2026-11-01T10:00:00Z', 'Order Completed', { order_id: 'o-1', total: 120 }),
       track('e-2', '2026-11-02T10:00:00Z', 'Checkout Started', { checkout_id: '42', total: 500 }),
     ]);
-    expect(contact.lifetimeSpend).toBe(120);
+    expect(spend(contact)).toEqual({ USD: 12000 });
   });
 });
 

@@ -1,4 +1,4 @@
-import { traitsOf, type ConsentChanged, type ConsentState, type LifecycleEvent } from '@lifecycle/contracts';
+import { applyOrderEvent, emptyLedger, movesOrderValue, traitsOf, type ConsentChanged, type ConsentState, type LifecycleEvent } from '@lifecycle/contracts';
 import { localDate, monthDay, zoneFor } from './local-time.ts';
 import type { ContactState } from './planning.ts';
 import { orderData } from './template-data.ts';
@@ -32,7 +32,7 @@ export function emptyContact(customerId: string, asOf: Date): StoredContact {
     birthday: null,
     firstOrderDate: null,
     signupDate: null,
-    lifetimeSpend: 0,
+    orders: emptyLedger(),
     currency: null,
     lastOrder: null,
     asOf,
@@ -44,15 +44,6 @@ export function emptyContact(customerId: string, asOf: Date): StoredContact {
 }
 
 const text = (v: unknown): string | null => (typeof v === 'string' && v.length > 0 ? v : null);
-const amount = (props: Record<string, unknown>): number => {
-  const v = props['revenue'] ?? props['total'];
-  return typeof v === 'number' && Number.isFinite(v) ? v : 0;
-};
-
-/** An event's money in major units: `revenue` when given (the E-commerce Spec's net), else `total`. */
-export function eventAmount(properties: Record<string, unknown>): number {
-  return amount(properties);
-}
 
 /**
  * The contact after one lifecycle event. Traits from a newer event replace older ones and an
@@ -91,21 +82,19 @@ export function contactAfterEvent(before: StoredContact, event: LifecycleEvent, 
   if (call.type !== 'track') return next;
   const zone = zoneFor(next.timeZone, storeTimeZone);
   const props = call.properties;
+  if (movesOrderValue(call.event)) next.orders = applyOrderEvent(before.orders, { eventId: event.id, event: call.event, at: at.toISOString(), properties: props, normalized: call.normalized });
   switch (call.event) {
     case 'Order Completed': {
-      const order = orderData(props, null, at);
+      const order = orderData(props, call.normalized, null, at);
       const day = localDate(at, zone);
-      next.lifetimeSpend = before.lifetimeSpend + amount(props);
-      next.currency = text(props['currency']) ?? before.currency;
       next.firstOrderDate = before.firstOrderDate === null || day < before.firstOrderDate ? day : before.firstOrderDate;
       const lastPlaced = before.lastOrder?.placedAt;
-      if (order !== null && (lastPlaced === undefined || lastPlaced <= at.toISOString())) next.lastOrder = order;
+      if (order !== null && (lastPlaced === undefined || lastPlaced <= at.toISOString())) {
+        next.lastOrder = order;
+        next.currency = order.currency ?? before.currency;
+      }
       break;
     }
-    case 'Order Refunded':
-      // No floor at 0: a refund processed before its order must still net out.
-      next.lifetimeSpend = before.lifetimeSpend - amount(props);
-      break;
     case 'Signed Up': {
       const day = localDate(at, zone);
       next.signupDate = before.signupDate === null || day < before.signupDate ? day : before.signupDate;

@@ -1,3 +1,4 @@
+import { emptyLedger } from '@lifecycle/contracts';
 import { describe, expect, it } from 'vitest';
 import { Campaign, CampaignSettings } from './campaign.ts';
 import { decideAtDue, type DueContext } from './fire-decision.ts';
@@ -45,7 +46,7 @@ function contact(overrides: Partial<ContactState> = {}): ContactState {
     birthday: null,
     firstOrderDate: null,
     signupDate: null,
-    lifetimeSpend: 120,
+    orders: emptyLedger(),
     currency: 'EUR',
     lastOrder: null,
     ...overrides,

@@ -1,3 +1,4 @@
+import { emptyLedger } from '@lifecycle/contracts';
 import { describe, expect, it } from 'vitest';
 import { Campaign, CampaignSettings } from './campaign.ts';
 import { exitsJob, planJobs, planOccasion, windowFor, type ContactState, type TriggerInput } from './planning.ts';
@@ -19,7 +20,7 @@ function contact(overrides: Partial<ContactState> = {}): ContactState {
     birthday: null,
     firstOrderDate: null,
     signupDate: null,
-    lifetimeSpend: 0,
+    orders: emptyLedger(),
     currency: 'EUR',
     lastOrder: null,
     ...overrides,
@@ -181,11 +182,14 @@ describe('re-entry', () => {
 });
 
 describe('lifetime-spend milestones', () => {
-  const vip = Campaign.parse({ id: 'vip', name: 'VIP', template: 'vip', category: 'marketing', trigger: { milestone: { lifetimeSpend: 500 } } });
-  const order = (id: string, before: number, after: number) => event(id, 'Order Completed', { order_id: `o-${id}`, total: after - before }, '2026-11-20T10:00:00Z', { spend: { before, after } });
+  const vip = Campaign.parse({ id: 'vip', name: 'VIP', template: 'vip', category: 'marketing', trigger: { milestone: { lifetimeSpend: 500, currency: 'USD' } } });
+  const vipYen = Campaign.parse({ id: 'vip-jpy', name: 'VIP', template: 'vip', category: 'marketing', trigger: { milestone: { lifetimeSpend: 75_000, currency: 'JPY' } } });
+  /** Spend in minor units per currency before and after the order. */
+  const order = (id: string, before: Record<string, number>, after: Record<string, number>) => event(id, 'Order Completed', { order_id: `o-${id}` }, '2026-11-20T10:00:00Z', { spend: { before, after } });
+  const usd = (before: number, after: number) => order('evt-1', { USD: before * 100 }, { USD: after * 100 });
 
-  it('fires only when an order takes spend from below the threshold to at or above it', () => {
-    const fires = (before: number, after: number) => planJobs([vip], order('evt-1', before, after), contact(), settings, neverEntered).length === 1;
+  it('fires only when an order takes spend in its currency from below the threshold to at or above it', () => {
+    const fires = (before: number, after: number) => planJobs([vip], usd(before, after), contact(), settings, neverEntered).length === 1;
     expect(fires(450, 520)).toBe(true);
     expect(fires(450, 500)).toBe(true);
     expect(fires(400, 499.99)).toBe(false);
@@ -193,26 +197,42 @@ describe('lifetime-spend milestones', () => {
     expect(fires(520, 530)).toBe(false);
   });
 
+  it('never compares spend in another currency with the threshold', () => {
+    // ¥3,200 is not "past 500": the dollar milestone does not see yen at all.
+    expect(planJobs([vip], order('evt-1', {}, { JPY: 3200 }), contact(), settings, neverEntered)).toEqual([]);
+    expect(planJobs([vip], order('evt-1', { USD: 45_000 }, { USD: 45_000, JPY: 80_000 }), contact(), settings, neverEntered)).toEqual([]);
+    expect(planJobs([vipYen], order('evt-1', { JPY: 70_000 }, { JPY: 80_000 }), contact(), settings, neverEntered)).toHaveLength(1);
+  });
+
+  it('converts other currencies only with the store’s rates', () => {
+    const rates = { base: 'USD', rates: { JPY: 0.0067 } };
+    // $450 + ¥10,000 (= $67) crosses $500 once yen can be converted.
+    const crossing = order('evt-1', { USD: 45_000 }, { USD: 45_000, JPY: 10_000 });
+    expect(planJobs([vip], crossing, contact(), settings, neverEntered, rates)).toHaveLength(1);
+    expect(planJobs([vip], crossing, contact(), settings, neverEntered)).toEqual([]);
+    const [job] = planJobs([vip], crossing, contact(), settings, neverEntered, rates);
+    expect(job?.triggerData).toEqual({ milestone: { lifetimeSpend: 517, threshold: 500, currency: 'USD' } });
+  });
+
   it('does not fire without spend figures (a stage change)', () => {
-    expect(planJobs([vip], stageChange('sc-1', 'conversion', 'retention'), contact({ lifetimeSpend: 900 }), settings, neverEntered)).toEqual([]);
+    expect(planJobs([vip], stageChange('sc-1', 'conversion', 'retention'), contact(), settings, neverEntered)).toEqual([]);
   });
 
   it('keys every crossing of the same threshold alike, so a refund and re-crossing sends no second message', () => {
-    const first = planJobs([vip], order('evt-1', 450, 520), contact(), settings, neverEntered);
-    const again = planJobs([vip], order('evt-7', 480, 510), contact(), settings, neverEntered);
+    const first = planJobs([vip], usd(450, 520), contact(), settings, neverEntered);
+    const again = planJobs([vip], usd(480, 510), contact(), settings, neverEntered);
     expect(first.map((j) => j.dedupeKey)).toEqual(['vip:cust-1:milestone-500']);
     expect(again.map((j) => j.dedupeKey)).toEqual(['vip:cust-1:milestone-500']);
   });
 
-  it('tells the template the spend reached, the threshold and the customer’s currency', () => {
-    const [job] = planJobs([vip], order('evt-1', 450, 520), contact({ currency: 'EUR' }), settings, neverEntered);
-    expect(job?.triggerData).toEqual({ milestone: { lifetimeSpend: 520, threshold: 500, currency: 'EUR' } });
+  it('tells the template the spend and threshold in the milestone’s currency, whatever the customer’s last order was in', () => {
+    const [job] = planJobs([vipYen], order('evt-1', { JPY: 70_000, USD: 999 }, { JPY: 76_400, USD: 999 }), contact({ currency: 'EUR' }), settings, neverEntered);
+    expect(job?.triggerData).toEqual({ milestone: { lifetimeSpend: 76_400, threshold: 75_000, currency: 'JPY' } });
   });
 
-  it('falls back to the store’s currency for a customer whose orders named none', () => {
-    const swiss = CampaignSettings.parse({ storeTimeZone: 'Europe/Zurich', storeCurrency: 'CHF' });
-    const [job] = planJobs([vip], order('evt-1', 450, 520), contact({ currency: null }), swiss, neverEntered);
-    expect(job?.triggerData).toEqual({ milestone: { lifetimeSpend: 520, threshold: 500, currency: 'CHF' } });
+  it('refuses a milestone without a currency, naming the field', () => {
+    const parsed = Campaign.safeParse({ id: 'vip', name: 'VIP', template: 'vip', category: 'marketing', trigger: { milestone: { lifetimeSpend: 500 } } });
+    expect(parsed.success).toBe(false);
   });
 });
 
@@ -293,17 +313,18 @@ describe('trigger data for the template', () => {
   const on = (name: string, extra: Record<string, unknown> = {}) =>
     Campaign.parse({ id: 'c', name: 'C', template: 'c', category: 'marketing', trigger: { event: name }, ...extra });
 
-  it('gives an Order Completed campaign the order and cross-sell picks, never what was bought', () => {
+  it('gives an Order Completed campaign the order and cross-sell picks in the order’s currency, never what was bought', () => {
     const crossSell = on('Order Completed', {
       recommendations: {
         limit: 2,
         byCategory: {
           Brewing: [
-            { name: 'Gooseneck Kettle', sku: 'KETTLE-GN-1', price: 49 },
-            { name: 'Paper Filters', sku: 'FILT-100', price: 5.95 },
-            { name: 'Beans, Ethiopia', sku: 'BEAN-ETH-250', price: 14.5 },
+            { name: 'Gooseneck Kettle', sku: 'KETTLE-GN-1', price: 49, currency: 'EUR' },
+            { name: 'Paper Filters', sku: 'FILT-100', price: 800, currency: 'JPY' },
+            { name: 'Paper Filters', sku: 'FILT-100', price: 5.95, currency: 'EUR' },
+            { name: 'Beans, Ethiopia', sku: 'BEAN-ETH-250', price: 14.5, currency: 'EUR' },
           ],
-          default: [{ name: 'Stoneware Mug', sku: 'MUG-STONE', price: 18 }],
+          default: [{ name: 'Stoneware Mug', sku: 'MUG-STONE', price: 18, currency: 'EUR' }],
         },
       },
     });
@@ -323,8 +344,8 @@ describe('trigger data for the template', () => {
         placedAt: '2026-11-20T10:00:00.000Z',
       },
       recommendations: [
-        { name: 'Paper Filters', sku: 'FILT-100', price: 5.95 },
-        { name: 'Beans, Ethiopia', sku: 'BEAN-ETH-250', price: 14.5 },
+        { name: 'Paper Filters', sku: 'FILT-100', price: 5.95, currency: 'EUR' },
+        { name: 'Beans, Ethiopia', sku: 'BEAN-ETH-250', price: 14.5, currency: 'EUR' },
       ],
     });
   });

@@ -1,4 +1,4 @@
-import type { OccasionKind, Stage, TemplateOrder } from '@lifecycle/contracts';
+import { moneyFromMajor, spendByCurrency, toMajorUnits, totalIn, type CurrencyRates, type MoneyByCurrency, type Normalized, type OccasionKind, type OrderLedger, type Stage, type TemplateOrder } from '@lifecycle/contracts';
 import type { Campaign, CampaignSettings, Delay, SendWindow } from './campaign.ts';
 import { dueAfterDelay, nextInWindow, nextOccurrence, zoneFor } from './local-time.ts';
 import { matchesFilter, propertyAt } from './property-filter.ts';
@@ -20,8 +20,9 @@ export interface ContactState {
   /** The customer's calendar dates of their first order and sign-up. */
   firstOrderDate: string | null;
   signupDate: string | null;
-  /** Sum of completed orders less refunds, major units. */
-  lifetimeSpend: number;
+  /** Orders, refunds and cancellations: lifetime spend per currency follows (`spendByCurrency`). */
+  orders: OrderLedger;
+  /** The currency of the latest order. */
   currency: string | null;
   lastOrder: TemplateOrder | null;
 }
@@ -32,10 +33,12 @@ export type TriggerInput =
       id: string;
       name: string;
       properties: Record<string, unknown>;
+      /** What ingestion derived (amounts in minor units, their currency). */
+      normalized?: Pick<Normalized, 'money' | 'orderValue'> | undefined;
       occurredAt: Date;
       historical: boolean;
-      /** Lifetime spend before and after this event (orders and refunds move it). */
-      spend?: { before: number; after: number };
+      /** Lifetime spend per currency (minor units) before and after this event (orders, refunds and cancellations move it). */
+      spend?: { before: MoneyByCurrency; after: MoneyByCurrency };
     }
   | { kind: 'stage'; id: string; from: Stage | null; to: Stage; occurredAt: Date; historical: boolean };
 
@@ -69,37 +72,47 @@ export function dueTime(campaign: Campaign, settings: CampaignSettings, contact:
   return window === undefined ? due : nextInWindow(due, window, zone);
 }
 
-function triggerDataFor(campaign: Campaign, trigger: TriggerInput, contact: ContactState, settings: CampaignSettings): Record<string, unknown> | null {
-  // Prices render only with a currency: an amount that came without one is in the store's.
-  const currency = contact.currency ?? settings.storeCurrency;
-  const lastOrder = contact.lastOrder === null ? {} : { lastOrder: { ...contact.lastOrder, currency: contact.lastOrder.currency ?? currency } };
+/** Lifetime spend in a milestone's currency: its own plus what the store's rates convert, never other currencies at face value. */
+export function spendIn(spend: MoneyByCurrency, currency: string, rates: CurrencyRates | undefined): number {
+  return totalIn(spend, currency, rates).amountMinor;
+}
+
+function triggerDataFor(campaign: Campaign, trigger: TriggerInput, contact: ContactState, settings: CampaignSettings, rates: CurrencyRates | undefined): Record<string, unknown> | null {
+  // Amounts are shown in the currency they came in; only records from before ingestion named one fall back to the store's.
+  const fallback = settings.storeCurrency;
+  const lastOrder = contact.lastOrder === null ? {} : { lastOrder: { ...contact.lastOrder, currency: contact.lastOrder.currency ?? fallback } };
   if (trigger.kind === 'stage') return { stage: { from: trigger.from, to: trigger.to }, ...lastOrder };
   if ('milestone' in campaign.trigger) {
-    return { milestone: { lifetimeSpend: trigger.spend?.after ?? contact.lifetimeSpend, threshold: campaign.trigger.milestone.lifetimeSpend, currency } };
+    const { currency, lifetimeSpend: threshold } = campaign.trigger.milestone;
+    const spend = spendIn(trigger.spend?.after ?? spendByCurrency(contact.orders), currency, rates);
+    return { milestone: { lifetimeSpend: toMajorUnits({ amountMinor: spend, currency }), threshold, currency } };
   }
   switch (eventDataKind(trigger.name)) {
     case 'order': {
-      const found = orderData(trigger.properties, contact.lastOrder, trigger.occurredAt);
+      const found = orderData(trigger.properties, trigger.normalized, contact.lastOrder, trigger.occurredAt);
       if (found === null) return null;
-      const order = { ...found, currency: found.currency ?? currency };
+      const order = { ...found, currency: found.currency ?? fallback };
       const recommendations = campaign.recommendations === undefined ? {} : { recommendations: recommendationsFor(campaign.recommendations, order) };
       return { order, ...recommendations };
     }
     case 'cart': {
-      const cart = cartData(trigger.properties);
-      return { cart: { ...cart, currency: cart.currency ?? currency } };
+      const cart = cartData(trigger.properties, trigger.normalized);
+      return { cart: { ...cart, currency: cart.currency ?? fallback } };
     }
     case 'product': {
-      const product = viewedProductData(trigger.properties);
-      return product === null ? null : { product: { ...product, currency: product.currency ?? currency } };
+      const product = viewedProductData(trigger.properties, trigger.normalized);
+      return product === null ? null : { product: { ...product, currency: product.currency ?? fallback } };
     }
     case 'event':
       return { event: { name: trigger.name, properties: trigger.properties } };
   }
 }
 
-/** Whether the trigger starts this campaign (before re-entry rules and data are looked at). */
-export function triggers(campaign: Campaign, trigger: TriggerInput): boolean {
+/**
+ * Whether the trigger starts this campaign (before re-entry rules and data are looked at). A
+ * milestone compares only spend in its own currency, plus other currencies `rates` convert.
+ */
+export function triggers(campaign: Campaign, trigger: TriggerInput, rates?: CurrencyRates): boolean {
   const t = campaign.trigger;
   if (trigger.kind === 'stage') {
     if (!('stage' in t)) return false;
@@ -107,10 +120,16 @@ export function triggers(campaign: Campaign, trigger: TriggerInput): boolean {
   }
   if ('event' in t) return trigger.name === t.event && matchesFilter(t.where, trigger.properties);
   if ('milestone' in t) {
-    const threshold = t.milestone.lifetimeSpend;
-    return trigger.spend !== undefined && trigger.spend.before < threshold && trigger.spend.after >= threshold;
+    if (trigger.spend === undefined) return false;
+    const threshold = toMinorUnitsOf(t.milestone.lifetimeSpend, t.milestone.currency);
+    return spendIn(trigger.spend.before, t.milestone.currency, rates) < threshold && spendIn(trigger.spend.after, t.milestone.currency, rates) >= threshold;
   }
   return false;
+}
+
+/** A milestone's threshold in minor units of its currency (checked to be ISO 4217 when the campaign loaded). */
+function toMinorUnitsOf(amount: number, currency: string): number {
+  return moneyFromMajor(amount, currency)?.amountMinor ?? Number.POSITIVE_INFINITY;
 }
 
 /**
@@ -124,16 +143,17 @@ export function planJobs(
   contact: ContactState,
   settings: CampaignSettings,
   lastEntryAt: (campaignId: string) => Date | null,
+  rates?: CurrencyRates,
 ): PlannedJob[] {
   if (trigger.historical) return [];
   return campaigns.flatMap((campaign): PlannedJob[] => {
-    if (!campaign.enabled || !triggers(campaign, trigger)) return [];
+    if (!campaign.enabled || !triggers(campaign, trigger, rates)) return [];
     const reentry = campaign.reentry;
     if (typeof reentry === 'object') {
       const last = lastEntryAt(campaign.id);
       if (last !== null && trigger.occurredAt.getTime() - last.getTime() < reentry.every) return [];
     }
-    const triggerData = triggerDataFor(campaign, trigger, contact, settings);
+    const triggerData = triggerDataFor(campaign, trigger, contact, settings, rates);
     if (triggerData === null) return [];
     const unit = reentryUnit(campaign, trigger);
     return [

@@ -16,11 +16,11 @@ const completed: TemplateOrder = {
 
 describe('order data', () => {
   it('fills the lines, total and placing time of an Order Delivered that carries only the order id', () => {
-    expect(orderData({ order_id: 'o-1' }, completed, new Date('2026-11-04T15:00:00Z'))).toEqual(completed);
+    expect(orderData({ order_id: 'o-1' }, undefined, completed, new Date('2026-11-04T15:00:00Z'))).toEqual(completed);
   });
 
   it('keeps what the later event does say over the known order', () => {
-    expect(orderData({ order_id: 'o-1', total: 49, products: [{ name: 'Gooseneck Kettle', sku: 'KETTLE-GN-1', price: 49, quantity: 1 }] }, completed, new Date('2026-11-04T15:00:00Z'))).toEqual({
+    expect(orderData({ order_id: 'o-1', total: 49, products: [{ name: 'Gooseneck Kettle', sku: 'KETTLE-GN-1', price: 49, quantity: 1 }] }, undefined, completed, new Date('2026-11-04T15:00:00Z'))).toEqual({
       orderId: 'o-1',
       total: 49,
       currency: 'EUR',
@@ -30,8 +30,8 @@ describe('order data', () => {
   });
 
   it('borrows nothing from a different known order', () => {
-    expect(orderData({ order_id: 'o-2' }, completed, new Date('2026-11-04T15:00:00Z'))).toEqual({ orderId: 'o-2', products: [], placedAt: '2026-11-04T15:00:00.000Z' });
-    expect(orderData({ order_id: 'o-2' }, completed, null)).toEqual({ orderId: 'o-2', products: [] });
+    expect(orderData({ order_id: 'o-2' }, undefined, completed, new Date('2026-11-04T15:00:00Z'))).toEqual({ orderId: 'o-2', products: [], placedAt: '2026-11-04T15:00:00.000Z' });
+    expect(orderData({ order_id: 'o-2' }, undefined, completed, null)).toEqual({ orderId: 'o-2', products: [] });
   });
 
   it('reads an Order Completed as the E-commerce Spec sends it', () => {
@@ -41,7 +41,7 @@ describe('order data', () => {
       currency: 'USD',
       products: [{ product_id: 'p-1', sku: 'SKU-1', name: 'Beans', price: 15, quantity: 3, category: 'Coffee', url: 'https://shop.example.com/beans', image_url: 'https://shop.example.com/beans.jpg' }, { sku: 'SKU-2' }, { price: 3 }, 'junk'],
     };
-    expect(orderData(properties, null, new Date('2026-11-20T10:00:00Z'))).toEqual({
+    expect(orderData(properties, undefined, null, new Date('2026-11-20T10:00:00Z'))).toEqual({
       orderId: '1001',
       total: 45,
       currency: 'USD',
@@ -53,9 +53,15 @@ describe('order data', () => {
     });
   });
 
+  it('takes the order’s value by the shared rule: total over revenue, in the minor units and currency ingestion gave', () => {
+    expect(orderData({ order_id: 'o-7', total: 50, revenue: 40, currency: 'EUR' }, undefined, null, null)).toMatchObject({ total: 50, currency: 'EUR' });
+    const normalized = { money: { currency: 'JPY', amounts: { total: 3200 } } };
+    expect(orderData({ order_id: 'o-8', total: 3200, currency: 'jpy' }, normalized, null, null)).toMatchObject({ total: 3200, currency: 'JPY' });
+  });
+
   it('is no order without an order id', () => {
-    expect(orderData({ total: 10 }, completed, null)).toBeNull();
-    expect(orderData({ order_id: '' }, completed, null)).toBeNull();
+    expect(orderData({ total: 10 }, undefined, completed, null)).toBeNull();
+    expect(orderData({ order_id: '' }, undefined, completed, null)).toBeNull();
   });
 });
 
@@ -94,6 +100,21 @@ describe('cross-sell recommendations', () => {
   it('recognises a bought product by its product id or name too', () => {
     const order: TemplateOrder = { orderId: 'o-3', products: [{ name: 'Tasting Flight' }, { name: 'Mug', productId: 'MUG-STONE' }] };
     expect(recommendationsFor({ ...recommendations, limit: 12 }, order)).toEqual([{ name: 'Gift Card' }]);
+  });
+
+  it('offers a priced product only to an order in its currency; unpriced ones to all', () => {
+    const priced = {
+      limit: 5,
+      byCategory: {
+        default: [
+          { name: 'Tasting Flight', sku: 'FLIGHT-3', price: 29, currency: 'USD' },
+          { name: 'Tasting Flight', sku: 'FLIGHT-3', price: 4200, currency: 'JPY' },
+          { name: 'Gift Card' },
+        ],
+      },
+    };
+    expect(recommendationsFor(priced, { orderId: 'o-5', currency: 'JPY', products: [] })).toEqual([{ name: 'Tasting Flight', sku: 'FLIGHT-3', price: 4200, currency: 'JPY' }, { name: 'Gift Card' }]);
+    expect(recommendationsFor(priced, { orderId: 'o-6', currency: 'EUR', products: [] })).toEqual([{ name: 'Gift Card' }]);
   });
 
   it('suggests the defaults for an order of unknown categories', () => {
@@ -155,7 +176,7 @@ describe('the data a template may use', () => {
     const customer = { id: 'cust-1', email: 'ada@example.com' };
     const birthday = Campaign.parse({ id: 'birthday', name: 'Birthday', template: 'birthday', category: 'marketing', trigger: { date: 'birthday' }, delay: { days: 0, at: '09:00' } });
     expect(templateDataSchema(birthday).safeParse({ customer, occasion: { kind: 'birthday', date: '2027-02-28' } }).success).toBe(true);
-    const vip = Campaign.parse({ id: 'vip', name: 'VIP', template: 'vip', category: 'marketing', trigger: { milestone: { lifetimeSpend: 500 } } });
+    const vip = Campaign.parse({ id: 'vip', name: 'VIP', template: 'vip', category: 'marketing', trigger: { milestone: { lifetimeSpend: 500, currency: 'EUR' } } });
     expect(templateDataSchema(vip).safeParse({ customer, milestone: { lifetimeSpend: 520, threshold: 500, currency: 'EUR' } }).success).toBe(true);
     expect(templateDataSchema(vip).safeParse({ customer, occasion: { kind: 'birthday', date: '2027-02-28' } }).success).toBe(false);
   });

@@ -1,5 +1,8 @@
 import { z } from 'zod';
 import {
+  orderEventValue,
+  toMajorUnits,
+  type Normalized,
   TemplateCampaign,
   TemplateCart,
   TemplateCustomer,
@@ -51,40 +54,57 @@ function productsOf(properties: Record<string, unknown>): TemplateProduct[] {
   return Array.isArray(list) ? list.flatMap((p) => productOf(p) ?? []) : [];
 }
 
+/** What ingestion derived from the event: its amounts in minor units and their currency. */
+type EventMoney = Pick<Normalized, 'money' | 'orderValue'> | undefined;
+
+/** The currency an event's amounts are in, as ingestion checked it, else as sent. */
+function currencyOf(properties: Record<string, unknown>, normalized: EventMoney): string | undefined {
+  return normalized?.money?.currency ?? str(properties['currency'])?.trim().toUpperCase();
+}
+
 /**
  * An order for templates. Events after the order (`Order Delivered`) often carry only its id;
- * the order as it was completed fills in the lines and total.
+ * the order as it was completed fills in the lines and total. The total is the order's value by
+ * the shared order-value rule (`total`, else `revenue`), in the currency it came in.
  */
-export function orderData(properties: Record<string, unknown>, known: TemplateOrder | null, placedAt: Date | null): TemplateOrder | null {
+export function orderData(properties: Record<string, unknown>, normalized: EventMoney, known: TemplateOrder | null, placedAt: Date | null): TemplateOrder | null {
   const orderId = str(properties['order_id']);
   if (orderId === undefined) return null;
   const same = known !== null && known.orderId === orderId ? known : null;
   const products = productsOf(properties);
+  // A later event about the same order that names no currency is in the order's.
+  const currency = currencyOf(properties, normalized) ?? same?.currency;
+  const value = orderEventValue({ properties: currency === undefined ? properties : { ...properties, currency }, normalized });
   return defined({
     orderId,
-    total: num(properties['total']) ?? num(properties['revenue']) ?? same?.total,
-    currency: str(properties['currency']) ?? same?.currency,
+    total: value === null ? same?.total : toMajorUnits(value),
+    currency: value?.currency ?? currency,
     products: products.length > 0 ? products : (same?.products ?? []),
     placedAt: same?.placedAt ?? placedAt?.toISOString(),
   });
 }
 
-export function cartData(properties: Record<string, unknown>): z.infer<typeof TemplateCart> {
+export function cartData(properties: Record<string, unknown>, normalized?: EventMoney): z.infer<typeof TemplateCart> {
   return defined({
     checkoutId: str(properties['checkout_id']),
     cartId: str(properties['cart_id']),
     total: num(properties['total']) ?? num(properties['value']),
-    currency: str(properties['currency']),
+    currency: currencyOf(properties, normalized),
     products: productsOf(properties),
   });
 }
 
-export function viewedProductData(properties: Record<string, unknown>): z.infer<typeof TemplateViewedProduct> | null {
+export function viewedProductData(properties: Record<string, unknown>, normalized?: EventMoney): z.infer<typeof TemplateViewedProduct> | null {
   const product = productOf(properties);
-  return product === null ? null : defined({ ...product, currency: str(properties['currency']) });
+  return product === null ? null : defined({ ...product, currency: currencyOf(properties, normalized) });
 }
 
-/** Cross-sell: products for the categories bought (then `default`), none already bought. */
+/**
+ * Cross-sell: products for the categories bought (then `default`), none already bought. A
+ * priced recommendation is offered only to an order in the same currency (a yen customer is not
+ * shown a dollar price); one without a price is offered to all. A store selling in several
+ * currencies lists a product once per currency.
+ */
 export function recommendationsFor(recommendations: NonNullable<Campaign['recommendations']>, order: TemplateOrder): TemplateProduct[] {
   const bought = new Set(order.products.flatMap((p) => [p.sku, p.productId, p.name].filter((v) => v !== undefined)));
   // Categories match whatever their case: stores send `coffee`, marketers write `Coffee`.
@@ -93,6 +113,7 @@ export function recommendationsFor(recommendations: NonNullable<Campaign['recomm
   const picked: TemplateProduct[] = [];
   for (const category of categories) {
     for (const product of byCategory.get(category) ?? []) {
+      if (product.price !== undefined && product.currency !== order.currency) continue;
       const ids = [product.sku, product.productId, product.name].filter((v) => v !== undefined);
       if (ids.some((id) => bought.has(id)) || picked.some((p) => p.name === product.name)) continue;
       picked.push(product);
@@ -125,7 +146,8 @@ export function templateDataSchema(campaign: Campaign): z.ZodType {
     else if (kind === 'cart') shape['cart'] = TemplateCart;
     else if (kind === 'product') shape['product'] = TemplateViewedProduct;
     else shape['event'] = TemplateEvent;
-    if (campaign.recommendations !== undefined) shape['recommendations'] = z.array(TemplateProduct);
+    // A recommendation's price is in its own currency, which it must carry.
+    if (campaign.recommendations !== undefined) shape['recommendations'] = z.array(TemplateProduct.refine((p) => p.price === undefined || p.currency !== undefined, { message: 'a priced recommendation carries its currency', path: ['currency'] }));
   } else if ('stage' in trigger) {
     shape['stage'] = TemplateStage;
     shape['lastOrder'] = TemplateOrder.optional();

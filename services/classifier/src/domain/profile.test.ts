@@ -1,0 +1,47 @@
+import { describe, expect, it } from 'vitest';
+import { LifecycleEvent } from '@lifecycle/contracts';
+import { applyEvent, emptyProfile, ledgerOf, mergeProfiles, type Profile } from './profile.ts';
+
+const track = (id: string, at: string, event: string, properties: Record<string, unknown>, customerId = 'c-1'): LifecycleEvent =>
+  LifecycleEvent.parse({ id, type: 'commerce.event', version: 1, occurredAt: at, customerId, causationId: id, payload: { call: { type: 'track', messageId: id, timestamp: at, userId: customerId, event, properties } } });
+
+const fold = (events: LifecycleEvent[], customerId = 'c-1'): Profile => events.reduce(applyEvent, emptyProfile(customerId, '2026-01-01T00:00:00.000Z'));
+const orders = (p: Profile) => p.orders.map((o) => [o.orderId, o.total, o.currency, o.amountMinor]);
+
+describe('orders in the profile follow the shared order-value rule', () => {
+  it('counts an order at its total (not revenue), each order id once, per currency', () => {
+    const p = fold([
+      track('e1', '2026-01-02T00:00:00Z', 'Order Completed', { order_id: 'A', total: 3200, revenue: 2900, currency: 'JPY' }),
+      track('e2', '2026-01-02T01:00:00Z', 'Order Completed', { order_id: 'A', total: 3200, currency: 'JPY' }),
+      track('e3', '2026-01-03T00:00:00Z', 'Order Completed', { order_id: 'B', total: 45.5, revenue: 40, currency: 'EUR' }),
+    ]);
+    expect(orders(p)).toEqual([
+      ['A', 3200, 'JPY', 3200],
+      ['B', 45.5, 'EUR', 4550],
+    ]);
+  });
+
+  it('keeps a partly refunded order at its net value, and drops cancelled or fully refunded ones in any arrival order', () => {
+    const events = [
+      track('e1', '2026-01-02T00:00:00Z', 'Order Completed', { order_id: 'A', total: 50, currency: 'USD' }),
+      track('e2', '2026-01-03T00:00:00Z', 'Order Completed', { order_id: 'B', total: 20, currency: 'USD' }),
+      track('e3', '2026-01-04T00:00:00Z', 'Order Completed', { order_id: 'C', total: 10, currency: 'USD' }),
+      track('r1', '2026-01-05T00:00:00Z', 'Order Refunded', { order_id: 'A', total: 12.5, currency: 'USD' }),
+      track('r2', '2026-01-05T00:00:00Z', 'Order Refunded', { order_id: 'B' }),
+      track('x1', '2026-01-05T00:00:00Z', 'Order Cancelled', { order_id: 'C' }),
+    ];
+    const p = fold(events);
+    expect(orders(p)).toEqual([['A', 37.5, 'USD', 3750]]);
+    expect(p.voidedOrderIds).toEqual(['B', 'C']);
+    expect(orders(fold([...events].reverse()))).toEqual(orders(p));
+  });
+
+  it('reads a profile from before the ledger as its orders and voided ids, and merges without counting twice', () => {
+    const old: Profile = { ...emptyProfile('c-1', '2026-01-01T00:00:00.000Z'), orders: [{ orderId: 'A', at: '2026-01-02T00:00:00Z', total: 19.99, currency: 'USD' }], voidedOrderIds: ['Z'] };
+    expect(ledgerOf(old)).toMatchObject({ orders: [{ orderId: 'A', value: { amountMinor: 1999, currency: 'USD' } }], cancelledOrderIds: ['Z'] });
+    const later = applyEvent(old, track('e9', '2026-01-09T00:00:00Z', 'Order Completed', { order_id: 'Z', total: 5, currency: 'USD' }));
+    expect(orders(later)).toEqual([['A', 19.99, 'USD', 1999]]);
+    const anon = fold([track('a1', '2026-01-02T00:00:00Z', 'Order Completed', { order_id: 'A', total: 19.99, currency: 'USD' }, 'anon')], 'anon');
+    expect(orders(mergeProfiles(later, anon))).toEqual([['A', 19.99, 'USD', 1999]]);
+  });
+});
