@@ -136,13 +136,15 @@ function campaignStats(campaign: Campaign, rows: ReturnType<Awaited<ReturnType<t
     id: campaign.id,
     name: campaign.name,
     enabled: campaign.enabled,
-    /** Jobs by status: pending, sent, skipped, cancelled, suppressed. */
+    /** Jobs by status: pending, sent, skipped, cancelled, suppressed, failed. */
     jobs: Object.fromEntries(statuses.map((status) => [status, total(status)])),
     pending: total('pending'),
     /** Requested from messaging and not turned down by it: what the provider was given. */
     sent: total('sent'),
     /** Requested, then not sent by messaging because the customer's consent said no. */
     suppressed: total('suppressed'),
+    /** Requested, then failed in messaging (template error, refused by the provider): not sent. */
+    failed: total('failed'),
     cancelled: { total: total('cancelled'), byReason: reasons('cancelled') },
     skipped: { total: total('skipped'), byReason: reasons('skipped') },
     deferredBySendWindow: byStatus.reduce((n, r) => n + (r.deferrals ?? 0), 0),
@@ -195,6 +197,7 @@ export async function buildScheduler(opts: SchedulerOptions): Promise<Scheduler>
           jobs: stats.jobs,
           sent: stats.sent,
           suppressed: stats.suppressed,
+          failed: stats.failed,
           cancelled: stats.cancelled.total,
           skipped: stats.skipped.total,
           conversions: stats.conversions,

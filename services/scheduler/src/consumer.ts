@@ -266,21 +266,29 @@ export function consentChangeHandler(opts: PlanningOptions): TopicConsumerOption
   };
 }
 
+/** Messaging's outcomes that mean the provider was never given the message. */
+const notSentOutcomes = ['suppressed', 'failed'] as const;
+type NotSentOutcome = (typeof notSentOutcomes)[number];
+const isNotSent = (status: string): status is NotSentOutcome => (notSentOutcomes as readonly string[]).includes(status);
+
 /**
  * What messaging did with a requested message. `suppressed` (the customer's consent said no when
- * it came to sending) settles the job as `suppressed`: not sent, so neither counted as a send in
- * the stats nor in the frequency cap, nor credited with conversions.
+ * it came to sending) and `failed` (the template could not be rendered, the provider refused it or
+ * kept failing) settle the job with that status: not sent, so neither counted as a send in the
+ * stats nor in the frequency cap, nor credited with conversions. The stats then count what the
+ * provider was given. (`doubtful` stays a send: the provider may well have it.)
  */
 export function messageEventHandler(opts: PlanningOptions): TopicConsumerOptions<'messageEvents'>['handle'] {
   return async (event: MessageEvent) => {
-    if (event.payload.status !== 'suppressed') return;
+    const { status } = event.payload;
+    if (!isNotSent(status)) return;
     // A job still pending was published by a firing that did not commit; messaging has settled it for good.
     const settled = await opts.runtime.db
       .update(jobs)
-      .set({ status: 'suppressed', skipReason: 'suppressed', skipDetail: event.payload.error ?? null })
+      .set({ status, skipReason: status, skipDetail: event.payload.error ?? null })
       .where(and(eq(jobs.dedupeKey, event.payload.dedupeKey), inArray(jobs.status, ['sent', 'pending'])))
       .returning({ dedupeKey: jobs.dedupeKey });
-    if (settled.length > 0) opts.runtime.logger.info({ eventId: event.id, customerId: event.customerId, campaignId: event.payload.campaignId, dedupeKey: event.payload.dedupeKey }, 'job settled as suppressed by messaging');
+    if (settled.length > 0) opts.runtime.logger.info({ eventId: event.id, customerId: event.customerId, campaignId: event.payload.campaignId, dedupeKey: event.payload.dedupeKey, status }, 'job settled by messaging as not sent');
   };
 }
 

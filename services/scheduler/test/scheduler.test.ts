@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MessageRequested, TimerFired, type LifecycleEvent, type TimerRequested } from '@lifecycle/contracts';
+import { MessageRequested, TimerFired, type LifecycleEvent, type MessageEvent, type TimerRequested } from '@lifecycle/contracts';
 import { openRuntime, publish, type Producer, type Runtime } from '@lifecycle/kit';
 import { collectTopic, connectedProducer, createTestInfra, eventually, serviceEnv, type TestInfra } from '@lifecycle/tools/test-kit';
 import { buildScheduler, purgeProcessedEvents, purgeSettledJobs, type Scheduler } from '../src/app.ts';
@@ -39,19 +39,19 @@ let timersFired: Awaited<ReturnType<typeof collectTopic>>;
 const clock = simulatedClock(start);
 const arrivedNow = () => ({ at: clock.now() });
 
-function order(id: string, customerId: string, email: string | undefined): LifecycleEvent {
+function order(id: string, customerId: string, email: string | undefined, at: Date = start): LifecycleEvent {
   return {
     id,
     type: 'commerce.event',
     version: 1,
-    occurredAt: start.toISOString(),
+    occurredAt: at.toISOString(),
     customerId,
     causationId: id,
     payload: {
       call: {
         type: 'track',
         messageId: id,
-        timestamp: start.toISOString(),
+        timestamp: at.toISOString(),
         userId: customerId,
         event: 'Order Completed',
         properties: { order_id: `o-${id}`, total: 42, currency: 'USD', products: [{ name: 'Kettle', price: 42, quantity: 1 }] },
@@ -216,5 +216,39 @@ describe('a customer who moves to another time zone', () => {
     ], { at: new Date('2027-01-10T10:00:00.000Z') });
     // The same day, 10:00 in Tokyo: three days after the delivery in the customer's calendar there.
     await eventually(async () => expect(await due()).toEqual([{ due_at: new Date('2027-01-13T01:00:00.000Z') }]));
+  });
+});
+
+describe('what messaging did with a request', () => {
+  it('counts a message messaging failed or suppressed as not sent, and ignores its other statuses', async () => {
+    const stats = async () => (await scheduler.app.inject({ url: '/campaigns/post-purchase-thank-you/stats' })).json();
+    const before = await stats();
+    await publish(producer, infra.prefix, 'lifecycleEvents', [order('e-f', 'fay', 'fay@example.com', clock.now()), order('e-s', 'sue', 'sue@example.com', clock.now()), order('e-d', 'dee', 'dee@example.com', clock.now())], arrivedNow());
+    await eventually(async () => expect((await stats()).pending).toBe(3));
+    await scheduler.app.inject({ method: 'POST', url: '/admin/clock', payload: { now: new Date(clock.now().getTime() + 3 * 3_600_000).toISOString() } });
+    await eventually(async () => expect((await stats()).sent).toBe(before.sent + 3));
+    const outcome = (key: string, status: MessageEvent['payload']['status'], customerId: string): MessageEvent => ({
+      id: `outcome:${key}:${status}`,
+      type: 'message.status',
+      version: 1,
+      occurredAt: clock.now().toISOString(),
+      customerId,
+      causationId: key,
+      payload: { dedupeKey: key, campaignId: 'post-purchase-thank-you', status, ...(status === 'failed' ? { error: 'rejected by the mail provider' } : {}) },
+    });
+    await publish(producer, infra.prefix, 'messageEvents', [
+      outcome('post-purchase-thank-you:fay:e-f', 'failed', 'fay'),
+      outcome('post-purchase-thank-you:sue:e-s', 'suppressed', 'sue'),
+      // Delivered and doubtful mail was given to the provider: still a send.
+      outcome('post-purchase-thank-you:dee:e-d', 'doubtful', 'dee'),
+      outcome('post-purchase-thank-you:dee:e-d', 'delivered', 'dee'),
+    ]);
+    await eventually(async () => expect(await stats()).toMatchObject({ sent: before.sent + 1, failed: 1, suppressed: 1 }));
+    const { rows } = await runtime.pool.query("SELECT customer_id, status, skip_reason FROM scheduling.jobs WHERE customer_id IN ('fay', 'sue', 'dee') ORDER BY customer_id");
+    expect(rows).toEqual([
+      { customer_id: 'dee', status: 'sent', skip_reason: null },
+      { customer_id: 'fay', status: 'failed', skip_reason: 'failed' },
+      { customer_id: 'sue', status: 'suppressed', skip_reason: 'suppressed' },
+    ]);
   });
 });

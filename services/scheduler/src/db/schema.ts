@@ -14,7 +14,7 @@ export const jobs = scheduling.table(
     customerId: text('customer_id').notNull(),
     triggerEventId: text('trigger_event_id').notNull(),
     dueAt: ts('due_at').notNull(),
-    /** pending → sent | skipped | cancelled; sent → suppressed when messaging did not send it */
+    /** pending → sent | skipped | cancelled; sent → suppressed | failed when messaging did not send it */
     status: text('status').notNull().default('pending'),
     skipReason: text('skip_reason'),
     triggerData: jsonb('trigger_data').$type<Record<string, unknown>>().notNull(),
