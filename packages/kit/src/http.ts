@@ -53,8 +53,8 @@ export interface BaseAppOptions {
 export function createBaseApp({ logger, readiness, informational = {} }: BaseAppOptions): FastifyInstance {
   // fastify merges these over its own serializers, which would print the query string.
   const loggerInstance: FastifyBaseLogger = logger.child({}, { serializers: { req: serializeRequest } });
-  // Probes hit /healthz and /readyz every few seconds; logging each would drown real traffic.
-  const logController = new PathOnlyLogController({ disableRequestLogging: (req) => req.url === '/healthz' || req.url === '/readyz' });
+  // Probes and scrapes hit /healthz, /readyz and /metrics every few seconds; logging each would drown real traffic.
+  const logController = new PathOnlyLogController({ disableRequestLogging: (req) => ['/healthz', '/readyz', '/metrics'].includes(loggablePath(req.url)) });
   const app = Fastify({ loggerInstance, logController });
 
   app.setErrorHandler((err: FastifyError | ZodError, request, reply) => {

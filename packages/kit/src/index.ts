@@ -8,3 +8,4 @@ export * from './runtime.ts';
 export * from './shutdown.ts';
 export * from './topics.ts';
 export * from './error-serializer.ts';
+export * from './metrics.ts';

@@ -7,6 +7,7 @@ import { installShutdown } from './shutdown.ts';
 import { createLogger } from './logger.ts';
 import { ConfigError } from './config.ts';
 import { describeError, serializeError } from './error-serializer.ts';
+import { createServiceMetrics, installMetrics, type ConsumerGroupRef, type Registry } from './metrics.ts';
 
 export interface RuntimeConfig {
   KAFKA_BROKERS: string[];
@@ -62,15 +63,42 @@ export async function openRuntime(opts: {
   };
 }
 
-/** A service's HTTP app with `/healthz` and `/readyz` wired to its consumers and database. */
-export function createServiceApp(runtime: Runtime, consumers: () => RunningConsumer[]): FastifyInstance {
-  return createBaseApp({
+/** What a service's `GET /metrics` shows besides the process metrics. */
+export interface ServiceMetricsWiring {
+  /** The consumer groups whose lag per partition it shows. */
+  groups: readonly ConsumerGroupRef[];
+  /** A registry holding the service's own metrics; default: a new one. */
+  registry?: Registry;
+  /** The answer to `?format=json`, for a service that documents one. */
+  json?: () => Promise<unknown>;
+  /** Lag figures older than this are read again on a scrape (default 10 s). */
+  lagMaxAgeMs?: number;
+}
+
+/**
+ * A service's HTTP app with `/healthz` and `/readyz` wired to its consumers and database, and,
+ * given `metrics`, `/metrics` (Prometheus text: process metrics and consumer lag).
+ */
+export function createServiceApp(runtime: Runtime, consumers: () => RunningConsumer[], metrics?: ServiceMetricsWiring): FastifyInstance {
+  const app = createBaseApp({
     logger: runtime.logger,
     readiness: {
       consumers: () => consumers().every((c) => c.ready()),
       database: () => databaseReachable(runtime.pool),
     },
   });
+  if (metrics !== undefined) {
+    const served = createServiceMetrics({
+      kafka: runtime.kafka,
+      prefix: runtime.prefix,
+      logger: runtime.logger,
+      groups: metrics.groups,
+      registry: metrics.registry,
+      lagMaxAgeMs: metrics.lagMaxAgeMs,
+    });
+    installMetrics(app, served, { json: metrics.json });
+  }
+  return app;
 }
 
 /**

@@ -2,6 +2,7 @@ import { createServiceApp, startTopicConsumer, type FastifyInstance, type Runnin
 import { consentChangeHandler, consentChangesHandler, lifecycleEventHandler, lifecycleEventsHandler, messageEventHandler, messageEventsHandler, timerFiredHandler, timersFiredHandler } from './consumer.ts';
 import type { Thresholds } from './domain/thresholds.ts';
 import { registerReadApi } from './read-api.ts';
+import { classifierGroups } from './rebuild.ts';
 
 export interface Classifier {
   app: FastifyInstance;
@@ -55,7 +56,7 @@ export async function buildClassifier(runtime: Runtime, thresholds: Thresholds):
     handleBatch: consentChangesHandler(runtime, thresholds),
   });
   const consumers = [consumer, timers, engagement, consent];
-  const app = createServiceApp(runtime, () => consumers);
+  const app = createServiceApp(runtime, () => consumers, { groups: classifierGroups });
   registerReadApi(app, runtime.db);
   return { app, consumers };
 }

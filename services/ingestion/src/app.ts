@@ -1,5 +1,5 @@
 import { lt } from 'drizzle-orm';
-import { createBaseApp, databaseReachable, type Database, type FastifyInstance, type Logger, type RunningConsumer, type Runtime } from '@lifecycle/kit';
+import { createBaseApp, createServiceMetrics, databaseReachable, installMetrics, type Database, type FastifyInstance, type Logger, type RunningConsumer, type Runtime } from '@lifecycle/kit';
 import { topicName } from '@lifecycle/contracts';
 import { startIngestionConsumer } from './batch-consumer.ts';
 import type { IngestionConfig } from './config.ts';
@@ -69,5 +69,6 @@ export async function buildIngestion(runtime: Runtime, config: IngestionConfig, 
   void purge();
   const timer = setInterval(() => void purge(), config.INGESTION_DEDUPE_PURGE_INTERVAL_MS);
   timer.unref();
+  installMetrics(app, createServiceMetrics({ kafka: runtime.kafka, prefix: runtime.prefix, logger: runtime.logger, groups: [{ groupId: 'lifecycle-ingestion', topic: 'commerceEvents' }] }));
   return { app, consumers, background: [{ stop: async () => clearInterval(timer) }] };
 }

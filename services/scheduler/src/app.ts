@@ -1,7 +1,7 @@
 import { count, inArray, sql, sum } from 'drizzle-orm';
 import { z } from 'zod';
 import { toMajorUnits, type CurrencyRates } from '@lifecycle/contracts';
-import { createServiceApp, startTopicConsumer, type Database, type FastifyInstance, type RunningConsumer, type Runtime } from '@lifecycle/kit';
+import { createServiceApp, startTopicConsumer, type ConsumerGroupRef, type Database, type FastifyInstance, type RunningConsumer, type Runtime } from '@lifecycle/kit';
 import { consentChangeHandler, lifecycleBatchHandler, lifecycleEventHandler, messageEventHandler, reconcileAtStartup, stageChangeHandler, type PlanningOptions } from './consumer.ts';
 import { conversions, jobs } from './db/schema.ts';
 import type { Campaign, CampaignSettings } from './domain/campaign.ts';
@@ -155,6 +155,15 @@ function campaignStats(campaign: Campaign, rows: ReturnType<Awaited<ReturnType<t
   };
 }
 
+/** The scheduler's consumer groups, whose lag `GET /metrics` shows. */
+export const schedulerConsumerGroups: readonly ConsumerGroupRef[] = [
+  { groupId: 'lifecycle-scheduler', topic: 'lifecycleEvents' },
+  { groupId: 'lifecycle-scheduler-stages', topic: 'stageChanges' },
+  { groupId: 'lifecycle-scheduler-message-events', topic: 'messageEvents' },
+  { groupId: 'lifecycle-scheduler-consent', topic: 'consentChanges' },
+  { groupId: 'lifecycle-scheduler-timers', topic: 'timersRequested' },
+];
+
 /** Builds the scheduler: its consumers, the job runner and the HTTP app. */
 export async function buildScheduler(opts: SchedulerOptions): Promise<Scheduler> {
   const { runtime, campaigns, clock, settings } = opts;
@@ -177,7 +186,7 @@ export async function buildScheduler(opts: SchedulerOptions): Promise<Scheduler>
     startTopicConsumer({ ...common, groupId: 'lifecycle-scheduler-consent', topic: 'consentChanges', handle: consentChangeHandler(planning) }),
     startTopicConsumer({ ...common, groupId: 'lifecycle-scheduler-timers', topic: 'timersRequested', handle: timerRequestHandler(runtime, planning.onPlanned) }),
   ]);
-  const app = createServiceApp(runtime, () => consumers);
+  const app = createServiceApp(runtime, () => consumers, { groups: schedulerConsumerGroups });
 
   app.get('/campaigns', async () => {
     const rowsOf = await statsRows(runtime, campaigns.map((c) => c.id));
