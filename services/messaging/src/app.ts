@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createServiceApp, startTopicConsumer, type FastifyInstance, type Logger, type RunningConsumer, type Runtime } from '@lifecycle/kit';
+import { createMetricsRegistry, createServiceApp, startTopicConsumer, type ConsumerGroupRef, type FastifyInstance, type Logger, type RunningConsumer, type Runtime } from '@lifecycle/kit';
 import type { MessagingConfig } from './config.ts';
 import { createConsentKeeper, type ConsentKeeper } from './consent-keeper.ts';
 import { messageRequestedHandler } from './consumer.ts';
@@ -8,7 +8,6 @@ import { createConsentRepository } from './db/consent-repository.ts';
 import { createSendsRepository } from './db/sends-repository.ts';
 import { createSuppressionsRepository } from './db/suppressions-repository.ts';
 import { parseWebhookPublicKey } from './domain/webhook-signature.ts';
-import { metricsRoute } from './http/metrics-route.ts';
 import { previewRoutes } from './http/preview-routes.ts';
 import { sendGridWebhookRoutes } from './http/sendgrid-webhook-routes.ts';
 import { unsubscribeRoutes } from './http/unsubscribe-routes.ts';
@@ -21,6 +20,12 @@ import { createOutboxTransport } from './transport/outbox-transport.ts';
 import { createSendGridTransport } from './transport/sendgrid-transport.ts';
 import { consentEventHandler } from './unsubscribe-consumer.ts';
 import { createUnsubscribeTokens } from './unsubscribe-tokens.ts';
+
+/** Messaging's consumer groups, whose lag `GET /metrics` shows. */
+export const messagingConsumerGroups = {
+  requests: { groupId: 'lifecycle-messaging', topic: 'messagesRequested' },
+  consentEvents: { groupId: 'lifecycle-messaging-unsubscribes', topic: 'lifecycleEvents' },
+} as const satisfies Record<string, ConsumerGroupRef>;
 
 export type MessagingSettings = Omit<MessagingConfig, 'KAFKA_BROKERS' | 'DATABASE_URL' | 'LOG_LEVEL' | 'TOPIC_PREFIX' | 'HOST' | 'PORT'>;
 
@@ -43,6 +48,8 @@ export interface MessagingOptions {
   outagePauseMs?: number;
   /** How often consent changes a failed publish left in the outbox are published again (default 5 s). */
   consentFlushMs?: number;
+  /** `GET /metrics` reads consumer lag again once its figures are older than this (default 10 s). */
+  lagMaxAgeMs?: number;
 }
 
 export interface Messaging {
@@ -82,7 +89,8 @@ export async function buildMessaging(opts: MessagingOptions): Promise<Messaging>
   const transport = opts.transport ?? selectTransport(config, runtime.logger, now);
   const sends = createSendsRepository(runtime.db);
   const suppressions = createSuppressionsRepository(runtime.db);
-  const metrics = createMessagingMetrics();
+  const registry = createMetricsRegistry();
+  const metrics = createMessagingMetrics({ registry, byStatus: sends.countByStatus, logger: runtime.logger });
   const consent = createConsentKeeper({ repository: createConsentRepository(runtime.db, runtime.pool), suppressions, producer: runtime.producer, prefix: runtime.prefix, logger: runtime.logger, now });
   if (config.UNSUBSCRIBE_SECRET === undefined) runtime.logger.warn('UNSUBSCRIBE_SECRET is not set: marketing mail will be failed instead of sent without an unsubscribe link');
   const tokens =
@@ -119,7 +127,7 @@ export async function buildMessaging(opts: MessagingOptions): Promise<Messaging>
     kafka: runtime.kafka,
     producer: runtime.producer,
     prefix: runtime.prefix,
-    groupId: 'lifecycle-messaging',
+    groupId: messagingConsumerGroups.requests.groupId,
     logger: runtime.logger,
     pool: runtime.pool,
     handle,
@@ -132,8 +140,8 @@ export async function buildMessaging(opts: MessagingOptions): Promise<Messaging>
     producer: runtime.producer,
     prefix: runtime.prefix,
     pool: runtime.pool,
-    groupId: 'lifecycle-messaging-unsubscribes',
-    topic: 'lifecycleEvents',
+    groupId: messagingConsumerGroups.consentEvents.groupId,
+    topic: messagingConsumerGroups.consentEvents.topic,
     logger: runtime.logger,
     handle: consentEventHandler({ consent, logger: runtime.logger }),
     // A consent event published before this service first started must still count.
@@ -144,7 +152,12 @@ export async function buildMessaging(opts: MessagingOptions): Promise<Messaging>
   // Records a crash or Kafka outage left unpublished go out now, then on a timer.
   await consent.flush().catch((err: unknown) => runtime.logger.warn({ err }, 'consent outbox not flushed at start-up'));
   consent.start(opts.consentFlushMs ?? 5_000);
-  const app = createServiceApp(runtime, () => consumers);
+  const app = createServiceApp(runtime, () => consumers, {
+    groups: Object.values(messagingConsumerGroups),
+    registry,
+    json: metrics.json,
+    lagMaxAgeMs: opts.lagMaxAgeMs,
+  });
   // Closing the app (tests, shutdown) ends the outbox timer before the pool and producer close.
   app.addHook('onClose', async () => consent.stop());
   await app.register(unsubscribeRoutes({ tokens, consent, now }));
@@ -159,7 +172,6 @@ export async function buildMessaging(opts: MessagingOptions): Promise<Messaging>
       now,
     }),
   );
-  await app.register(metricsRoute({ db: runtime.db, metrics }));
   await app.register(previewRoutes({ dir: config.TEMPLATES_DIR }));
   return { app, consumers, transport, metrics, consent };
 }

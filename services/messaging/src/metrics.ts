@@ -1,49 +1,82 @@
-/** Outcomes and provider retries counted since the process started, for `GET /metrics`. */
+import { Counter, Gauge, Registry, type Logger } from '@lifecycle/kit';
+import { sendStatuses } from './domain/send-policy.ts';
+
+/** Outcomes, provider retries and webhook events counted since the process started, and messages by status. */
 export interface MessagingMetrics {
   countOutcome: (outcome: 'sent' | 'failed' | 'doubtful' | 'suppressed') => void;
   countRetry: (reason: 'rate-limited' | 'provider-error' | 'unreachable') => void;
   countWebhookEvent: (event: string) => void;
-  snapshot: () => MetricsSnapshot;
+  /** `GET /metrics?format=json`: the same numbers as the Prometheus text. */
+  json: () => Promise<MetricsJson>;
+  registry: Registry;
 }
 
-export interface MetricsSnapshot {
+export interface MetricsJson {
+  messages: Record<string, number>;
   outcomes: Record<string, number>;
   retries: Record<string, number>;
   webhookEvents: Record<string, number>;
 }
 
-export function createMessagingMetrics(): MessagingMetrics {
-  const outcomes = new Map<string, number>();
-  const retries = new Map<string, number>();
-  const webhookEvents = new Map<string, number>();
-  const bump = (map: Map<string, number>, key: string): void => {
-    map.set(key, (map.get(key) ?? 0) + 1);
-  };
-  return {
-    countOutcome: (outcome) => bump(outcomes, outcome),
-    countRetry: (reason) => bump(retries, reason),
-    countWebhookEvent: (event) => bump(webhookEvents, event),
-    snapshot: () => ({ outcomes: Object.fromEntries(outcomes), retries: Object.fromEntries(retries), webhookEvents: Object.fromEntries(webhookEvents) }),
-  };
+export interface MessagingMetricsOptions {
+  /** Where the metrics are registered; default: a registry of their own. */
+  registry?: Registry;
+  /** Messages per send status, from the database, so doubtful sends stay visible across restarts. */
+  byStatus: () => Promise<Partial<Record<string, number>>>;
+  logger: Logger;
 }
 
-function labelValue(value: string): string {
-  return value.replace(/["\\\n]/g, (c) => (c === '\n' ? '\\n' : `\\${c}`));
+async function valuesOf(counter: Counter<string>, label: string): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  for (const v of (await counter.get()).values) {
+    const key = v.labels[label];
+    if (key !== undefined) out[String(key)] = v.value;
+  }
+  return out;
 }
 
 /**
- * Prometheus text exposition. `messages_by_status` comes from the database, so doubtful sends
- * stay visible across restarts; the `_total` counters are this process's own.
+ * Messaging's metrics on prom-client: `lifecycle_messaging_messages` (gauge by status, read
+ * from the database on each scrape) and this process's `_total` counters.
  */
-export function prometheusText(snapshot: MetricsSnapshot, byStatus: Record<string, number>): string {
-  const lines: string[] = [];
-  const family = (name: string, type: 'counter' | 'gauge', help: string, label: string, values: Record<string, number>): void => {
-    lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
-    for (const [key, value] of Object.entries(values).sort(([a], [b]) => a.localeCompare(b))) lines.push(`${name}{${label}="${labelValue(key)}"} ${value}`);
+export function createMessagingMetrics(opts: MessagingMetricsOptions): MessagingMetrics {
+  const registry = opts.registry ?? new Registry();
+  const registers = [registry];
+  const outcomes = new Counter({ name: 'lifecycle_messaging_outcomes_total', help: 'Send outcomes recorded by this process.', labelNames: ['outcome'], registers });
+  const retries = new Counter({ name: 'lifecycle_messaging_provider_retries_total', help: 'Provider calls that were not accepted and were tried again.', labelNames: ['reason'], registers });
+  const webhookEvents = new Counter({ name: 'lifecycle_messaging_webhook_events_total', help: 'SendGrid webhook events received, by SendGrid event name.', labelNames: ['event'], registers });
+
+  const byStatus = async (): Promise<Record<string, number>> => {
+    const counts: Record<string, number> = Object.fromEntries(sendStatuses.map((s) => [s, 0]));
+    for (const [status, n] of Object.entries(await opts.byStatus())) counts[status] = n ?? 0;
+    return counts;
   };
-  family('lifecycle_messaging_messages', 'gauge', 'Messages by send status (claimed, sending, sent, failed, doubtful, suppressed), from the database.', 'status', byStatus);
-  family('lifecycle_messaging_outcomes_total', 'counter', 'Send outcomes recorded by this process.', 'outcome', snapshot.outcomes);
-  family('lifecycle_messaging_provider_retries_total', 'counter', 'Provider calls that were not accepted and were tried again.', 'reason', snapshot.retries);
-  family('lifecycle_messaging_webhook_events_total', 'counter', 'SendGrid webhook events received, by SendGrid event name.', 'event', snapshot.webhookEvents);
-  return `${lines.join('\n')}\n`;
+  const messages = new Gauge({
+    name: 'lifecycle_messaging_messages',
+    help: 'Messages by send status (claimed, sending, sent, failed, doubtful, suppressed), from the database.',
+    labelNames: ['status'],
+    registers,
+    collect: async () => {
+      messages.reset();
+      try {
+        for (const [status, n] of Object.entries(await byStatus())) messages.set({ status }, n);
+      } catch (err) {
+        // Process and lag metrics still matter while the database is down; this family stays empty.
+        opts.logger.warn({ err }, 'messages by status not read for /metrics');
+      }
+    },
+  });
+
+  return {
+    countOutcome: (outcome) => outcomes.inc({ outcome }),
+    countRetry: (reason) => retries.inc({ reason }),
+    countWebhookEvent: (event) => webhookEvents.inc({ event }),
+    json: async () => ({
+      messages: await byStatus(),
+      outcomes: await valuesOf(outcomes, 'outcome'),
+      retries: await valuesOf(retries, 'reason'),
+      webhookEvents: await valuesOf(webhookEvents, 'event'),
+    }),
+    registry,
+  };
 }
