@@ -30,6 +30,12 @@ Commands:
   consent:lift TARGET   Lift a hard bounce or spam complaint that stops marketing mail, for a customer id
                         or an email address (all customers at it); publishes the change on consent.changes.
                         A customer's own unsubscribe is not lifted: only their re-subscription does that.
+  messages:doubtful     List doubtful sends (a SendGrid call whose answer was lost) that SendGrid's
+                        webhook has not settled, oldest first, and releases not taken up yet.
+      --older-than AGE    only those doubtful at least that long (default 1h; 30m, 2d, 0 for all)
+  messages:release-doubtful DEDUPE_KEY | --all-older-than AGE
+                        Release one doubtful send, or every one listed with that age, for one more
+                        try: messaging sends it again (a second copy if the first did go out).
   setup                 Like start without the services: Kafka, database and topics, then exit.
   stop-kafka            Stop the background Kafka broker that start or test started.
   help                  This text.
@@ -82,6 +88,10 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'consent:lift':
       return consentLift(rest);
+    case 'messages:doubtful':
+      return doubtfulList(rest);
+    case 'messages:release-doubtful':
+      return doubtfulRelease(rest);
     case 'setup':
       return setup();
     case 'stop-kafka':
@@ -127,6 +137,56 @@ async function consentLift(args: string[]): Promise<number> {
   for (const c of result.customers) say(`${c.customerId}: ${c.lifted ? 'lifted' : 'nothing to lift'}, now ${c.state ?? 'no consent recorded'}`);
   if (result.addressSuppressionsRemoved > 0) say(`address-level bounce/spam suppressions removed: ${result.addressSuppressionsRemoved}`);
   return 0;
+}
+
+/** The stack's environment for a command that runs messaging's code against its database. */
+async function messagingEnv(): Promise<Record<string, string | undefined>> {
+  const { readStackConfig } = await import('./stack-config.ts');
+  const config = readStackConfig(process.env);
+  const brokers = config.brokersFromEnv ?? [`127.0.0.1:${defaultBrokerOptions(say).brokerPort}`];
+  return { ...process.env, KAFKA_BROKERS: brokers.join(','), DATABASE_URL: config.databaseUrl, TOPIC_PREFIX: config.topicPrefix };
+}
+
+async function ageOption(text: string, option: string): Promise<number> {
+  const { parseAge } = await import('../../services/messaging/src/domain/doubtful-release.ts');
+  const age = parseAge(text);
+  if (!age.ok) throw new UsageError(`${option}: ${age.reason}`);
+  return age.ms;
+}
+
+async function doubtfulList(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { 'older-than': { type: 'string', default: '1h' } }, strict: true });
+  if (positionals.length > 0) throw new UsageError('messages:doubtful takes no arguments besides --older-than');
+  const olderThan = values['older-than'];
+  const olderThanMs = await ageOption(olderThan, '--older-than');
+  // Messaging owns the sends: the command runs its code against its database, as consent:lift does.
+  const { withDoubtfulSends } = await import('../../services/messaging/src/doubtful-sends.ts');
+  const { formatAge } = await import('../../services/messaging/src/domain/doubtful-release.ts');
+  const now = new Date();
+  const listed = await withDoubtfulSends({ env: await messagingEnv(), now: () => now }, (d) => d.list(olderThanMs));
+  for (const s of listed) {
+    const state = s.status === 'doubtful' ? `doubtful for ${formatAge(now.getTime() - s.since.getTime())}` : 'released, not taken up yet: release it again';
+    const note = s.releasable ? '' : ' (no stored request: cannot be released)';
+    process.stdout.write(`${s.dedupeKey}  customer ${s.customerId}  campaign ${s.campaignId}  ${state}${note}\n`);
+  }
+  say(`${listed.length} doubtful send${listed.length === 1 ? '' : 's'} unsettled for at least ${olderThan}; release with ./lifecycle messages:release-doubtful <dedupe key> or --all-older-than ${olderThan}`);
+  return 0;
+}
+
+async function doubtfulRelease(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { 'all-older-than': { type: 'string' } }, strict: true });
+  const allOlderThan = values['all-older-than'];
+  const [dedupeKey] = positionals;
+  if ((allOlderThan === undefined) === (dedupeKey === undefined) || positionals.length > 1) {
+    throw new UsageError('messages:release-doubtful needs one dedupe key or --all-older-than AGE');
+  }
+  const target = dedupeKey !== undefined ? { dedupeKey } : { olderThanMs: await ageOption(allOlderThan ?? '', '--all-older-than') };
+  const { withDoubtfulSends } = await import('../../services/messaging/src/doubtful-sends.ts');
+  const outcomes = await withDoubtfulSends({ env: await messagingEnv() }, (d) => d.release(target));
+  for (const o of outcomes) say(o.released ? `${o.dedupeKey}: released, messages.requested published${o.republished ? ' again' : ''}; messaging sends it` : `${o.dedupeKey}: not released: ${o.reason}`);
+  const released = outcomes.filter((o) => o.released).length;
+  if (dedupeKey === undefined) say(`${released} of ${outcomes.length} doubtful send${outcomes.length === 1 ? '' : 's'} released`);
+  return outcomes.every((o) => o.released) ? 0 : 1;
 }
 
 async function setup(): Promise<number> {

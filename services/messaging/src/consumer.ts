@@ -102,8 +102,8 @@ export function messageRequestedHandler(deps: MessageHandlerDeps): TopicConsumer
   };
 
   /** Records the outcome of the attempt holding `claimToken`, then reports it. */
-  const finishAndReport = async (key: string, claimToken: string | null, outcome: FinalOutcome): Promise<void> => {
-    const row = await sends.finish(key, outcome, now(), claimToken);
+  const finishAndReport = async (key: string, claimToken: string | null, outcome: FinalOutcome, request?: MessageRequested): Promise<void> => {
+    const row = await sends.finish(key, outcome, now(), claimToken, request);
     // On the row (or the row moved on without us): nothing left that only this process knows.
     memory.delete(key);
     if (row === null) return;
@@ -140,7 +140,8 @@ export function messageRequestedHandler(deps: MessageHandlerDeps): TopicConsumer
         case 'mark-doubtful': {
           const error = 'an earlier attempt stopped before recording whether the provider accepted the message';
           log.warn({ claimedAt: row.claimedAt.toISOString() }, 'earlier attempt left no outcome, marked doubtful, nothing sent');
-          await finishAndReport(row.dedupeKey, row.claimToken, { status: 'doubtful', error });
+          // The request in hand goes on the row (a row claimed before requests were kept has none), so an operator can release it.
+          await finishAndReport(row.dedupeKey, row.claimToken, { status: 'doubtful', error }, claim.request);
           return null;
         }
         default:
@@ -246,6 +247,7 @@ export function messageRequestedHandler(deps: MessageHandlerDeps): TopicConsumer
       customerId: request.customerId,
       campaignId: payload.campaignId,
       templateId: payload.templateId,
+      request,
     };
     const claim = await sends.claim(claimValues, now());
     const held = claim.claimed ? claim.row : await settleExisting(claim.row, claimValues, log);

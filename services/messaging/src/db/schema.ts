@@ -33,8 +33,15 @@ export const sends = messaging.table(
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull(),
     /** When the outcome was published on `messages.events`; null until then. */
     reportedAt: timestamp('reported_at', { withTimezone: true }),
+    /**
+     * The `messages.requested` record that claimed the key, kept while the send is open or
+     * `doubtful` (cleared with any other outcome): what an operator's release publishes again.
+     */
+    request: jsonb('request'),
+    /** When an operator last released the key from `doubtful` for one more try; null if never. */
+    releasedAt: timestamp('released_at', { withTimezone: true }),
   },
-  (t) => [index('sends_customer_id_idx').on(t.customerId)],
+  (t) => [index('sends_customer_id_idx').on(t.customerId), index('sends_doubtful_idx').on(t.updatedAt).where(sql`status = 'doubtful'`)],
 );
 export type SendRow = typeof sends.$inferSelect;
 

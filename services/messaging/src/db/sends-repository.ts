@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { and, eq, inArray, isNull, type SQL } from 'drizzle-orm';
+import { and, count, eq, inArray, isNull, sql, type SQL } from 'drizzle-orm';
+import type { MessageRequested } from '@lifecycle/contracts';
 import type { Database } from '@lifecycle/kit';
-import { settlesFrom, type FinalOutcome, type SendStatus } from '../domain/send-policy.ts';
+import { providerSettlesFrom, settlesFrom, type FinalOutcome, type SendStatus } from '../domain/send-policy.ts';
 import { sends, type SendRow } from './schema.ts';
 
 export type { FinalOutcome } from '../domain/send-policy.ts';
@@ -12,6 +13,8 @@ export interface NewClaim {
   customerId: string;
   campaignId: string;
   templateId: string;
+  /** The record itself, kept on the row while the send is open or doubtful so an operator can release it. */
+  request: MessageRequested;
 }
 
 /** `claimed: true`: this attempt holds the key (`row.claimToken`); false: the row as found. */
@@ -35,10 +38,19 @@ export interface SendsRepository {
   /**
    * Records an outcome on a row in one of the states it settles (`settlesFrom`). With a claim
    * token (string, or null for rows without one) only that attempt's row; without one (a
-   * SendGrid event) any. Null when the row had moved on.
+   * SendGrid event) any. Null when the row had moved on. A `doubtful` row keeps its request
+   * (`request` fills it in on a row claimed before requests were kept); any other outcome drops it.
    */
-  finish: (dedupeKey: string, outcome: FinalOutcome, now: Date, claimToken?: string | null) => Promise<SendRow | null>;
+  finish: (dedupeKey: string, outcome: FinalOutcome, now: Date, claimToken?: string | null, request?: MessageRequested) => Promise<SendRow | null>;
+  /**
+   * SendGrid reported it took the message (processed, delivered, opened, clicked): the row is
+   * `sent`, whatever attempt holds it and whether or not its answer was lost. Null when the row
+   * already had another outcome (or does not exist).
+   */
+  settleAsSent: (dedupeKey: string, providerMessageId: string | null, now: Date) => Promise<SendRow | null>;
   markReported: (dedupeKey: string, now: Date) => Promise<void>;
+  /** Rows per status. */
+  countByStatus: () => Promise<Partial<Record<SendStatus, number>>>;
 }
 
 function tokenIs(claimToken: string | null): SQL {
@@ -67,7 +79,7 @@ export function createSendsRepository(db: Database): SendsRepository {
   const takeOver = async (seen: Pick<SendRow, 'dedupeKey' | 'status' | 'claimToken'>, values: NewClaim, now: Date): Promise<SendRow | null> => {
     const [row] = await db
       .update(sends)
-      .set({ status: 'claimed', messageId: values.messageId, claimToken: randomUUID(), claimedAt: now, updatedAt: now })
+      .set({ status: 'claimed', messageId: values.messageId, request: values.request, claimToken: randomUUID(), claimedAt: now, updatedAt: now })
       .where(and(eq(sends.dedupeKey, seen.dedupeKey), eq(sends.status, seen.status), tokenIs(seen.claimToken)))
       .returning();
     return row ?? null;
@@ -82,13 +94,29 @@ export function createSendsRepository(db: Database): SendsRepository {
     return moved.length === 1;
   };
 
-  const finish = async (dedupeKey: string, outcome: FinalOutcome, now: Date, claimToken?: string | null): Promise<SendRow | null> => {
+  const finish = async (dedupeKey: string, outcome: FinalOutcome, now: Date, claimToken?: string | null, request?: MessageRequested): Promise<SendRow | null> => {
+    // Kept only while an operator may still release the key; a request holds the recipient's address.
+    const kept = outcome.status !== 'doubtful' ? null : request === undefined ? sends.request : sql`coalesce(${sends.request}, ${JSON.stringify(request)}::jsonb)`;
     const [row] = await db
       .update(sends)
-      .set({ status: outcome.status, providerMessageId: outcome.providerMessageId ?? null, error: outcome.error ?? null, updatedAt: now })
+      .set({ status: outcome.status, providerMessageId: outcome.providerMessageId ?? null, error: outcome.error ?? null, request: kept, updatedAt: now })
       .where(and(eq(sends.dedupeKey, dedupeKey), inArray(sends.status, [...settlesFrom(outcome.status)]), claimToken === undefined ? undefined : tokenIs(claimToken)))
       .returning();
     return row ?? null;
+  };
+
+  const settleAsSent = async (dedupeKey: string, providerMessageId: string | null, now: Date): Promise<SendRow | null> => {
+    const [row] = await db
+      .update(sends)
+      .set({ status: 'sent', providerMessageId, error: null, request: null, updatedAt: now })
+      .where(and(eq(sends.dedupeKey, dedupeKey), inArray(sends.status, [...providerSettlesFrom])))
+      .returning();
+    return row ?? null;
+  };
+
+  const countByStatus = async (): Promise<Partial<Record<SendStatus, number>>> => {
+    const rows = await db.select({ status: sends.status, n: count() }).from(sends).groupBy(sends.status);
+    return Object.fromEntries(rows.map((r) => [r.status, r.n]));
   };
 
   const markReported = async (dedupeKey: string, now: Date): Promise<void> => {
@@ -103,6 +131,8 @@ export function createSendsRepository(db: Database): SendsRepository {
       await move(dedupeKey, claimToken, 'sending', 'claimed', now);
     },
     finish,
+    settleAsSent,
     markReported,
+    countByStatus,
   };
 }

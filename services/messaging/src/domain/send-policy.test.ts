@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { classifyProviderStatus, isFinal, sendStatuses, settlesFrom, shouldSuppress, verdictForExistingClaim, type AttemptMemory } from './send-policy.ts';
+import { classifyProviderStatus, isFinal, providerSettlesFrom, sendStatuses, settlesFrom, shouldSuppress, verdictForExistingClaim, type AttemptMemory } from './send-policy.ts';
 
 describe('classifyProviderStatus', () => {
   it('treats 2xx as accepted, 429 and 5xx as worth retrying, other 4xx as final', () => {
@@ -51,9 +51,13 @@ describe('settlesFrom', () => {
     expect(settlesFrom('doubtful')).toEqual(['sending']);
   });
 
-  it('lets a later answer settle a doubtful key as sent, and nothing else change a final status', () => {
-    expect(settlesFrom('sent')).toEqual(['sending', 'doubtful']);
-    for (const outcome of ['failed', 'doubtful', 'suppressed'] as const) expect(settlesFrom(outcome).filter(isFinal)).toEqual([]);
+  it('lets no attempt change a final status', () => {
+    for (const outcome of ['sent', 'failed', 'doubtful', 'suppressed'] as const) expect(settlesFrom(outcome).filter(isFinal)).toEqual([]);
+  });
+
+  it('lets the provider’s report that it took the message settle a doubtful, sending or released key as sent, and no other outcome', () => {
+    expect([...providerSettlesFrom].sort()).toEqual(['claimed', 'doubtful', 'sending']);
+    expect(providerSettlesFrom.filter(isFinal)).toEqual(['doubtful']);
   });
 
   it('suppresses only before the provider call, and fails before it or after a refusal', () => {

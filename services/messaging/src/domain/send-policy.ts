@@ -25,14 +25,13 @@ export interface FinalOutcome {
 }
 
 /**
- * The states an outcome may settle. The attempt that holds the claim records its own outcome
- * (its claim token must match as well); `sent` also settles a `doubtful` row: an answer from
- * the provider is better knowledge than a guess.
+ * The states an attempt's outcome may settle; the attempt must hold the claim (its claim token
+ * must match as well). The provider's own report settles more (`providerSettlesFrom`).
  */
 export function settlesFrom(outcome: FinalStatus): readonly SendStatus[] {
   switch (outcome) {
     case 'sent':
-      return ['sending', 'doubtful'];
+      return ['sending'];
     case 'doubtful':
       return ['sending'];
     // Before the call (template error, no unsubscribe secret) or after a definite refusal.
@@ -45,6 +44,17 @@ export function settlesFrom(outcome: FinalStatus): readonly SendStatus[] {
       return assertNever(outcome);
   }
 }
+
+/**
+ * The states a provider's own report that it took the message (SendGrid's `processed`,
+ * `delivered`, `open`, `click` events for the key) settles as `sent`. It is the best knowledge
+ * there is, so it settles any open or doubtful row: `doubtful` (the answer to our call was
+ * lost), `sending` (the answer is not in yet) and `claimed` (an operator released a doubtful
+ * send for one more try, or we are waiting to retry after a 5xx, yet an earlier call did go
+ * out: the next try must not send it again). A dedupe key is claimed once in its life, so an
+ * event naming it always concerns this row's message.
+ */
+export const providerSettlesFrom: readonly SendStatus[] = ['claimed', 'sending', 'doubtful'];
 
 /**
  * What this process remembers about an attempt whose row may say less, because recording it

@@ -38,9 +38,10 @@ function header(value: string | string[] | undefined): string | undefined {
  * `POST /webhooks/sendgrid`: SendGrid's Event Webhook. The signature covers the exact bytes
  * received, so this route reads the raw body. Each event of ours becomes a `messages.events`
  * record; bounces, spam reports and unsubscribes change the customer's consent (the address's,
- * for mail that is not ours), as of the provider's timestamp; a delivery settles a
- * doubtful send as sent. Answering 2xx only after all of that means SendGrid retries a batch
- * we failed on, and the deterministic ids make the retry harmless.
+ * for mail that is not ours), as of the provider's timestamp; SendGrid's report that it took a
+ * message (processed, delivered, open, click) settles a doubtful or still open send as sent.
+ * Answering 2xx only after all of that means SendGrid retries a batch we failed on, and the
+ * deterministic ids make the retry harmless.
  */
 export function sendGridWebhookRoutes(opts: SendGridWebhookOptions) {
   return async (app: FastifyInstance): Promise<void> => {
@@ -68,6 +69,7 @@ export function sendGridWebhookRoutes(opts: SendGridWebhookOptions) {
       const records: MessageEvent[] = [];
       let suppressed = 0;
       let unmatched = 0;
+      const settledKeys: string[] = [];
       for (const item of batch.data) {
         const parsed = SendGridEvent.safeParse(item);
         if (!parsed.success) {
@@ -85,16 +87,18 @@ export function sendGridWebhookRoutes(opts: SendGridWebhookOptions) {
           suppressed += 1;
         }
         if (effect.settlesAsSent !== null) {
-          const settled = await opts.sends.finish(effect.settlesAsSent.dedupeKey, { status: 'sent', providerMessageId: effect.settlesAsSent.providerMessageId }, receivedAt);
-          if (settled !== null && settled.status === 'sent') {
-            request.log.info({ dedupeKey: settled.dedupeKey, customerId: settled.customerId }, 'doubtful send settled as sent by a SendGrid event');
+          const settled = await opts.sends.settleAsSent(effect.settlesAsSent.dedupeKey, effect.settlesAsSent.providerMessageId, receivedAt);
+          if (settled !== null) {
+            request.log.info({ dedupeKey: settled.dedupeKey, customerId: settled.customerId, providerMessageId: settled.providerMessageId }, 'send settled as sent by a SendGrid event');
             records.push(messageStatusEvent({ ...settled, status: 'sent' }, receivedAt));
+            settledKeys.push(settled.dedupeKey);
           }
         }
         if (effect.event === null) unmatched += 1;
         else records.push(effect.event);
       }
       await publish(opts.producer, opts.prefix, 'messageEvents', records);
+      for (const key of settledKeys) await opts.sends.markReported(key, receivedAt);
       return reply.send({ received: batch.data.length, published: records.length, suppressed, unmatched });
     });
   };
