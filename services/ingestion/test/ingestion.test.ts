@@ -159,6 +159,20 @@ describe('ingestion on a real broker and database', () => {
     await eventually(async () => expect((await service.app.inject({ url: '/readyz' })).json()).toEqual({ status: 'ready', checks: { consumers: true, database: true } }));
   });
 
+  it('shows its consumer group’s lag on commerce.events and the process metrics on GET /metrics, 0 once it has consumed everything', async () => {
+    const group = `${infra.prefix}lifecycle-ingestion`;
+    const topic = topicName(infra.prefix, 'commerceEvents');
+    const lagLine = new RegExp(`^lifecycle_kafka_consumer_lag\\{group="${group.replaceAll('.', '\\.')}",topic="${topic.replaceAll('.', '\\.')}",partition="\\d+"\\} (\\d+)$`, 'gm');
+    // Earlier tests published to commerce.events: once consumed and committed, every partition shows 0 (read again after 10 s at most).
+    await eventually(async () => {
+      const text = (await service.app.inject({ url: '/metrics' })).body;
+      expect(text).toMatch(/^process_cpu_user_seconds_total \d/m);
+      const lags = [...text.matchAll(lagLine)].map((m) => Number(m[1]));
+      expect(lags.length).toBeGreaterThan(0);
+      expect(lags.every((n) => n === 0)).toBe(true);
+    }, 30_000, 1_000);
+  });
+
   it('publishes one clean event when the same messageId comes through Kafka and over HTTP', async () => {
     await send('cust-c', JSON.stringify(orderCompleted('m-10', 'cust-c')));
     const response = await service.app.inject({ method: 'POST', url: '/v1/track', headers: auth, payload: orderCompleted('m-10', 'cust-c') });
