@@ -4,7 +4,8 @@ CREATE TABLE "lifecycle"."rfm_runs" (
 	"phase" text DEFAULT 'due' NOT NULL,
 	"cursor" text,
 	"scored" integer DEFAULT 0 NOT NULL,
-	"skipped" integer DEFAULT 0 NOT NULL
+	"skipped" integer DEFAULT 0 NOT NULL,
+	"cuts" jsonb
 );
 --> statement-breakpoint
 CREATE TABLE "lifecycle"."rfm_staging" (
@@ -12,9 +13,5 @@ CREATE TABLE "lifecycle"."rfm_staging" (
 	"last_order_at" timestamp with time zone NOT NULL,
 	"order_count" integer NOT NULL,
 	"currency" text,
-	"value" numeric,
-	"recency" integer,
-	"frequency" integer,
-	"monetary" integer,
-	"segment" text
+	"value" numeric
 );

@@ -14,8 +14,9 @@ import { fallbackSegment, segmentRules, type CurrencyRates } from './domain/rfm.
  * - gather: per customer with an order, the last order, the order count and the monetary basis
  *   (the main currency, or the base currency when rates convert it), a batch of customer ids
  *   at a time, into `rfm_staging`;
- * - rank: quintiles over the whole staging table in one statement (window functions);
- * - apply: the scores onto profiles, a batch at a time, skipping rows a consumer holds;
+ * - rank: the quintiles' cut points over the whole staging table, one read (window functions);
+ * - apply: each customer's scores by the cut points onto profiles, a batch at a time, skipping
+ *   rows a consumer holds;
  * - retry: the skipped ones, now waiting briefly for their rows;
  * - clear: no score for customers whose orders were all refunded since.
  */
@@ -111,35 +112,54 @@ async function gather(tx: Transaction, run: RunRow, batchSize: number, rates: Cu
 }
 
 /**
- * Quintiles over the whole base in one statement: ceil(5 × k / n), k the customers no better
- * (`count(*)` over a window ordered by the value counts the equal ones too, so they share the
- * best score among them). Monetary counts only within the customer's currency.
+ * The quintiles' cut points over the whole base, in one read of the staging table: a value's
+ * quintile is ceil(5 × k / n), k the customers no better (`count(*)` over a window ordered by the
+ * value counts equal ones too, so they share the best score among them). As k grows with the
+ * value, the quintile is 1 plus how many of the cut points c₂…c₅ the value reaches, cₛ the least
+ * value with 5k > (s − 1) × n. Monetary is cut within each currency. Four values per dimension
+ * are all the ranking leaves behind; apply turns them into each customer's scores.
  */
-async function rank(tx: Transaction): Promise<void> {
+async function rank(tx: Transaction, run: RunRow): Promise<void> {
+  const cuts = (from: string) =>
+    sql.raw(`jsonb_build_array(${[1, 2, 3, 4].map((s) => `min(v) FILTER (WHERE 5 * k > ${s} * n)`).join(', ')}) FROM ${from}`);
   await tx.execute(sql`
-    WITH counted AS (
-      SELECT customer_id, currency,
-        count(*) OVER (ORDER BY last_order_at) AS r_k,
-        count(*) OVER (ORDER BY order_count) AS f_k,
-        count(*) OVER () AS n,
-        count(*) OVER (PARTITION BY currency ORDER BY value) AS m_k,
-        count(*) OVER (PARTITION BY currency) AS m_n
-      FROM ${rfmStaging}
-    ), quintiles AS (
-      SELECT customer_id,
-        greatest(1, (r_k * 5 + n - 1) / n)::int AS r,
-        greatest(1, (f_k * 5 + n - 1) / n)::int AS f,
-        -- No spend at all to rank: the lowest monetary score.
-        CASE WHEN currency IS NULL THEN 1 ELSE greatest(1, (m_k * 5 + m_n - 1) / m_n)::int END AS m
-      FROM counted
+    WITH r AS (
+      SELECT last_order_at AS v, count(*) OVER (ORDER BY last_order_at) AS k, count(*) OVER () AS n FROM ${rfmStaging}
+    ), f AS (
+      SELECT order_count AS v, count(*) OVER (ORDER BY order_count) AS k, count(*) OVER () AS n FROM ${rfmStaging}
+    ), m AS (
+      SELECT currency, value AS v, count(*) OVER (PARTITION BY currency ORDER BY value) AS k, count(*) OVER (PARTITION BY currency) AS n
+      FROM ${rfmStaging} WHERE currency IS NOT NULL
     )
-    UPDATE ${rfmStaging} s SET recency = q.r, frequency = q.f, monetary = q.m, segment = ${segmentCase()}
-    FROM quintiles q WHERE s.customer_id = q.customer_id`);
+    UPDATE ${rfmRuns} SET cuts = jsonb_build_object(
+      'recency', (SELECT ${cuts('r')}),
+      'frequency', (SELECT ${cuts('f')}),
+      'monetary', (SELECT coalesce(jsonb_object_agg(currency, c), '{}') FROM (SELECT currency, ${cuts('m GROUP BY currency')}) per_currency (currency, c)))
+    WHERE id = ${run.id}`);
 }
 
-/** The SET list copying a staging row `b` onto a profile. */
+/** How many of a dimension's cut points (`cuts->key`, cast to `type`) `value` reaches, plus one. */
+const quintile = (value: string, cuts: string, type: string): string => `1 + ${[0, 1, 2, 3].map((i) => `(${value} >= (${cuts}->>${i})::${type})::int`).join(' + ')}`;
+
+/**
+ * Staging rows with their scores (r, f, m) and segment by the run's cut points, from `source`
+ * (the staging table `s`, filtered and limited as the caller needs).
+ */
+function scored(run: RunRow, source: SQL): SQL {
+  return sql`
+    SELECT x.*, ${segmentCase()} AS segment FROM (
+      SELECT s.customer_id, s.currency,
+        ${sql.raw(quintile('s.last_order_at', "c.cuts->'recency'", 'timestamptz'))} AS r,
+        ${sql.raw(quintile('s.order_count', "c.cuts->'frequency'", 'int'))} AS f,
+        -- No spend at all to rank: the lowest monetary score.
+        CASE WHEN s.currency IS NULL THEN 1 ELSE ${sql.raw(quintile('s.value', "c.cuts->'monetary'->s.currency", 'numeric'))} END AS m
+      FROM (${source}) s CROSS JOIN (SELECT cuts FROM ${rfmRuns} WHERE id = ${run.id}) c
+    ) x`;
+}
+
+/** The SET list copying a scored row `b` onto a profile. */
 const copyScores = (at: string): SQL =>
-  sql`rfm_recency = b.recency, rfm_frequency = b.frequency, rfm_monetary = b.monetary, rfm_currency = b.currency, rfm_segment = b.segment, rfm_at = ${at}::timestamptz`;
+  sql`rfm_recency = b.r, rfm_frequency = b.f, rfm_monetary = b.m, rfm_currency = b.currency, rfm_segment = b.segment, rfm_at = ${at}::timestamptz`;
 
 /**
  * One batch of scores onto profiles. Rows are locked in customer id order, as consumers lock
@@ -149,7 +169,7 @@ const copyScores = (at: string): SQL =>
 async function apply(tx: Transaction, run: RunRow, batchSize: number): Promise<z.infer<typeof BatchRow>> {
   const result = await tx.execute(sql`
     WITH batch AS (
-      SELECT * FROM ${rfmStaging} WHERE ${after(run.cursor)} ORDER BY customer_id LIMIT ${batchSize}
+      ${scored(run, sql`SELECT * FROM ${rfmStaging} WHERE ${after(run.cursor)} ORDER BY customer_id LIMIT ${batchSize}`)}
     ), locked AS MATERIALIZED (
       SELECT p.customer_id FROM ${profiles} p JOIN batch b USING (customer_id) ORDER BY p.customer_id FOR UPDATE OF p SKIP LOCKED
     ), updated AS (
@@ -166,11 +186,13 @@ async function apply(tx: Transaction, run: RunRow, batchSize: number): Promise<z
 /** One batch of the customers apply skipped, this time waiting (briefly) for their rows. */
 async function retry(tx: Transaction, run: RunRow, batchSize: number): Promise<z.infer<typeof BatchRow>> {
   await tx.execute(sql`SELECT set_config('lock_timeout', ${String(RETRY_LOCK_TIMEOUT_MS)}, true)`);
+  const skipped = sql`
+    SELECT s.* FROM ${rfmStaging} s JOIN ${profiles} p USING (customer_id)
+    WHERE p.rfm_at IS DISTINCT FROM ${run.at}::timestamptz AND ${after(run.cursor)}
+    ORDER BY s.customer_id LIMIT ${batchSize}`;
   const result = await tx.execute(sql`
     WITH batch AS (
-      SELECT s.* FROM ${rfmStaging} s JOIN ${profiles} p USING (customer_id)
-      WHERE p.rfm_at IS DISTINCT FROM ${run.at}::timestamptz AND ${after(run.cursor)}
-      ORDER BY s.customer_id LIMIT ${batchSize}
+      ${scored(run, skipped)}
     ), locked AS MATERIALIZED (
       SELECT p.customer_id FROM ${profiles} p JOIN batch b USING (customer_id) ORDER BY p.customer_id FOR UPDATE OF p
     ), updated AS (
@@ -235,7 +257,7 @@ export async function rfmStep(pool: Pool, settings: Pick<RfmWorkerSettings, 'bat
         return worked('gather');
       }
       case 'rank':
-        await rank(tx);
+        await rank(tx, run);
         await moveTo(tx, run, 'apply', null);
         return worked('rank');
       case 'apply': {

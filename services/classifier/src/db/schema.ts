@@ -67,12 +67,11 @@ export const rfmRuns = lifecycle.table('rfm_runs', {
   scored: integer('scored').notNull().default(0),
   /** Customers whose row was busy in a consumer's transaction during apply, scored in retry. */
   skipped: integer('skipped').notNull().default(0),
+  /** The rank phase's quintile cut points: `{recency: [c2…c5], frequency: […], monetary: {EUR: […]}}`. */
+  cuts: jsonb('cuts'),
 });
 
-/**
- * The run in progress: each customer's ranking inputs (gathered a batch at a time), then their
- * scores (ranked over the whole table in one statement), copied onto profiles a batch at a time.
- */
+/** The run in progress: each customer's ranking inputs, gathered a batch at a time. */
 export const rfmStaging = lifecycle.table('rfm_staging', {
   customerId: text('customer_id').primaryKey(),
   lastOrderAt: ts('last_order_at').notNull(),
@@ -81,10 +80,6 @@ export const rfmStaging = lifecycle.table('rfm_staging', {
   currency: text('currency'),
   /** Revenue in `currency`, converted exactly. */
   value: numeric('value'),
-  recency: integer('recency'),
-  frequency: integer('frequency'),
-  monetary: integer('monetary'),
-  segment: text('segment'),
 });
 
 /** Anonymous ids linked to a customer: their profile was merged in, later events follow it. */
