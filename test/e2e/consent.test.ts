@@ -156,6 +156,7 @@ afterAll(async () => {
   await Promise.all([producer?.disconnect(), ...consumers.map((c) => c.stop())]);
   await scheduler?.runner.stop();
   await scheduler?.purge.stop();
+  await classifier?.rfm.stop();
   await Promise.all([messaging?.app.close(), scheduler?.app.close(), classifier?.app.close()]);
   await Promise.all(runtimes.map((r) => r.close()));
   await sendgrid?.close();

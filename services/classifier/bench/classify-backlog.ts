@@ -58,7 +58,7 @@ const [stages] = (await runtime.pool.query('SELECT count(*)::int AS customers, c
 process.stdout.write(
   `classified ${events} events (${stages.customers} customers) in ${seconds.toFixed(1)} s: ${Math.round(events / seconds)} events/s, peak RSS ${Math.round(peakRss / 1_048_576)} MiB (broker and PostgreSQL not included)\n`,
 );
-await Promise.all(service.consumers.map((c) => c.stop()));
+await Promise.all([...service.consumers.map((c) => c.stop()), service.rfm.stop()]);
 await service.app.close();
 await runtime.close();
 await run.cleanUp(runtime.kafka);

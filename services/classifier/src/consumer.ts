@@ -6,9 +6,9 @@ import { ConsentChanged, MessageEvent } from '@lifecycle/contracts';
 import { aliases, heldMessageEvents, processedEvents, profiles as profileTable, recurring, stageHistory } from './db/schema.ts';
 import { advanceClock, applyConsent, applyEvent, applyMessageEvent, emptyProfile, mergeProfiles, type Profile } from './domain/profile.ts';
 import { decideStage, nextCheckAt } from './domain/stage-rules.ts';
-import { currencyRates, isHistorical, type Thresholds } from './domain/thresholds.ts';
+import { isHistorical, type Thresholds } from './domain/thresholds.ts';
 import { loadProfilesForUpdate, saveProfiles, type Tx } from './profile-repository.ts';
-import { recomputeRfm } from './rfm-recompute.ts';
+import { requestRfmRecompute } from './rfm-recompute.ts';
 
 export const TIMER_OWNER = 'classifier';
 const silenceTimerId = (customerId: string): string => `${TIMER_OWNER}:silence:${customerId}`;
@@ -225,7 +225,7 @@ export function lifecycleEventHandler(runtime: Runtime, thresholds: Thresholds):
 
 /**
  * Fired timers: a silence timer re-decides its customer's stage at the timer's time; the RFM
- * timer recomputes every score and asks for the next one.
+ * timer records that the scores are due (the RFM worker recomputes them) and asks for the next one.
  */
 export function timersFiredHandler(runtime: Runtime, thresholds: Thresholds): (items: Item<TimerFired>[]) => Promise<void> {
   const { logger } = runtime;
@@ -243,8 +243,10 @@ export function timersFiredHandler(runtime: Runtime, thresholds: Thresholds): (i
       for (const { value: timer, record } of mine.filter((i) => i.value.payload.timerId === RFM_TIMER_ID)) {
         const fresh = await tx.insert(processedEvents).values({ eventId: timer.id }).onConflictDoNothing().returning();
         if (fresh.length === 0) continue;
-        const scored = await recomputeRfm(tx, timer.payload.fireAt, currencyRates(thresholds));
-        logger.info({ scored, at: timer.payload.fireAt }, 'rfm scores recomputed');
+        // Only recorded here: the RFM worker recomputes in transactions of its own, so a large
+        // customer base never holds this consumer past its session.
+        await requestRfmRecompute(tx, timer.payload.fireAt);
+        logger.info({ eventId: timer.id, at: timer.payload.fireAt }, 'rfm recompute due');
         await scheduleRfm(tx, runtime, thresholds, { ...timer, arrivedAt: record.timestamp }, false);
       }
     });

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { openRuntime, runMain, serve } from '@lifecycle/kit';
-import { loadConfig } from './config.ts';
+import { loadConfig, rfmWorkerSettings } from './config.ts';
 import { buildClassifier } from './app.ts';
 import { loadThresholds } from './thresholds-file.ts';
 
@@ -13,6 +13,6 @@ await runMain('classifier', async () => {
     schema: 'lifecycle',
     migrationsFolder: join(import.meta.dirname, '..', 'drizzle'),
   });
-  const { app, consumers } = await buildClassifier(runtime, thresholds);
-  await serve({ runtime, app, host: config.HOST, port: config.PORT, consumers });
+  const { app, consumers, background } = await buildClassifier(runtime, thresholds, rfmWorkerSettings(config));
+  await serve({ runtime, app, host: config.HOST, port: config.PORT, consumers, background });
 });

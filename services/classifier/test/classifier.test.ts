@@ -60,7 +60,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await Promise.all([changes?.stop(), timerRequests?.stop(), producer?.disconnect(), ...(service?.consumers.map((c) => c.stop()) ?? [])]);
+  await Promise.all([changes?.stop(), timerRequests?.stop(), producer?.disconnect(), ...(service?.consumers.map((c) => c.stop()) ?? []), service?.rfm.stop()]);
   await service?.app.close();
   await runtime?.close();
 });
@@ -305,7 +305,7 @@ describe('classifier on a real broker and database', () => {
     const live = await snapshot();
     expect(live.map((r) => [r.customer_id, r.stage])).toEqual([['early', 'conversion'], ['fresh', 'conversion'], ['hist', 'conversion'], ['jo', 'retention'], ['ren', 'awareness'], ['u-7', 'consideration']]);
 
-    await Promise.all(service.consumers.map((c) => c.stop()));
+    await Promise.all([...service.consumers.map((c) => c.stop()), service.rfm.stop()]);
     await service.app.close();
     expect(await resetClassifier({ kafka: infra.kafka, pool: runtime.pool, prefix: infra.prefix })).toMatchObject({ ok: true });
     await expect(runtime.pool.query('SELECT 1 FROM lifecycle.profiles')).rejects.toThrow(/does not exist/);

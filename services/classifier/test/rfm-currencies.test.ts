@@ -69,7 +69,7 @@ afterAll(async () => {
 
 describe('RFM recompute in a store selling in several currencies', () => {
   it('ranks monetary within each currency and keeps revenue per currency in the profile', async () => {
-    expect(await recomputeRfm(runtime.db, now)).toBe(7);
+    expect(await recomputeRfm(runtime.pool, now)).toBe(7);
     const jpySmall = await customer('jpy-small');
     expect(jpySmall.profile).toMatchObject({ revenue: { JPY: 5_000 }, averageOrderValue: { JPY: 5_000 } });
     // ¥5,000 (about €31) is the smallest of three JPY customers, not a bigger spender than €40.
@@ -83,12 +83,12 @@ describe('RFM recompute in a store selling in several currencies', () => {
   });
 
   it('adds decimal totals exactly, so equal spend scores equally', async () => {
-    await recomputeRfm(runtime.db, now);
+    await recomputeRfm(runtime.pool, now);
     expect((await customer('dimes')).rfm.monetary).toBe((await customer('thirty')).rfm.monetary);
   });
 
   it('ranks everyone in the base currency once rates say how', async () => {
-    await recomputeRfm(runtime.db, now, { base: 'EUR', rates: { JPY: 0.0062 } });
+    await recomputeRfm(runtime.pool, now, { base: 'EUR', rates: { JPY: 0.0062 } });
     // In EUR: 31 (jpy-small), 40, 100 + 37.2 (both), 310 (jpy-big), 400.
     const scores = Object.fromEntries(
       await Promise.all(['jpy-small', 'eur-small', 'both', 'jpy-big', 'eur-big'].map(async (id) => [id, (await customer(id)).rfm] as const)),

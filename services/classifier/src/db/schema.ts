@@ -1,4 +1,4 @@
-import { bigserial, index, integer, jsonb, pgSchema, text, timestamp } from 'drizzle-orm/pg-core';
+import { bigserial, index, integer, jsonb, numeric, pgSchema, text, timestamp } from 'drizzle-orm/pg-core';
 
 export const lifecycle = pgSchema('lifecycle');
 
@@ -49,6 +49,37 @@ export const stageHistory = lifecycle.table('stage_history', {
 export const recurring = lifecycle.table('recurring', {
   name: text('name').primaryKey(),
   nextAt: ts('next_at').notNull(),
+});
+
+/**
+ * RFM recomputes, one row per fired `classifier:rfm` timer. The timer's consumer only adds the
+ * row; the RFM worker (rfm-recompute.ts) works through it in short transactions of its own,
+ * phase by phase, resuming at `cursor` (the last customer id done) on its next run.
+ */
+export const rfmRuns = lifecycle.table('rfm_runs', {
+  id: bigserial('id', { mode: 'number' }).primaryKey(),
+  /** The instant scored at: the fired timer's time. */
+  at: ts('at').notNull(),
+  /** due, gather, rank, apply, retry, clear, then done (or superseded by a newer due run). */
+  phase: text('phase').notNull().default('due'),
+  cursor: text('cursor'),
+  /** Customers with an order gathered so far. */
+  scored: integer('scored').notNull().default(0),
+  /** Customers whose row was busy in a consumer's transaction during apply, scored in retry. */
+  skipped: integer('skipped').notNull().default(0),
+  /** The rank phase's quintile cut points: `{recency: [c2…c5], frequency: […], monetary: {EUR: […]}}`. */
+  cuts: jsonb('cuts'),
+});
+
+/** The run in progress: each customer's ranking inputs, gathered a batch at a time. */
+export const rfmStaging = lifecycle.table('rfm_staging', {
+  customerId: text('customer_id').primaryKey(),
+  lastOrderAt: ts('last_order_at').notNull(),
+  orderCount: integer('order_count').notNull(),
+  /** The currency monetary ranks in; null when nothing was spent. */
+  currency: text('currency'),
+  /** Revenue in `currency`, converted exactly. */
+  value: numeric('value'),
 });
 
 /** Anonymous ids linked to a customer: their profile was merged in, later events follow it. */

@@ -41,6 +41,8 @@ export interface RfmScore {
 /**
  * Quintile 1–5 of each value among all values; equal values share a score (the best rank
  * among them), so the result does not depend on input order. A base of one scores 5.
+ * That is ceil(5 × k / n) with k the number of values no better than this one: the SQL
+ * recompute counts k with `count(*) OVER (ORDER BY …)`, whose frame takes in equal values.
  */
 function quintiles(values: number[], higherIsBetter: boolean): number[] {
   const sorted = [...values].sort((a, b) => (higherIsBetter ? a - b : b - a));
@@ -51,14 +53,30 @@ function quintiles(values: number[], higherIsBetter: boolean): number[] {
   return values.map((v) => Math.max(1, Math.ceil(((atOrBelow.get(v) ?? n) * 5) / n)));
 }
 
-/** The usual named segments from recency and frequency scores. */
+/**
+ * The usual named segments, first match wins: a bound left out does not apply. Kept as data so
+ * the set-based recompute in SQL (rfm-recompute.ts) builds its CASE from the same rules.
+ */
+export const segmentRules: readonly { segment: RfmSegment; minRecency?: number; maxRecency?: number; minFrequency?: number; minMonetary?: number }[] = [
+  { segment: 'champions', minRecency: 4, minFrequency: 4, minMonetary: 4 },
+  { segment: 'loyal', minRecency: 3, minFrequency: 4 },
+  { segment: 'potential_loyalists', minRecency: 4 },
+  { segment: 'at_risk', maxRecency: 2, minFrequency: 3 },
+  { segment: 'hibernating', maxRecency: 2 },
+];
+/** What a customer matching none of `segmentRules` is. */
+export const fallbackSegment: RfmSegment = 'needs_attention';
+
+/** The usual named segments from recency, frequency and monetary scores. */
 export function segmentOf(recency: number, frequency: number, monetary: number): RfmSegment {
-  if (recency >= 4 && frequency >= 4 && monetary >= 4) return 'champions';
-  if (recency >= 3 && frequency >= 4) return 'loyal';
-  if (recency >= 4) return 'potential_loyalists';
-  if (recency <= 2 && frequency >= 3) return 'at_risk';
-  if (recency <= 2) return 'hibernating';
-  return 'needs_attention';
+  const rule = segmentRules.find(
+    (r) =>
+      recency >= (r.minRecency ?? 1) &&
+      recency <= (r.maxRecency ?? 5) &&
+      frequency >= (r.minFrequency ?? 1) &&
+      monetary >= (r.minMonetary ?? 1),
+  );
+  return rule?.segment ?? fallbackSegment;
 }
 
 interface Basis {
@@ -97,6 +115,10 @@ function monetaryBasis(spend: CurrencySpend[], rates: CurrencyRates | undefined)
  * Scores every customer with an order at `now`. Recency and frequency rank the whole base;
  * monetary ranks each customer only among those whose value is in the same currency (see
  * `monetaryBasis`), so ¥5,000 is never compared with €40 unless `rates` says how.
+ *
+ * The classifier computes the same scores in SQL over the whole base (rfm-recompute.ts); this
+ * function states the rules and test/rfm-recompute.test.ts holds the SQL to it. (The SQL adds
+ * converted amounts exactly, in numeric; here they are floating point.)
  */
 export function scoreRfm(customers: RfmInput[], now: string, rates?: CurrencyRates): RfmScore[] {
   const nowMs = Date.parse(now);
