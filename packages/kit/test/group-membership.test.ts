@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { topicName } from '@lifecycle/contracts';
 import { createTestInfra, type TestInfra } from '@lifecycle/tools/test-kit';
 import { createGroupConsumer, GROUP_SESSION_TIMEOUT_MS } from '../src/index.ts';
