@@ -220,7 +220,7 @@ export interface ClusterNode extends ClusterNodeSpec {
   dataRoot: string;
   /** True while its broker process is alive. */
   running: () => boolean;
-  /** Starts it again (after stop or kill) and waits until it answers. */
+  /** Starts it again (after stop or kill) and waits until the cluster lists it. */
   start: () => Promise<void>;
   /** SIGTERM: a controlled shutdown that hands its partitions over first. */
   stop: () => Promise<void>;
@@ -284,7 +284,7 @@ export async function startKafkaCluster(opts: KafkaClusterOptions): Promise<Kafk
   // Together: a node's broker opens its port only once a majority of controllers has formed a quorum.
   await Promise.all(configs.map((_, i) => startNode(i)));
   const brokers = configs.map((n) => `127.0.0.1:${n.brokerPort}`);
-  await waitForBrokers(brokers, configs.length, opts.timeoutMs ?? 90_000);
+  await waitForBrokers(brokers, configs.map((n) => n.nodeId), opts.timeoutMs ?? 90_000);
 
   const nodes: ClusterNode[] = configs.map((node, i) => ({
     nodeId: node.nodeId,
@@ -293,7 +293,10 @@ export async function startKafkaCluster(opts: KafkaClusterOptions): Promise<Kafk
     address: `127.0.0.1:${node.brokerPort}`,
     dataRoot: node.dataRoot,
     running: () => brokerPid(node.dataRoot) !== undefined,
-    start: () => startNode(i),
+    start: async () => {
+      await startNode(i);
+      await waitForBrokers(brokers, [node.nodeId], opts.timeoutMs ?? 90_000);
+    },
     stop: async () => void (await signalNode(node.dataRoot, 'SIGTERM')),
     kill: async () => void (await signalNode(node.dataRoot, 'SIGKILL')),
   }));
@@ -308,24 +311,24 @@ export async function stopKafkaCluster(opts: Pick<KafkaClusterOptions, 'dataRoot
   return stopped.filter(Boolean).length;
 }
 
-/** Waits until the cluster's metadata lists `count` brokers, so topics created next get their replicas. */
-async function waitForBrokers(brokers: string[], count: number, timeoutMs: number): Promise<void> {
+/** Waits until the cluster's metadata lists the brokers with these node ids, so topics created next get their replicas. */
+async function waitForBrokers(brokers: string[], nodeIds: number[], timeoutMs: number): Promise<void> {
   const { Kafka, logLevel } = await import('kafkajs');
   const admin = new Kafka({ clientId: 'lifecycle-cluster', brokers, logLevel: logLevel.NOTHING, retry: { retries: 0 } }).admin();
   const deadline = Date.now() + timeoutMs;
-  let seen = 0;
+  let seen: number[] = [];
   try {
     while (Date.now() < deadline) {
       try {
         await admin.connect();
-        seen = (await admin.describeCluster()).brokers.length;
-        if (seen >= count) return;
+        seen = (await admin.describeCluster()).brokers.map((b) => b.nodeId);
+        if (nodeIds.every((id) => seen.includes(id))) return;
       } catch {
         // Not all nodes are up yet.
       }
       await sleep(500);
     }
-    throw new Error(`the local Kafka cluster has ${seen} of ${count} brokers after ${timeoutMs / 1000} s; see broker.log in each node's folder`);
+    throw new Error(`the local Kafka cluster lists brokers [${seen.join(', ')}], not yet [${nodeIds.join(', ')}], after ${timeoutMs / 1000} s; see broker.log in each node's folder`);
   } finally {
     await admin.disconnect().catch(() => undefined);
   }
