@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { defaultBrokerOptions, portAnswers, stopBroker } from './kafka-broker.ts';
+import { defaultBrokerOptions, defaultClusterOptions, portAnswers, stopBroker, stopKafkaCluster } from './kafka-broker.ts';
 
 // Commands load their modules when run, so `help` answers without loading kafkajs, pg and zod.
 
@@ -10,8 +10,10 @@ const usage = `Usage: ./lifecycle <command> [options]
 
 Commands:
   start [service...]    Start Kafka (unless KAFKA_BROKERS is set), create the database and topics,
-                        then run the services in the foreground with combined logs; Ctrl-C stops them.
+                        then run the services in the foreground with combined logs; a service that
+                        dies is restarted (1 s, 2 s, 4 s … up to 30 s); Ctrl-C stops them.
                         Services: ${serviceList}.
+      --brokers N         run a local cluster of N Kafka brokers instead of one (ports 9092, 9094, …)
   send-sample-order     Publish a Segment "Order Completed" call to commerce.events.
       --email ADDR        the customer's email (default jane.doe+<random>@example.com)
       --user-id ID        the customer's id (default sample-<random>, a new customer each time)
@@ -36,13 +38,15 @@ Commands:
   messages:release-doubtful DEDUPE_KEY | --all-older-than AGE
                         Release one doubtful send, or every one listed with that age, for one more
                         try: messaging sends it again (a second copy if the first did go out).
-  setup                 Like start without the services: Kafka, database and topics, then exit.
-  stop-kafka            Stop the background Kafka broker that start or test started.
+  setup [--brokers N]   Like start without the services: Kafka, database and topics, then exit.
+  stop-kafka            Stop the background Kafka broker (or every node of the cluster) that start,
+                        setup or test started.
   help                  This text.
 
 Environment: KAFKA_BROKERS (default: local broker on 127.0.0.1:9092), DATABASE_URL
 (default postgres://postgres@127.0.0.1:5432/lifecycle), TOPIC_PREFIX, HOST, LOG_LEVEL,
-OUTBOX_DIR (default ./outbox), SENDGRID_API_KEY; LIFECYCLE_KAFKA_PORT moves the local broker.`;
+OUTBOX_DIR (default ./outbox), SENDGRID_API_KEY, TOPIC_PARTITIONS, TOPIC_REPLICATION_FACTOR;
+LIFECYCLE_KAFKA_PORT moves the local broker (and the first node of a cluster).`;
 
 const color = process.stdout.isTTY && process.env.NO_COLOR === undefined;
 
@@ -65,9 +69,10 @@ async function main(argv: string[]): Promise<number> {
     case 'start': {
       const { isServiceName } = await import('./stack-config.ts');
       const { startStack } = await import('./start-stack.ts');
-      const unknown = rest.filter((name) => !isServiceName(name));
+      const { brokers, positionals } = brokersOption(rest, true);
+      const unknown = positionals.filter((name) => !isServiceName(name));
       if (unknown.length > 0) throw new UsageError(`unknown service ${unknown.join(', ')}`);
-      return startStack({ only: rest.filter((name) => isServiceName(name)), env: process.env, say, color });
+      return startStack({ only: positionals.filter((name) => isServiceName(name)), brokers, env: process.env, say, color });
     }
     case 'send-sample-order':
       return sendSampleOrder(rest);
@@ -93,12 +98,21 @@ async function main(argv: string[]): Promise<number> {
     case 'messages:release-doubtful':
       return doubtfulRelease(rest);
     case 'setup':
-      return setup();
+      return setup(brokersOption(rest, false).brokers);
     case 'stop-kafka':
       return stopKafka();
     default:
       throw new UsageError(`unknown command ${command}`);
   }
+}
+
+/** `--brokers N`: how many local Kafka brokers to run (1 to 9). */
+function brokersOption(args: string[], allowPositionals: boolean): { brokers: number; positionals: string[] } {
+  const { values, positionals } = parseArgs({ args, options: { brokers: { type: 'string' } }, allowPositionals, strict: true });
+  if (values.brokers === undefined) return { brokers: 1, positionals };
+  const brokers = Number(values.brokers);
+  if (!Number.isInteger(brokers) || brokers < 1 || brokers > 9) throw new UsageError(`--brokers takes a whole number from 1 to 9, not ${values.brokers}`);
+  return { brokers, positionals };
 }
 
 async function sendSampleOrder(args: string[]): Promise<number> {
@@ -189,25 +203,29 @@ async function doubtfulRelease(args: string[]): Promise<number> {
   return outcomes.every((o) => o.released) ? 0 : 1;
 }
 
-async function setup(): Promise<number> {
+async function setup(brokerCount: number): Promise<number> {
   const { readStackConfig } = await import('./stack-config.ts');
-  const { ensureKafka, ensureStackDatabase, ensureStackTopics } = await import('./local-infra.ts');
+  const { differingNote, ensureKafka, ensureStackDatabase, ensureStackTopics, describeTopicLayout } = await import('./local-infra.ts');
   const config = readStackConfig(process.env);
-  const kafka = await ensureKafka(config.brokersFromEnv, say);
+  const kafka = await ensureKafka(config.brokersFromEnv, say, brokerCount);
   const database = await ensureStackDatabase(config.databaseUrl);
-  const topics = await ensureStackTopics(kafka.brokers, config.topicPrefix);
-  say(`Kafka ${kafka.brokers.join(',')} (${kafka.origin}); database ${database}; topics: ${topics.created.length} created, ${topics.all.length} declared`);
+  const topics = await ensureStackTopics(kafka.brokers, config.topicPrefix, config.topicSettings);
+  say(`Kafka ${kafka.brokers.join(',')} (${kafka.origin}); database ${database}; topics: ${topics.created.length} created, ${topics.all.length} declared, ${describeTopicLayout(topics)}`);
+  for (const line of topics.differing) say(differingNote(line));
   return 0;
 }
 
 async function stopKafka(): Promise<number> {
   const options = defaultBrokerOptions(say);
-  if (!(await portAnswers(options.brokerPort))) {
-    say(`no Kafka broker is running on 127.0.0.1:${options.brokerPort}`);
-    return 0;
-  }
+  const nodes = await stopKafkaCluster(defaultClusterOptions(1, say));
+  if (nodes > 0) say(`Kafka cluster stopped (${nodes} node${nodes === 1 ? '' : 's'})`);
   if (await stopBroker(options)) {
     say('Kafka broker stopped');
+    return 0;
+  }
+  if (nodes > 0) return 0;
+  if (!(await portAnswers(options.brokerPort))) {
+    say(`no Kafka broker is running on 127.0.0.1:${options.brokerPort}`);
     return 0;
   }
   say(`something answers on 127.0.0.1:${options.brokerPort}, but it is not a broker ./lifecycle started; stop it yourself`);

@@ -28,8 +28,11 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** Starts `services/<name>/src/main.ts` with the same Node binary and waits for `/readyz`. */
-export async function startServiceProcess(name: string, env: Record<string, string>, readyTimeoutMs = 60_000): Promise<ServiceProcess> {
+/**
+ * Starts `services/<name>/src/main.ts` with the same Node binary and returns at once, before it
+ * listens (a restart test measures how soon it answers).
+ */
+export async function spawnServiceProcess(name: string, env: Record<string, string>): Promise<ServiceProcess & { exitCode: () => number | null }> {
   const port = await freePort();
   const child: ChildProcess = spawn(process.execPath, [join(repoRoot, 'services', name, 'src', 'main.ts')], {
     cwd: repoRoot,
@@ -40,11 +43,11 @@ export async function startServiceProcess(name: string, env: Record<string, stri
   child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const url = `http://127.0.0.1:${port}`;
-  const service: ServiceProcess = {
+  return {
     name,
-    url,
+    url: `http://127.0.0.1:${port}`,
     output: () => output,
+    exitCode: () => child.exitCode,
     stop: async (deadlineMs = 10_000) => {
       if (child.exitCode !== null) return child.exitCode;
       child.kill('SIGTERM');
@@ -59,16 +62,22 @@ export async function startServiceProcess(name: string, env: Record<string, stri
       await exited;
     },
   };
+}
+
+/** Starts `services/<name>/src/main.ts` with the same Node binary and waits for `/readyz`. */
+export async function startServiceProcess(name: string, env: Record<string, string>, readyTimeoutMs = 60_000): Promise<ServiceProcess> {
+  const service = await spawnServiceProcess(name, env);
   const deadline = Date.now() + readyTimeoutMs;
   while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode} before it was ready:\n${output}`);
+    const code = service.exitCode();
+    if (code !== null) throw new Error(`${name} exited with ${code} before it was ready:\n${service.output()}`);
     try {
-      if ((await fetch(`${url}/readyz`)).status === 200) return service;
+      if ((await fetch(`${service.url}/readyz`)).status === 200) return service;
     } catch {
       // not listening yet
     }
     await new Promise((r) => setTimeout(r, 200));
   }
   await service.stop();
-  throw new Error(`${name} was not ready within ${readyTimeoutMs} ms:\n${output}`);
+  throw new Error(`${name} was not ready within ${readyTimeoutMs} ms:\n${service.output()}`);
 }

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { formatLogLine, type LogFormatOptions } from './log-format.ts';
+import { CONFIG_ERROR_EXIT_CODE, crashesInARow, defaultRestartPolicy, describeExit, formatDelay, restartDelayMs, type RestartPolicy } from './restart-policy.ts';
 
 export interface ServiceProcessSpec {
   name: string;
@@ -29,6 +30,10 @@ export interface SupervisorOptions {
   slowReadyMs?: number;
   /** Said once every service answers `/readyz`. */
   onAllReady?: () => void;
+  /** When a service that died is started again; default 1 s, 2 s, 4 s … up to 30 s. */
+  restartPolicy?: RestartPolicy;
+  /** Stops the services as SIGINT does (for callers other than a terminal). */
+  stopSignal?: AbortSignal;
 }
 
 interface Running {
@@ -38,29 +43,86 @@ interface Running {
   exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
 }
 
+/** One service across its restarts. */
+interface Slot {
+  spec: ServiceProcessSpec;
+  /** The process now, if one runs. */
+  current: Running | undefined;
+  startedAt: number;
+  /** Crashes in a row, for the backoff. */
+  crashes: number;
+  runs: number;
+  restart: NodeJS.Timeout | undefined;
+  /** It exited with a configuration error and is not restarted. */
+  gaveUp: boolean;
+  readyOnce: boolean;
+}
+
 /**
- * Runs the services as child processes until SIGINT, SIGTERM or SIGHUP, or until one exits on its own,
- * then stops the rest: SIGTERM, a grace period, SIGKILL. Resolves to the exit code for the CLI:
- * 0 after a requested stop that every service obeyed, 1 otherwise.
+ * Runs the services as child processes until SIGINT, SIGTERM or SIGHUP (or `stopSignal`), then
+ * stops them: SIGTERM, a grace period, SIGKILL. A service that dies meanwhile is started again
+ * after a backoff, and the others keep running; one that exits with a configuration error (code 2)
+ * is left stopped, as restarting cannot fix it. Resolves to the exit code for the CLI: 0 after a
+ * requested stop that every service obeyed, 1 otherwise (or once every service has given up).
  */
 export async function superviseServices(opts: SupervisorOptions): Promise<number> {
   const stopTimeoutMs = opts.stopTimeoutMs ?? 12_000;
-  const running: Running[] = opts.services.map((spec) => startService(spec, opts));
+  const policy = opts.restartPolicy ?? defaultRestartPolicy;
   let stopping: 'requested' | 'failure' | undefined;
   let release: () => void = () => {};
   const stopRequested = new Promise<void>((resolve) => {
     release = resolve;
   });
+  const readiness = new AbortController();
+  const slots: Slot[] = opts.services.map((spec) => ({ spec, current: undefined, startedAt: 0, crashes: 0, runs: 0, restart: undefined, gaveUp: false, readyOnce: false }));
+  let announced = false;
 
   const beginStop = (reason: 'requested' | 'failure'): void => {
     if (stopping !== undefined) return;
     stopping = reason;
     release();
   };
+
+  const launch = (slot: Slot): void => {
+    slot.startedAt = Date.now();
+    slot.runs += 1;
+    const running = startService(slot.spec, opts);
+    slot.current = running;
+    void waitUntilReady(running, opts, readiness.signal).then((seconds) => {
+      if (seconds === undefined || stopping !== undefined) return;
+      opts.note(`${slot.spec.name} is ready ${slot.readyOnce ? 'again ' : ''}at ${slot.spec.url} (${seconds.toFixed(1)} s)`);
+      slot.readyOnce = true;
+      if (!announced && slots.every((s) => s.readyOnce)) {
+        announced = true;
+        opts.onAllReady?.();
+      }
+    });
+    void running.exited.then(() => onExit(slot, running));
+  };
+
+  const onExit = (slot: Slot, running: Running): void => {
+    if (stopping !== undefined || slot.current !== running) return;
+    slot.current = undefined;
+    const exit = running.exit ?? { code: null, signal: null };
+    if (exit.code === CONFIG_ERROR_EXIT_CODE) {
+      slot.gaveUp = true;
+      opts.note(`${slot.spec.name} exited with code ${exit.code}: its configuration is wrong (see above); not restarting it`);
+      if (slots.every((s) => s.gaveUp)) beginStop('failure');
+      return;
+    }
+    slot.crashes = crashesInARow(slot.crashes, Date.now() - slot.startedAt, policy);
+    const delay = restartDelayMs(slot.crashes, policy);
+    opts.note(`${slot.spec.name} exited with ${describeExit(exit)}, restarting in ${formatDelay(delay)}`);
+    slot.restart = setTimeout(() => {
+      slot.restart = undefined;
+      if (stopping === undefined) launch(slot);
+    }, delay);
+  };
+
   const onSignal = (signal: NodeJS.Signals): void => {
     if (stopping !== undefined) {
       opts.note(`${signal} again: killing the services now`);
-      for (const r of running) if (r.exit === undefined) r.child.kill('SIGKILL');
+      for (const slot of slots) slot.current?.child.kill('SIGKILL');
       return;
     }
     opts.note(`${signal} received: stopping the services (press Ctrl-C again to kill them)`);
@@ -68,23 +130,19 @@ export async function superviseServices(opts: SupervisorOptions): Promise<number
   };
   const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
   for (const s of signals) process.on(s, onSignal);
+  const onStopSignal = (): void => onSignal('SIGTERM');
+  opts.stopSignal?.addEventListener('abort', onStopSignal, { once: true });
 
-  for (const r of running) {
-    void r.exited.then(() => {
-      if (stopping !== undefined) return;
-      const how = r.exit?.signal != null ? `signal ${r.exit.signal}` : `code ${r.exit?.code ?? '?'}`;
-      opts.note(`${r.spec.name} exited unexpectedly (${how}); stopping the other services`);
-      beginStop('failure');
-    });
-  }
-
-  const readiness = new AbortController();
-  void waitUntilReady(running, opts, readiness.signal).then((allReady) => {
-    if (allReady && stopping === undefined) opts.onAllReady?.();
-  });
+  for (const slot of slots) launch(slot);
 
   await stopRequested;
   readiness.abort();
+  const pending = slots.filter((slot) => slot.restart !== undefined);
+  for (const slot of slots) {
+    clearTimeout(slot.restart);
+    slot.restart = undefined;
+  }
+  const running = slots.flatMap((slot) => (slot.current === undefined ? [] : [slot.current]));
   for (const r of running) if (r.exit === undefined) r.child.kill('SIGTERM');
   const timer = setTimeout(() => {
     for (const r of running) {
@@ -96,14 +154,17 @@ export async function superviseServices(opts: SupervisorOptions): Promise<number
   await Promise.all(running.map((r) => r.exited));
   clearTimeout(timer);
   for (const s of signals) process.off(s, onSignal);
+  opts.stopSignal?.removeEventListener('abort', onStopSignal);
 
-  const failed = running.filter((r) => r.exit?.code !== 0);
   if (stopping === 'requested') {
-    for (const r of failed) opts.note(`${r.spec.name} stopped with ${r.exit?.signal ?? `code ${r.exit?.code ?? '?'}`}`);
-    opts.note(failed.length === 0 ? 'all services stopped' : 'services stopped, not all cleanly');
-    return failed.length === 0 ? 0 : 1;
+    const failed = running.filter((r) => r.exit?.code !== 0);
+    for (const r of failed) opts.note(`${r.spec.name} stopped with ${r.exit === undefined ? 'no exit code' : describeExit(r.exit)}`);
+    for (const slot of pending) opts.note(`${slot.spec.name} was waiting to be restarted`);
+    const clean = failed.length === 0 && pending.length === 0 && slots.every((s) => !s.gaveUp);
+    opts.note(clean ? 'all services stopped' : 'services stopped, not all cleanly');
+    return clean ? 0 : 1;
   }
-  opts.note('services stopped after a failure');
+  opts.note('every service has stopped for good');
   return 1;
 }
 
@@ -137,34 +198,26 @@ function startService(spec: ServiceProcessSpec, opts: SupervisorOptions): Runnin
   return running;
 }
 
-/** Polls each service's `/readyz` until it answers 200; resolves true once all have. */
-async function waitUntilReady(running: Running[], opts: SupervisorOptions, signal: AbortSignal): Promise<boolean> {
+/** Polls a run's `/readyz` until it answers 200; resolves to the seconds that took, or undefined when the run ended first. */
+async function waitUntilReady(r: Running, opts: SupervisorOptions, signal: AbortSignal): Promise<number | undefined> {
   const slowReadyMs = opts.slowReadyMs ?? 60_000;
-  const results = await Promise.all(
-    running.map(async (r) => {
-      const started = Date.now();
-      let warned = false;
-      let last = 'no answer yet';
-      while (!signal.aborted && r.exit === undefined) {
-        try {
-          const response = await fetch(`${r.spec.url}/readyz`, { signal: AbortSignal.any([signal, AbortSignal.timeout(2_000)]) });
-          const body = (await response.text()).slice(0, 300);
-          if (response.status === 200) {
-            opts.note(`${r.spec.name} is ready at ${r.spec.url} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
-            return true;
-          }
-          last = `/readyz answered ${response.status} ${body}`;
-        } catch (err) {
-          last = err instanceof Error ? err.message : String(err);
-        }
-        if (!warned && Date.now() - started > slowReadyMs) {
-          warned = true;
-          opts.note(`${r.spec.name} is still not ready after ${slowReadyMs / 1000} s: ${last}`);
-        }
-        await sleep(500, undefined, { signal }).catch(() => {});
-      }
-      return false;
-    }),
-  );
-  return results.every(Boolean);
+  const started = Date.now();
+  let warned = false;
+  let last = 'no answer yet';
+  while (!signal.aborted && r.exit === undefined) {
+    try {
+      const response = await fetch(`${r.spec.url}/readyz`, { signal: AbortSignal.any([signal, AbortSignal.timeout(2_000)]) });
+      const body = (await response.text()).slice(0, 300);
+      if (response.status === 200) return (Date.now() - started) / 1000;
+      last = `/readyz answered ${response.status} ${body}`;
+    } catch (err) {
+      last = err instanceof Error ? err.message : String(err);
+    }
+    if (!warned && Date.now() - started > slowReadyMs) {
+      warned = true;
+      opts.note(`${r.spec.name} is still not ready after ${slowReadyMs / 1000} s: ${last}`);
+    }
+    await sleep(500, undefined, { signal }).catch(() => {});
+  }
+  return undefined;
 }

@@ -1,6 +1,6 @@
 import { isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
-import { baseConfigShape, parseConfig } from '@lifecycle/kit';
+import { baseConfigShape, parseConfig, parseTopicSizing, type TopicSettings, type TopicSizing } from '@lifecycle/kit';
 import { repoRoot } from './kafka-broker.ts';
 
 /** The services `./lifecycle start` runs, in start-up order, with the port each listens on. */
@@ -29,9 +29,24 @@ export function serviceEntry(name: ServiceName): string {
  */
 export const nodeFlags = ['--disable-warning=TimeoutNegativeWarning'];
 
+/** `6`, `commerce.events=12`, or both (`6,commerce.events=12`); see `parseTopicSizing`. */
+const topicSizing = z
+  .string()
+  .transform((text, ctx): TopicSizing => {
+    try {
+      return parseTopicSizing(text);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: err instanceof Error ? err.message : String(err) });
+      return z.NEVER;
+    }
+  })
+  .optional();
+
 const StackEnv = z.object({
   ...baseConfigShape,
   OUTBOX_DIR: z.string().optional(),
+  TOPIC_PARTITIONS: topicSizing,
+  TOPIC_REPLICATION_FACTOR: topicSizing,
 });
 
 export interface StackConfig {
@@ -43,6 +58,8 @@ export interface StackConfig {
   host: string;
   /** Where the messaging service writes emails when no SendGrid key is set. */
   outboxDir: string;
+  /** Partitions and replicas beyond the catalog's, for topics created from now on. */
+  topicSettings: TopicSettings;
 }
 
 /** Reads the settings the services share from the environment, with the services' own defaults. */
@@ -55,6 +72,10 @@ export function readStackConfig(env: Record<string, string | undefined>): StackC
     topicPrefix: parsed.TOPIC_PREFIX,
     host: parsed.HOST,
     outboxDir: isAbsolute(outbox) ? outbox : resolve(outbox),
+    topicSettings: {
+      ...(parsed.TOPIC_PARTITIONS === undefined ? {} : { partitions: parsed.TOPIC_PARTITIONS }),
+      ...(parsed.TOPIC_REPLICATION_FACTOR === undefined ? {} : { replicationFactor: parsed.TOPIC_REPLICATION_FACTOR }),
+    },
   };
 }
 

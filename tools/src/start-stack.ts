@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { portAnswers, repoRoot } from './kafka-broker.ts';
-import { ensureKafka, ensureStackDatabase, ensureStackTopics } from './local-infra.ts';
+import { describeTopicLayout, differingNote, ensureKafka, ensureStackDatabase, ensureStackTopics } from './local-infra.ts';
 import { serviceColors } from './log-format.ts';
 import { superviseServices, type ServiceProcessSpec } from './service-supervisor.ts';
 import {
@@ -19,6 +19,8 @@ import {
 export interface StartOptions {
   /** The services to run; all of them when empty. */
   only: ServiceName[];
+  /** Local Kafka brokers to run when KAFKA_BROKERS is unset (`--brokers`); default 1. */
+  brokers?: number;
   env: NodeJS.ProcessEnv;
   say: (line: string) => void;
   /** Colours for a terminal. */
@@ -42,9 +44,10 @@ export async function startStack(opts: StartOptions): Promise<number> {
     return 1;
   }
 
-  const kafka = await ensureKafka(config.brokersFromEnv, opts.say);
+  const kafka = await ensureKafka(config.brokersFromEnv, opts.say, opts.brokers ?? 1);
   const database = await ensureStackDatabase(config.databaseUrl);
-  const topics = await ensureStackTopics(kafka.brokers, config.topicPrefix);
+  const topics = await ensureStackTopics(kafka.brokers, config.topicPrefix, config.topicSettings);
+  for (const topic of topics.differing) opts.say(differingNote(topic));
   mkdirSync(config.outboxDir, { recursive: true });
   const devDefaults = localDevelopmentDefaults(opts.env);
 
@@ -111,12 +114,13 @@ function banner(input: {
   config: StackConfig;
   kafka: { brokers: string[]; origin: string };
   database: 'created' | 'exists';
-  topics: { created: string[]; all: string[] };
+  topics: { created: string[]; all: string[]; planned: Parameters<typeof describeTopicLayout>[0]['planned']; brokerCount: number };
   services: ServiceProcessSpec[];
 }): string[] {
   const { config, kafka, database, topics, services } = input;
   const outbox = relative(repoRoot, config.outboxDir);
-  const kafkaNote = kafka.origin === 'KAFKA_BROKERS' ? 'from KAFKA_BROKERS' : `local broker, ${kafka.origin}; ./lifecycle stop-kafka stops it`;
+  const local = kafka.brokers.length > 1 ? `local cluster of ${kafka.brokers.length}` : 'local broker';
+  const kafkaNote = kafka.origin === 'KAFKA_BROKERS' ? 'from KAFKA_BROKERS' : `${local}, ${kafka.origin}; ./lifecycle stop-kafka stops it`;
   const topicNote = topics.created.length > 0 ? `created ${topics.created.length}` : 'all present';
   const main = topics.all.filter((t) => !t.endsWith('.dlq'));
   const width = Math.max(...services.map((s) => s.name.length));
@@ -126,10 +130,12 @@ function banner(input: {
     `  Kafka       ${kafka.brokers.join(',')}  (${kafkaNote})`,
     `  PostgreSQL  ${redactUrl(config.databaseUrl)}  (${database === 'created' ? 'database created' : 'database exists'})`,
     `  Topics      ${main.join(', ')} + .dlq each  (${topicNote}${config.topicPrefix === '' ? '' : `, prefix ${config.topicPrefix}`})`,
+    `              ${describeTopicLayout(topics)}`,
     `  Outbox      ${outbox === '' || outbox.startsWith('..') ? config.outboxDir : `${outbox}/`}  (emails land here when SENDGRID_API_KEY is unset)`,
     ...services.map((s, i) => `  ${i === 0 ? 'Services' : '        '}    ${s.name.padEnd(width)}  ${s.url}`),
     '',
     '  Send a sample order from another terminal:  ./lifecycle send-sample-order',
+    '  A service that dies is restarted (1 s, 2 s, 4 s … up to 30 s); the others keep running.',
     '  Stop with Ctrl-C (Kafka keeps running in the background).',
     '',
   ];

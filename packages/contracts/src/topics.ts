@@ -10,14 +10,22 @@ export interface TopicSpec<S extends z.ZodType = z.ZodType> {
   /** Name before the deployment's prefix is applied. */
   name: string;
   schema: S;
+  /** Partitions at creation; a customer's records stay in one, so this bounds a consumer group's parallelism. */
   partitions: number;
+  /** Copies of each partition; unset: min(3, brokers in the cluster), decided when the topic is created. */
+  replicationFactor?: number;
   retentionMs: number;
   /** Consumed topics get a `.dlq` companion. */
   deadLetter: boolean;
 }
 
+/** Partitions of a topic unless the catalog or `TOPIC_PARTITIONS` says otherwise. */
+export const DEFAULT_PARTITIONS = 3;
+/** Dead letters are few and read by people: one partition keeps them in the order they failed. */
+export const DEAD_LETTER_PARTITIONS = 1;
+
 function topic<S extends z.ZodType>(name: string, schema: S, retentionDays: number, deadLetter: boolean): TopicSpec<S> {
-  return { name, schema, partitions: 3, retentionMs: retentionDays * DAY_MS, deadLetter };
+  return { name, schema, partitions: DEFAULT_PARTITIONS, retentionMs: retentionDays * DAY_MS, deadLetter };
 }
 
 /** What each topic carries once parsed. */
@@ -65,12 +73,27 @@ export function deadLetterTopicName(prefix: string, key: TopicKey): string {
   return `${topicName(prefix, key)}.dlq`;
 }
 
+export interface DeclaredTopic {
+  /** The real name, prefix included. */
+  name: string;
+  /** The name in the catalog, without the prefix (`commerce.events`, `commerce.events.dlq`). */
+  catalogName: string;
+  partitions: number;
+  /** Unset: the cluster's default, min(3, brokers). */
+  replicationFactor?: number;
+  retentionMs: number;
+  deadLetter: boolean;
+}
+
 /** Every topic to create, dead-letter topics included. */
-export function declaredTopics(prefix: string): { name: string; partitions: number; retentionMs: number }[] {
+export function declaredTopics(prefix: string): DeclaredTopic[] {
   return topicKeys.flatMap((key) => {
     const spec = topics[key];
     const name = topicName(prefix, key);
-    const main = { name, partitions: spec.partitions, retentionMs: spec.retentionMs };
-    return spec.deadLetter ? [main, { name: `${name}.dlq`, partitions: 1, retentionMs: DEAD_LETTER_RETENTION_MS }] : [main];
+    const replication = spec.replicationFactor === undefined ? {} : { replicationFactor: spec.replicationFactor };
+    const main: DeclaredTopic = { name, catalogName: spec.name, partitions: spec.partitions, ...replication, retentionMs: spec.retentionMs, deadLetter: false };
+    if (!spec.deadLetter) return [main];
+    const dlq: DeclaredTopic = { name: `${name}.dlq`, catalogName: `${spec.name}.dlq`, partitions: DEAD_LETTER_PARTITIONS, ...replication, retentionMs: DEAD_LETTER_RETENTION_MS, deadLetter: true };
+    return [main, dlq];
   });
 }

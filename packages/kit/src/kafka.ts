@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type pg from 'pg';
 import { databaseReachable } from './db.ts';
 import { describeError, scrubStack } from './error-serializer.ts';
+import { groupConsumer, limitedRetriesWarning, producerSettings } from './kafka-clients.ts';
 import type { z } from 'zod';
 import {
   deadLetterTopicName,
@@ -43,6 +44,7 @@ export function createKafka({ clientId, brokers, logger }: KafkaOptions): Kafka 
       ({ level, log }: LogEntry) => {
         // kafkajs logs a failed eachBatch with the error's raw `stack`, whose head is its message.
         const { message, stack, ...extra } = log;
+        if (message === limitedRetriesWarning) return;
         const fields = typeof stack === 'string' ? { ...extra, stack: scrubStack(stack) } : extra;
         kafkaLogger[levelNames[level] ?? 'info'](fields, message);
       },
@@ -51,10 +53,11 @@ export function createKafka({ clientId, brokers, logger }: KafkaOptions): Kafka 
 
 /**
  * A producer that places keys the way the Java client does (murmur2), so any producer in the
- * store's stack agrees on which partition holds a customer.
+ * store's stack agrees on which partition holds a customer; idempotent, so a retried send never
+ * writes a record twice (see `producerSettings`).
  */
 export function createProducer(kafka: Kafka): Producer {
-  return kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: false });
+  return kafka.producer({ ...producerSettings, createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: false });
 }
 
 /** Publishes envelopes, keyed by customer id so a customer's records stay in order. */
@@ -214,11 +217,12 @@ export interface RunningConsumer {
 }
 
 /**
- * A consumer in a group, with the settings every service uses (a 30 s session, heartbeats every
- * 3 s, no topic auto-creation) and `joined`: true from joining the group until it stops or crashes.
+ * A consumer in a group, with the settings every service uses (a 10 s session, heartbeats every
+ * second, no topic auto-creation; see `groupConsumer`) and `joined`: true from joining the group
+ * until it stops or crashes. Its `run` returns before it has joined: readiness is `joined`.
  */
 export function createGroupConsumer(kafka: Kafka, groupId: string): { consumer: Consumer; joined: () => boolean } {
-  const consumer = kafka.consumer({ groupId, sessionTimeout: 30_000, heartbeatInterval: 3_000, allowAutoTopicCreation: false });
+  const consumer = groupConsumer(kafka, { groupId, allowAutoTopicCreation: false });
   let joined = false;
   consumer.on(consumer.events.GROUP_JOIN, () => {
     joined = true;

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Admin, Kafka } from 'kafkajs';
-import { declaredTopics } from '@lifecycle/contracts';
+import { planTopics, type PlannedTopic, type TopicSettings } from './topic-plan.ts';
 
 /**
  * Error types a KRaft broker answers while its metadata cache still lags the controller, e.g.
@@ -17,37 +17,57 @@ function isLagging(err: unknown, depth = 0): boolean {
   return 'originalError' in err && isLagging(err.originalError, depth + 1);
 }
 
-/** Creates every declared topic that is missing; existing topics are left as they are. */
-async function createMissingTopics(admin: Admin, prefix: string): Promise<void> {
+/** Creates every planned topic that is missing; existing topics are left as they are. */
+async function createMissingTopics(admin: Admin, plan: PlannedTopic[]): Promise<void> {
   const existing = new Set(await admin.listTopics());
-  const missing = declaredTopics(prefix).filter((t) => !existing.has(t.name));
+  const missing = plan.filter((t) => !existing.has(t.name));
   if (missing.length === 0) return;
   await admin.createTopics({
     waitForLeaders: true,
     topics: missing.map((t) => ({
       topic: t.name,
       numPartitions: t.partitions,
-      replicationFactor: 1,
-      configEntries: [{ name: 'retention.ms', value: String(t.retentionMs) }],
+      replicationFactor: t.replicationFactor,
+      configEntries: t.configEntries,
     })),
   });
 }
 
+export interface EnsureTopicsOptions {
+  /** How long to wait for the topics' partition leaders. */
+  timeoutMs?: number;
+  /** Partitions and replication factor beyond the catalog's (`TOPIC_PARTITIONS`, `TOPIC_REPLICATION_FACTOR`). */
+  settings?: TopicSettings;
+}
+
+export interface TopicLayout {
+  /** The topics that were missing and were created. */
+  created: string[];
+  /** What every declared topic is created with in this cluster. */
+  planned: PlannedTopic[];
+  brokerCount: number;
+  /** Existing topics whose partitions or replicas differ from the plan: they are never changed here (fewer partitions would move customers between partitions). */
+  differing: { name: string; partitions: number; replicationFactor: number; planned: PlannedTopic }[];
+}
+
 /**
- * Creates the declared topics that are missing, then waits until the broker serves a leader for
- * every partition of every declared topic, so producers and consumers started next find them.
- * Resolves to the names of the topics that were missing.
+ * Creates the declared topics that are missing, sized for the cluster (see `planTopics`), then
+ * waits until the brokers serve a leader for every partition of every declared topic, so
+ * producers and consumers started next find them.
  */
-export async function ensureTopics(kafka: Kafka, prefix: string, timeoutMs = 60_000): Promise<string[]> {
+export async function ensureTopicLayout(kafka: Kafka, prefix: string, opts: EnsureTopicsOptions = {}): Promise<TopicLayout> {
+  const timeoutMs = opts.timeoutMs ?? 60_000;
   const deadline = Date.now() + timeoutMs;
-  const names = declaredTopics(prefix).map((t) => t.name);
   const admin = kafka.admin();
   await admin.connect();
   try {
+    const { brokers } = await admin.describeCluster();
+    const plan = planTopics(prefix, brokers.length, opts.settings);
+    const names = plan.map((t) => t.name);
     const before = new Set(await admin.listTopics());
     for (;;) {
       try {
-        await createMissingTopics(admin, prefix);
+        await createMissingTopics(admin, plan);
         break;
       } catch (err) {
         if (!isLagging(err) || Date.now() > deadline) throw err;
@@ -61,15 +81,31 @@ export async function ensureTopics(kafka: Kafka, prefix: string, timeoutMs = 60_
           const found = topics.find((t) => t.name === name);
           return found !== undefined && found.partitions.length > 0 && found.partitions.every((p) => p.leader >= 0);
         });
-        if (ready) break;
+        if (ready) {
+          const differing = plan.flatMap((planned) => {
+            const found = topics.find((t) => t.name === planned.name);
+            if (found === undefined || !before.has(planned.name)) return [];
+            const partitions = found.partitions.length;
+            const replicationFactor = Math.max(...found.partitions.map((p) => p.replicas.length));
+            return partitions === planned.partitions && replicationFactor === planned.replicationFactor ? [] : [{ name: planned.name, partitions, replicationFactor, planned }];
+          });
+          return { created: names.filter((name) => !before.has(name)), planned: plan, brokerCount: brokers.length, differing };
+        }
       } catch (err) {
         if (!isLagging(err)) throw err;
       }
       if (Date.now() > deadline) throw new Error(`topics with prefix "${prefix}" have no partition leaders after ${timeoutMs / 1000} s`);
       await sleep(250);
     }
-    return names.filter((name) => !before.has(name));
   } finally {
     await admin.disconnect();
   }
+}
+
+/**
+ * Creates the declared topics that are missing (see `ensureTopicLayout`). Resolves to the names
+ * of the topics that were missing.
+ */
+export async function ensureTopics(kafka: Kafka, prefix: string, opts: EnsureTopicsOptions = {}): Promise<string[]> {
+  return (await ensureTopicLayout(kafka, prefix, opts)).created;
 }

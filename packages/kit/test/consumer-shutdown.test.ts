@@ -199,7 +199,7 @@ describe('stopping a topic consumer', () => {
     expect(await storedIds(runtime.pool, tag)).toEqual([`${tag}00`]);
 
     // The process left without leaving its group: the next consumer gets the partition once the
-    // broker gives up on it (the 30 s session).
+    // broker gives up on it (the 10 s session).
     const next = await consumeOneByOne(tag, tag);
     await eventually(() => expect(next.handled).toEqual([`${tag}01`, `${tag}02`]), 60_000);
     expect(next.attempts).toContain(`${tag}01`);

@@ -18,8 +18,8 @@ export const MessagingConfig = z.object({
   SENDGRID_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(5),
   /** First backoff after a 5xx or refused connection; doubled each time, with full jitter. */
   SENDGRID_RETRY_BASE_MS: z.coerce.number().int().min(0).default(500),
-  /** Longest single wait, also for a 429's reset; keep it below the Kafka session timeout (30 s). */
-  SENDGRID_RETRY_MAX_MS: z.coerce.number().int().min(0).max(25_000, 'at most 25000 (below the 30 s Kafka session timeout)').default(20_000),
+  /** Longest single wait, also for a 429's reset; the consumer heartbeats on a timer while it waits. */
+  SENDGRID_RETRY_MAX_MS: z.coerce.number().int().min(0).max(25_000, 'at most 25000').default(20_000),
   /** Provider calls started per second by this process. */
   SENDGRID_SENDS_PER_SECOND: z.coerce.number().positive().default(100),
   /** Messages handled at the same time; one customer's always one after another, in order. */
