@@ -9,3 +9,5 @@ export * from './shutdown.ts';
 export * from './topics.ts';
 export * from './error-serializer.ts';
 export * from './metrics.ts';
+export * from './outbox.ts';
+export * from './outbox-table.ts';
