@@ -36,7 +36,7 @@ export interface OutboxOptions {
   batchSize?: number;
   /** Longest wait between tries while Kafka or the database is down. */
   maxBackoffMs?: number;
-  /** How long `stop` waits for a publish in flight before giving up on it (the rows stay for the next start). */
+  /** How long `stop` waits to publish what is left before giving up (the rows stay for another replica or the next start). */
   stopTimeoutMs?: number;
 }
 
@@ -54,7 +54,7 @@ export interface Outbox {
   drained: () => Promise<void>;
   /** Rows waiting to be published. */
   backlog: () => Promise<number>;
-  /** Stops the relay: finishes (or after `stopTimeoutMs` abandons) the publish in flight, releases its lease. */
+  /** Stops the relay: publishes what is left (for up to `stopTimeoutMs`), releases its lease. */
   stop: () => Promise<void>;
 }
 
@@ -159,7 +159,7 @@ export function createOutbox(opts: OutboxOptions): Outbox {
   const pollMs = opts.pollMs ?? 1_000;
   const batchSize = opts.batchSize ?? 500;
   const maxBackoffMs = opts.maxBackoffMs ?? 10_000;
-  const stopTimeoutMs = opts.stopTimeoutMs ?? 5_000;
+  const stopTimeoutMs = opts.stopTimeoutMs ?? 3_000;
   const table = `"${schema}".outbox`;
   const channel = `lifecycle_outbox_${schema}`;
   const log = logger.child({ component: 'outbox' });
@@ -198,6 +198,7 @@ export function createOutbox(opts: OutboxOptions): Outbox {
     });
 
   const connectedProducer = async (): Promise<Producer> => {
+    if (stopped) throw new Error('outbox relay stopped');
     // Idempotent, all replicas acknowledging, one request in flight: a retried request neither
     // duplicates nor overtakes the one before it (kafkajs requires acks -1 for idempotence).
     producer ??= kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: false });
@@ -299,23 +300,28 @@ export function createOutbox(opts: OutboxOptions): Outbox {
     backlog,
     stop: async () => {
       if (stopped) return;
+      const deadline = Date.now() + stopTimeoutMs;
+      const within = <T>(work: Promise<T>): Promise<T | 'late'> => {
+        let timer: NodeJS.Timeout | undefined;
+        return Promise.race([work, new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), Math.max(0, deadline - Date.now()))))]).finally(() => clearTimeout(timer));
+      };
+      // What the last transactions enqueued goes out now rather than at the next start.
+      const drainedInTime = await within(new Promise<void>((resolve) => {
+        drainWaiters.push(resolve);
+        wake();
+      }));
       stopped = true;
       interrupt?.();
       const finished = loop ?? Promise.resolve();
-      let timer: NodeJS.Timeout | undefined;
-      const gaveUp = await Promise.race([
-        finished.then(() => false),
-        new Promise<true>((resolve) => {
-          timer = setTimeout(() => resolve(true), stopTimeoutMs);
-        }),
-      ]);
-      clearTimeout(timer);
-      if (gaveUp) log.warn({ stopTimeoutMs }, 'outbox relay stopped with a publish in flight; its rows are published again on the next start');
+      if (drainedInTime === 'late' || (await within(finished)) === 'late') {
+        log.warn({ stopTimeoutMs }, 'outbox relay stopped before the outbox was empty; the rest is published by another replica or on the next start');
+      }
       // Disconnecting ends a publish still retrying against a broker that does not answer.
       if (producer !== undefined) await producer.disconnect().catch(() => undefined);
       connected = false;
       producer = undefined;
-      await finished.catch(() => undefined);
+      // A statement hung on a database that does not answer must not hold up the shutdown.
+      await Promise.race([finished.catch(() => undefined), new Promise((resolve) => setTimeout(resolve, 1_000).unref())]);
       await lease.release();
       for (const resolve of takeDrainWaiters()) resolve();
     },

@@ -1,4 +1,4 @@
-import { createServiceApp, startTopicConsumer, type FastifyInstance, type RunningConsumer, type Runtime } from '@lifecycle/kit';
+import { createOutbox, createServiceApp, startTopicConsumer, type FastifyInstance, type Outbox, type RunningConsumer, type Runtime } from '@lifecycle/kit';
 import { consentChangeHandler, consentChangesHandler, lifecycleEventHandler, lifecycleEventsHandler, messageEventHandler, messageEventsHandler, timerFiredHandler, timersFiredHandler } from './consumer.ts';
 import type { Thresholds } from './domain/thresholds.ts';
 import { registerReadApi } from './read-api.ts';
@@ -7,10 +7,14 @@ import { classifierGroups } from './rebuild.ts';
 export interface Classifier {
   app: FastifyInstance;
   consumers: RunningConsumer[];
+  /** Stage changes and timer requests waiting for the relay; it stops when the app closes. */
+  outbox: Outbox;
 }
 
 /** Builds the classifier on an open runtime: consumers of `lifecycle.events`, its fired timers, `messages.events` and `consent.changes`, and the read API. */
 export async function buildClassifier(runtime: Runtime, thresholds: Thresholds): Promise<Classifier> {
+  const outbox = createOutbox({ pool: runtime.pool, kafka: runtime.kafka, schema: 'lifecycle', prefix: runtime.prefix, logger: runtime.logger });
+  outbox.start();
   const consumer = await startTopicConsumer({
     kafka: runtime.kafka,
     producer: runtime.producer,
@@ -19,8 +23,8 @@ export async function buildClassifier(runtime: Runtime, thresholds: Thresholds):
     groupId: 'lifecycle-classifier',
     topic: 'lifecycleEvents',
     logger: runtime.logger,
-    handle: lifecycleEventHandler(runtime, thresholds),
-    handleBatch: lifecycleEventsHandler(runtime, thresholds),
+    handle: lifecycleEventHandler(runtime, thresholds, outbox),
+    handleBatch: lifecycleEventsHandler(runtime, thresholds, outbox),
   });
   const timers = await startTopicConsumer({
     kafka: runtime.kafka,
@@ -30,8 +34,8 @@ export async function buildClassifier(runtime: Runtime, thresholds: Thresholds):
     groupId: 'lifecycle-classifier-timers',
     topic: 'timersFired',
     logger: runtime.logger,
-    handle: timerFiredHandler(runtime, thresholds),
-    handleBatch: timersFiredHandler(runtime, thresholds),
+    handle: timerFiredHandler(runtime, thresholds, outbox),
+    handleBatch: timersFiredHandler(runtime, thresholds, outbox),
   });
   const engagement = await startTopicConsumer({
     kafka: runtime.kafka,
@@ -41,8 +45,8 @@ export async function buildClassifier(runtime: Runtime, thresholds: Thresholds):
     groupId: 'lifecycle-classifier-engagement',
     topic: 'messageEvents',
     logger: runtime.logger,
-    handle: messageEventHandler(runtime, thresholds),
-    handleBatch: messageEventsHandler(runtime, thresholds),
+    handle: messageEventHandler(runtime, thresholds, outbox),
+    handleBatch: messageEventsHandler(runtime, thresholds, outbox),
   });
   const consent = await startTopicConsumer({
     kafka: runtime.kafka,
@@ -52,11 +56,13 @@ export async function buildClassifier(runtime: Runtime, thresholds: Thresholds):
     groupId: 'lifecycle-classifier-consent',
     topic: 'consentChanges',
     logger: runtime.logger,
-    handle: consentChangeHandler(runtime, thresholds),
-    handleBatch: consentChangesHandler(runtime, thresholds),
+    handle: consentChangeHandler(runtime, thresholds, outbox),
+    handleBatch: consentChangesHandler(runtime, thresholds, outbox),
   });
   const consumers = [consumer, timers, engagement, consent];
   const app = createServiceApp(runtime, () => consumers, { groups: classifierGroups });
   registerReadApi(app, runtime.db);
-  return { app, consumers };
+  // The shutdown path closes the app after the consumers: what they enqueued goes out.
+  app.addHook('onClose', () => outbox.stop());
+  return { app, consumers, outbox };
 }
