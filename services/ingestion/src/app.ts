@@ -1,5 +1,5 @@
 import { lt } from 'drizzle-orm';
-import { createBaseApp, createOutbox, createServiceMetrics, databaseReachable, installMetrics, type Database, type FastifyInstance, type Logger, type RunningConsumer, type Runtime } from '@lifecycle/kit';
+import { createBaseApp, createOutbox, createServiceMetrics, databaseReachable, installMetrics, type Database, type FastifyInstance, type Logger, type Outbox, type RunningConsumer, type Runtime } from '@lifecycle/kit';
 import { topicName } from '@lifecycle/contracts';
 import { startIngestionConsumer } from './batch-consumer.ts';
 import type { IngestionConfig } from './config.ts';
@@ -35,7 +35,9 @@ export async function purgeExpiredMessages(db: Database, now: Date, retentionDay
 export interface Ingestion {
   app: FastifyInstance;
   consumers: RunningConsumer[];
-  /** The dedupe purge timer and the outbox relay (publishes `lifecycle.events` after the consumer's commits). */
+  /** Where the consumer's clean events wait for the relay, which publishes them on `lifecycle.events` after each commit. */
+  outbox: Outbox;
+  /** The dedupe purge timer and the outbox relay. */
   background: { stop: () => Promise<void> }[];
 }
 
@@ -74,5 +76,5 @@ export async function buildIngestion(runtime: Runtime, config: IngestionConfig, 
   installMetrics(app, createServiceMetrics({ kafka: runtime.kafka, prefix: runtime.prefix, logger: runtime.logger, groups: [{ groupId: 'lifecycle-ingestion', topic: 'commerceEvents' }] }));
   // Also when only the app is closed: the relay's connections must not outlive it.
   app.addHook('onClose', () => outbox.stop());
-  return { app, consumers, background: [{ stop: async () => clearInterval(timer) }, outbox] };
+  return { app, consumers, outbox, background: [{ stop: async () => clearInterval(timer) }, outbox] };
 }
