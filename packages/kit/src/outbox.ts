@@ -201,12 +201,33 @@ export function createOutbox(opts: OutboxOptions): Outbox {
     if (stopped) throw new Error('outbox relay stopped');
     // Idempotent, all replicas acknowledging, one request in flight: a retried request neither
     // duplicates nor overtakes the one before it (kafkajs requires acks -1 for idempotence).
-    producer ??= kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: false });
+    // Bounded retries (kafkajs warns that this may invalidate its exactly-once guarantee): a send
+    // that retried forever could not be stopped, since kafkajs reconnects a disconnected producer
+    // from inside a retry. After a failed send the producer is replaced (see `resetProducer`).
+    producer ??= kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      retry: { initialRetryTime: 300, maxRetryTime: 5_000, retries: 5 },
+      createPartitioner: Partitioners.DefaultPartitioner,
+      allowAutoTopicCreation: false,
+    });
     if (!connected) {
       await producer.connect();
       connected = true;
     }
     return producer;
+  };
+
+  /**
+   * A send that failed may have been written all the same; the producer's sequence numbers no
+   * longer say so, and the next batch, composed anew, could be refused as out of sequence. A new
+   * producer (a new producer id) starts clean; what it publishes again carries the same ids.
+   */
+  const resetProducer = (): void => {
+    const old = producer;
+    producer = undefined;
+    connected = false;
+    if (old !== undefined) void old.disconnect().catch(() => undefined);
   };
 
   /** Publishes one batch in id order and deletes it; resolves to how many rows it took. */
@@ -216,7 +237,12 @@ export function createOutbox(opts: OutboxOptions): Outbox {
     const batch = rows.map((row) => OutboxRow.parse(row));
     if (batch.length === 0) return 0;
     const out = await connectedProducer();
-    await out.sendBatch({ topicMessages: topicMessages(batch), acks: -1 });
+    try {
+      await out.sendBatch({ topicMessages: topicMessages(batch), acks: -1 });
+    } catch (err) {
+      resetProducer();
+      throw err;
+    }
     // By id, never by range: a lower id may belong to a transaction that commits later.
     await pool.query(`DELETE FROM ${table} WHERE id = ANY($1::bigint[])`, [batch.map((r) => r.id)]);
     return batch.length;
