@@ -11,3 +11,5 @@ export * from './topics.ts';
 export * from './topic-plan.ts';
 export * from './error-serializer.ts';
 export * from './metrics.ts';
+export * from './outbox.ts';
+export * from './outbox-table.ts';

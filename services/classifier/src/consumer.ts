@@ -1,4 +1,4 @@
-import { inTransaction, publish, type ConsumedRecord, type Logger, type Runtime, type TopicConsumerOptions } from '@lifecycle/kit';
+import { inTransaction, type ConsumedRecord, type Logger, type Outbox, type Runtime, type TopicConsumerOptions } from '@lifecycle/kit';
 import type { LifecycleEvent, StageChanged, TimerFired, TimerRequested } from '@lifecycle/contracts';
 import { z } from 'zod';
 import { eq, inArray, sql } from 'drizzle-orm';
@@ -60,8 +60,9 @@ function timerRequest(cause: Cause, timerId: string, customerId: string, fireAt:
  * transaction: processed ids, profiles, a history row and a stage-change record for every move,
  * and for each customer the latest silence timer request when the moment they would go quiet
  * moved. Steps already processed are skipped, so a redelivery changes nothing and emits nothing.
+ * The records go to the outbox: published once the transaction commits, never if it rolls back.
  */
-async function applySteps(tx: Tx, runtime: Runtime, thresholds: Thresholds, steps: Step[], log: Logger): Promise<void> {
+async function applySteps(tx: Tx, outbox: Outbox, thresholds: Thresholds, steps: Step[], log: Logger): Promise<void> {
   if (steps.length === 0) return;
   const inserted = await tx
     .insert(processedEvents)
@@ -129,15 +130,15 @@ async function applySteps(tx: Tx, runtime: Runtime, thresholds: Thresholds, step
     await tx.insert(heldMessageEvents).values(toHold).onConflictDoNothing();
     log.info({ held: toHold.length, eventId: toHold[0]?.eventId }, 'message events held for customers without a profile yet');
   }
-  await publish(runtime.producer, runtime.prefix, 'timersRequested', [...timers.values()]);
-  await publish(runtime.producer, runtime.prefix, 'stageChanges', changes);
+  await outbox.enqueue(tx, 'timersRequested', [...timers.values()]);
+  await outbox.enqueue(tx, 'stageChanges', changes);
 }
 
 /**
  * Asks for the next RFM recompute, `intervalHours` after the later of the cause's time and its
  * arrival, so an imported history does not step through the past one interval at a time.
  */
-async function scheduleRfm(tx: Tx, runtime: Runtime, thresholds: Thresholds, cause: Cause, onlyIfNone: boolean): Promise<void> {
+async function scheduleRfm(tx: Tx, outbox: Outbox, thresholds: Thresholds, cause: Cause, onlyIfNone: boolean): Promise<void> {
   const base = Math.max(Date.parse(cause.occurredAt), cause.arrivedAt ?? 0);
   const nextAt = new Date(base + thresholds.rfm.intervalHours * 3_600_000).toISOString();
   const row = { name: 'rfm', nextAt };
@@ -145,7 +146,7 @@ async function scheduleRfm(tx: Tx, runtime: Runtime, thresholds: Thresholds, cau
     ? await tx.insert(recurring).values(row).onConflictDoNothing().returning()
     : await tx.insert(recurring).values(row).onConflictDoUpdate({ target: recurring.name, set: row }).returning();
   if (written.length === 0) return;
-  await publish(runtime.producer, runtime.prefix, 'timersRequested', [timerRequest(cause, RFM_TIMER_ID, RFM_TIMER_ID, nextAt)]);
+  await outbox.enqueue(tx, 'timersRequested', [timerRequest(cause, RFM_TIMER_ID, RFM_TIMER_ID, nextAt)]);
 }
 
 type Item<T> = { value: T; record: ConsumedRecord };
@@ -205,21 +206,21 @@ async function resolveLinks(tx: Tx, events: LifecycleEvent[]): Promise<Map<strin
  * Folds lifecycle events into their customers' profiles and re-decides each stage at the
  * event's time, a whole batch in one transaction (a backlog replays at full speed).
  */
-export function lifecycleEventsHandler(runtime: Runtime, thresholds: Thresholds): (items: Item<LifecycleEvent>[]) => Promise<void> {
+export function lifecycleEventsHandler(runtime: Runtime, thresholds: Thresholds, outbox: Outbox): (items: Item<LifecycleEvent>[]) => Promise<void> {
   return async (items) => {
     const first = items[0];
     if (first === undefined) return;
     await inTransaction(runtime.pool, async (tx) => {
       const linkedTo = await resolveLinks(tx, items.map((i) => i.value));
       const steps = items.map((item) => eventStep(item, linkedTo));
-      await applySteps(tx, runtime, thresholds, steps, runtime.logger);
-      await scheduleRfm(tx, runtime, thresholds, { ...first.value, arrivedAt: first.record.timestamp }, true);
+      await applySteps(tx, outbox, thresholds, steps, runtime.logger);
+      await scheduleRfm(tx, outbox, thresholds, { ...first.value, arrivedAt: first.record.timestamp }, true);
     });
   };
 }
 
-export function lifecycleEventHandler(runtime: Runtime, thresholds: Thresholds): TopicConsumerOptions<'lifecycleEvents'>['handle'] {
-  const batch = lifecycleEventsHandler(runtime, thresholds);
+export function lifecycleEventHandler(runtime: Runtime, thresholds: Thresholds, outbox: Outbox): TopicConsumerOptions<'lifecycleEvents'>['handle'] {
+  const batch = lifecycleEventsHandler(runtime, thresholds, outbox);
   return (value, record) => batch([{ value, record }]);
 }
 
@@ -227,7 +228,7 @@ export function lifecycleEventHandler(runtime: Runtime, thresholds: Thresholds):
  * Fired timers: a silence timer re-decides its customer's stage at the timer's time; the RFM
  * timer records that the scores are due (the RFM worker recomputes them) and asks for the next one.
  */
-export function timersFiredHandler(runtime: Runtime, thresholds: Thresholds): (items: Item<TimerFired>[]) => Promise<void> {
+export function timersFiredHandler(runtime: Runtime, thresholds: Thresholds, outbox: Outbox): (items: Item<TimerFired>[]) => Promise<void> {
   const { logger } = runtime;
   return async (items) => {
     const mine = items.filter((i) => i.value.payload.owner === TIMER_OWNER);
@@ -239,7 +240,7 @@ export function timersFiredHandler(runtime: Runtime, thresholds: Thresholds): (i
           cause: { ...timer, arrivedAt: record.timestamp },
           apply: (before) => (before === null ? null : advanceClock(before, timer.payload.fireAt)),
         }));
-      await applySteps(tx, runtime, thresholds, steps, logger);
+      await applySteps(tx, outbox, thresholds, steps, logger);
       for (const { value: timer, record } of mine.filter((i) => i.value.payload.timerId === RFM_TIMER_ID)) {
         const fresh = await tx.insert(processedEvents).values({ eventId: timer.id }).onConflictDoNothing().returning();
         if (fresh.length === 0) continue;
@@ -247,19 +248,19 @@ export function timersFiredHandler(runtime: Runtime, thresholds: Thresholds): (i
         // customer base never holds this consumer past its session.
         await requestRfmRecompute(tx, timer.payload.fireAt);
         logger.info({ eventId: timer.id, at: timer.payload.fireAt }, 'rfm recompute due');
-        await scheduleRfm(tx, runtime, thresholds, { ...timer, arrivedAt: record.timestamp }, false);
+        await scheduleRfm(tx, outbox, thresholds, { ...timer, arrivedAt: record.timestamp }, false);
       }
     });
   };
 }
 
-export function timerFiredHandler(runtime: Runtime, thresholds: Thresholds): TopicConsumerOptions<'timersFired'>['handle'] {
-  const batch = timersFiredHandler(runtime, thresholds);
+export function timerFiredHandler(runtime: Runtime, thresholds: Thresholds, outbox: Outbox): TopicConsumerOptions<'timersFired'>['handle'] {
+  const batch = timersFiredHandler(runtime, thresholds, outbox);
   return (value, record) => batch([{ value, record }]);
 }
 
 /** Engagement from `messages.events`: opens, clicks and unsubscribes of customers it knows. */
-export function messageEventsHandler(runtime: Runtime, thresholds: Thresholds): (items: Item<MessageEvent>[]) => Promise<void> {
+export function messageEventsHandler(runtime: Runtime, thresholds: Thresholds, outbox: Outbox): (items: Item<MessageEvent>[]) => Promise<void> {
   return async (items) => {
     const steps = items.map(({ value: event, record }): Step => ({
       cause: { ...event, arrivedAt: record.timestamp },
@@ -270,13 +271,13 @@ export function messageEventsHandler(runtime: Runtime, thresholds: Thresholds): 
     // each other unseen (one holds the engagement, the other then takes it).
     await inTransaction(runtime.pool, async (tx) => {
       await lockIdentities(tx, items.map((i) => i.value.customerId));
-      await applySteps(tx, runtime, thresholds, steps, runtime.logger);
+      await applySteps(tx, outbox, thresholds, steps, runtime.logger);
     });
   };
 }
 
-export function messageEventHandler(runtime: Runtime, thresholds: Thresholds): TopicConsumerOptions<'messageEvents'>['handle'] {
-  const batch = messageEventsHandler(runtime, thresholds);
+export function messageEventHandler(runtime: Runtime, thresholds: Thresholds, outbox: Outbox): TopicConsumerOptions<'messageEvents'>['handle'] {
+  const batch = messageEventsHandler(runtime, thresholds, outbox);
   return (value, record) => batch([{ value, record }]);
 }
 
@@ -284,7 +285,7 @@ export function messageEventHandler(runtime: Runtime, thresholds: Thresholds): T
  * Consent from its owner (messaging's `consent.changes`): the profile shows the latest state by
  * sequence. A record for a customer without a profile yet is held like engagement.
  */
-export function consentChangesHandler(runtime: Runtime, thresholds: Thresholds): (items: Item<ConsentChanged>[]) => Promise<void> {
+export function consentChangesHandler(runtime: Runtime, thresholds: Thresholds, outbox: Outbox): (items: Item<ConsentChanged>[]) => Promise<void> {
   return async (items) => {
     const steps = items.map(({ value: change, record }): Step => ({
       cause: { ...change, arrivedAt: record.timestamp },
@@ -293,12 +294,12 @@ export function consentChangesHandler(runtime: Runtime, thresholds: Thresholds):
     }));
     await inTransaction(runtime.pool, async (tx) => {
       await lockIdentities(tx, items.map((i) => i.value.customerId));
-      await applySteps(tx, runtime, thresholds, steps, runtime.logger);
+      await applySteps(tx, outbox, thresholds, steps, runtime.logger);
     });
   };
 }
 
-export function consentChangeHandler(runtime: Runtime, thresholds: Thresholds): TopicConsumerOptions<'consentChanges'>['handle'] {
-  const batch = consentChangesHandler(runtime, thresholds);
+export function consentChangeHandler(runtime: Runtime, thresholds: Thresholds, outbox: Outbox): TopicConsumerOptions<'consentChanges'>['handle'] {
+  const batch = consentChangesHandler(runtime, thresholds, outbox);
   return (value, record) => batch([{ value, record }]);
 }

@@ -1,5 +1,5 @@
 import { lt } from 'drizzle-orm';
-import { createBaseApp, createServiceMetrics, databaseReachable, installMetrics, type Database, type FastifyInstance, type Logger, type RunningConsumer, type Runtime } from '@lifecycle/kit';
+import { createBaseApp, createOutbox, createServiceMetrics, databaseReachable, installMetrics, type Database, type FastifyInstance, type Logger, type Outbox, type RunningConsumer, type Runtime } from '@lifecycle/kit';
 import { topicName } from '@lifecycle/contracts';
 import { startIngestionConsumer } from './batch-consumer.ts';
 import type { IngestionConfig } from './config.ts';
@@ -35,13 +35,17 @@ export async function purgeExpiredMessages(db: Database, now: Date, retentionDay
 export interface Ingestion {
   app: FastifyInstance;
   consumers: RunningConsumer[];
-  /** The dedupe purge timer. */
+  /** Where the consumer's clean events wait for the relay, which publishes them on `lifecycle.events` after each commit. */
+  outbox: Outbox;
+  /** The dedupe purge timer and the outbox relay. */
   background: { stop: () => Promise<void> }[];
 }
 
 /** Builds the ingestion service on an open runtime: the `commerce.events` consumer, the HTTP app, the purge. */
 export async function buildIngestion(runtime: Runtime, config: IngestionConfig, now: () => Date = () => new Date()): Promise<Ingestion> {
-  const consumer = await startIngestionConsumer({ runtime, logger: runtime.logger, now });
+  const outbox = createOutbox({ pool: runtime.pool, kafka: runtime.kafka, schema: 'ingestion', prefix: runtime.prefix, logger: runtime.logger, now });
+  outbox.start();
+  const consumer = await startIngestionConsumer({ runtime, outbox, logger: runtime.logger, now });
   const consumers = [consumer];
   if (config.INGESTION_WRITE_KEY_HASHES.length === 0) runtime.logger.warn('no write keys configured, the HTTP tracking API refuses every call');
   const app = createApp({
@@ -70,5 +74,7 @@ export async function buildIngestion(runtime: Runtime, config: IngestionConfig, 
   const timer = setInterval(() => void purge(), config.INGESTION_DEDUPE_PURGE_INTERVAL_MS);
   timer.unref();
   installMetrics(app, createServiceMetrics({ kafka: runtime.kafka, prefix: runtime.prefix, logger: runtime.logger, groups: [{ groupId: 'lifecycle-ingestion', topic: 'commerceEvents' }] }));
-  return { app, consumers, background: [{ stop: async () => clearInterval(timer) }] };
+  // Also when only the app is closed: the relay's connections must not outlive it.
+  app.addHook('onClose', () => outbox.stop());
+  return { app, consumers, outbox, background: [{ stop: async () => clearInterval(timer) }, outbox] };
 }

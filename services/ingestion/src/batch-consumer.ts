@@ -8,11 +8,11 @@ import {
   isKafkaError,
   Outage,
   pauseForOutage,
-  publish,
   sendToDeadLetter,
   describeError,
   type ConsumedRecord,
   type Logger,
+  type Outbox,
   type RunningConsumer,
   type Runtime,
 } from '@lifecycle/kit';
@@ -36,8 +36,10 @@ interface Rejection {
 
 export interface IngestionConsumerOptions {
   runtime: Runtime;
+  /** Where the clean events wait for the relay, written in the chunk's transaction. */
+  outbox: Outbox;
   logger: Logger;
-  /** Records validated, deduplicated and published in one transaction. */
+  /** Records validated, deduplicated and written to the outbox in one transaction. */
   chunkSize?: number;
   /** Tries of a chunk, then of each of its records alone, before a record is dead-lettered. */
   maxAttempts?: number;
@@ -60,13 +62,13 @@ function receivedAtOf(message: KafkaMessage): Date {
 
 /**
  * Consumes `commerce.events` in batches, so a large backlog replays at full speed: per chunk of
- * records, one transaction records the new messageIds and identity links and one produce call
- * publishes the clean events; rejected records go to the DLQ. A chunk that keeps failing is
+ * records, one transaction records the new messageIds and identity links and writes the clean
+ * events to the outbox, which publishes them after the commit; rejected records go to the DLQ. A chunk that keeps failing is
  * retried record by record, so only the poison record reaches the DLQ and the partition moves
  * on. If a dead letter cannot be written the batch fails and its offsets are not committed.
  */
 export async function startIngestionConsumer(opts: IngestionConsumerOptions): Promise<RunningConsumer> {
-  const { runtime, logger } = opts;
+  const { runtime, logger, outbox } = opts;
   const { producer, prefix, kafka } = runtime;
   const chunkSize = opts.chunkSize ?? 500;
   const maxAttempts = opts.maxAttempts ?? 3;
@@ -81,7 +83,7 @@ export async function startIngestionConsumer(opts: IngestionConsumerOptions): Pr
     await sendToDeadLetter(producer, prefix, 'commerceEvents', { record, value: message.value, reason: rejection.reason, errors: rejection.errors, attempts });
   };
 
-  /** Validates, deduplicates and publishes a chunk in one transaction; resolves to its rejections. */
+  /** Validates, deduplicates and enqueues a chunk in one transaction; resolves to its rejections. */
   const processChunk = async (items: Item[]): Promise<Rejection[]> =>
     inTransaction(runtime.pool, async (tx) => {
       const anonymous = [...new Set(items.flatMap((i) => (i.call.userId === undefined && i.call.anonymousId !== undefined ? [i.call.anonymousId] : [])))];
@@ -128,7 +130,8 @@ export async function startIngestionConsumer(opts: IngestionConsumerOptions): Pr
       const linksToRecord = newLinks.filter((l) => fresh.has(l.messageId));
       if (linksToRecord.length > 0) await tx.insert(identityLinks).values(linksToRecord).onConflictDoNothing();
       const events = accepted.filter((e) => fresh.has(e.id));
-      await publish(producer, prefix, 'lifecycleEvents', events);
+      // Published by the outbox relay once this commits: a chunk that rolls back publishes nothing.
+      await outbox.enqueue(tx, 'lifecycleEvents', events);
       if (accepted.length > events.length) logger.info({ duplicates: accepted.length - events.length }, 'duplicate events dropped');
       for (const link of linksToRecord) logger.info({ eventId: link.messageId, customerId: link.userId }, 'anonymous id linked to customer');
       return rejections;

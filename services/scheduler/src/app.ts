@@ -1,7 +1,7 @@
 import { count, inArray, sql, sum } from 'drizzle-orm';
 import { z } from 'zod';
 import { toMajorUnits, type CurrencyRates } from '@lifecycle/contracts';
-import { createServiceApp, startTopicConsumer, type ConsumerGroupRef, type Database, type FastifyInstance, type RunningConsumer, type Runtime } from '@lifecycle/kit';
+import { createOutbox, createServiceApp, startTopicConsumer, type ConsumerGroupRef, type Database, type FastifyInstance, type Outbox, type RunningConsumer, type Runtime } from '@lifecycle/kit';
 import { consentChangeHandler, lifecycleBatchHandler, lifecycleEventHandler, messageEventHandler, reconcileAtStartup, stageChangeHandler, type PlanningOptions } from './consumer.ts';
 import { conversions, jobs } from './db/schema.ts';
 import type { Campaign, CampaignSettings } from './domain/campaign.ts';
@@ -32,6 +32,8 @@ export interface Scheduler {
   app: FastifyInstance;
   consumers: RunningConsumer[];
   runner: JobRunner;
+  /** Where the runner's requests and fired timers wait for the relay; it stops when the app closes. */
+  outbox: Outbox;
   /** The purge of old processed-record ids. */
   purge: { stop: () => Promise<void> };
 }
@@ -167,7 +169,9 @@ export const schedulerConsumerGroups: readonly ConsumerGroupRef[] = [
 /** Builds the scheduler: its consumers, the job runner and the HTTP app. */
 export async function buildScheduler(opts: SchedulerOptions): Promise<Scheduler> {
   const { runtime, campaigns, clock, settings } = opts;
-  const runner = createJobRunner({ runtime, clock, campaigns, settings, pollMs: opts.pollMs, ...(opts.batchSize !== undefined ? { batchSize: opts.batchSize } : {}) });
+  const outbox = createOutbox({ pool: runtime.pool, kafka: runtime.kafka, schema: 'scheduling', prefix: runtime.prefix, logger: runtime.logger });
+  outbox.start();
+  const runner = createJobRunner({ runtime, outbox, clock, campaigns, settings, pollMs: opts.pollMs, ...(opts.batchSize !== undefined ? { batchSize: opts.batchSize } : {}) });
   const planning: PlanningOptions = { runtime, campaigns, settings, rates: opts.rates, clock, onPlanned: () => void runner.runDue().catch(() => 0) };
   await reconcileAtStartup(planning);
   const common = { kafka: runtime.kafka, producer: runtime.producer, prefix: runtime.prefix, logger: runtime.logger, pool: runtime.pool };
@@ -187,6 +191,8 @@ export async function buildScheduler(opts: SchedulerOptions): Promise<Scheduler>
     startTopicConsumer({ ...common, groupId: 'lifecycle-scheduler-timers', topic: 'timersRequested', handle: timerRequestHandler(runtime, planning.onPlanned) }),
   ]);
   const app = createServiceApp(runtime, () => consumers, { groups: schedulerConsumerGroups });
+  // After the runner and consumers have stopped (the shutdown path closes the app after them): what they enqueued goes out.
+  app.addHook('onClose', () => outbox.stop());
 
   app.get('/campaigns', async () => {
     const rowsOf = await statsRows(runtime, campaigns.map((c) => c.id));
@@ -252,5 +258,5 @@ export async function buildScheduler(opts: SchedulerOptions): Promise<Scheduler>
   purgeTimer.unref();
 
   runner.start();
-  return { app, consumers, runner, purge: { stop: async () => clearInterval(purgeTimer) } };
+  return { app, consumers, runner, outbox, purge: { stop: async () => clearInterval(purgeTimer) } };
 }

@@ -282,7 +282,7 @@ export function messageEventHandler(opts: PlanningOptions): TopicConsumerOptions
   return async (event: MessageEvent) => {
     const { status } = event.payload;
     if (!isNotSent(status)) return;
-    // A job still pending was published by a firing that did not commit; messaging has settled it for good.
+    // A job still pending: requested by a firing that did not commit, from before firings went through the outbox; messaging has settled it for good.
     const settled = await opts.runtime.db
       .update(jobs)
       .set({ status, skipReason: status, skipDetail: event.payload.error ?? null })

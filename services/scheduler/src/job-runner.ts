@@ -1,5 +1,5 @@
 import { and, asc, eq, gt, inArray, lte, sql } from 'drizzle-orm';
-import { inTransaction, publish, type Runtime } from '@lifecycle/kit';
+import { inTransaction, type Outbox, type Runtime } from '@lifecycle/kit';
 import type { MessageRequested } from '@lifecycle/contracts';
 import { contactFromRow, eventTimes } from './db/contacts-repository.ts';
 import { contacts, jobs } from './db/schema.ts';
@@ -13,6 +13,8 @@ import { fireDueTimers } from './timers.ts';
 
 export interface JobRunnerOptions {
   runtime: Runtime;
+  /** The scheduler's outbox: requests and fired timers are written with the decision and published after it commits. */
+  outbox: Outbox;
   clock: Clock;
   campaigns: Campaign[];
   settings: CampaignSettings;
@@ -90,14 +92,16 @@ interface Settled {
 
 /**
  * Fires due jobs. Each batch is claimed with FOR UPDATE SKIP LOCKED together with its customers'
- * contact rows, published to `messages.requested` and marked in the same transaction, so
- * replicas never fire a job twice and a customer's frequency cap is counted by one replica at a
- * time; a crash between publish and commit re-fires a job with the same dedupe key, which
+ * contact rows, and its `messages.requested` records are written to the outbox in the same
+ * transaction that marks the jobs, so replicas never fire a job twice and a customer's frequency
+ * cap is counted by one replica at a time. The outbox relay publishes after the commit: a batch
+ * that rolls back requests nothing, and no row stays locked while Kafka is slow. A relay crash
+ * before it deletes what it published sends a request again with the same dedupe key, which
  * messaging drops.
  */
 export function createJobRunner(opts: JobRunnerOptions): JobRunner {
-  const { runtime, clock, settings } = opts;
-  const { producer, prefix, logger } = runtime;
+  const { runtime, clock, settings, outbox } = opts;
+  const { logger } = runtime;
   const batchSize = opts.batchSize ?? 500;
   const campaigns = new Map(opts.campaigns.map((c) => [c.id, c]));
   const conditionEvents = [...new Set(opts.campaigns.flatMap((c) => c.conditions?.noEventSince ?? []))];
@@ -163,7 +167,7 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
           if (plan !== null) next.push(plan);
         }
       }
-      await publish(producer, prefix, 'messagesRequested', requests);
+      await outbox.enqueue(tx, 'messagesRequested', requests);
       if (settled.length > 0) {
         const rows = settled.map(({ job, decision }) => {
           const status = decision.kind === 'send' ? 'sent' : decision.kind === 'defer' ? 'pending' : decision.kind === 'skip' ? 'skipped' : 'cancelled';
@@ -203,7 +207,7 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
       }
     }
     for (;;) {
-      const settled = await fireDueTimers(runtime, clock.now(), batchSize);
+      const settled = await fireDueTimers(runtime, outbox, clock.now(), batchSize);
       total += settled;
       if (settled < batchSize) return total;
     }

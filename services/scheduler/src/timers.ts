@@ -1,5 +1,5 @@
 import { and, asc, eq, lte } from 'drizzle-orm';
-import { inTransaction, publish, type Runtime, type TopicConsumerOptions } from '@lifecycle/kit';
+import { inTransaction, type Outbox, type Runtime, type TopicConsumerOptions } from '@lifecycle/kit';
 import type { TimerFired, TimerRequested } from '@lifecycle/contracts';
 import { processedEvents, timers } from './db/schema.ts';
 
@@ -25,12 +25,13 @@ export function timerRequestHandler(runtime: Runtime, onRequested: () => void): 
 }
 
 /**
- * Fires one batch of due timers: claimed with FOR UPDATE SKIP LOCKED, published and marked in
- * one transaction. A fired timer's id is made of its id and fire time, so a re-fire after a crash
- * carries the same id and its owner drops it.
+ * Fires one batch of due timers: claimed with FOR UPDATE SKIP LOCKED, marked and written to the
+ * outbox in one transaction, published by the relay once it commits. A fired timer's id is made
+ * of its id and fire time, so a record published again after a crash carries the same id and its
+ * owner drops it.
  */
-export async function fireDueTimers(runtime: Runtime, now: Date, batchSize: number): Promise<number> {
-  const { producer, prefix, logger } = runtime;
+export async function fireDueTimers(runtime: Runtime, outbox: Outbox, now: Date, batchSize: number): Promise<number> {
+  const { logger } = runtime;
   return inTransaction(runtime.pool, async (tx) => {
     const due = await tx
       .select()
@@ -49,7 +50,7 @@ export async function fireDueTimers(runtime: Runtime, now: Date, batchSize: numb
       causationId: t.requestId,
       payload: { timerId: t.timerId, owner: t.owner, fireAt: t.fireAt.toISOString(), data: t.data },
     }));
-    await publish(producer, prefix, 'timersFired', fired);
+    await outbox.enqueue(tx, 'timersFired', fired);
     for (const t of due) {
       await tx.update(timers).set({ status: 'fired', firedAt: now }).where(eq(timers.timerId, t.timerId));
       logger.debug({ timerId: t.timerId, owner: t.owner, customerId: t.customerId }, 'timer fired');

@@ -1,3 +1,4 @@
+import { outboxTable } from '@lifecycle/kit';
 import { bigserial, index, integer, jsonb, numeric, pgSchema, text, timestamp } from 'drizzle-orm/pg-core';
 
 export const lifecycle = pgSchema('lifecycle');
@@ -100,3 +101,6 @@ export const heldMessageEvents = lifecycle.table('held_message_events', {
   event: jsonb('event').notNull(),
   heldAt: ts('held_at').notNull().defaultNow(),
 }, (t) => [index('held_message_events_customer_idx').on(t.customerId)]);
+
+/** Records committed with their decisions, waiting for the relay to publish them (the kit's transactional outbox). */
+export const outbox = outboxTable(lifecycle);

@@ -1,3 +1,4 @@
+import { outboxTable } from '@lifecycle/kit';
 import { index, pgSchema, text, timestamp } from 'drizzle-orm/pg-core';
 
 export const ingestion = pgSchema('ingestion');
@@ -24,3 +25,6 @@ export const identityLinks = ingestion.table('identity_links', {
   messageId: text('message_id').notNull(),
   linkedAt: timestamp('linked_at', { withTimezone: true }).notNull().defaultNow(),
 });
+
+/** Records committed with their decisions, waiting for the relay to publish them (the kit's transactional outbox). */
+export const outbox = outboxTable(ingestion);

@@ -1,3 +1,4 @@
+import { outboxTable } from '@lifecycle/kit';
 import { sql } from 'drizzle-orm';
 import { bigint, boolean, doublePrecision, index, integer, jsonb, pgSchema, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
 
@@ -127,3 +128,6 @@ export const timers = scheduling.table(
   },
   (t) => [index('timers_pending_fire_idx').on(t.fireAt).where(sql`status = 'pending'`)],
 );
+
+/** Records committed with their decisions, waiting for the relay to publish them (the kit's transactional outbox). */
+export const outbox = outboxTable(scheduling);
