@@ -44,14 +44,27 @@ const libDir = join(repoRoot, 'infra', 'kafka', 'target', 'lib');
 export function ensureBrokerJars(log: (line: string) => void): void {
   if (existsSync(libDir) && readdirSync(libDir).some((f) => f.startsWith('kafka_2.13-'))) return;
   log('fetching the Kafka broker jars with Maven (first run only)');
-  const result = spawnSync('mvn', ['-q', '-B', '-f', join(repoRoot, 'infra', 'kafka', 'pom.xml'), 'package'], { stdio: 'inherit' });
+  const result = spawnSync('mvn', ['-q', '-B', '-f', join(repoRoot, 'infra', 'kafka', 'pom.xml'), 'package'], { stdio: 'inherit', env: realClockEnv() });
   if (result.error) throw new Error(`could not run mvn: ${result.error.message}. Install Apache Maven and Java 17+.`);
   if (result.status !== 0) throw new Error(`mvn exited with ${result.status} while fetching the Kafka jars`);
 }
 
+/**
+ * The environment for the broker's JVM without libfaketime: under `./lifecycle test
+ * --clock-ahead` only the Node test processes run ahead; a broker a test starts keeps real time,
+ * as PostgreSQL does (and a JVM under libfaketime starts too slowly to be useful).
+ */
+export function realClockEnv(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  const kept = Object.fromEntries(Object.entries(env).filter(([name]) => !name.startsWith('FAKETIME')));
+  const preload = (env.LD_PRELOAD ?? '').split(/[\s:]+/).filter((lib) => lib !== '' && !lib.includes('faketime'));
+  if (preload.length > 0) kept.LD_PRELOAD = preload.join(' ');
+  else delete kept.LD_PRELOAD;
+  return kept;
+}
+
 function java(args: string[], opts: { stdio: 'inherit' | 'pipe' }): ReturnType<typeof spawnSync> {
   const classpath = join(libDir, '*');
-  return spawnSync('java', ['-cp', classpath, ...args], { stdio: opts.stdio });
+  return spawnSync('java', ['-cp', classpath, ...args], { stdio: opts.stdio, env: realClockEnv() });
 }
 
 /** One KRaft node (combined broker and controller) as infra/kafka/server.properties describes it. */
@@ -112,7 +125,7 @@ function launchNode(node: NodeConfig, configPath: string, heap: string[], log: (
   const child = spawn(
     'java',
     [...heap, '-XX:+UseG1GC', `-Dlog4j.configuration=file:${join(repoRoot, 'infra', 'kafka', 'log4j.properties')}`, '-cp', join(libDir, '*'), 'kafka.Kafka', configPath],
-    { detached: true, stdio: ['ignore', out, out] },
+    { detached: true, stdio: ['ignore', out, out], env: realClockEnv() },
   );
   if (child.pid === undefined) throw new Error('could not start java for the Kafka broker');
   writeFileSync(join(node.dataRoot, 'broker.pid'), String(child.pid));
