@@ -2,6 +2,8 @@ export * from './config.ts';
 export * from './logger.ts';
 export * from './kafka.ts';
 export * from './kafka-clients.ts';
+export * from './consumer-engine.ts';
+export * from './retry.ts';
 export * from './db.ts';
 export * from './transaction.ts';
 export * from './http.ts';

@@ -1,5 +1,4 @@
-import { setTimeout as sleep } from 'node:timers/promises';
-import { Kafka, Partitioners, logLevel, type Consumer, type KafkaMessage, type Producer, type LogEntry } from 'kafkajs';
+import { Kafka, Partitioners, logLevel, type Consumer, type Producer, type LogEntry } from 'kafkajs';
 import type { Logger } from 'pino';
 import type pg from 'pg';
 import { databaseReachable } from './db.ts';
@@ -9,7 +8,6 @@ import type { z } from 'zod';
 import {
   deadLetterTopicName,
   topicName,
-  schemaOf,
   type DeadLetter,
   type TopicKey,
   type TopicValue,
@@ -151,38 +149,6 @@ export class RejectRecord extends Error {
   }
 }
 
-export interface TopicConsumerOptions<K extends TopicKey> {
-  kafka: Kafka;
-  /** Producer for dead letters. */
-  producer: Producer;
-  prefix: string;
-  groupId: string;
-  topic: K;
-  logger: Logger;
-  /** Processes one record; must be idempotent. Throw `RejectRecord` for input that can never succeed. */
-  handle: (value: TopicValue<K>, record: ConsumedRecord) => Promise<void>;
-  /**
-   * Processes many valid records of one partition at once, in offset order, so a backlog
-   * replays at full speed. Must be idempotent and all-or-nothing: when it throws, the records are
-   * retried one at a time through `handle`, which isolates a poison record for the dead-letter topic.
-   */
-  handleBatch?: (items: { value: TopicValue<K>; record: ConsumedRecord }[]) => Promise<void>;
-  /** Most records given to `handleBatch` at once. */
-  batchSize?: number;
-  /** Tries before a failing record is dead-lettered. */
-  maxAttempts?: number;
-  retryBackoffMs?: number;
-  /** Read from the start of the topic when the group has no committed offset. */
-  fromBeginning?: boolean;
-  /**
-   * The service's database: when handling fails while it does not answer (or Kafka fails), no
-   * record is at fault, so none is dead-lettered; the partition pauses and is consumed again.
-   */
-  pool?: pg.Pool;
-  /** How long a partition pauses in an outage. */
-  outagePauseMs?: number;
-}
-
 /** kafkajs' own errors (`KafkaJSConnectionError`, `KafkaJSNumberOfRetriesExceeded`…); its CommonJS build gives Node no named export of their class. */
 export function isKafkaError(err: unknown): boolean {
   return err instanceof Error && err.name.startsWith('KafkaJS');
@@ -234,136 +200,4 @@ export function createGroupConsumer(kafka: Kafka, groupId: string): { consumer: 
     joined = false;
   });
   return { consumer, joined: () => joined };
-}
-
-/**
- * Consumes a topic in batches. Each record is parsed against the contract; a bad one, or one
- * that keeps failing, goes to the dead-letter topic and the partition moves on. If the dead
- * letter cannot be written the batch fails and its offsets are not committed.
- */
-export async function startTopicConsumer<K extends TopicKey>(opts: TopicConsumerOptions<K>): Promise<RunningConsumer> {
-  const { kafka, producer, prefix, topic, logger, handle } = opts;
-  const maxAttempts = opts.maxAttempts ?? 3;
-  const backoff = opts.retryBackoffMs ?? 200;
-  const schema = schemaOf(topic);
-  const outagePauseMs = opts.outagePauseMs ?? 5_000;
-  const { consumer, joined } = createGroupConsumer(kafka, prefix + opts.groupId);
-
-
-  const deadLetterInvalid = async (record: ConsumedRecord, message: KafkaMessage): Promise<TopicValue<K> | null> => {
-    const parsed = parseRecordValue(schema, message.value);
-    if (parsed.ok) return parsed.value;
-    logger.warn({ topic: record.topic, partition: record.partition, offset: record.offset, reason: parsed.reason, errors: parsed.errors }, 'record rejected to dead-letter topic');
-    await sendToDeadLetter(producer, prefix, topic, { record, value: message.value, reason: parsed.reason, errors: parsed.errors, attempts: 0 });
-    return null;
-  };
-
-  const processParsed = async (record: ConsumedRecord, message: KafkaMessage, value: TopicValue<K>): Promise<void> => {
-    const log = logger.child({ topic: record.topic, partition: record.partition, offset: record.offset });
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await handle(value, record);
-        return;
-      } catch (err) {
-        const outage = await asOutage(err, opts.pool);
-        if (outage instanceof Outage) throw outage;
-        if (err instanceof RejectRecord) {
-          log.warn({ reason: err.message, errors: err.errors }, 'record rejected to dead-letter topic');
-          await sendToDeadLetter(producer, prefix, topic, { record, value: message.value, reason: err.message, errors: err.errors, attempts: attempt });
-          return;
-        }
-        if (attempt >= maxAttempts) {
-          log.error({ err, attempts: attempt }, 'record failed repeatedly, sent to dead-letter topic');
-          // Scrubbed: a database error's message quotes the values of the query that failed.
-          const detail = describeError(err);
-          await sendToDeadLetter(producer, prefix, topic, {
-            record,
-            value: message.value,
-            reason: `processing failed after ${attempt} attempts`,
-            errors: [detail],
-            attempts: attempt,
-          });
-          return;
-        }
-        log.warn({ err, attempt }, 'record processing failed, retrying');
-        await sleep(backoff * 2 ** (attempt - 1));
-      }
-    }
-  };
-
-  const processChunk = async (chunk: { record: ConsumedRecord; message: KafkaMessage }[]): Promise<void> => {
-    const valid: { record: ConsumedRecord; message: KafkaMessage; value: TopicValue<K> }[] = [];
-    for (const item of chunk) {
-      const value = await deadLetterInvalid(item.record, item.message);
-      if (value !== null) valid.push({ ...item, value });
-    }
-    if (valid.length === 0) return;
-    if (opts.handleBatch !== undefined && valid.length > 1) {
-      try {
-        await opts.handleBatch(valid.map(({ value, record }) => ({ value, record })));
-        return;
-      } catch (err) {
-        const outage = await asOutage(err, opts.pool);
-        if (outage instanceof Outage) throw outage;
-        logger.warn({ err, topic: valid[0]?.record.topic, partition: valid[0]?.record.partition, records: valid.length }, 'batch failed, retrying its records one at a time');
-      }
-    }
-    for (const item of valid) await processParsed(item.record, item.message, item.value);
-  };
-
-  await consumer.connect();
-  await consumer.subscribe({ topic: topicName(prefix, topic), fromBeginning: opts.fromBeginning ?? true });
-  await consumer.run({
-    eachBatchAutoResolve: false,
-    partitionsConsumedConcurrently: 3,
-    eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale, pause }) => {
-      try {
-        await consumeBatch(batch, resolveOffset, heartbeat, isRunning, isStale);
-      } catch (err) {
-        // Pause and return: kafkajs counts every error thrown out of eachBatch against its retries,
-        // stops fetching every partition meanwhile, and after a few outages crashes and restarts the
-        // consumer (out of its group, so not ready). The unresolved records are fetched again on resume.
-        if (err instanceof Outage) {
-          pauseForOutage(pause, outagePauseMs, logger, batch, err);
-          return;
-        }
-        // Not committed: the records from the first unresolved one are consumed again.
-        throw err;
-      }
-    },
-  });
-  return {
-    ready: joined,
-    stop: async () => {
-      await consumer.disconnect();
-    },
-  };
-
-  async function consumeBatch(
-    batch: { topic: string; partition: number; messages: KafkaMessage[] },
-    resolveOffset: (offset: string) => void,
-    heartbeat: () => Promise<void>,
-    isRunning: () => boolean,
-    isStale: () => boolean,
-  ): Promise<void> {
-    const size = opts.handleBatch === undefined ? 1 : (opts.batchSize ?? 500);
-    for (let i = 0; i < batch.messages.length; i += size) {
-      if (!isRunning() || isStale()) break;
-      const chunk = batch.messages.slice(i, i + size).map((message) => ({
-        message,
-        record: {
-          topic: batch.topic,
-          partition: batch.partition,
-          offset: message.offset,
-          key: message.key === null ? null : message.key.toString('utf8'),
-          timestamp: Number(message.timestamp),
-        },
-      }));
-      await processChunk(chunk);
-      const last = chunk.at(-1);
-      if (last !== undefined) resolveOffset(last.message.offset);
-      // Keeps the group membership alive while a long batch is worked through.
-      await heartbeat();
-    }
-  }
 }
