@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createMetricsRegistry, createServiceApp, startTopicConsumer, type ConsumerGroupRef, type FastifyInstance, type Logger, type RunningConsumer, type Runtime } from '@lifecycle/kit';
+import { createMetricsRegistry, createServiceApp, readContract, startConsumer, startTopicConsumer, type ConsumerGroupRef, type FastifyInstance, type Logger, type RunningConsumer, type Runtime } from '@lifecycle/kit';
 import type { MessagingConfig } from './config.ts';
 import { createConsentKeeper, type ConsentKeeper } from './consent-keeper.ts';
 import { messageRequestedHandler } from './consumer.ts';
@@ -12,7 +12,6 @@ import { previewRoutes } from './http/preview-routes.ts';
 import { sendGridWebhookRoutes } from './http/sendgrid-webhook-routes.ts';
 import { unsubscribeRoutes } from './http/unsubscribe-routes.ts';
 import { createMessagingMetrics, type MessagingMetrics } from './metrics.ts';
-import { startParallelRequestConsumer } from './parallel-consumer.ts';
 import { createSendPacer } from './send-pacer.ts';
 import { createTemplateCatalog } from './template-catalog.ts';
 import type { MailTransport } from './transport/mail-transport.ts';
@@ -42,7 +41,7 @@ export interface MessagingOptions {
   random?: () => number;
   /** Tries of a failing record before it is dead-lettered (kit default 3). */
   maxAttempts?: number;
-  /** Wait before the first retry, doubled each time (kit default 200 ms). */
+  /** Ceiling of the wait before a failing record's first retry, doubled each time, full jitter (kit default 200 ms). */
   retryBackoffMs?: number;
   /** How long a partition pauses when Kafka or the database is down (default 5 s). */
   outagePauseMs?: number;
@@ -123,15 +122,23 @@ export async function buildMessaging(opts: MessagingOptions): Promise<Messaging>
     ...(opts.retryBackoffMs === undefined ? {} : { retryBackoffMs: opts.retryBackoffMs }),
     ...(opts.outagePauseMs === undefined ? {} : { outagePauseMs: opts.outagePauseMs }),
   };
-  const requests = await startParallelRequestConsumer({
+  const requests = await startConsumer({
     kafka: runtime.kafka,
     producer: runtime.producer,
     prefix: runtime.prefix,
     groupId: messagingConsumerGroups.requests.groupId,
+    topic: 'messagesRequested',
     logger: runtime.logger,
     pool: runtime.pool,
-    handle,
-    concurrency: config.SEND_CONCURRENCY,
+    read: readContract('messagesRequested'),
+    // Each request commits in steps of its own (claim, mark sending, record the outcome), one at a
+    // time per customer so their mail goes out in order, several customers at once.
+    chunkSize: 1,
+    lanes: { concurrency: config.SEND_CONCURRENCY },
+    handleWithOwnCommits: async (items) => {
+      for (const { value, record } of items) await handle(value, record);
+    },
+    // Stopping ends the handler's waits (rate limits, retries) too: the key is left `claimed`.
     stopping,
     ...retries,
   });

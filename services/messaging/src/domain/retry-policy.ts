@@ -1,11 +1,13 @@
-/** How the messaging service retries a send the provider did not take. */
-export interface RetryPolicy {
+import { backoffDelay, type Backoff } from '@lifecycle/kit/retry';
+
+/**
+ * How the messaging service retries a send the provider did not take: `baseDelayMs` before the
+ * second call, doubled for each later one; no single wait longer than `maxDelayMs`, whatever the
+ * backoff or a rate-limit header says.
+ */
+export interface RetryPolicy extends Backoff {
   /** Provider calls per message before it is failed (the first call included). */
   maxAttempts: number;
-  /** Backoff before the second call; doubled for each later one. */
-  baseDelayMs: number;
-  /** No single wait is longer, whatever the backoff or a rate-limit header says. */
-  maxDelayMs: number;
 }
 
 export type RetryDecision = { action: 'retry'; delayMs: number } | { action: 'give-up' };
@@ -13,14 +15,14 @@ export type RetryDecision = { action: 'retry'; delayMs: number } | { action: 'gi
 /**
  * What to do after call number `attempt` (1-based) came back "not accepted, try again". A
  * provider that said when to come back (429 with rate-limit headers) is waited for exactly;
- * anything else backs off exponentially with full jitter (`random` in [0, 1)), so replicas
- * retrying together spread out instead of arriving in one burst.
+ * anything else backs off exponentially with full jitter (`random` in [0, 1); the kit's one
+ * backoff, as the consumers use), so replicas retrying together spread out instead of arriving
+ * in one burst.
  */
 export function decideRetry(policy: RetryPolicy, attempt: number, retryAfterMs: number | undefined, random: number): RetryDecision {
   if (attempt >= policy.maxAttempts) return { action: 'give-up' };
   if (retryAfterMs !== undefined) return { action: 'retry', delayMs: Math.min(policy.maxDelayMs, Math.max(0, Math.ceil(retryAfterMs))) };
-  const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1));
-  return { action: 'retry', delayMs: Math.floor(ceiling * random) };
+  return { action: 'retry', delayMs: backoffDelay(policy, attempt, random) };
 }
 
 /**
