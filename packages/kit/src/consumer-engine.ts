@@ -19,7 +19,7 @@ import {
 } from './kafka.ts';
 import { donePrefix, lanesByKey, semaphore } from './consumer-lanes.ts';
 import { GROUP_HEARTBEAT_INTERVAL_MS } from './kafka-clients.ts';
-import { retry } from './retry.ts';
+import { retry, type RetryOutcome } from './retry.ts';
 import { inTransaction, type Transaction } from './transaction.ts';
 
 /**
@@ -186,7 +186,7 @@ export async function startConsumer<K extends TopicKey, T = TopicValue<K>>(opts:
   /** Handles one record alone, with retries; it ends handled or dead-lettered, or throws Outage / Interrupted. */
   const handleAlone = async (item: Valid<T>, log: Logger): Promise<void> => {
     const seen: { err?: unknown; verdict?: Verdict } = {};
-    let outcome;
+    let outcome: RetryOutcome<ChunkResult | void>;
     try {
       outcome = await retry(() => run([{ value: item.value, record: item.record }]), {
         ...backoff,
@@ -329,12 +329,8 @@ export async function startConsumer<K extends TopicKey, T = TopicValue<K>>(opts:
       }
       const failures = results.flatMap((r) => (r.status === 'rejected' ? [r.reason] : []));
       if (failures.length === 0) return;
-      let interrupted = false;
-      for (const failure of failures) {
-        if (failure instanceof Interrupted) {
-          interrupted = true;
-          continue;
-        }
+      const errors = failures.filter((f) => !(f instanceof Interrupted));
+      for (const failure of errors) {
         const outage = await asOutage(failure, pool);
         if (outage instanceof Outage) {
           // Pause and return: kafkajs counts every error thrown out of eachBatch against its
@@ -344,13 +340,10 @@ export async function startConsumer<K extends TopicKey, T = TopicValue<K>>(opts:
           return;
         }
       }
-      if (interrupted) {
-        if (stopping.signal.aborted) log.info('stopped during a batch, its unfinished records are left for the next run');
-        else log.info('batch ended early, its unfinished records come again');
-        return;
-      }
       // A bug, not an outage: kafkajs retries the batch from its first unresolved record.
-      throw failures[0];
+      if (errors.length > 0) throw errors[0];
+      if (stopping.signal.aborted) log.info('stopped during a batch, its unfinished records are left for the next run');
+      else log.info('batch ended early, its unfinished records come again');
     },
   });
   return {

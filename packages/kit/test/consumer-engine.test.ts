@@ -27,7 +27,8 @@ afterAll(async () => {
   await runtime?.close();
 });
 
-type EngineSettings = Omit<ConsumerOptions<'timersFired'>, 'kafka' | 'producer' | 'prefix' | 'topic' | 'logger' | 'read'>;
+/** The options a test chooses; distributed over the two kinds of handler. */
+type EngineSettings = ConsumerOptions<'timersFired'> extends infer O ? (O extends unknown ? Omit<O, 'kafka' | 'producer' | 'prefix' | 'topic' | 'logger' | 'read'> : never) : never;
 
 /** The engine on the `timersFired` topic, in a group of the test's own. */
 async function engine(settings: EngineSettings): Promise<RunningConsumer> {
