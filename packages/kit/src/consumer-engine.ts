@@ -239,7 +239,7 @@ export async function startConsumer<K extends TopicKey, T = TopicValue<K>>(opts:
    * handles them again one at a time. `done` is told of each record once it is handled or
    * dead-lettered.
    */
-  const processChunk = async (entries: Entry[], done: (index: number) => void, proceed: () => boolean, log: Logger): Promise<void> => {
+  const processChunk = async (entries: Entry[], done: (indices: number[]) => void, proceed: () => boolean, log: Logger): Promise<void> => {
     const valid: Valid<T>[] = [];
     for (const entry of entries) {
       const parsed = read(entry.message.value, entry.record);
@@ -249,14 +249,14 @@ export async function startConsumer<K extends TopicKey, T = TopicValue<K>>(opts:
       }
       log.warn({ offset: entry.record.offset, reason: parsed.reason, errors: parsed.errors }, 'record rejected to dead-letter topic');
       await deadLetter(entry, parsed.reason, parsed.errors, 0);
-      done(entry.index);
+      done([entry.index]);
     }
     if (valid.length === 0) return;
     if (valid.length > 1) {
       try {
         const result = await run(valid.map(({ value, record }) => ({ value, record })));
         await deadLetterRefusals(valid, result, 1, log);
-        for (const item of valid) done(item.index);
+        done(valid.map((item) => item.index));
         return;
       } catch (err) {
         const verdict = await verdictOf(err);
@@ -268,7 +268,7 @@ export async function startConsumer<K extends TopicKey, T = TopicValue<K>>(opts:
     for (const item of valid) {
       if (!proceed()) throw new Interrupted('the batch ended between the records of a failed chunk');
       await handleAlone(item, log);
-      done(item.index);
+      done([item.index]);
     }
   };
 
@@ -295,8 +295,10 @@ export async function startConsumer<K extends TopicKey, T = TopicValue<K>>(opts:
       let halted = false;
       const proceed = (): boolean => isRunning() && !isStale() && !stopping.signal.aborted && !beatFailed && !halted;
       const finished = donePrefix(batch.messages.length);
-      const done = (index: number): void => {
-        const last = finished(index);
+      // One resolveOffset per call, not per record: kafkajs parses and formats the offset each time.
+      const done = (indices: number[]): void => {
+        let last: number | null = null;
+        for (const index of indices) last = finished(index) ?? last;
         const message = last === null ? undefined : batch.messages[last];
         if (message !== undefined) resolveOffset(message.offset);
       };
