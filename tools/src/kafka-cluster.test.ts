@@ -54,8 +54,11 @@ describe('a local three-node cluster', () => {
     try {
       const { topics } = await admin.fetchTopicMetadata({ topics: [topic, `${topic}.dlq`] });
       expect(topics.flatMap((t) => t.partitions.map((p) => p.replicas.length))).toEqual([3, 3, 3, 3]);
-      const { resources } = await admin.describeConfigs({ includeSynonyms: false, resources: [{ type: ConfigResourceTypes.TOPIC, name: topic, configNames: ['min.insync.replicas'] }] });
-      expect(resources[0]?.configEntries[0]?.configValue).toBe('2');
+      // A node that has not yet learnt of the new topic answers "does not host": ask again.
+      await eventually(async () => {
+        const { resources } = await admin.describeConfigs({ includeSynonyms: false, resources: [{ type: ConfigResourceTypes.TOPIC, name: topic, configNames: ['min.insync.replicas'] }] });
+        expect(resources[0]?.configEntries[0]?.configValue).toBe('2');
+      }, 30_000, 500);
     } finally {
       await admin.disconnect();
     }
@@ -69,7 +72,10 @@ describe('a local three-node cluster', () => {
     await second.kill();
     expect(second.running()).toBe(false);
     // acks -1 with two of three copies in sync: the write is taken once leadership has moved.
-    await producer.send({ topic, messages: [{ key: 'customer-1', value: 'after' }] });
+    // A send refused by the dead node before the client learns the new leader is tried again,
+    // as any client would; a refused connection wrote nothing.
+    const sender = producer;
+    await eventually(() => sender.send({ topic, messages: [{ key: 'customer-1', value: 'after' }] }), 60_000, 1_000);
     // The admin's view of the partition leaders catches up with the move in a moment.
     await eventually(async () => expect(await recordsOn(topic)).toBe(2), 30_000, 500);
 
