@@ -84,7 +84,8 @@ describe('a local three-node cluster', () => {
     const check = kafka.admin();
     await check.connect();
     try {
-      expect((await check.describeCluster()).brokers).toHaveLength(3);
+      // The restarted node registers with the controllers a moment after its port answers.
+      await eventually(async () => expect((await check.describeCluster()).brokers).toHaveLength(3), 60_000, 1_000);
     } finally {
       await check.disconnect();
     }
