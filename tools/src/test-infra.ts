@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { Kafka, logLevel } from 'kafkajs';
 import pg from 'pg';
 import type { TestProject } from 'vitest/node';
 import { defaultBrokerOptions, ensureBroker } from './kafka-broker.ts';
@@ -66,10 +67,31 @@ export default async function setup(project: TestProject): Promise<Teardown> {
   project.provide('kafkaBrokers', brokers);
   project.provide('databaseUrl', databaseUrl);
   project.provide('runId', runId);
+  const kafkaBrokers = brokers;
   return async () => {
     await dropRunDatabases(databaseUrl, runId);
+    await deleteRunTopics(kafkaBrokers, runId);
     await stop();
   };
+}
+
+/**
+ * Deletes the topics this run's test files created. Every file declares a full set of topics
+ * under its own prefix; left behind, a day of runs piles up tens of thousands of partitions and
+ * the broker dies of too many open files.
+ */
+async function deleteRunTopics(brokers: string[], runId: string): Promise<void> {
+  const admin = new Kafka({ clientId: `test-teardown-${runId}`, brokers, logLevel: logLevel.NOTHING }).admin();
+  try {
+    await admin.connect();
+    const mine = (await admin.listTopics()).filter((topic) => topic.startsWith(`${runId}_`));
+    for (let i = 0; i < mine.length; i += 200) await admin.deleteTopics({ topics: mine.slice(i, i + 200), timeout: 60_000 });
+  } catch (err) {
+    // Left-over topics cost the broker file handles, not the run its verdict.
+    console.warn(`[test-infra] could not delete this run's topics: ${err instanceof Error ? err.message : String(err)}`);
+  } finally {
+    await admin.disconnect().catch(() => undefined);
+  }
 }
 
 /** Drops the databases this run's test files created. */
