@@ -102,9 +102,11 @@ const kafkaDir = join(runDir, 'kafka');
 mkdirSync(runDir, { recursive: true });
 
 const say = (line: string): void => {
-  const seconds = ((Date.now() - runStartedAt) / 1000).toFixed(1).padStart(6);
-  process.stdout.write(`chaos ${seconds}s  ${line}\n`);
+  const elapsed = ((Date.now() - runStartedAt) / 1000).toFixed(1).padStart(6);
+  process.stdout.write(`chaos ${elapsed}s  ${line}\n`);
 };
+
+const seconds = (ms: number | undefined): string => (ms === undefined || Number.isNaN(ms) ? '–' : `${(ms / 1000).toFixed(1)} s`);
 
 // Everything the run starts, for the one way out.
 let fleet: Fleet | undefined;
@@ -154,6 +156,10 @@ interface FaultRecord {
   description: string;
   /** How long until what was taken away worked again, as seen from outside. */
   recoveredAfterMs?: number;
+  /** What "working again" means for this fault, for the report. */
+  outcome?: string;
+  /** The orders posted until it worked again, and their mails' latency. */
+  meanwhile?: string;
   error?: string;
 }
 
@@ -172,6 +178,7 @@ async function runFault(fault: PlannedFault, record: FaultRecord): Promise<void>
       record.description = `SIGKILL ${name}, same command again after ${fault.downMs / 1000} s`;
       const { downForMs } = await fleet.crash(name, fault.downMs, 180_000);
       record.recoveredAfterMs = downForMs;
+      record.outcome = `ready again ${seconds(downForMs)} after the kill`;
       return;
     }
     case 'broker': {
@@ -186,6 +193,7 @@ async function runFault(fault: PlannedFault, record: FaultRecord): Promise<void>
       await sleep(fault.downMs, undefined, { signal: stop.signal }).catch(() => undefined);
       await node.start();
       record.recoveredAfterMs = Date.now() - killedAt;
+      record.outcome = `back in the cluster ${seconds(record.recoveredAfterMs)} after the kill`;
       say(`broker ${leader}: back in the cluster ${(record.recoveredAfterMs / 1000).toFixed(1)} s after the kill`);
       return;
     }
@@ -200,7 +208,8 @@ async function runFault(fault: PlannedFault, record: FaultRecord): Promise<void>
       // Back when every service says it is ready again (their checks include the database).
       while (!stop.signal.aborted && !(await fleet.allReady()) && Date.now() - restoredAt < 120_000) await sleep(500);
       record.recoveredAfterMs = Date.now() - record.startedAt;
-      say(`database: every service ready again ${((Date.now() - restoredAt) / 1000).toFixed(1)} s after the restore`);
+      record.outcome = `every service ready ${seconds(Date.now() - restoredAt)} after the restore`;
+      say(`database: ${record.outcome}`);
       return;
     }
   }
@@ -254,12 +263,11 @@ function mailsAtProvider(): MailReceived[] {
   });
 }
 
-const seconds = (ms: number | undefined): string => (ms === undefined || Number.isNaN(ms) ? '–' : `${(ms / 1000).toFixed(1)} s`);
 
 function report(input: { verdict: Verdict; baseline: Verdict['latencyMs']; stats: StreamStats; faults: FaultRecord[]; fleetEvents: Fleet['events']; stopCodes: Record<string, number | string | null>; drainedAfterMs: number | undefined; notes: string[] }): string {
   const { verdict, stats } = input;
   const timeline = [
-    ...input.faults.map((f) => ({ at: f.startedAt, text: `${f.description}${f.recoveredAfterMs === undefined ? '' : `; working again after ${seconds(f.recoveredAfterMs)}`}${f.error === undefined ? '' : `; FAILED: ${f.error}`}` })),
+    ...input.faults.map((f) => ({ at: f.startedAt, text: [f.description, f.outcome, f.error === undefined ? undefined : `FAILED: ${f.error}`, f.meanwhile].filter((t) => t !== undefined).join('; ') })),
     // A service that died without being killed (a start-up that failed during another fault).
     ...input.fleetEvents.filter((e) => e.what.startsWith('exited by itself')).map((e) => ({ at: e.at, text: `${e.service} ${e.what}` })),
   ];
@@ -286,6 +294,8 @@ function report(input: { verdict: Verdict; baseline: Verdict['latencyMs']; stats
     ...input.notes.map((n) => `  ${n}`),
     '',
     verdict.ok ? 'PASS: every order got exactly one thank-you (or has a doubtful send)' : 'FAIL: see missing, doubled and stray above',
+    // A fault that could not be made leaves the run proving less than it says.
+    ...input.faults.filter((f) => f.error !== undefined).map((f) => `FAIL: the fault "${f.description}" could not be made: ${f.error}`),
     '',
   ];
   return lines.join('\n');
@@ -297,6 +307,11 @@ runDatabase.pathname = `/lifecycle_${runId}`;
 const prefix = `${runId}.`;
 let loadStartedAt = Date.now();
 
+/** Ends the set-up early after a Ctrl-C; the clean-up then removes what was started. */
+function checkpoint(): void {
+  if (stop.signal.aborted) throw new Error('interrupted');
+}
+
 async function main(): Promise<number> {
   say(`run ${runId}: ${settings.rate} orders/s for ${settings.durationMs / 60_000} min${settings.databaseCutMs > 0 ? `, database cut ${settings.databaseCutMs / 1000} s` : ''}; logs in ${relative(repoRoot, runDir)}/`);
   const nodes = clusterNodeSpecs(3, settings.firstPort);
@@ -307,9 +322,12 @@ async function main(): Promise<number> {
   sendgrid.respondAfter(settings.providerLatencyMs);
   proxy = await startTcpProxy({ host: databaseServer.hostname, port: Number(databaseServer.port || 5432) });
   await ensureDatabase(runDatabase.toString());
+  checkpoint();
   say('starting a three-node Kafka cluster');
   cluster = await startKafkaCluster({ nodes, dataRoot: kafkaDir, log: (line) => say(line), timeoutMs: 180_000 });
+  checkpoint();
   await ensureStackTopics(cluster.brokers, prefix);
+  checkpoint();
 
   // Only the thank-you, due at once: every order should make exactly one mail.
   const campaigns = join(runDir, 'campaigns');
@@ -339,9 +357,10 @@ async function main(): Promise<number> {
     OUTBOX_DIR: join(runDir, 'outbox'),
     PUBLIC_URL: `http://127.0.0.1:${ports.messaging}`,
   };
-  fleet = createFleet({ names, ports, env, logDir: runDir, note: say });
+  fleet = createFleet({ names, ports, env, logDir: runDir, note: say, signal: stop.signal });
   say('starting the four services');
   await fleet.start(180_000);
+  checkpoint();
   say('every service is ready');
 
   const plan = planFaults({
@@ -411,6 +430,11 @@ async function main(): Promise<number> {
   // The same orders' latency with nothing broken yet, to read the figure under chaos against.
   const firstFaultAt = loadStartedAt + (plan[0]?.atMs ?? settings.durationMs);
   const baseline = judge(orders.filter((o) => o.firstPostedAt < firstFaultAt), mailsAtProvider(), statuses).latencyMs;
+  for (const fault of faults) {
+    const until = fault.startedAt + (fault.recoveredAfterMs ?? fault.fault.downMs);
+    const hit = judge(orders.filter((o) => o.firstPostedAt >= fault.startedAt && o.firstPostedAt < until), mailsAtProvider(), statuses).latencyMs;
+    if (hit.count > 0) fault.meanwhile = `${hit.count} orders posted meanwhile: mail p50 ${seconds(hit.p50)}, p99 ${seconds(hit.p99)}`;
+  }
   const notes: string[] = [];
   for (const orderId of [...verdict.missing.slice(0, 10), ...verdict.excused.slice(0, 5)]) {
     const order = stream.orders.find((o) => o.orderId === orderId);
@@ -423,7 +447,7 @@ async function main(): Promise<number> {
   const text = report({ verdict, baseline, stats: stream.stats, faults, fleetEvents, stopCodes, drainedAfterMs, notes });
   process.stdout.write(text);
   writeFileSync(join(runDir, 'report.txt'), text);
-  return verdict.ok ? 0 : 1;
+  return verdict.ok && faults.every((f) => f.error === undefined) ? 0 : 1;
 }
 
 async function cleanUp(keep: boolean): Promise<void> {
@@ -464,7 +488,8 @@ let code = 1;
 try {
   code = await main();
 } catch (err) {
-  say(`the run failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+  if (stop.signal.aborted) say('interrupted');
+  else say(`the run failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
   code = stop.signal.aborted ? 130 : 1;
 } finally {
   await cleanUp(args.keep || code !== 0);

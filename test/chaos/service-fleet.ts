@@ -46,7 +46,7 @@ export interface Fleet {
   events: FleetEvent[];
 }
 
-export function createFleet(opts: { names: readonly ServiceName[]; ports: Record<ServiceName, number>; env: NodeJS.ProcessEnv; logDir: string; note: (line: string) => void }): Fleet {
+export function createFleet(opts: { names: readonly ServiceName[]; ports: Record<ServiceName, number>; env: NodeJS.ProcessEnv; logDir: string; note: (line: string) => void; signal: AbortSignal }): Fleet {
   const events: FleetEvent[] = [];
   let stopping = false;
   const record = (service: string, what: string): void => {
@@ -111,7 +111,7 @@ export function createFleet(opts: { names: readonly ServiceName[]; ports: Record
   const waitReady = async (m: Member, timeoutMs: number): Promise<void> => {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
-      if (stopping) throw new Error('stopping');
+      if (stopping || opts.signal.aborted) throw new Error('interrupted');
       if (await ready(m)) return;
       await sleep(250);
     }
