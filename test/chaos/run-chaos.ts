@@ -4,7 +4,7 @@ import { cpus, loadavg } from 'node:os';
 import { join, relative } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
-import { createPool, ensureDatabase } from '@lifecycle/kit';
+import { createKafka, createLogger, createPool, ensureDatabase } from '@lifecycle/kit';
 import { topicName } from '@lifecycle/contracts';
 import { hashWriteKey } from '../../services/ingestion/src/domain/write-keys.ts';
 import { SendGridMail, startFakeSendGrid, type FakeSendGrid } from '../../tools/src/fake-sendgrid.ts';
@@ -256,6 +256,48 @@ async function whereIsIt(order: PostedOrder, dedupeKey: string): Promise<string>
   ].join('; ');
 }
 
+/**
+ * For orders accepted over HTTP that ingestion never recorded: whether their call is on
+ * `commerce.events` at all (lost between the broker's acknowledgement and the log, or skipped by
+ * the consumer), read from the start with a group of its own, and ingestion's committed offsets.
+ */
+async function onCommerceEvents(messageIds: string[]): Promise<string[]> {
+  if (cluster === undefined || messageIds.length === 0) return [];
+  const kafka = createKafka({ clientId: 'chaos-forensics', brokers: cluster.brokers, logger: createLogger('chaos', 'silent') });
+  const topic = topicName(prefix, 'commerceEvents');
+  const wanted = new Set(messageIds);
+  const found = new Map<string, string[]>();
+  const consumer = kafka.consumer({ groupId: `${prefix}chaos-forensics` });
+  const admin = kafka.admin();
+  try {
+    await admin.connect();
+    const ends = await admin.fetchTopicOffsets(topic);
+    const total = ends.reduce((sum, p) => sum + Number(p.high), 0);
+    let read = 0;
+    await consumer.connect();
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await consumer.run({
+      eachMessage: async ({ partition, message }) => {
+        read += 1;
+        const text = message.value?.toString('utf8') ?? '';
+        for (const id of wanted) if (text.includes(`"${id}"`)) found.set(id, [...(found.get(id) ?? []), `${partition}@${message.offset}`]);
+      },
+    });
+    const deadline = Date.now() + 60_000;
+    while (read < total && Date.now() < deadline) await sleep(500);
+    const [committed] = await admin.fetchOffsets({ groupId: `${prefix}lifecycle-ingestion`, topics: [topic] });
+    const offsets = committed?.partitions.map((p) => `${p.partition}:${p.offset}`).join(' ') ?? '?';
+    const ledger = ends.map((p) => `${p.partition}:${p.high}`).join(' ');
+    return [
+      `commerce.events: ${read} of ${total} records read; end offsets ${ledger}; ingestion committed ${offsets}`,
+      ...messageIds.map((id) => `${id} on commerce.events: ${found.get(id)?.join(', ') ?? 'NOT FOUND'}`),
+    ];
+  } finally {
+    await consumer.disconnect().catch(() => undefined);
+    await admin.disconnect().catch(() => undefined);
+  }
+}
+
 function mailsAtProvider(): MailReceived[] {
   return (sendgrid?.accepted() ?? []).map((request) => {
     const mail = SendGridMail.safeParse(request.body);
@@ -441,6 +483,11 @@ async function main(): Promise<number> {
     const sent = orders.find((o) => o.orderId === orderId);
     if (order !== undefined && sent !== undefined) notes.push(`${orderId}: ${await whereIsIt(order, sent.dedupeKey)}`);
   }
+  const unseen = verdict.missing.flatMap((orderId) => {
+    const order = stream.orders.find((o) => o.orderId === orderId);
+    return order?.acceptedAt === undefined ? [] : [order.messageId];
+  });
+  if (unseen.length > 0) notes.push(...(await onCommerceEvents(unseen.slice(0, 10)).catch((err: unknown) => [`could not read commerce.events: ${String(err)}`])));
   const fleetEvents = fleet.events;
   say('stopping the services (SIGTERM)');
   const stopCodes = await fleet.stop(15_000);
@@ -450,7 +497,7 @@ async function main(): Promise<number> {
   return verdict.ok && faults.every((f) => f.error === undefined) ? 0 : 1;
 }
 
-async function cleanUp(keep: boolean): Promise<void> {
+async function cleanUp(keep: boolean, keepKafkaData: boolean): Promise<void> {
   const steps: [string, () => Promise<unknown>][] = [
     ['services', async () => fleet?.stop(15_000)],
     ['Kafka cluster', async () => Promise.all((cluster?.nodes ?? []).map((n) => n.kill()))],
@@ -479,7 +526,8 @@ async function cleanUp(keep: boolean): Promise<void> {
     }
   }
   killBrokersNow();
-  rmSync(kafkaDir, { recursive: true, force: true });
+  // A failed run keeps the brokers' logs and data, to read the topics again.
+  if (!keepKafkaData) rmSync(kafkaDir, { recursive: true, force: true });
   if (keep) say(`logs and report kept in ${relative(repoRoot, runDir)}/`);
   else rmSync(runDir, { recursive: true, force: true });
 }
@@ -492,6 +540,6 @@ try {
   else say(`the run failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
   code = stop.signal.aborted ? 130 : 1;
 } finally {
-  await cleanUp(args.keep || code !== 0);
+  await cleanUp(args.keep || code !== 0, code !== 0 && code !== 130);
 }
 process.exit(code);
