@@ -360,3 +360,24 @@ export function runningClusterBrokers(dataRoot: string): string[] {
       return port === undefined ? [] : [`127.0.0.1:${port}`];
     });
 }
+
+/**
+ * Which node leads each partition of the cluster's topics, as its metadata says now: the node
+ * leading `partition` of `topic`, and every `topic-partition` each node leads. For tests that
+ * take a leader away.
+ */
+export async function partitionLeaders(brokers: string[], topic: string, partition = 0): Promise<{ leader: number; ledBy: Map<number, string[]> }> {
+  const { Kafka, logLevel } = await import('kafkajs');
+  const admin = new Kafka({ clientId: 'lifecycle-cluster', brokers, logLevel: logLevel.NOTHING, retry: { retries: 3 } }).admin();
+  await admin.connect();
+  try {
+    const { topics } = await admin.fetchTopicMetadata();
+    const leader = topics.find((t) => t.name === topic)?.partitions.find((p) => p.partitionId === partition)?.leader;
+    if (leader === undefined || leader < 0) throw new Error(`${topic} partition ${partition} has no leader now`);
+    const ledBy = new Map<number, string[]>();
+    for (const t of topics) for (const p of t.partitions) ledBy.set(p.leader, [...(ledBy.get(p.leader) ?? []), `${t.name}-${p.partitionId}`]);
+    return { leader, ledBy };
+  } finally {
+    await admin.disconnect();
+  }
+}
