@@ -2,7 +2,8 @@ import { and, desc, eq, gte, inArray, lte, max, ne, sql } from 'drizzle-orm';
 import { movesOrderValue, netOrderValue, orderIdOf, spendByCurrency, type ConsentChanged, type CurrencyRates, type LifecycleEvent, type MessageEvent, type OrderLedger, type StageChanged } from '@lifecycle/contracts';
 import { inTransaction, type Logger, type Runtime, type TopicConsumerOptions } from '@lifecycle/kit';
 import { lockContact, recordEventTime, saveContact, type Tx } from './db/contacts-repository.ts';
-import { conversions, jobs, processedEvents } from './db/schema.ts';
+import { firstTime } from './db/processed-events.ts';
+import { conversions, jobs } from './db/schema.ts';
 import type { Campaign, CampaignSettings } from './domain/campaign.ts';
 import type { Clock } from './domain/clock.ts';
 import { contactAfterConsent, contactAfterEvent, type StoredContact } from './domain/contact-state.ts';
@@ -181,8 +182,7 @@ async function applyLifecycleEvent(tx: Tx, opts: PlanningOptions, event: Lifecyc
   const { call } = event.payload;
   const occurredAt = new Date(event.occurredAt);
   const historical = arrivedAt !== undefined && arrivedAt - occurredAt.getTime() > opts.settings.historicalAfter;
-  const fresh = await tx.insert(processedEvents).values({ eventId: event.id, processedAt: new Date() }).onConflictDoNothing().returning();
-  if (fresh.length === 0) return 0;
+  if (!(await firstTime(tx, event.id))) return 0;
   const before = await lockContact(tx, event.customerId, occurredAt);
   const after = contactAfterEvent(before, event, opts.settings.storeTimeZone);
   await saveContact(tx, after);
@@ -236,8 +236,7 @@ export function stageChangeHandler(opts: PlanningOptions): TopicConsumerOptions<
   return async (change: StageChanged) => {
     const occurredAt = new Date(change.occurredAt);
     const planned = await inTransaction(opts.runtime.pool, async (tx) => {
-      const fresh = await tx.insert(processedEvents).values({ eventId: change.id, processedAt: new Date() }).onConflictDoNothing().returning();
-      if (fresh.length === 0) return 0;
+      if (!(await firstTime(tx, change.id))) return 0;
       const contact = await lockContact(tx, change.customerId, occurredAt);
       const after = { ...contact, stage: change.payload.to };
       await saveContact(tx, after);
@@ -255,8 +254,7 @@ export function stageChangeHandler(opts: PlanningOptions): TopicConsumerOptions<
 export function consentChangeHandler(opts: PlanningOptions): TopicConsumerOptions<'consentChanges'>['handle'] {
   return async (change: ConsentChanged) => {
     await inTransaction(opts.runtime.pool, async (tx) => {
-      const fresh = await tx.insert(processedEvents).values({ eventId: change.id, processedAt: new Date() }).onConflictDoNothing().returning();
-      if (fresh.length === 0) return;
+      if (!(await firstTime(tx, change.id))) return;
       const before = await lockContact(tx, change.customerId, new Date(change.payload.consentAt));
       const after = contactAfterConsent(before, change);
       if (after === before) return;

@@ -1,7 +1,8 @@
 import { and, asc, eq, lte } from 'drizzle-orm';
 import { inTransaction, type Outbox, type Runtime, type TopicConsumerOptions } from '@lifecycle/kit';
 import type { TimerFired, TimerRequested } from '@lifecycle/contracts';
-import { processedEvents, timers } from './db/schema.ts';
+import { firstTime } from './db/processed-events.ts';
+import { timers } from './db/schema.ts';
 
 /**
  * Stores a timer request. The latest request for a timer id replaces the earlier one (a new
@@ -12,8 +13,7 @@ export function timerRequestHandler(runtime: Runtime, onRequested: () => void): 
   return async (request: TimerRequested) => {
     const { timerId, owner, fireAt, data } = request.payload;
     const applied = await inTransaction(runtime.pool, async (tx) => {
-      const fresh = await tx.insert(processedEvents).values({ eventId: request.id, processedAt: new Date() }).onConflictDoNothing().returning();
-      if (fresh.length === 0) return false;
+      if (!(await firstTime(tx, request.id))) return false;
       const values = { timerId, owner, customerId: request.customerId, fireAt: new Date(fireAt), status: 'pending', data, requestId: request.id, firedAt: null };
       await tx.insert(timers).values(values).onConflictDoUpdate({ target: timers.timerId, set: values });
       return true;
