@@ -9,3 +9,4 @@ export * from './template-data.ts';
 export * from './consent.ts';
 export * from './money.ts';
 export * from './order-value.ts';
+export * from './wiring.ts';
