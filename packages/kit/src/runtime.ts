@@ -6,6 +6,7 @@ import { createBaseApp, type FastifyInstance } from './http.ts';
 import { installShutdown } from './shutdown.ts';
 import { createLogger } from './logger.ts';
 import { ConfigError } from './config.ts';
+import { retry } from './retry.ts';
 import { describeError, serializeError } from './error-serializer.ts';
 import { createServiceMetrics, installMetrics, type ConsumerGroupRef, type Registry } from './metrics.ts';
 
@@ -38,6 +39,8 @@ export async function openRuntime(opts: {
   schema: string;
   migrationsFolder: string;
   logger?: Logger;
+  /** Tries to connect the producer before start-up fails (default 8, about 20 s). */
+  connectAttempts?: number;
 }): Promise<Runtime> {
   const { service, config } = opts;
   const logger = opts.logger ?? createLogger(service, config.LOG_LEVEL);
@@ -47,7 +50,15 @@ export async function openRuntime(opts: {
   await runMigrations(pool, { schema: opts.schema, migrationsFolder: opts.migrationsFolder });
   const kafka = createKafka({ clientId: `lifecycle-${service}`, brokers: config.KAFKA_BROKERS, logger });
   const producer = createProducer(kafka);
-  await producer.connect();
+  // A broker that has just died is still listed by the cluster for a few seconds, and the
+  // idempotent producer's first call (its producer id) can go to it: try again rather than exit.
+  const connected = await retry(() => producer.connect(), {
+    maxAttempts: opts.connectAttempts ?? 8,
+    baseDelayMs: 500,
+    maxDelayMs: 5_000,
+    onRetry: (err, attempt, delayMs) => logger.warn({ err, attempt, delayMs }, 'Kafka producer could not connect, trying again'),
+  });
+  if (!connected.ok) throw connected.error;
   return {
     service,
     logger,
