@@ -4,5 +4,7 @@ export default defineConfig({
   dialect: 'postgresql',
   schema: './services/classifier/src/db/schema.ts',
   out: './services/classifier/drizzle',
-  schemaFilter: ["lifecycle"],
+  schemaFilter: ['lifecycle'],
+  // Where start-up (the kit's runMigrations) records applied migrations: in the service's own schema.
+  migrations: { schema: 'lifecycle', table: '__drizzle_migrations' },
 });

@@ -5,4 +5,6 @@ export default defineConfig({
   schema: './services/messaging/src/db/schema.ts',
   out: './services/messaging/drizzle',
   schemaFilter: ['messaging'],
+  // Where start-up (the kit's runMigrations) records applied migrations: in the service's own schema.
+  migrations: { schema: 'messaging', table: '__drizzle_migrations' },
 });

@@ -28,15 +28,25 @@ export function freePort(): Promise<number> {
   });
 }
 
+/** How a service process is started; by default from the repository root, with this process's environment. */
+export interface SpawnOptions {
+  /** `package`: from `services/<name>`, as `node src/main.ts`, the way a service's own package or image runs it. */
+  cwd?: 'repository' | 'package';
+  /** `only-given`: none of this process's environment, only `env` (and PORT, HOST). */
+  environment?: 'inherit' | 'only-given';
+}
+
 /**
  * Starts `services/<name>/src/main.ts` with the same Node binary and returns at once, before it
  * listens (a restart test measures how soon it answers).
  */
-export async function spawnServiceProcess(name: string, env: Record<string, string>): Promise<ServiceProcess & { exitCode: () => number | null }> {
+export async function spawnServiceProcess(name: string, env: Record<string, string>, opts: SpawnOptions = {}): Promise<ServiceProcess & { exitCode: () => number | null }> {
   const port = await freePort();
-  const child: ChildProcess = spawn(process.execPath, [join(repoRoot, 'services', name, 'src', 'main.ts')], {
-    cwd: repoRoot,
-    env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1' },
+  const packageDir = join(repoRoot, 'services', name);
+  const fromPackage = opts.cwd === 'package';
+  const child: ChildProcess = spawn(process.execPath, [fromPackage ? join('src', 'main.ts') : join(packageDir, 'src', 'main.ts')], {
+    cwd: fromPackage ? packageDir : repoRoot,
+    env: { ...(opts.environment === 'only-given' ? {} : process.env), ...env, PORT: String(port), HOST: '127.0.0.1' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
@@ -65,8 +75,8 @@ export async function spawnServiceProcess(name: string, env: Record<string, stri
 }
 
 /** Starts `services/<name>/src/main.ts` with the same Node binary and waits for `/readyz`. */
-export async function startServiceProcess(name: string, env: Record<string, string>, readyTimeoutMs = 60_000): Promise<ServiceProcess> {
-  const service = await spawnServiceProcess(name, env);
+export async function startServiceProcess(name: string, env: Record<string, string>, readyTimeoutMs = 60_000, opts: SpawnOptions = {}): Promise<ServiceProcess> {
+  const service = await spawnServiceProcess(name, env, opts);
   const deadline = Date.now() + readyTimeoutMs;
   while (Date.now() < deadline) {
     const code = service.exitCode();

@@ -19,12 +19,21 @@ function uniqueName(): string {
   return `${inject('runId')}_${randomBytes(3).toString('hex')}`;
 }
 
+function databaseUrlFor(name: string): string {
+  const url = new URL(inject('databaseUrl'));
+  url.pathname = `/lifecycle_${name}`;
+  return url.toString();
+}
+
+/** The URL of a database nobody has created yet (the run drops it at the end if something does). */
+export function unusedDatabaseUrl(): string {
+  return databaseUrlFor(uniqueName());
+}
+
 /** A fresh database and a fresh set of declared topics for one test file. */
 export async function createTestInfra(): Promise<TestInfra> {
   const name = uniqueName();
-  const url = new URL(inject('databaseUrl'));
-  url.pathname = `/lifecycle_${name}`;
-  const databaseUrl = url.toString();
+  const databaseUrl = databaseUrlFor(name);
   await ensureDatabase(databaseUrl);
   const brokers = inject('kafkaBrokers');
   const kafka = new Kafka({ clientId: `test-${name}`, brokers, logLevel: logLevel.NOTHING });

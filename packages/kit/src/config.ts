@@ -1,3 +1,5 @@
+import { statSync } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 
 export class ConfigError extends Error {
@@ -17,6 +19,29 @@ export const baseConfigShape = {
   TOPIC_PREFIX: z.string().regex(/^[A-Za-z0-9._-]*$/, 'letters, digits, ".", "_" and "-" only').default(''),
   HOST: z.string().default('127.0.0.1'),
 };
+
+/**
+ * A folder or file the service reads or writes. A value given is taken from the working
+ * directory when relative; the default is an absolute path, so a service finds the repository's
+ * folders from its own location whatever directory it is started in. With `mustExist`, start-up
+ * stops with the variable named when the path is not a folder (or file) of that kind.
+ */
+export function pathSetting(defaultPath: string, mustExist?: 'folder' | 'file') {
+  return z
+    .string()
+    .min(1)
+    .default(defaultPath)
+    .transform((value, ctx) => {
+      const path = resolve(value);
+      if (mustExist === undefined) return path;
+      const found = statSync(path, { throwIfNoEntry: false });
+      if (mustExist === 'folder' ? found?.isDirectory() !== true : found?.isFile() !== true) {
+        const relative = isAbsolute(value) ? '' : ` (${value}, from the working directory ${process.cwd()})`;
+        ctx.addIssue({ code: 'custom', message: `no ${mustExist} at ${path}${relative}` });
+      }
+      return path;
+    });
+}
 
 const hints: Record<string, string> = {
   KAFKA_BROKERS: 'a comma-separated list such as 127.0.0.1:9092',

@@ -31,7 +31,8 @@ export interface Runtime {
 
 /**
  * Connects a service to its infrastructure: creates the database if missing, applies the
- * service's migrations in its own schema, connects a producer.
+ * service's migrations in its own schema (under a lock, so services and replicas may start
+ * together on an empty database), connects a producer.
  */
 export async function openRuntime(opts: {
   service: string;
@@ -47,7 +48,8 @@ export async function openRuntime(opts: {
   await ensureDatabase(config.DATABASE_URL);
   const pool = createPool(config.DATABASE_URL);
   pool.on('error', (err) => logger.error({ err }, 'idle database connection failed'));
-  await runMigrations(pool, { schema: opts.schema, migrationsFolder: opts.migrationsFolder });
+  const migrated = await runMigrations(config.DATABASE_URL, { schema: opts.schema, migrationsFolder: opts.migrationsFolder });
+  if (migrated.applied > 0 || migrated.adopted > 0) logger.info({ schema: opts.schema, ...migrated }, 'database migrated');
   const kafka = createKafka({ clientId: `lifecycle-${service}`, brokers: config.KAFKA_BROKERS, logger });
   const producer = createProducer(kafka);
   // A broker that has just died is still listed by the cluster for a few seconds, and the

@@ -70,7 +70,7 @@ const rows = async (): Promise<number> => Number((await pool.query('select count
 beforeAll(async () => {
   infra = await createTestInfra();
   pool = createPool(infra.databaseUrl, 4);
-  await runMigrations(pool, { schema: 'kit_test', migrationsFolder });
+  await runMigrations(infra.databaseUrl, { schema: 'kit_test', migrationsFolder });
   ({ logger, lines: logLines } = captureLogger());
   topic = await collectTopic(infra, 'timersFired');
 });

@@ -18,7 +18,7 @@ const recordUncaught = (err: unknown): void => void uncaught.push(err);
 beforeAll(async () => {
   infra = await createTestInfra();
   direct = createPool(infra.databaseUrl, 2);
-  await runMigrations(direct, { schema: 'kit_test', migrationsFolder });
+  await runMigrations(infra.databaseUrl, { schema: 'kit_test', migrationsFolder });
   const database = new URL(infra.databaseUrl);
   proxy = await startTcpProxy({ host: database.hostname, port: Number(database.port || 5432) });
   database.port = String(proxy.port);

@@ -1,15 +1,16 @@
 import { join } from 'node:path';
 import { z } from 'zod';
-import { baseConfigShape, parseConfig } from '@lifecycle/kit';
+import { baseConfigShape, parseConfig, pathSetting } from '@lifecycle/kit';
 import { defaultRfmWorkerSettings as rfm, type RfmWorkerSettings } from './rfm-recompute.ts';
 
+/** The repository root (this file is services/classifier/src/config.ts): the default's base. */
 const repoRoot = join(import.meta.dirname, '..', '..', '..');
 
 export const ClassifierConfig = z.object({
   ...baseConfigShape,
   PORT: z.coerce.number().int().min(0).max(65535).default(3002),
   /** Stage thresholds (at_risk, lapsed, advocacy). */
-  LIFECYCLE_CONFIG: z.string().default(join(repoRoot, 'config', 'lifecycle.yaml')),
+  LIFECYCLE_CONFIG: pathSetting(join(repoRoot, 'config', 'lifecycle.yaml'), 'file'),
   /** Customers per transaction of the RFM recompute. */
   RFM_BATCH_SIZE: z.coerce.number().int().min(1).default(rfm.batchSize),
   /** How long one run of the RFM recompute takes batches before yielding until the next run. */

@@ -14,8 +14,9 @@ export type RebuildResult = { ok: true; replay: Record<string, number> } | { ok:
 
 /**
  * Resets the classifier so its next start rebuilds every profile from the retained events:
- * drops its schema (profiles, history, processed ids) and moves its consumer groups back to the
- * start of their topics. Refuses while a classifier is running, since it would race the reset.
+ * drops its schema (profiles, history, processed ids, and the record of its migrations, which
+ * lives in that schema, so the next start applies them all again) and moves its consumer groups
+ * back to the start of their topics. Refuses while a classifier is running, since it would race the reset.
  * Stage changes replayed carry the ids they had the first time, so downstream consumers drop them.
  */
 export async function resetClassifier(opts: { kafka: Kafka; pool: pg.Pool; prefix: string }): Promise<RebuildResult> {
@@ -29,7 +30,6 @@ export async function resetClassifier(opts: { kafka: Kafka; pool: pg.Pool; prefi
       return { ok: false, reason: `the classifier is running (consumer group ${running.map((g) => g.groupId).join(', ')} has members); stop it first` };
     }
     await opts.pool.query('DROP SCHEMA IF EXISTS lifecycle CASCADE');
-    await opts.pool.query('DROP TABLE IF EXISTS drizzle.lifecycle_migrations');
     const replay: Record<string, number> = {};
     for (const g of groups) {
       await admin.resetOffsets({ groupId: g.groupId, topic: g.topicName, earliest: true });

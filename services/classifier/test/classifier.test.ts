@@ -306,7 +306,7 @@ describe('classifier on a real broker and database', () => {
     expect(await resetClassifier({ kafka: infra.kafka, pool: runtime.pool, prefix: infra.prefix })).toMatchObject({ ok: true });
     await expect(runtime.pool.query('SELECT 1 FROM lifecycle.profiles')).rejects.toThrow(/does not exist/);
 
-    await runMigrations(runtime.pool, { schema: 'lifecycle', migrationsFolder });
+    await runMigrations(infra.databaseUrl, { schema: 'lifecycle', migrationsFolder });
     service = await buildClassifier(runtime, await loadThresholds(loadConfig({}).LIFECYCLE_CONFIG));
     await eventually(async () => expect(await snapshot()).toEqual(live), 30_000);
   });

@@ -17,6 +17,12 @@ describe('messaging config', () => {
     expect(config.SENDGRID_API_KEY).toBeUndefined();
   });
 
+  it('takes folders given relative to the working directory, and stops on a templates folder that is not there', () => {
+    expect(loadConfig({ OUTBOX_DIR: 'mail-out' }).OUTBOX_DIR).toBe(join(process.cwd(), 'mail-out'));
+    const missing = join(repoRoot, 'no-such-templates');
+    expect(() => loadConfig({ TEMPLATES_DIR: missing })).toThrow(`TEMPLATES_DIR: no folder at ${missing}`);
+  });
+
   it('treats an empty SENDGRID_API_KEY as unset', () => {
     expect(loadConfig({ SENDGRID_API_KEY: '' }).SENDGRID_API_KEY).toBeUndefined();
   });

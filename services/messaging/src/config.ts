@@ -1,9 +1,9 @@
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { z } from 'zod';
-import { baseConfigShape, parseConfig } from '@lifecycle/kit';
+import { baseConfigShape, parseConfig, pathSetting } from '@lifecycle/kit';
 import { parseWebhookPublicKey } from './domain/webhook-signature.ts';
 
-/** The repository root (this file is services/messaging/src/config.ts). */
+/** The repository root (this file is services/messaging/src/config.ts): the folders' defaults. */
 const repoRoot = join(import.meta.dirname, '..', '..', '..');
 
 export const MessagingConfig = z.object({
@@ -51,9 +51,10 @@ export const MessagingConfig = z.object({
       'expected the verification key SendGrid shows for signed event webhooks: base64 of an ECDSA P-256 public key (or PEM)',
     )
     .optional(),
-  /** Relative paths are taken from the working directory. */
-  OUTBOX_DIR: z.string().min(1).default(join(repoRoot, 'outbox')).transform((p) => resolve(p)),
-  TEMPLATES_DIR: z.string().min(1).default(join(repoRoot, 'templates')).transform((p) => resolve(p)),
+  /** Where the outbox transport writes; created when the first message is written. */
+  OUTBOX_DIR: pathSetting(join(repoRoot, 'outbox')),
+  /** The message templates: a missing folder stops start-up rather than failing every send. */
+  TEMPLATES_DIR: pathSetting(join(repoRoot, 'templates'), 'folder'),
 }).superRefine((config, ctx) => {
   if (config.UNSUBSCRIBE_SECRET_PREVIOUS !== undefined && config.UNSUBSCRIBE_SECRET === undefined) {
     ctx.addIssue({ code: 'custom', path: ['UNSUBSCRIBE_SECRET_PREVIOUS'], message: 'only with UNSUBSCRIBE_SECRET: in a rotation, the new secret goes in UNSUBSCRIBE_SECRET' });

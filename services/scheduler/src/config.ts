@@ -1,7 +1,8 @@
 import { join } from 'node:path';
 import { z } from 'zod';
-import { baseConfigShape, parseConfig } from '@lifecycle/kit';
+import { baseConfigShape, parseConfig, pathSetting } from '@lifecycle/kit';
 
+/** The repository root (this file is services/scheduler/src/config.ts): the folders' defaults. */
 const repoRoot = join(import.meta.dirname, '..', '..', '..');
 
 export const SchedulerConfig = z.object({
@@ -9,9 +10,10 @@ export const SchedulerConfig = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(3003),
   /** `simulated` stops the clock and lets POST /admin/clock set it (tests and demos). */
   CLOCK: z.enum(['system', 'simulated']).default('system'),
-  CAMPAIGNS_DIR: z.string().default(join(repoRoot, 'campaigns')),
+  /** The campaign files. */
+  CAMPAIGNS_DIR: pathSetting(join(repoRoot, 'campaigns'), 'folder'),
   /** The store's shared settings file; the scheduler reads its exchange rates (`currencies`). */
-  LIFECYCLE_CONFIG: z.string().default(join(repoRoot, 'config', 'lifecycle.yaml')),
+  LIFECYCLE_CONFIG: pathSetting(join(repoRoot, 'config', 'lifecycle.yaml'), 'file'),
   SCHEDULER_POLL_MS: z.coerce.number().int().min(10).default(1_000),
   /** Jobs claimed and fired per database transaction. */
   SCHEDULER_BATCH_SIZE: z.coerce.number().int().min(1).max(5_000).default(500),
