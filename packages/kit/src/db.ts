@@ -72,8 +72,12 @@ const quoteIdent = (name: string): string => `"${name.replaceAll('"', '""')}"`;
  * service's schema exists and its own table has no rows yet, those rows are copied over in the
  * same locked transaction, so nothing applied then is applied again. The old table is left as it
  * was (nothing reads it any more).
+ *
+ * `previousNames`: names the schema had before (a rename to match its service). When the schema
+ * does not exist and one of those does, that one is renamed first, under the same lock, and
+ * migrations are counted from what it recorded. The committed migration files use the new name.
  */
-export async function runMigrations(databaseUrl: string, opts: { schema: string; migrationsFolder: string }): Promise<MigrationReport> {
+export async function runMigrations(databaseUrl: string, opts: { schema: string; migrationsFolder: string; previousNames?: readonly string[] }): Promise<MigrationReport> {
   const migrations = readMigrationFiles({ migrationsFolder: opts.migrationsFolder });
   const schema = quoteIdent(opts.schema);
   const table = `${schema}.${quoteIdent(migrationsTable)}`;
@@ -95,9 +99,22 @@ export async function runMigrations(databaseUrl: string, opts: { schema: string;
       let tableReady = await exists(table);
       let last = tableReady ? await latest() : null;
 
+      const hasSchema = async (name: string): Promise<boolean> => (await client.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [name])).rowCount !== 0;
+      let schemaExists = await hasSchema(opts.schema);
+      // A schema renamed to match its service: its tables, and the bookkeeping inside it, move with it.
+      let recordedAs = opts.schema;
+      for (const previous of schemaExists ? [] : (opts.previousNames ?? [])) {
+        if (!(await hasSchema(previous))) continue;
+        await client.query(`ALTER SCHEMA ${quoteIdent(previous)} RENAME TO ${schema}`);
+        schemaExists = true;
+        recordedAs = previous;
+        tableReady = await exists(table);
+        last = tableReady ? await latest() : null;
+        break;
+      }
+
       let adopted = 0;
-      const legacy = `drizzle.${quoteIdent(`${opts.schema}_migrations`)}`;
-      const schemaExists = (await client.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [opts.schema])).rowCount !== 0;
+      const legacy = `drizzle.${quoteIdent(`${recordedAs}_migrations`)}`;
       // Without the schema (the classifier's rebuild drops it) the old rows describe tables that are gone.
       if (last === null && schemaExists && (await exists(legacy))) {
         await client.query(createTable);

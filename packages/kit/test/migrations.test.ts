@@ -72,6 +72,29 @@ describe('runMigrations', () => {
     expect(await recorded(pool, 'kit_test.__drizzle_migrations')).toEqual(journalTimes);
   });
 
+  it('renames a schema from a name it had before, keeping its rows and what it recorded', async () => {
+    const { url, pool } = await freshDatabase();
+    await runMigrations(url, { schema, migrationsFolder });
+    await pool.query("INSERT INTO kit_test.handled VALUES ('kept', 'c-1', 0, 7)");
+
+    expect(await runMigrations(url, { schema: 'kit_renamed', migrationsFolder, previousNames: ['kit_test'] })).toEqual({ applied: 0, adopted: 0 });
+
+    expect((await pool.query('SELECT id FROM kit_renamed.handled')).rows).toEqual([{ id: 'kept' }]);
+    expect(await recorded(pool, 'kit_renamed.__drizzle_migrations')).toEqual(journalTimes);
+    expect((await pool.query("SELECT 1 FROM pg_namespace WHERE nspname = 'kit_test'")).rowCount).toBe(0);
+    // Once renamed, the previous name is not looked at again.
+    expect(await runMigrations(url, { schema: 'kit_renamed', migrationsFolder, previousNames: ['kit_test'] })).toEqual({ applied: 0, adopted: 0 });
+  });
+
+  it('renames a schema migrated the old way and takes over its record under the previous name', async () => {
+    const { url, pool } = await freshDatabase();
+    await migrateTheOldWay(url, migrationsFolder);
+
+    expect(await runMigrations(url, { schema: 'kit_renamed', migrationsFolder, previousNames: ['kit_test'] })).toEqual({ applied: 0, adopted: 2 });
+    expect(await recorded(pool, 'kit_renamed.__drizzle_migrations')).toEqual(journalTimes);
+    expect((await pool.query('SELECT count(*)::int AS n FROM kit_renamed.outbox')).rows).toEqual([{ n: 0 }]);
+  });
+
   it('lets replicas start together on a database that does not exist yet: each migration runs once', async () => {
     const url = unusedDatabaseUrl();
     const replicas = await Promise.allSettled(
