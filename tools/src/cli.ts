@@ -179,7 +179,7 @@ async function doubtfulList(args: string[]): Promise<number> {
   const now = new Date();
   const listed = await withDoubtfulSends({ env: await messagingEnv(), now: () => now }, (d) => d.list(olderThanMs));
   for (const s of listed) {
-    const state = s.status === 'doubtful' ? `doubtful for ${formatAge(now.getTime() - s.since.getTime())}` : 'released, not taken up yet: release it again';
+    const state = s.status === 'doubtful' ? `doubtful for ${formatAge(now.getTime() - s.since.getTime())}` : 'released, not taken up yet (is messaging running?); releasing it again publishes its request once more';
     const note = s.releasable ? '' : ' (no stored request: cannot be released)';
     process.stdout.write(`${s.dedupeKey}  customer ${s.customerId}  campaign ${s.campaignId}  ${state}${note}\n`);
   }

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createMetricsRegistry, createServiceApp, readContract, startConsumer, startTopicConsumer, type ConsumerGroupRef, type FastifyInstance, type Logger, type RunningConsumer, type Runtime } from '@lifecycle/kit';
+import { createMetricsRegistry, createOutbox, createServiceApp, readContract, startConsumer, startTopicConsumer, type ConsumerGroupRef, type FastifyInstance, type Logger, type Outbox, type RunningConsumer, type Runtime } from '@lifecycle/kit';
 import type { MessagingConfig } from './config.ts';
 import { createConsentKeeper, type ConsentKeeper } from './consent-keeper.ts';
 import { messageRequestedHandler } from './consumer.ts';
@@ -11,6 +11,7 @@ import { parseWebhookPublicKey } from './domain/webhook-signature.ts';
 import { previewRoutes } from './http/preview-routes.ts';
 import { sendGridWebhookRoutes } from './http/sendgrid-webhook-routes.ts';
 import { unsubscribeRoutes } from './http/unsubscribe-routes.ts';
+import { enqueueLegacyRecords } from './legacy-records.ts';
 import { createMessagingMetrics, type MessagingMetrics } from './metrics.ts';
 import { createSendPacer } from './send-pacer.ts';
 import { createTemplateCatalog } from './template-catalog.ts';
@@ -45,8 +46,6 @@ export interface MessagingOptions {
   retryBackoffMs?: number;
   /** How long a partition pauses when Kafka or the database is down (default 5 s). */
   outagePauseMs?: number;
-  /** How often consent changes a failed publish left in the outbox are published again (default 5 s). */
-  consentFlushMs?: number;
   /** `GET /metrics` reads consumer lag again once its figures are older than this (default 10 s). */
   lagMaxAgeMs?: number;
 }
@@ -56,8 +55,13 @@ export interface Messaging {
   consumers: RunningConsumer[];
   transport: MailTransport;
   metrics: MessagingMetrics;
-  /** The owner of consent: records changes, publishes them on `consent.changes`, lifts blocks. */
+  /** The owner of consent: records changes (for `consent.changes`, through the outbox), lifts blocks. */
   consent: ConsentKeeper;
+  /**
+   * Where every record messaging makes waits for the relay, written in the transaction of the
+   * state change behind it: consent changes, outcomes' statuses, webhook events, released requests.
+   */
+  outbox: Outbox;
 }
 
 /** SendGrid when an API key is configured, otherwise .eml files in the outbox folder. */
@@ -72,9 +76,9 @@ export function selectTransport(config: MessagingSettings, logger: Logger, now: 
 
 /**
  * Builds the messaging service on an open runtime: the `messages.requested` consumer, the
- * `lifecycle.events` consumer that records `Email Subscribed`/`Unsubscribed`, the consent keeper
- * that publishes every consent change on `consent.changes`, and the HTTP app (unsubscribe pages,
- * SendGrid's event webhook, metrics).
+ * `lifecycle.events` consumer that records `Email Subscribed`/`Unsubscribed`, the consent keeper,
+ * the outbox relay that publishes what they and the HTTP app (unsubscribe pages, SendGrid's event
+ * webhook, metrics) commit to messaging's outbox, after moving in what was left from before it.
  */
 export async function buildMessaging(opts: MessagingOptions): Promise<Messaging> {
   const { runtime, config } = opts;
@@ -86,11 +90,15 @@ export async function buildMessaging(opts: MessagingOptions): Promise<Messaging>
     stopping.signal.throwIfAborted();
   };
   const transport = opts.transport ?? selectTransport(config, runtime.logger, now);
-  const sends = createSendsRepository(runtime.db);
+  const outbox = createOutbox({ pool: runtime.pool, kafka: runtime.kafka, schema: 'messaging', prefix: runtime.prefix, logger: runtime.logger, now });
+  // Before the consumers start: what messaging left unpublished before it had this outbox goes into it.
+  await enqueueLegacyRecords({ pool: runtime.pool, outbox, now: now(), logger: runtime.logger });
+  outbox.start();
+  const sends = createSendsRepository({ db: runtime.db, pool: runtime.pool, outbox });
   const suppressions = createSuppressionsRepository(runtime.db);
   const registry = createMetricsRegistry();
   const metrics = createMessagingMetrics({ registry, byStatus: sends.countByStatus, logger: runtime.logger });
-  const consent = createConsentKeeper({ repository: createConsentRepository(runtime.db, runtime.pool), suppressions, producer: runtime.producer, prefix: runtime.prefix, logger: runtime.logger, now });
+  const consent = createConsentKeeper({ repository: createConsentRepository({ db: runtime.db, pool: runtime.pool, outbox }), suppressions, logger: runtime.logger, now });
   if (config.UNSUBSCRIBE_SECRET === undefined) runtime.logger.warn('UNSUBSCRIBE_SECRET is not set: marketing mail will be failed instead of sent without an unsubscribe link');
   const tokens =
     config.UNSUBSCRIBE_SECRET === undefined
@@ -106,8 +114,6 @@ export async function buildMessaging(opts: MessagingOptions): Promise<Messaging>
     consent,
     templates: createTemplateCatalog({ dir: config.TEMPLATES_DIR }),
     transport,
-    producer: runtime.producer,
-    prefix: runtime.prefix,
     logger: runtime.logger,
     now,
     retry: { maxAttempts: config.SENDGRID_MAX_ATTEMPTS, baseDelayMs: config.SENDGRID_RETRY_BASE_MS, maxDelayMs: config.SENDGRID_RETRY_MAX_MS },
@@ -156,29 +162,26 @@ export async function buildMessaging(opts: MessagingOptions): Promise<Messaging>
     ...retries,
   });
   const consumers = [requests, unsubscribes];
-  // Records a crash or Kafka outage left unpublished go out now, then on a timer.
-  await consent.flush().catch((err: unknown) => runtime.logger.warn({ err }, 'consent outbox not flushed at start-up'));
-  consent.start(opts.consentFlushMs ?? 5_000);
   const app = createServiceApp(runtime, () => consumers, {
     groups: Object.values(messagingConsumerGroups),
     registry,
     json: metrics.json,
     lagMaxAgeMs: opts.lagMaxAgeMs,
   });
-  // Closing the app (tests, shutdown) ends the outbox timer before the pool and producer close.
-  app.addHook('onClose', async () => consent.stop());
+  // Also when only the app is closed (tests): the relay's connections must not outlive it.
+  app.addHook('onClose', () => outbox.stop());
   await app.register(unsubscribeRoutes({ tokens, consent, now }));
   await app.register(
     sendGridWebhookRoutes({
       publicKey: config.SENDGRID_WEBHOOK_PUBLIC_KEY === undefined ? undefined : parseWebhookPublicKey(config.SENDGRID_WEBHOOK_PUBLIC_KEY),
       sends,
       consent,
-      producer: runtime.producer,
-      prefix: runtime.prefix,
+      outbox,
+      db: runtime.db,
       metrics,
       now,
     }),
   );
   await app.register(previewRoutes({ dir: config.TEMPLATES_DIR }));
-  return { app, consumers, transport, metrics, consent };
+  return { app, consumers, transport, metrics, consent, outbox };
 }

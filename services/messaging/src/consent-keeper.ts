@@ -1,4 +1,4 @@
-import { publish, type Logger, type Producer } from '@lifecycle/kit';
+import type { Logger } from '@lifecycle/kit';
 import type { ConsentRepository, ConsentTarget } from './db/consent-repository.ts';
 import type { SuppressionsRepository } from './db/suppressions-repository.ts';
 import type { ConsentDecision, ConsentInput } from './domain/consent.ts';
@@ -21,7 +21,7 @@ export interface LiftResult {
 }
 
 export interface ConsentKeeper extends MarketingConsent {
-  /** Records an input for a known customer, then publishes the change (if any). */
+  /** Records an input for a known customer, and the change (if any) for `consent.changes` in the same transaction. */
   record: (target: ConsentTarget, input: ConsentInput, cause: string) => Promise<ConsentDecision>;
   /**
    * An input that names only an address (a link, a provider event without our ids): recorded for
@@ -33,18 +33,11 @@ export interface ConsentKeeper extends MarketingConsent {
   remember: (email: string, customerId: string) => Promise<void>;
   /** The operator's lift of a bounce or complaint, for a customer id or an email address. */
   lift: (target: string) => Promise<LiftResult>;
-  /** Publishes every record still in the outbox; resolves to how many. */
-  flush: () => Promise<number>;
-  /** Flushes every `intervalMs`, for records a crash or a Kafka outage left behind. */
-  start: (intervalMs: number) => void;
-  stop: () => Promise<void>;
 }
 
 export interface ConsentKeeperDeps {
   repository: ConsentRepository;
   suppressions: SuppressionsRepository;
-  producer: Producer;
-  prefix: string;
   logger: Logger;
   now: () => Date;
 }
@@ -61,51 +54,16 @@ function suppressionSource(source: ConsentInput['source']): SuppressionSource | 
 
 /**
  * Messaging as the one owner of consent: every input goes through the pure decision, every change
- * is published on `consent.changes` after its transaction commits (an outbox), and the send path
- * asks the same state.
+ * is written to messaging's outbox in the transaction that makes it and published on
+ * `consent.changes` by the relay after the commit, and the send path asks the same state.
  */
 export function createConsentKeeper(deps: ConsentKeeperDeps): ConsentKeeper {
   const { repository, logger } = deps;
-  let chain: Promise<number> = Promise.resolve(0);
-  let timer: NodeJS.Timeout | undefined;
-  let stopped = true;
-
-  const flushOnce = async (): Promise<number> => {
-    let total = 0;
-    for (;;) {
-      const records = await repository.unpublished(500);
-      if (records.length === 0) return total;
-      await publish(deps.producer, deps.prefix, 'consentChanges', records);
-      await repository.markPublished(
-        records.map((r) => r.id),
-        deps.now(),
-      );
-      total += records.length;
-      if (records.length < 500) return total;
-    }
-  };
-
-  // One flush at a time in this process; replicas may publish a record twice, which consumers drop by id.
-  const flush = (): Promise<number> => {
-    const next = chain.then(flushOnce, flushOnce);
-    chain = next.catch(() => 0);
-    return next;
-  };
-
-  /** After a commit: a failed publish stays in the outbox for the next flush, the change itself stands. */
-  const publishSoon = async (): Promise<void> => {
-    try {
-      await flush();
-    } catch (err) {
-      logger.warn({ err }, 'consent change not yet published, kept in the outbox');
-    }
-  };
 
   const record: ConsentKeeper['record'] = async (target, input, cause) => {
     const decision = await repository.apply(target, input, cause, deps.now());
     if (decision.outcome === 'changed') {
       logger.info({ customerId: target.customerId, state: decision.change.state, sequence: decision.change.sequence, source: input.source }, 'consent changed');
-      await publishSoon();
     }
     return decision;
   };
@@ -148,24 +106,6 @@ export function createConsentKeeper(deps: ConsentKeeperDeps): ConsentKeeper {
       for (const email of addresses) result.addressSuppressionsRemoved += await repository.removeAddressSuppressions(email, ['bounced', 'spam-report']);
       logger.info({ customers: result.customers.length, lifted: result.customers.filter((c) => c.lifted).length, addressSuppressionsRemoved: result.addressSuppressionsRemoved }, 'consent lifted by an operator');
       return result;
-    },
-    flush,
-    start: (intervalMs) => {
-      stopped = false;
-      const tick = (): void => {
-        timer = setTimeout(() => {
-          void publishSoon().finally(() => {
-            if (!stopped) tick();
-          });
-        }, intervalMs);
-        timer.unref();
-      };
-      tick();
-    },
-    stop: async () => {
-      stopped = true;
-      clearTimeout(timer);
-      await chain;
     },
   };
 }

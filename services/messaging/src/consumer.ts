@@ -1,12 +1,11 @@
-import { publish, RejectRecord, type Logger, type Producer, type TopicConsumerOptions } from '@lifecycle/kit';
+import { RejectRecord, type Logger, type TopicConsumerOptions } from '@lifecycle/kit';
 import type { MessageRequested } from '@lifecycle/contracts';
 import type { MarketingConsent } from './consent-keeper.ts';
 import type { SendRow } from './db/schema.ts';
 import type { NewClaim, SendsRepository } from './db/sends-repository.ts';
-import { messageStatusEvent } from './domain/message-event.ts';
 import { composeMail, type OutgoingMail } from './domain/outgoing-mail.ts';
 import { decideRetry, type RetryPolicy } from './domain/retry-policy.ts';
-import { assertNever, isFinal, shouldSuppress, verdictForExistingClaim, type AttemptMemory, type FinalOutcome } from './domain/send-policy.ts';
+import { assertNever, shouldSuppress, verdictForExistingClaim, type AttemptMemory, type FinalOutcome } from './domain/send-policy.ts';
 import { unsubscribeLinks } from './domain/unsubscribe-token.ts';
 import type { MessagingMetrics } from './metrics.ts';
 import type { TemplateCatalog } from './template-catalog.ts';
@@ -24,13 +23,12 @@ export interface UnsubscribeSettings {
 }
 
 export interface MessageHandlerDeps {
+  /** Claims and outcomes; recording an outcome also writes its `messages.events` record to the outbox. */
   sends: SendsRepository;
   /** The customer's consent (and address-level suppressions), asked for every marketing message. */
   consent: MarketingConsent;
   templates: TemplateCatalog;
   transport: MailTransport;
-  producer: Producer;
-  prefix: string;
   logger: Logger;
   now: () => Date;
   retry: RetryPolicy;
@@ -53,12 +51,13 @@ const ATTEMPT_MEMORY_LIMIT = 10_000;
  * Handles one `messages.requested` record so that its message goes out at most once and is not
  * lost to a failure before the provider call: claim the dedupe key (`claimed`, committed), skip
  * it if the address is suppressed, render, mark it `sending` (committed), call the provider,
- * record the outcome, report it on `messages.events`. Whatever interrupts that sequence leaves a
+ * record the outcome together with its `messages.events` record (one transaction; the outbox
+ * relay publishes it after the commit). Whatever interrupts that sequence leaves a
  * row that a redelivery resolves (send-policy.ts): `claimed` is taken over and sent, `sending`
  * becomes `doubtful` unless this process knows its own call did not go out or how it ended.
  */
 export function messageRequestedHandler(deps: MessageHandlerDeps): TopicConsumerOptions<'messagesRequested'>['handle'] {
-  const { sends, consent, templates, transport, producer, prefix, now, metrics } = deps;
+  const { sends, consent, templates, transport, now, metrics } = deps;
   /**
    * What this process knows about attempts whose row may say less because the database failed
    * while recording it: a call that never started or was refused, or an answer not yet written.
@@ -69,13 +68,6 @@ export function messageRequestedHandler(deps: MessageHandlerDeps): TopicConsumer
     memory.set(key, value);
     // Oldest first: an entry left behind by a record that went to another replica.
     if (memory.size > ATTEMPT_MEMORY_LIMIT) memory.delete(memory.keys().next().value ?? key);
-  };
-
-  const report = async (row: SendRow): Promise<void> => {
-    if (!isFinal(row.status)) return;
-    const event = messageStatusEvent({ ...row, status: row.status }, now());
-    await publish(producer, prefix, 'messageEvents', [event]);
-    await sends.markReported(row.dedupeKey, now());
   };
 
   const compose = async (request: MessageRequested, log: Logger): Promise<Composed> => {
@@ -101,14 +93,12 @@ export function messageRequestedHandler(deps: MessageHandlerDeps): TopicConsumer
     return { ok: true, mail: composeMail(request, lookup.template.meta, rendered.content, headers) };
   };
 
-  /** Records the outcome of the attempt holding `claimToken`, then reports it. */
+  /** Records the outcome of the attempt holding `claimToken`, and with it its status report. */
   const finishAndReport = async (key: string, claimToken: string | null, outcome: FinalOutcome, request?: MessageRequested): Promise<void> => {
     const row = await sends.finish(key, outcome, now(), claimToken, request);
     // On the row (or the row moved on without us): nothing left that only this process knows.
     memory.delete(key);
-    if (row === null) return;
-    metrics.countOutcome(outcome.status);
-    await report(row);
+    if (row !== null) metrics.countOutcome(outcome.status);
   };
 
   /**
@@ -122,8 +112,8 @@ export function messageRequestedHandler(deps: MessageHandlerDeps): TopicConsumer
       const verdict = verdictForExistingClaim(row, memory.get(row.dedupeKey));
       switch (verdict.action) {
         case 'already-final':
+          // Its status was reported with the outcome (or, from before the outbox, at start-up).
           log.info({ status: verdict.status }, 'message already handled, nothing sent');
-          if (row.reportedAt === null) await report(row);
           return null;
         case 'take-over': {
           const taken = await sends.takeOver(row, claim, now());

@@ -1,10 +1,9 @@
-import { join } from 'node:path';
 import { and, asc, eq, isNotNull, isNull, lte, or } from 'drizzle-orm';
 import { MessageRequested } from '@lifecycle/contracts';
-import { createLogger, openRuntime, publish, type Database, type Logger, type Producer } from '@lifecycle/kit';
-import { loadConfig } from './config.ts';
+import { inTransaction, type Database, type Logger, type Outbox, type Pool } from '@lifecycle/kit';
 import { sends, type SendRow } from './db/schema.ts';
 import { releaseVerdict } from './domain/doubtful-release.ts';
+import { runMessagingCommand, type MessagingCommandOptions } from './messaging-command.ts';
 
 /** A doubtful send as the operator sees it: no address, only ids. */
 export interface DoubtfulSend {
@@ -49,7 +48,7 @@ function view(row: SendRow): DoubtfulSend {
 
 const pendingRelease = and(eq(sends.status, 'claimed'), isNull(sends.claimToken), isNotNull(sends.releasedAt));
 
-export function createDoubtfulSends(deps: { db: Database; producer: Producer; prefix: string; logger: Logger; now: () => Date }): DoubtfulSends {
+export function createDoubtfulSends(deps: { db: Database; pool: Pool; outbox: Outbox; logger: Logger; now: () => Date }): DoubtfulSends {
   const { db } = deps;
 
   const rows = async (olderThanMs: number): Promise<SendRow[]> => {
@@ -67,18 +66,24 @@ export function createDoubtfulSends(deps: { db: Database; producer: Producer; pr
     if (found === undefined) throw new Error('a release verdict for a send that does not exist');
     const stored = MessageRequested.safeParse(found.request);
     if (!stored.success) return { dedupeKey, released: false, reason: 'the stored request does not match the messages.requested contract' };
-    if (verdict.action === 'release') {
-      const now = deps.now();
-      // Only if still doubtful: a SendGrid event may have settled it since it was read.
-      const moved = await db
-        .update(sends)
-        .set({ status: 'claimed', claimToken: null, releasedAt: now, updatedAt: now })
-        .where(and(eq(sends.dedupeKey, dedupeKey), eq(sends.status, 'doubtful')))
-        .returning({ dedupeKey: sends.dedupeKey });
-      if (moved.length === 0) return { dedupeKey, released: false, reason: 'the send was settled meanwhile' };
-    }
-    // After the commit: a failure here leaves a pending release, which the next release publishes.
-    await publish(deps.producer, deps.prefix, 'messagesRequested', [stored.data]);
+    const now = deps.now();
+    // The row moves and the request goes into the outbox in one transaction: the record is published exactly when the release committed.
+    const taken = await inTransaction(deps.pool, async (tx) => {
+      const held =
+        verdict.action === 'release'
+          ? // Only if still doubtful: a SendGrid event may have settled it since it was read.
+            await tx
+              .update(sends)
+              .set({ status: 'claimed', claimToken: null, releasedAt: now, updatedAt: now })
+              .where(and(eq(sends.dedupeKey, dedupeKey), eq(sends.status, 'doubtful')))
+              .returning({ dedupeKey: sends.dedupeKey })
+          : // Only if the service has not taken the earlier release up (or a SendGrid event settled it) meanwhile.
+            await tx.select({ dedupeKey: sends.dedupeKey }).from(sends).where(and(eq(sends.dedupeKey, dedupeKey), pendingRelease)).for('update');
+      if (held.length === 0) return false;
+      await deps.outbox.enqueue(tx, 'messagesRequested', [stored.data]);
+      return true;
+    });
+    if (!taken) return { dedupeKey, released: false, reason: verdict.action === 'release' ? 'the send was settled meanwhile' : 'the release was taken up meanwhile' };
     deps.logger.info({ dedupeKey, customerId: found.customerId, campaignId: found.campaignId, republished: verdict.action === 'republish' }, 'doubtful send released by an operator for one more try');
     return { dedupeKey, released: true, republished: verdict.action === 'republish', customerId: found.customerId, campaignId: found.campaignId };
   };
@@ -97,24 +102,10 @@ export function createDoubtfulSends(deps: { db: Database; producer: Producer; pr
   };
 }
 
-export interface DoubtfulCommandOptions {
-  /** The service's environment (`DATABASE_URL`, `KAFKA_BROKERS`, `TOPIC_PREFIX`). */
-  env: Record<string, string | undefined>;
-  /** The operator's clock; the wall clock unless a test gives its own. */
-  now?: () => Date;
-}
-
 /**
  * `./lifecycle messages:doubtful` and `messages:release-doubtful`: run messaging's own code
- * against its database (migrations applied, as at start-up), like `consent:lift`.
+ * against its database, like `consent:lift`; a release returns once its request is on Kafka.
  */
-export async function withDoubtfulSends<T>(opts: DoubtfulCommandOptions, run: (doubtful: DoubtfulSends) => Promise<T>): Promise<T> {
-  const config = loadConfig(opts.env);
-  const logger = createLogger('messaging-doubtful', config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL);
-  const runtime = await openRuntime({ service: 'messaging', config, schema: 'messaging', migrationsFolder: join(import.meta.dirname, '..', 'drizzle'), logger });
-  try {
-    return await run(createDoubtfulSends({ db: runtime.db, producer: runtime.producer, prefix: runtime.prefix, logger, now: opts.now ?? (() => new Date()) }));
-  } finally {
-    await runtime.close();
-  }
+export async function withDoubtfulSends<T>(opts: MessagingCommandOptions, run: (doubtful: DoubtfulSends) => Promise<T>): Promise<T> {
+  return runMessagingCommand('messaging-doubtful', opts, ({ runtime, outbox, logger, now }) => run(createDoubtfulSends({ db: runtime.db, pool: runtime.pool, outbox, logger, now })));
 }

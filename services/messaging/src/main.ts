@@ -11,6 +11,7 @@ await runMain('messaging', async () => {
     schema: 'messaging',
     migrationsFolder: join(import.meta.dirname, '..', 'drizzle'),
   });
-  const { app, consumers, consent } = await buildMessaging({ runtime, config });
-  await serve({ runtime, app, host: config.HOST, port: config.PORT, consumers, background: [consent] });
+  const { app, consumers, outbox } = await buildMessaging({ runtime, config });
+  // Consumers stop first, then the relay publishes what they committed last.
+  await serve({ runtime, app, host: config.HOST, port: config.PORT, consumers, background: [outbox] });
 });

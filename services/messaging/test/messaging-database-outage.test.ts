@@ -16,6 +16,8 @@ import { sendRow, statusEvents, thankYouRequest } from './message-requests.ts';
 const CLAIM = 'insert into "messaging"."sends"';
 /** `claimed` -> `sending` (and back after a refusal): the statement just before the provider call. */
 const MARK_SENDING = 'update "messaging"."sends" set "status" = $1, "updated_at" = $2 where';
+/** The outcome's status written to the outbox: the last statement of the outcome's transaction, before its commit. */
+const STATUS_TO_OUTBOX = 'INSERT INTO "messaging".outbox';
 
 const LogLine = z.looseObject({ msg: z.string(), topic: z.string().optional() });
 type LogLine = z.infer<typeof LogLine>;
@@ -130,6 +132,20 @@ describe('messaging when its database drops mid-send', () => {
     expect(await sendRow(direct.db, req.payload.dedupeKey)).toMatchObject({ status: 'sending' });
     await proxy.restore();
     await sentOnce(req);
+  });
+
+  it('reports the outcome once when the link dropped after its status was written but before the commit: the rolled-back status never goes out', async () => {
+    const req = thankYouRequest('cut-before-outcome-commit');
+    const key = req.payload.dedupeKey;
+    await requestThroughOutage(req, STATUS_TO_OUTBOX);
+    expect(postsFor(key).map((p) => p.status)).toEqual([202]);
+    // The transaction rolled back: the row says `sending`, and its status is not in the outbox.
+    expect(await sendRow(direct.db, key)).toMatchObject({ status: 'sending', reportedAt: null });
+    expect((await direct.pool.query('SELECT count(*)::int AS n FROM messaging.outbox')).rows).toEqual([{ n: 0 }]);
+    await proxy.restore();
+    await sentOnce(req);
+    await service.outbox.drained();
+    expect(statusEvents(events.records, key).map((e) => e.payload.status)).toEqual(['sent']);
   });
 
   it('sends once after a refusal it could not write down, instead of marking a mail that never went out doubtful', async () => {

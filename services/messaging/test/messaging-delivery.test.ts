@@ -59,7 +59,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await Promise.all([events?.stop(), consentChanges?.stop(), producer?.disconnect(), ...(service?.consumers.map((c) => c.stop()) ?? [])]);
-  await service?.consent.stop();
   await service?.app.close();
   await runtime?.close();
   await sendgrid?.close();

@@ -189,7 +189,7 @@ describe('a doubtful send', () => {
     expect(await sendRow(runtime.db, old.payload.dedupeKey)).toMatchObject({ status: 'doubtful' });
   });
 
-  it('released but not taken up (its publish failed) is published by the next release, or settled by a late SendGrid event without a second copy', async () => {
+  it('released but not taken up (a release from before the outbox whose publish failed) is published by the next release, or settled by a late SendGrid event without a second copy', async () => {
     const releasedAt = new Date(Date.now() - 60_000);
     const pendingRow = (req: MessageRequested) => ({
       dedupeKey: req.payload.dedupeKey,

@@ -1,10 +1,10 @@
-import { and, asc, eq, inArray, isNull, lte, sql } from 'drizzle-orm';
+import { and, eq, inArray, lte, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { ConsentChanged, ConsentState } from '@lifecycle/contracts';
-import { inTransaction, type Database, type Pool } from '@lifecycle/kit';
+import { inTransaction, type Database, type Outbox, type Pool } from '@lifecycle/kit';
 import { decideConsent, marketingAllowed, noConsent, type Consent, type ConsentDecision, type ConsentInput } from '../domain/consent.ts';
 import { normalizeAddress } from '../domain/suppression.ts';
-import { consent, consentOutbox, recipients, suppressions, type ConsentRow } from './schema.ts';
+import { consent, recipients, suppressions, type ConsentRow } from './schema.ts';
 
 const Preference = z.enum(['subscribed', 'unsubscribed']).nullable();
 const Block = z.enum(['bounced', 'complained']).nullable();
@@ -30,7 +30,8 @@ export interface ConsentTarget {
 export interface ConsentRepository {
   /**
    * Applies one input to the customer's consent in one transaction, the row locked: the new facts
-   * and, when the state changed, the record to publish (in the outbox, published after commit).
+   * and, when the state changed, its `consent.changes` record, written to the outbox in that
+   * transaction and published by the relay after the commit.
    * `cause` is the id of what caused it, for the record's `causationId`.
    */
   apply: (target: ConsentTarget, input: ConsentInput, cause: string, now: Date) => Promise<ConsentDecision>;
@@ -45,14 +46,12 @@ export interface ConsentRepository {
   customersOf: (email: string) => Promise<string[]>;
   /** Remembers that an address belongs to a customer (first sighting kept). */
   remember: (email: string, customerId: string, now: Date) => Promise<void>;
-  /** Records still to publish, oldest first. */
-  unpublished: (limit: number) => Promise<ConsentChanged[]>;
-  markPublished: (ids: string[], now: Date) => Promise<void>;
   /** Removes address-level suppressions of these reasons; resolves to how many. */
   removeAddressSuppressions: (email: string, reasons: ('unsubscribed' | 'bounced' | 'spam-report')[], before?: Date) => Promise<number>;
 }
 
-export function createConsentRepository(db: Database, pool: Pool): ConsentRepository {
+export function createConsentRepository(deps: { db: Database; pool: Pool; outbox: Outbox }): ConsentRepository {
+  const { db, pool, outbox } = deps;
   const removeAddressSuppressions: ConsentRepository['removeAddressSuppressions'] = async (email, reasons, before) => {
     const removed = await db
       .delete(suppressions)
@@ -85,7 +84,7 @@ export function createConsentRepository(db: Database, pool: Pool): ConsentReposi
             causationId: cause,
             payload: { ...change, consentAt: change.consentAt.toISOString() },
           };
-          await tx.insert(consentOutbox).values({ id: record.id, customerId: target.customerId, record, createdAt: now });
+          await outbox.enqueue(tx, 'consentChanges', [record]);
         }
         return decided;
       });
@@ -115,14 +114,6 @@ export function createConsentRepository(db: Database, pool: Pool): ConsentReposi
     },
     remember: async (email, customerId, now) => {
       await db.insert(recipients).values({ email: normalizeAddress(email), customerId, seenAt: now }).onConflictDoNothing();
-    },
-    unpublished: async (limit) => {
-      const rows = await db.select({ record: consentOutbox.record }).from(consentOutbox).where(isNull(consentOutbox.publishedAt)).orderBy(asc(consentOutbox.createdAt), asc(consentOutbox.id)).limit(limit);
-      return rows.map((r) => ConsentChanged.parse(r.record));
-    },
-    markPublished: async (ids, now) => {
-      if (ids.length === 0) return;
-      await db.update(consentOutbox).set({ publishedAt: now }).where(and(inArray(consentOutbox.id, ids), isNull(consentOutbox.publishedAt)));
     },
     removeAddressSuppressions,
   };

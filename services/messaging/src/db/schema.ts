@@ -1,4 +1,5 @@
 import { sql } from 'drizzle-orm';
+import { outboxTable } from '@lifecycle/kit';
 import { index, integer, jsonb, pgSchema, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
 import { sendStatuses } from '../domain/send-policy.ts';
 import { suppressionReasons, suppressionSources } from '../domain/suppression.ts';
@@ -31,7 +32,11 @@ export const sends = messaging.table(
     claimToken: text('claim_token'),
     claimedAt: timestamp('claimed_at', { withTimezone: true }).notNull(),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull(),
-    /** When the outcome was published on `messages.events`; null until then. */
+    /**
+     * When the outcome's `messages.events` record was written to the outbox, in the transaction
+     * that recorded the outcome; null while the send is open. A final row without it dates from
+     * before the outbox and is reported at start-up (see `legacy-records.ts`).
+     */
     reportedAt: timestamp('reported_at', { withTimezone: true }),
     /**
      * The `messages.requested` record that claimed the key, kept while the send is open or
@@ -41,7 +46,12 @@ export const sends = messaging.table(
     /** When an operator last released the key from `doubtful` for one more try; null if never. */
     releasedAt: timestamp('released_at', { withTimezone: true }),
   },
-  (t) => [index('sends_customer_id_idx').on(t.customerId), index('sends_doubtful_idx').on(t.updatedAt).where(sql`status = 'doubtful'`)],
+  (t) => [
+    index('sends_customer_id_idx').on(t.customerId),
+    index('sends_doubtful_idx').on(t.updatedAt).where(sql`status = 'doubtful'`),
+    // Open sends only, once start-up has reported what was left from before the outbox.
+    index('sends_unreported_idx').on(t.updatedAt).where(sql`reported_at IS NULL`),
+  ],
 );
 export type SendRow = typeof sends.$inferSelect;
 
@@ -96,8 +106,9 @@ export const consent = messaging.table(
 export type ConsentRow = typeof consent.$inferSelect;
 
 /**
- * Consent records written in the transaction that changed the state and published after it
- * commits; a record left unpublished (Kafka down, a crash) is published by the next flush.
+ * Consent's own outbox from before messaging used the kit's: nothing writes it any more. Start-up
+ * moves the records it left unpublished into `outbox` and empties it (see `legacy-records.ts`);
+ * a later migration drops it.
  */
 export const consentOutbox = messaging.table(
   'consent_outbox',
@@ -110,6 +121,13 @@ export const consentOutbox = messaging.table(
   },
   (t) => [index('consent_outbox_unpublished_idx').on(t.createdAt).where(sql`published_at IS NULL`)],
 );
+
+/**
+ * Records committed with the state change that made them (a consent change, a send's outcome, a
+ * settled send, a released send), waiting for the relay to publish them (the kit's transactional
+ * outbox).
+ */
+export const outbox = outboxTable(messaging);
 
 /**
  * Which customers an address belongs to, learnt from marketing mail sent to it and from

@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { and, count, eq, inArray, isNull, sql, type SQL } from 'drizzle-orm';
 import type { MessageRequested } from '@lifecycle/contracts';
-import type { Database } from '@lifecycle/kit';
-import { providerSettlesFrom, settlesFrom, type FinalOutcome, type SendStatus } from '../domain/send-policy.ts';
+import { inTransaction, type Database, type Outbox, type OutboxTransaction, type Pool } from '@lifecycle/kit';
+import { messageStatusEvent } from '../domain/message-event.ts';
+import { isFinal, providerSettlesFrom, settlesFrom, type FinalOutcome, type SendStatus } from '../domain/send-policy.ts';
 import { sends, type SendRow } from './schema.ts';
 
 export type { FinalOutcome } from '../domain/send-policy.ts';
@@ -36,19 +37,21 @@ export interface SendsRepository {
   /** `sending` -> `claimed` after a definite non-acceptance, so a crash while waiting to retry loses nothing. */
   release: (dedupeKey: string, claimToken: string, now: Date) => Promise<void>;
   /**
-   * Records an outcome on a row in one of the states it settles (`settlesFrom`). With a claim
-   * token (string, or null for rows without one) only that attempt's row; without one (a
-   * SendGrid event) any. Null when the row had moved on. A `doubtful` row keeps its request
-   * (`request` fills it in on a row claimed before requests were kept); any other outcome drops it.
+   * Records an outcome on a row in one of the states it settles (`settlesFrom`), and its
+   * `messages.events` record in the outbox in the same transaction: the status is reported
+   * exactly when the outcome is recorded. With a claim token (string, or null for rows without
+   * one) only that attempt's row; without one (a SendGrid event) any. Null when the row had moved
+   * on (nothing reported). A `doubtful` row keeps its request (`request` fills it in on a row
+   * claimed before requests were kept); any other outcome drops it.
    */
   finish: (dedupeKey: string, outcome: FinalOutcome, now: Date, claimToken?: string | null, request?: MessageRequested) => Promise<SendRow | null>;
   /**
    * SendGrid reported it took the message (processed, delivered, opened, clicked): the row is
-   * `sent`, whatever attempt holds it and whether or not its answer was lost. Null when the row
-   * already had another outcome (or does not exist).
+   * `sent`, whatever attempt holds it and whether or not its answer was lost, and `sent` is
+   * reported in the same transaction. Null when the row already had another outcome (or does not
+   * exist).
    */
   settleAsSent: (dedupeKey: string, providerMessageId: string | null, now: Date) => Promise<SendRow | null>;
-  markReported: (dedupeKey: string, now: Date) => Promise<void>;
   /** Rows per status. */
   countByStatus: () => Promise<Partial<Record<SendStatus, number>>>;
 }
@@ -57,7 +60,14 @@ function tokenIs(claimToken: string | null): SQL {
   return claimToken === null ? isNull(sends.claimToken) : eq(sends.claimToken, claimToken);
 }
 
-export function createSendsRepository(db: Database): SendsRepository {
+/** Writes the `messages.events` record of a row's outcome to the outbox, in the transaction that recorded it. */
+export async function reportOutcome(outbox: Outbox, tx: OutboxTransaction, rows: SendRow[], now: Date): Promise<void> {
+  const events = rows.flatMap((row) => (isFinal(row.status) ? [messageStatusEvent({ ...row, status: row.status }, now)] : []));
+  await outbox.enqueue(tx, 'messageEvents', events);
+}
+
+export function createSendsRepository(deps: { db: Database; pool: Pool; outbox: Outbox }): SendsRepository {
+  const { db, pool, outbox } = deps;
   const find = async (dedupeKey: string): Promise<SendRow | undefined> => {
     const [row] = await db.select().from(sends).where(eq(sends.dedupeKey, dedupeKey));
     return row;
@@ -97,30 +107,33 @@ export function createSendsRepository(db: Database): SendsRepository {
   const finish = async (dedupeKey: string, outcome: FinalOutcome, now: Date, claimToken?: string | null, request?: MessageRequested): Promise<SendRow | null> => {
     // Kept only while an operator may still release the key; a request holds the recipient's address.
     const kept = outcome.status !== 'doubtful' ? null : request === undefined ? sends.request : sql`coalesce(${sends.request}, ${JSON.stringify(request)}::jsonb)`;
-    const [row] = await db
-      .update(sends)
-      .set({ status: outcome.status, providerMessageId: outcome.providerMessageId ?? null, error: outcome.error ?? null, request: kept, updatedAt: now })
-      .where(and(eq(sends.dedupeKey, dedupeKey), inArray(sends.status, [...settlesFrom(outcome.status)]), claimToken === undefined ? undefined : tokenIs(claimToken)))
-      .returning();
-    return row ?? null;
+    return inTransaction(pool, async (tx) => {
+      const [row] = await tx
+        .update(sends)
+        .set({ status: outcome.status, providerMessageId: outcome.providerMessageId ?? null, error: outcome.error ?? null, request: kept, updatedAt: now, reportedAt: now })
+        .where(and(eq(sends.dedupeKey, dedupeKey), inArray(sends.status, [...settlesFrom(outcome.status)]), claimToken === undefined ? undefined : tokenIs(claimToken)))
+        .returning();
+      if (row === undefined) return null;
+      await reportOutcome(outbox, tx, [row], now);
+      return row;
+    });
   };
 
-  const settleAsSent = async (dedupeKey: string, providerMessageId: string | null, now: Date): Promise<SendRow | null> => {
-    const [row] = await db
-      .update(sends)
-      .set({ status: 'sent', providerMessageId, error: null, request: null, updatedAt: now })
-      .where(and(eq(sends.dedupeKey, dedupeKey), inArray(sends.status, [...providerSettlesFrom])))
-      .returning();
-    return row ?? null;
-  };
+  const settleAsSent = async (dedupeKey: string, providerMessageId: string | null, now: Date): Promise<SendRow | null> =>
+    inTransaction(pool, async (tx) => {
+      const [row] = await tx
+        .update(sends)
+        .set({ status: 'sent', providerMessageId, error: null, request: null, updatedAt: now, reportedAt: now })
+        .where(and(eq(sends.dedupeKey, dedupeKey), inArray(sends.status, [...providerSettlesFrom])))
+        .returning();
+      if (row === undefined) return null;
+      await reportOutcome(outbox, tx, [row], now);
+      return row;
+    });
 
   const countByStatus = async (): Promise<Partial<Record<SendStatus, number>>> => {
     const rows = await db.select({ status: sends.status, n: count() }).from(sends).groupBy(sends.status);
     return Object.fromEntries(rows.map((r) => [r.status, r.n]));
-  };
-
-  const markReported = async (dedupeKey: string, now: Date): Promise<void> => {
-    await db.update(sends).set({ reportedAt: now }).where(eq(sends.dedupeKey, dedupeKey));
   };
 
   return {
@@ -132,7 +145,6 @@ export function createSendsRepository(db: Database): SendsRepository {
     },
     finish,
     settleAsSent,
-    markReported,
     countByStatus,
   };
 }

@@ -7,10 +7,12 @@
  * Releasing moves the row back to `claimed` without a claim token (so the next attempt takes it
  * over, as it would after a crash before the provider call) and publishes the stored
  * `messages.requested` record again; the running service consumes it and sends, with the consent
- * check, rendering and pacing of any other message. The row is moved first and the record
- * published after the commit: should publishing fail, the row waits as a pending release
- * (`claimed`, no token, `releasedAt` set) and the next release publishes it again. A record that
- * does reach the service twice sends once: the second finds the key settled.
+ * check, rendering and pacing of any other message. The row is moved and the record written to
+ * messaging's outbox in one transaction, published by the relay after the commit. Until the
+ * service takes it up the row waits as a pending release (`claimed`, no token, `releasedAt` set),
+ * and releasing it again publishes the record once more (what a release from before the outbox,
+ * whose publish failed, needs). A record that does reach the service twice sends once: the
+ * second finds the key settled.
  */
 
 export type AgeResult = { ok: true; ms: number } | { ok: false; reason: string };
@@ -55,7 +57,7 @@ export interface ReleaseCandidate {
 export type ReleaseVerdict =
   /** Move the row back to `claimed` and publish its request. */
   | { action: 'release' }
-  /** Released before and not taken up (the publish failed): publish its request again. */
+  /** Released before and not taken up yet (or its publish failed, before the outbox): publish its request again. */
   | { action: 'republish' }
   | { action: 'refuse'; reason: string };
 

@@ -1,11 +1,10 @@
 import type { KeyObject } from 'node:crypto';
-import { publish, type FastifyInstance, type Producer } from '@lifecycle/kit';
+import type { Database, FastifyInstance, Outbox } from '@lifecycle/kit';
 import type { MessageEvent } from '@lifecycle/contracts';
 import type { SendsRepository } from '../db/sends-repository.ts';
 import type { ConsentKeeper } from '../consent-keeper.ts';
 import type { ConsentInput } from '../domain/consent.ts';
 import type { SuppressionReason } from '../domain/suppression.ts';
-import { messageStatusEvent } from '../domain/message-event.ts';
 import { SendGridEvent, SendGridEventBatch, webhookEffect } from '../domain/sendgrid-events.ts';
 import { verifyWebhookSignature } from '../domain/webhook-signature.ts';
 import type { MessagingMetrics } from '../metrics.ts';
@@ -16,10 +15,13 @@ export const TIMESTAMP_HEADER = 'x-twilio-email-event-webhook-timestamp';
 export interface SendGridWebhookOptions {
   /** Unset: every POST answers 503, nothing unverified is ever accepted. */
   publicKey: KeyObject | undefined;
+  /** Settling a send reports `sent` in the same transaction. */
   sends: SendsRepository;
+  /** A consent change is written to the outbox in the transaction that decides it. */
   consent: Pick<ConsentKeeper, 'record' | 'recordForAddress'>;
-  producer: Producer;
-  prefix: string;
+  /** The events themselves (delivered, opened, …) go out through messaging's outbox too. */
+  outbox: Outbox;
+  db: Database;
   metrics: MessagingMetrics;
   now: () => Date;
 }
@@ -40,7 +42,9 @@ function header(value: string | string[] | undefined): string | undefined {
  * record; bounces, spam reports and unsubscribes change the customer's consent (the address's,
  * for mail that is not ours), as of the provider's timestamp; SendGrid's report that it took a
  * message (processed, delivered, open, click) settles a doubtful or still open send as sent.
- * Answering 2xx only after all of that means SendGrid retries a batch we failed on, and the
+ * Every record goes through messaging's outbox: a consent change and a settled send's `sent`
+ * with their own transactions, the batch's events in one more after them. Answering 2xx only
+ * after all of that has committed means SendGrid retries a batch we failed on, and the
  * deterministic ids make the retry harmless.
  */
 export function sendGridWebhookRoutes(opts: SendGridWebhookOptions) {
@@ -69,7 +73,7 @@ export function sendGridWebhookRoutes(opts: SendGridWebhookOptions) {
       const records: MessageEvent[] = [];
       let suppressed = 0;
       let unmatched = 0;
-      const settledKeys: string[] = [];
+      let settledCount = 0;
       for (const item of batch.data) {
         const parsed = SendGridEvent.safeParse(item);
         if (!parsed.success) {
@@ -90,16 +94,15 @@ export function sendGridWebhookRoutes(opts: SendGridWebhookOptions) {
           const settled = await opts.sends.settleAsSent(effect.settlesAsSent.dedupeKey, effect.settlesAsSent.providerMessageId, receivedAt);
           if (settled !== null) {
             request.log.info({ dedupeKey: settled.dedupeKey, customerId: settled.customerId, providerMessageId: settled.providerMessageId }, 'send settled as sent by a SendGrid event');
-            records.push(messageStatusEvent({ ...settled, status: 'sent' }, receivedAt));
-            settledKeys.push(settled.dedupeKey);
+            settledCount += 1;
           }
         }
         if (effect.event === null) unmatched += 1;
         else records.push(effect.event);
       }
-      await publish(opts.producer, opts.prefix, 'messageEvents', records);
-      for (const key of settledKeys) await opts.sends.markReported(key, receivedAt);
-      return reply.send({ received: batch.data.length, published: records.length, suppressed, unmatched });
+      // After the settlements: a key's `sent` goes out before SendGrid's own event for it.
+      await opts.outbox.enqueue(opts.db, 'messageEvents', records);
+      return reply.send({ received: batch.data.length, published: settledCount + records.length, suppressed, unmatched });
     });
   };
 }
