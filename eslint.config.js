@@ -4,6 +4,24 @@ import js from '@eslint/js';
 import { defineConfig, globalIgnores } from 'eslint/config';
 import tseslint from 'typescript-eslint';
 
+const services = ['classifier', 'ingestion', 'messaging', 'scheduler'];
+
+/**
+ * Each service stands on its own: a file under services/<name>/ or tools/ reaches another
+ * service only through that service's package exports (`@lifecycle/messaging/templates`),
+ * never by a relative path into its folder. `forbidden` matches the import path.
+ */
+function serviceBoundary(files, forbidden, message) {
+  return {
+    files,
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ regex: forbidden, message }] }],
+      // no-restricted-imports does not look at import(): the same rule for dynamic imports.
+      'no-restricted-syntax': ['error', { selector: `ImportExpression[source.value=/${forbidden.replaceAll('/', '\\/')}/]`, message }],
+    },
+  };
+}
+
 export default defineConfig(
   globalIgnores([
     '**/node_modules/',
@@ -27,6 +45,14 @@ export default defineConfig(
       ],
     },
   },
+  ...services.map((name) =>
+    serviceBoundary(
+      [`services/${name}/**/*.ts`],
+      `^\\.\\.?/(?:.*/)?(?:${services.filter((other) => other !== name).join('|')})/`,
+      `services/${name} must not reach into another service's folder; import its package exports (@lifecycle/<service>/...) and declare the dependency`,
+    ),
+  ),
+  serviceBoundary(['tools/**/*.ts'], '^\\.\\.?/(?:.*/)?services/', "tools must not reach into a service's folder; import its package exports (@lifecycle/<service>/...) and declare the dependency"),
   {
     // Tests match raw bytes on purpose (ASCII ranges, ANSI colour codes).
     files: ['**/*.test.ts', '**/test/**/*.ts'],

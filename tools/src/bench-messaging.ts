@@ -1,11 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { createProducer, openRuntime, publish } from '@lifecycle/kit';
 import { declaredTopics, type MessageRequested } from '@lifecycle/contracts';
-import { buildMessaging } from '../../services/messaging/src/app.ts';
-import { loadConfig } from '../../services/messaging/src/config.ts';
+import { buildMessaging, loadConfig, migrationsFolder } from '@lifecycle/messaging';
 import { SendGridMail, startFakeSendGrid } from './fake-sendgrid.ts';
 import { adminKafka, ensureKafka, ensureStackDatabase, ensureStackTopics } from './local-infra.ts';
 import { readStackConfig } from './stack-config.ts';
@@ -82,7 +80,7 @@ const config = loadConfig({
   SENDGRID_SENDS_PER_SECOND: '100000',
   SEND_CONCURRENCY: values.concurrency,
 });
-const runtime = await openRuntime({ service: 'messaging', config, schema: 'messaging', migrationsFolder: join(import.meta.dirname, '..', '..', 'services', 'messaging', 'drizzle') });
+const runtime = await openRuntime({ service: 'messaging', config, schema: 'messaging', migrationsFolder });
 const service = await buildMessaging({ runtime, config });
 const producer = createProducer(adminKafka(brokers));
 await producer.connect();

@@ -114,8 +114,6 @@ export const knownEventProperties = {
 } as const;
 export type KnownEventName = keyof typeof knownEventProperties;
 
-export const knownEventNames = Object.keys(knownEventProperties);
-
 export function isKnownEvent(name: string): name is KnownEventName {
   return Object.hasOwn(knownEventProperties, name);
 }

@@ -6,6 +6,7 @@ export * from './messages.ts';
 export * from './topics.ts';
 export * from './timers.ts';
 export * from './template-data.ts';
+export * from './campaign-data.ts';
 export * from './consent.ts';
 export * from './money.ts';
 export * from './order-value.ts';

@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import { SegmentCall } from './segment.ts';
-import { DeadLetter, LifecycleEvent, MessageEvent, MessageRequested, StageChanged } from './messages.ts';
+import { LifecycleEvent, MessageEvent, MessageRequested, StageChanged } from './messages.ts';
 import { TimerFired, TimerRequested } from './timers.ts';
 import { ConsentChanged } from './consent.ts';
 
@@ -61,7 +61,6 @@ export function schemaOf<K extends TopicKey>(key: K): z.ZodType<TopicValue<K>> {
 
 export const topicKeys: readonly TopicKey[] = ['commerceEvents', 'lifecycleEvents', 'stageChanges', 'messagesRequested', 'messageEvents', 'timersRequested', 'timersFired', 'consentChanges'];
 
-export const deadLetterSchema = DeadLetter;
 export const DEAD_LETTER_RETENTION_MS = 30 * DAY_MS;
 
 /** The real topic name for a deployment (`TOPIC_PREFIX` isolates test runs and tenants). */

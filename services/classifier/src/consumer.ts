@@ -1,4 +1,4 @@
-import { inTransaction, type ConsumedRecord, type Logger, type Outbox, type Runtime, type TopicConsumerOptions } from '@lifecycle/kit';
+import { inTransaction, type ConsumedRecord, type Logger, type Outbox, type Runtime, type TopicConsumerOptions, type Transaction } from '@lifecycle/kit';
 import type { LifecycleEvent, StageChanged, TimerFired, TimerRequested } from '@lifecycle/contracts';
 import { z } from 'zod';
 import { eq, inArray, sql } from 'drizzle-orm';
@@ -7,7 +7,7 @@ import { aliases, heldMessageEvents, processedEvents, profiles as profileTable, 
 import { advanceClock, applyConsent, applyEvent, applyMessageEvent, emptyProfile, mergeProfiles, type Profile } from './domain/profile.ts';
 import { decideStage, nextCheckAt } from './domain/stage-rules.ts';
 import { isHistorical, type Thresholds } from './domain/thresholds.ts';
-import { loadProfilesForUpdate, saveProfiles, type Tx } from './profile-repository.ts';
+import { loadProfilesForUpdate, saveProfiles } from './profile-repository.ts';
 import { requestRfmRecompute } from './rfm-recompute.ts';
 
 export const TIMER_OWNER = 'classifier';
@@ -62,7 +62,7 @@ function timerRequest(cause: Cause, timerId: string, customerId: string, fireAt:
  * moved. Steps already processed are skipped, so a redelivery changes nothing and emits nothing.
  * The records go to the outbox: published once the transaction commits, never if it rolls back.
  */
-async function applySteps(tx: Tx, outbox: Outbox, thresholds: Thresholds, steps: Step[], log: Logger): Promise<void> {
+async function applySteps(tx: Transaction, outbox: Outbox, thresholds: Thresholds, steps: Step[], log: Logger): Promise<void> {
   if (steps.length === 0) return;
   const inserted = await tx
     .insert(processedEvents)
@@ -138,7 +138,7 @@ async function applySteps(tx: Tx, outbox: Outbox, thresholds: Thresholds, steps:
  * Asks for the next RFM recompute, `intervalHours` after the later of the cause's time and its
  * arrival, so an imported history does not step through the past one interval at a time.
  */
-async function scheduleRfm(tx: Tx, outbox: Outbox, thresholds: Thresholds, cause: Cause, onlyIfNone: boolean): Promise<void> {
+async function scheduleRfm(tx: Transaction, outbox: Outbox, thresholds: Thresholds, cause: Cause, onlyIfNone: boolean): Promise<void> {
   const base = Math.max(Date.parse(cause.occurredAt), cause.arrivedAt ?? 0);
   const nextAt = new Date(base + thresholds.rfm.intervalHours * 3_600_000).toISOString();
   const row = { name: 'rfm', nextAt };
@@ -152,7 +152,7 @@ async function scheduleRfm(tx: Tx, outbox: Outbox, thresholds: Thresholds, cause
 type Item<T> = { value: T; record: ConsumedRecord };
 
 /** The held message events and consent records of a customer, oldest first, removed from the table. */
-async function takeHeldMessageEvents(tx: Tx, customerId: string): Promise<HeldEvent[]> {
+async function takeHeldMessageEvents(tx: Transaction, customerId: string): Promise<HeldEvent[]> {
   const rows = await tx.delete(heldMessageEvents).where(eq(heldMessageEvents.customerId, customerId)).returning({ event: heldMessageEvents.event });
   const events = rows.flatMap((r) => {
     const parsed = HeldEvent.safeParse(r.event);
@@ -177,7 +177,7 @@ const eventStep = ({ value: event, record }: Item<LifecycleEvent>, linkedTo: Map
 };
 
 /** Transaction locks on customer ids, taken in one order: work on the same customer queues up. */
-async function lockIdentities(tx: Tx, ids: string[]): Promise<void> {
+async function lockIdentities(tx: Transaction, ids: string[]): Promise<void> {
   const locked = [...new Set(ids)];
   if (locked.length === 0) return;
   const list = sql.join(locked.map((id) => sql`${id}`), sql`, `);
@@ -190,7 +190,7 @@ async function lockIdentities(tx: Tx, ids: string[]): Promise<void> {
  * side: a transaction lock per id (taken in one order) makes each wait for the other's commit, so
  * the anonymous activity is either merged by the link or follows it, never left behind.
  */
-async function resolveLinks(tx: Tx, events: LifecycleEvent[]): Promise<Map<string, string>> {
+async function resolveLinks(tx: Transaction, events: LifecycleEvent[]): Promise<Map<string, string>> {
   const links = events.flatMap((e) => {
     const linked = e.payload.call.normalized?.linked;
     return linked === undefined || linked.anonymousId === linked.userId ? [] : [{ anonymousId: linked.anonymousId, customerId: linked.userId, linkedAt: e.occurredAt }];

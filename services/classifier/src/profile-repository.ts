@@ -1,14 +1,13 @@
 import { asc, eq, inArray, sql } from 'drizzle-orm';
-import type { Database } from '@lifecycle/kit';
+import type { Database, Transaction } from '@lifecycle/kit';
 import { profiles, stageHistory } from './db/schema.ts';
 import { Profile } from './domain/profile.ts';
 import { orderFigures } from './domain/stage-rules.ts';
 
-export type Tx = Parameters<Parameters<Database['transaction']>[0]>[0];
-type Db = Database | Tx;
+type Db = Database | Transaction;
 
 /** Loads the customers' profiles, locking their rows for the rest of the transaction. */
-export async function loadProfilesForUpdate(tx: Tx, customerIds: string[]): Promise<Map<string, Profile>> {
+export async function loadProfilesForUpdate(tx: Transaction, customerIds: string[]): Promise<Map<string, Profile>> {
   if (customerIds.length === 0) return new Map();
   const rows = await tx
     .select({ data: profiles.data })
@@ -22,7 +21,7 @@ export async function loadProfilesForUpdate(tx: Tx, customerIds: string[]): Prom
 const excluded = (column: string) => sql.raw(`excluded.${column}`);
 
 /** Writes profiles, one statement for all of them. */
-export async function saveProfiles(tx: Tx, list: Profile[]): Promise<void> {
+export async function saveProfiles(tx: Transaction, list: Profile[]): Promise<void> {
   if (list.length === 0) return;
   const updatedAt = new Date().toISOString();
   const values = list.map((profile) => ({

@@ -1,6 +1,5 @@
-import type pg from 'pg';
 import { topicName } from '@lifecycle/contracts';
-import type { Kafka } from '@lifecycle/kit';
+import type { Kafka, Pool } from '@lifecycle/kit';
 
 /** The consumer groups whose input makes up every profile, with their topics. */
 export const classifierGroups = [
@@ -19,7 +18,7 @@ export type RebuildResult = { ok: true; replay: Record<string, number> } | { ok:
  * back to the start of their topics. Refuses while a classifier is running, since it would race the reset.
  * Stage changes replayed carry the ids they had the first time, so downstream consumers drop them.
  */
-export async function resetClassifier(opts: { kafka: Kafka; pool: pg.Pool; prefix: string }): Promise<RebuildResult> {
+export async function resetClassifier(opts: { kafka: Kafka; pool: Pool; prefix: string }): Promise<RebuildResult> {
   const admin = opts.kafka.admin();
   await admin.connect();
   try {

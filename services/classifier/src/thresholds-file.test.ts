@@ -3,8 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '@lifecycle/kit';
-// The scheduler reads its rates from the same file: one place for the store.
-import { loadCurrencyRates } from '../../scheduler/src/currency-rates-file.ts';
+import { shippedThresholds } from '../test/thresholds.ts';
 import { currencyRates } from './domain/thresholds.ts';
 import { loadThresholds } from './thresholds-file.ts';
 
@@ -30,29 +29,32 @@ ${rfm}`,
   return file;
 };
 
+// The scheduler reads its rates from the same file by the shared contract (CurrencyConfigFile);
+// services/scheduler/src/currency-rates-file.test.ts reads the same files on its side.
 describe('the store’s exchange rates, in one place', () => {
-  it('are read by the classifier and the scheduler from the top-level currencies', async () => {
+  it('are read from the top-level currencies', async () => {
     const file = await thresholdsFile('  intervalHours: 24\ncurrencies: { base: EUR, rates: { JPY: 0.0062 } }\n');
     expect(currencyRates(await loadThresholds(file))).toEqual({ base: 'EUR', rates: { JPY: 0.0062 } });
-    expect(await loadCurrencyRates(file)).toEqual({ base: 'EUR', rates: { JPY: 0.0062 } });
   });
 
   it('are read from the older rfm.currencies too, and refused when given in both places', async () => {
     const old = await thresholdsFile('  intervalHours: 24\n  currencies: { base: EUR, rates: { JPY: 0.0062 } }\n');
-    expect(await loadCurrencyRates(old)).toEqual({ base: 'EUR', rates: { JPY: 0.0062 } });
+    expect(currencyRates(await loadThresholds(old))).toEqual({ base: 'EUR', rates: { JPY: 0.0062 } });
     const both = await thresholdsFile('  intervalHours: 24\n  currencies: { base: EUR }\ncurrencies: { base: EUR }\n');
     await expect(loadThresholds(both)).rejects.toThrow(`${both}: rfm.currencies: rates are given twice`);
-    await expect(loadCurrencyRates(both)).rejects.toThrow('rates are given twice');
   });
 
   it('are absent from the shipped file: nothing is converted', async () => {
     const shipped = join(import.meta.dirname, '..', '..', '..', 'config', 'lifecycle.yaml');
-    expect(await loadCurrencyRates(shipped)).toBeUndefined();
     expect(currencyRates(await loadThresholds(shipped))).toBeUndefined();
   });
 });
 
 describe('loadThresholds', () => {
+  it('reads the shipped file as the values the tests take for it', async () => {
+    expect(await loadThresholds(join(import.meta.dirname, '..', '..', '..', 'config', 'lifecycle.yaml'))).toEqual(shippedThresholds);
+  });
+
   it('reads exchange rates for monetary scores', async () => {
     const file = await thresholdsFile('  intervalHours: 24\n  currencies: { base: EUR, rates: { JPY: 0.0062, USD: 0.92 } }\n');
     expect((await loadThresholds(file)).rfm.currencies).toEqual({ base: 'EUR', rates: { JPY: 0.0062, USD: 0.92 } });

@@ -9,7 +9,7 @@ import { buildClassifier, type Classifier } from '../src/app.ts';
 import { loadConfig } from '../src/config.ts';
 import { scoreRfm, type CurrencyRates, type RfmInput } from '../src/domain/rfm.ts';
 import { edgeExamples, monetaryExamples, now } from '../src/domain/rfm-examples.ts';
-import { defaultThresholds } from '../src/domain/thresholds.ts';
+import { shippedThresholds } from './thresholds.ts';
 import { recomputeRfm, requestRfmRecompute, rfmStep, runRfmRecompute } from '../src/rfm-recompute.ts';
 import { insertRfmInputs, rfmInputs, seedCustomers } from './seed-customers.ts';
 
@@ -132,7 +132,7 @@ describe('the RFM recompute over 20,000 customers', () => {
   it('keeps the consumers consuming while a recompute works through the base', async () => {
     // Slow on purpose: one batch of 250 per run, runs a second apart; gathering 20,000 customers
     // alone takes 80 runs, far longer than the consumers need even on a loaded machine.
-    service = await buildClassifier(runtime, { ...defaultThresholds, currencies: rates }, { batchSize: 250, budgetMs: 1, pollMs: 1_000, statementTimeoutMs: 60_000 });
+    service = await buildClassifier(runtime, { ...shippedThresholds, currencies: rates }, { batchSize: 250, budgetMs: 1, pollMs: 1_000, statementTimeoutMs: 60_000 });
     producer = await connectedProducer(infra);
     const fireAt = '2027-01-01T00:00:00.000Z';
     const fired: TimerFired = {

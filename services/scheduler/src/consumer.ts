@@ -1,7 +1,7 @@
 import { and, desc, eq, gte, inArray, lte, max, ne, sql } from 'drizzle-orm';
 import { movesOrderValue, netOrderValue, orderIdOf, spendByCurrency, type ConsentChanged, type CurrencyRates, type LifecycleEvent, type MessageEvent, type OrderLedger, type StageChanged } from '@lifecycle/contracts';
-import { inTransaction, type Logger, type Runtime, type TopicConsumerOptions } from '@lifecycle/kit';
-import { lockContact, recordEventTime, saveContact, type Tx } from './db/contacts-repository.ts';
+import { inTransaction, type Logger, type Runtime, type TopicConsumerOptions, type Transaction } from '@lifecycle/kit';
+import { lockContact, recordEventTime, saveContact } from './db/contacts-repository.ts';
 import { firstTime } from './db/processed-events.ts';
 import { conversions, jobs } from './db/schema.ts';
 import type { Campaign, CampaignSettings } from './domain/campaign.ts';
@@ -21,7 +21,7 @@ export interface PlanningOptions {
 }
 
 /** Stores planned jobs; a job planned before (same dedupe key) is left as it is. */
-export async function insertJobs(tx: Tx, planned: PlannedJob[], logger: Logger, cause: string): Promise<number> {
+export async function insertJobs(tx: Transaction, planned: PlannedJob[], logger: Logger, cause: string): Promise<number> {
   if (planned.length === 0) return 0;
   const inserted = await tx
     .insert(jobs)
@@ -35,7 +35,7 @@ export async function insertJobs(tx: Tx, planned: PlannedJob[], logger: Logger, 
 }
 
 /** Re-plans the customer's date campaigns (birthday, anniversaries) after their dates may have changed. */
-export async function replanOccasions(tx: Tx, opts: Pick<PlanningOptions, 'campaigns' | 'settings'>, contact: StoredContact, now: Date, logger: Logger, cause: string): Promise<number> {
+export async function replanOccasions(tx: Transaction, opts: Pick<PlanningOptions, 'campaigns' | 'settings'>, contact: StoredContact, now: Date, logger: Logger, cause: string): Promise<number> {
   let planned = 0;
   for (const campaign of opts.campaigns) {
     if (!campaign.enabled || !('date' in campaign.trigger)) continue;
@@ -54,7 +54,7 @@ export async function replanOccasions(tx: Tx, opts: Pick<PlanningOptions, 'campa
  * A customer who moved to another zone gets "at 10:00 customer time" in the new one: pending
  * jobs of campaigns with a local-time delay are planned again from their trigger time.
  */
-async function moveLocalTimes(tx: Tx, opts: PlanningOptions, contact: StoredContact, cause: string): Promise<void> {
+async function moveLocalTimes(tx: Transaction, opts: PlanningOptions, contact: StoredContact, cause: string): Promise<void> {
   const local = new Map(opts.campaigns.filter((c) => c.delay.kind === 'local' && !('date' in c.trigger)).map((c) => [c.id, c]));
   if (local.size === 0) return;
   const pending = await tx
@@ -71,7 +71,7 @@ async function moveLocalTimes(tx: Tx, opts: PlanningOptions, contact: StoredCont
   }
 }
 
-async function lastEntries(tx: Tx, customerId: string): Promise<Map<string, Date>> {
+async function lastEntries(tx: Transaction, customerId: string): Promise<Map<string, Date>> {
   const rows = await tx
     .select({ campaignId: jobs.campaignId, last: max(jobs.triggerAt) })
     .from(jobs)
@@ -81,7 +81,7 @@ async function lastEntries(tx: Tx, customerId: string): Promise<Map<string, Date
 }
 
 /** Plans what a trigger starts for the locked contact. */
-async function planTrigger(tx: Tx, opts: PlanningOptions, contact: StoredContact, trigger: TriggerInput): Promise<number> {
+async function planTrigger(tx: Transaction, opts: PlanningOptions, contact: StoredContact, trigger: TriggerInput): Promise<number> {
   if (trigger.historical) return 0;
   // Most events (product views of customers in no campaign's window) start nothing: no query.
   const started = opts.campaigns.filter((c) => c.enabled && triggers(c, trigger, opts.rates));
@@ -92,7 +92,7 @@ async function planTrigger(tx: Tx, opts: PlanningOptions, contact: StoredContact
 }
 
 /** Cancels the customer's pending jobs this event exits (a new order cancels a pending win-back). */
-async function applyExits(tx: Tx, opts: PlanningOptions, event: LifecycleEvent, name: string, properties: Record<string, unknown>): Promise<void> {
+async function applyExits(tx: Transaction, opts: PlanningOptions, event: LifecycleEvent, name: string, properties: Record<string, unknown>): Promise<void> {
   const exiting = opts.campaigns.filter((c) => (c.exitOn ?? []).some((e) => e.event === name));
   if (exiting.length === 0) return;
   const at = new Date(event.occurredAt);
@@ -127,7 +127,7 @@ async function applyExits(tx: Tx, opts: PlanningOptions, event: LifecycleEvent, 
  * it. An order converts once per order id (a resent order adds nothing), with its value by the
  * shared order-value rule, net of refunds; an order cancelled or refunded in full is no conversion.
  */
-async function recordConversions(tx: Tx, opts: PlanningOptions, event: LifecycleEvent, name: string, properties: Record<string, unknown>, orders: OrderLedger): Promise<void> {
+async function recordConversions(tx: Transaction, opts: PlanningOptions, event: LifecycleEvent, name: string, properties: Record<string, unknown>, orders: OrderLedger): Promise<void> {
   const at = new Date(event.occurredAt);
   const isOrder = name === 'Order Completed';
   const orderId = orderIdOf({ properties, eventId: event.id });
@@ -161,7 +161,7 @@ async function recordConversions(tx: Tx, opts: PlanningOptions, event: Lifecycle
 }
 
 /** A refund or cancellation brings the conversions of its order to the order's net value, or removes them when nothing is left. */
-async function reviseConversions(tx: Tx, customerId: string, orderId: string, orders: OrderLedger): Promise<void> {
+async function reviseConversions(tx: Transaction, customerId: string, orderId: string, orders: OrderLedger): Promise<void> {
   const goal = and(eq(conversions.customerId, customerId), eq(conversions.goalEventId, `order:${orderId}`));
   const value = netOrderValue(orders, orderId);
   if (value === null) await tx.delete(conversions).where(goal);
@@ -178,7 +178,7 @@ function dateFields(c: StoredContact): string {
  * it triggers. Job keys are deterministic, so a redelivery changes nothing. Historical events
  * (reaching Kafka long after they happened) update the contact but start no campaign.
  */
-async function applyLifecycleEvent(tx: Tx, opts: PlanningOptions, event: LifecycleEvent, arrivedAt: number | undefined): Promise<number> {
+async function applyLifecycleEvent(tx: Transaction, opts: PlanningOptions, event: LifecycleEvent, arrivedAt: number | undefined): Promise<number> {
   const { call } = event.payload;
   const occurredAt = new Date(event.occurredAt);
   const historical = arrivedAt !== undefined && arrivedAt - occurredAt.getTime() > opts.settings.historicalAfter;

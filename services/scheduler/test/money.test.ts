@@ -4,7 +4,7 @@ import { LifecycleEvent, MessageRequested, topicName } from '@lifecycle/contract
 import { openRuntime, type Producer, type Runtime } from '@lifecycle/kit';
 import { collectTopic, connectedProducer, createTestInfra, eventually, serviceEnv, type TestInfra } from '@lifecycle/tools/test-kit';
 // The messaging service's own catalog, in strict mode: what a customer would read.
-import { createTemplateCatalog } from '../../messaging/src/template-catalog.ts';
+import { createTemplateCatalog } from '@lifecycle/messaging/templates';
 import { buildScheduler, type Scheduler } from '../src/app.ts';
 import { loadCampaigns, type CampaignSet } from '../src/campaign-files.ts';
 import { loadConfig } from '../src/config.ts';

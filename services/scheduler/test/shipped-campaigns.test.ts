@@ -1,12 +1,12 @@
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MessageRequested, TemplateCampaign, type ConsentChanged, type LifecycleEvent, type StageChanged, type Stage } from '@lifecycle/contracts';
+import { MessageRequested, TemplateCampaign, templateDataSchema, type ConsentChanged, type LifecycleEvent, type StageChanged, type Stage } from '@lifecycle/contracts';
 import { createLogger, openRuntime, publish, type Producer, type Runtime } from '@lifecycle/kit';
 import { assertNoPersonalData } from '@lifecycle/tools/log-privacy';
 import { collectTopic, connectedProducer, createTestInfra, eventually, serviceEnv, type TestInfra } from '@lifecycle/tools/test-kit';
 // The messaging service's own catalog, in strict mode: a variable missing from the data fails.
-import { createTemplateCatalog } from '../../messaging/src/template-catalog.ts';
+import { createTemplateCatalog } from '@lifecycle/messaging/templates';
 import { buildScheduler, type Scheduler } from '../src/app.ts';
 import { loadCampaigns, type CampaignSet } from '../src/campaign-files.ts';
 import { loadConfig } from '../src/config.ts';
@@ -311,6 +311,15 @@ describe('the shipped campaigns through a year', () => {
     }
     // Every request carries a dedupe key made of campaign, customer and trigger.
     expect(new Set(sent().map((m) => m.payload.dedupeKey)).size).toBe(sent().length);
+  });
+
+  it('sends each template only the data its campaign promises (the contract messaging checks samples against)', () => {
+    const byId = new Map(shipped.campaigns.map((c) => [c.id, c]));
+    for (const m of sent()) {
+      const campaign = byId.get(m.payload.campaignId);
+      if (campaign === undefined) throw new Error(`no campaign ${m.payload.campaignId}`);
+      expect(templateDataSchema(campaign).safeParse(m.payload.data).error?.issues, `${m.payload.campaignId} for ${m.customerId}`).toBeUndefined();
+    }
   });
 
   it('sends data that every template renders from in strict mode (no variable missing), in English and Japanese', async () => {

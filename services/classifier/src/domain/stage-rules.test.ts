@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import type { ConsentChanged, LifecycleEvent, Stage } from '@lifecycle/contracts';
 import { applyConsent, applyEvent, emptyProfile, type Profile } from './profile.ts';
 import { decideStage, nextCheckAt, orderFigures } from './stage-rules.ts';
-import { defaultThresholds as t, isHistorical } from './thresholds.ts';
+import { shippedThresholds as t } from '../../test/thresholds.ts';
+import { isHistorical } from './thresholds.ts';
 
 let seq = 0;
 function track(event: string, at: string, properties: Record<string, unknown> = {}): LifecycleEvent {

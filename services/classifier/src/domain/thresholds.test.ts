@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { defaultThresholds, Thresholds } from './thresholds.ts';
+import { shippedThresholds } from '../../test/thresholds.ts';
+import { Thresholds } from './thresholds.ts';
 
-const withCurrencies = (currencies: unknown) => ({ ...defaultThresholds, rfm: { intervalHours: 24, currencies } });
+const withCurrencies = (currencies: unknown) => ({ ...shippedThresholds, rfm: { intervalHours: 24, currencies } });
 
 describe('Thresholds: rfm.currencies', () => {
   it('is optional, so the shipped thresholds rank each currency on its own', () => {
-    expect(Thresholds.parse(defaultThresholds).rfm.currencies).toBeUndefined();
+    expect(Thresholds.parse(shippedThresholds).rfm.currencies).toBeUndefined();
   });
 
   it('takes a base currency and rates to it, a base without rates, and the base rate written as 1', () => {

@@ -31,14 +31,6 @@ export const Thresholds = z.strictObject({
 });
 export type Thresholds = z.infer<typeof Thresholds>;
 
-export const defaultThresholds: Thresholds = {
-  atRisk: { medianGapFactor: 1.5, defaultRepurchaseDays: 60 },
-  lapsed: { factor: 3 },
-  advocacy: { minNps: 9, minReviewRating: 4 },
-  historicalHorizonDays: 7,
-  rfm: { intervalHours: 24 },
-};
-
 /** The store's rates, wherever the file gives them. */
 export function currencyRates(t: Thresholds): CurrencyRates | undefined {
   return t.currencies ?? t.rfm.currencies;

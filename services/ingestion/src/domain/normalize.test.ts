@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { normalizeBirthday, normalizeCurrency, normalizeEmail, normalizeLocale, normalizeTimeZone, normalizeTimestamp, toMinorUnits } from './normalize.ts';
+import { normalizeBirthday, normalizeCurrency, normalizeLocale, normalizeTimeZone, normalizeTimestamp, toMinorUnits } from './normalize.ts';
 
 describe('normalizations', () => {
   it('turns a timestamp into UTC and keeps the offset the client wrote', () => {
@@ -22,10 +22,6 @@ describe('normalizations', () => {
     expect(toMinorUnits(1234, 0)).toEqual({ ok: true, value: 1234 });
     expect(toMinorUnits(1.2345, 3)).toEqual({ ok: true, value: 1235 });
     expect(toMinorUnits(1e300, 2).ok).toBe(false);
-  });
-
-  it('lower-cases and trims emails', () => {
-    expect(normalizeEmail('  Mia.Chen@Example.COM ')).toBe('mia.chen@example.com');
   });
 
   it('accepts a birthday as a date or a date-time and refuses impossible dates', () => {

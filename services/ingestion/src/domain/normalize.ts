@@ -20,10 +20,6 @@ export { normalizeCurrency, toMinorUnits } from '@lifecycle/contracts';
 
 const zones = new Map<string, string | null>();
 
-export function normalizeEmail(email: string): string {
-  return email.trim().toLowerCase();
-}
-
 /** A birthday as `YYYY-MM-DD`, from a date or an ISO date-time (its date part, as written). */
 export function normalizeBirthday(value: unknown): Normal<string> {
   if (typeof value !== 'string') return { ok: false, message: 'expected a date such as 1990-05-31' };

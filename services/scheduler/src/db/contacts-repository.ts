@@ -1,10 +1,9 @@
 import { and, eq, inArray, sql } from 'drizzle-orm';
 import { ConsentState, emptyLedger, moneyFromMajor, OrderLedger, Stage, TemplateOrder } from '@lifecycle/contracts';
-import type { Database } from '@lifecycle/kit';
+import type { Transaction } from '@lifecycle/kit';
 import { emptyContact, type StoredContact } from '../domain/contact-state.ts';
 import { contacts, customerEvents } from './schema.ts';
 
-export type Tx = Parameters<Parameters<Database['transaction']>[0]>[0];
 type ContactRow = typeof contacts.$inferSelect;
 
 export function contactFromRow(row: ContactRow): StoredContact {
@@ -58,19 +57,19 @@ function rowFromContact(c: StoredContact): Omit<ContactRow, 'lifetimeSpend'> {
  * The customer's contact, locked for this transaction (created when new). The lock serializes
  * everything done for one customer: planning, exits and firing never interleave.
  */
-export async function lockContact(tx: Tx, customerId: string, asOf: Date): Promise<StoredContact> {
+export async function lockContact(tx: Transaction, customerId: string, asOf: Date): Promise<StoredContact> {
   await tx.insert(contacts).values({ customerId, asOf }).onConflictDoNothing();
   const [row] = await tx.select().from(contacts).where(eq(contacts.customerId, customerId)).for('update');
   return row === undefined ? emptyContact(customerId, asOf) : contactFromRow(row);
 }
 
-export async function saveContact(tx: Tx, contact: StoredContact): Promise<void> {
+export async function saveContact(tx: Transaction, contact: StoredContact): Promise<void> {
   const { customerId, ...rest } = rowFromContact(contact);
   await tx.update(contacts).set(rest).where(eq(contacts.customerId, customerId));
 }
 
 /** Remembers the latest time the customer did an event. */
-export async function recordEventTime(tx: Tx, customerId: string, event: string, at: Date): Promise<void> {
+export async function recordEventTime(tx: Transaction, customerId: string, event: string, at: Date): Promise<void> {
   await tx
     .insert(customerEvents)
     .values({ customerId, event, lastAt: at })
@@ -78,7 +77,7 @@ export async function recordEventTime(tx: Tx, customerId: string, event: string,
 }
 
 /** Latest event times per customer, for the events conditions look at. */
-export async function eventTimes(tx: Tx, customerIds: string[], events: string[]): Promise<Map<string, Map<string, Date>>> {
+export async function eventTimes(tx: Transaction, customerIds: string[], events: string[]): Promise<Map<string, Map<string, Date>>> {
   const out = new Map<string, Map<string, Date>>();
   if (customerIds.length === 0 || events.length === 0) return out;
   const rows = await tx

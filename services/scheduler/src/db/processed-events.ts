@@ -1,4 +1,4 @@
-import type { Tx } from './contacts-repository.ts';
+import type { Transaction } from '@lifecycle/kit';
 import { processedEvents } from './schema.ts';
 
 /**
@@ -6,7 +6,7 @@ import { processedEvents } from './schema.ts';
  * redelivery). Stamped with this process's clock, the one the purge compares with, never the
  * database's now().
  */
-export async function firstTime(tx: Tx, eventId: string): Promise<boolean> {
+export async function firstTime(tx: Transaction, eventId: string): Promise<boolean> {
   const fresh = await tx.insert(processedEvents).values({ eventId, processedAt: new Date() }).onConflictDoNothing().returning({ eventId: processedEvents.eventId });
   return fresh.length > 0;
 }

@@ -1,8 +1,8 @@
-import { moneyFromMajor, spendByCurrency, toMajorUnits, totalIn, type CurrencyRates, type MoneyByCurrency, type Normalized, type OccasionKind, type OrderLedger, type Stage, type TemplateOrder } from '@lifecycle/contracts';
+import { moneyFromMajor, spendByCurrency, toMajorUnits, totalIn, eventDataKind, type CurrencyRates, type MoneyByCurrency, type Normalized, type OccasionKind, type OrderLedger, type Stage, type TemplateOrder } from '@lifecycle/contracts';
 import type { Campaign, CampaignSettings, Delay, SendWindow } from './campaign.ts';
 import { dueAfterDelay, nextInWindow, nextOccurrence, zoneFor } from './local-time.ts';
 import { matchesFilter, propertyAt } from './property-filter.ts';
-import { cartData, eventDataKind, orderData, recommendationsFor, viewedProductData } from './template-data.ts';
+import { cartData, orderData, recommendationsFor, viewedProductData } from './template-data.ts';
 import { assignVariant } from './variants.ts';
 
 /** What the scheduler knows of a customer: its own copy, built from the events it consumes. */

@@ -1,29 +1,6 @@
 import { z } from 'zod';
-import {
-  orderEventValue,
-  toMajorUnits,
-  type Normalized,
-  TemplateCampaign,
-  TemplateCart,
-  TemplateCustomer,
-  TemplateEvent,
-  TemplateMilestone,
-  TemplateOccasion,
-  TemplateOrder,
-  TemplateProduct,
-  TemplateStage,
-  TemplateViewedProduct,
-} from '@lifecycle/contracts';
+import { orderEventValue, toMajorUnits, type Normalized, TemplateCart, TemplateOrder, TemplateProduct, TemplateViewedProduct } from '@lifecycle/contracts';
 import type { Campaign } from './campaign.ts';
-
-
-/** Which part of the template data an event fills in, by its name. */
-export function eventDataKind(event: string): 'order' | 'cart' | 'product' | 'event' {
-  if (event.startsWith('Order ')) return 'order';
-  if (event === 'Checkout Started' || event === 'Cart Viewed') return 'cart';
-  if (event === 'Product Viewed' || event === 'Product Added' || event === 'Product Added to Wishlist') return 'product';
-  return 'event';
-}
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v.length > 0 ? v : typeof v === 'number' ? String(v) : undefined);
 const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
@@ -120,42 +97,4 @@ export function recommendationsFor(recommendations: NonNullable<Campaign['recomm
     }
   }
   return picked.slice(0, recommendations.limit);
-}
-
-/** A zod schema that accepts exactly the shape of a fixed value from a campaign file. */
-function shapeOf(value: unknown): z.ZodType {
-  if (Array.isArray(value)) return z.array(value.length > 0 ? shapeOf(value[0]) : z.unknown());
-  if (value === null) return z.null();
-  if (typeof value === 'object') return z.strictObject(Object.fromEntries(Object.entries(value).map(([k, v]) => [k, shapeOf(v)])));
-  if (typeof value === 'number') return z.number();
-  if (typeof value === 'boolean') return z.boolean();
-  return z.string();
-}
-
-/**
- * Everything a campaign's messages can carry, as a strict schema: a template's `sample.json`
- * must fit it, so a variable the campaign never provides fails `templates:check`.
- */
-export function templateDataSchema(campaign: Campaign): z.ZodType {
-  // `campaign` is always sent, but most templates never read it; samples may leave it out.
-  const shape: Record<string, z.ZodType> = { customer: TemplateCustomer, campaign: TemplateCampaign.optional() };
-  const trigger = campaign.trigger;
-  if ('event' in trigger) {
-    const kind = eventDataKind(trigger.event);
-    if (kind === 'order') shape['order'] = TemplateOrder;
-    else if (kind === 'cart') shape['cart'] = TemplateCart;
-    else if (kind === 'product') shape['product'] = TemplateViewedProduct;
-    else shape['event'] = TemplateEvent;
-    // A recommendation's price is in its own currency, which it must carry.
-    if (campaign.recommendations !== undefined) shape['recommendations'] = z.array(TemplateProduct.refine((p) => p.price === undefined || p.currency !== undefined, { message: 'a priced recommendation carries its currency', path: ['currency'] }));
-  } else if ('stage' in trigger) {
-    shape['stage'] = TemplateStage;
-    shape['lastOrder'] = TemplateOrder.optional();
-  } else if ('date' in trigger) {
-    shape['occasion'] = TemplateOccasion;
-  } else {
-    shape['milestone'] = TemplateMilestone;
-  }
-  for (const [key, value] of Object.entries(campaign.data ?? {})) shape[key] = shapeOf(value);
-  return z.strictObject(shape);
 }

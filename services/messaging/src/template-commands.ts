@@ -2,35 +2,40 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createLogger } from '@lifecycle/kit';
-// The marketer commands run the messaging service's own renderer, so a check or preview shows
-// exactly what a customer would get.
-import { selectTransport } from '../../services/messaging/src/app.ts';
-import { loadConfig } from '../../services/messaging/src/config.ts';
-import { checkTemplates, formatProblem, readSample, renderSample } from '../../services/messaging/src/template-check.ts';
-import { createTemplateCatalog } from '../../services/messaging/src/template-catalog.ts';
-import { checkCampaignTemplates } from '../../services/scheduler/src/campaign-check.ts';
-import { loadCampaigns } from '../../services/scheduler/src/campaign-files.ts';
-import { loadConfig as loadSchedulerConfig } from '../../services/scheduler/src/config.ts';
+import type { CommandContext } from '@lifecycle/kit/command';
+// The marketer commands run the service's own renderer, so a check or preview shows exactly
+// what a customer would get.
+import { selectTransport } from './app.ts';
+import { checkCampaignSamples, readCampaignUses } from './campaign-samples.ts';
+import { loadConfig } from './config.ts';
+import { checkTemplates, formatProblem, readSample, renderSample } from './template-check.ts';
+import { createTemplateCatalog } from './template-catalog.ts';
 
-type Say = (line: string) => void;
+/** The campaign files (`CAMPAIGNS_DIR`, as the scheduler reads it), by default this repository's. */
+function campaignsDir(flag: string | undefined, env: CommandContext['env']): string {
+  const fromEnv = env.CAMPAIGNS_DIR === '' ? undefined : env.CAMPAIGNS_DIR;
+  return resolve(flag ?? fromEnv ?? join(import.meta.dirname, '..', '..', '..', 'campaigns'));
+}
 
-function templatesDir(flag: string | undefined): string {
-  return resolve(flag ?? loadConfig(process.env).TEMPLATES_DIR);
+/** The templates folder: the flag's, else `TEMPLATES_DIR`. */
+export function templatesDir(flag: string | undefined, env: CommandContext['env']): string {
+  return resolve(flag ?? loadConfig(env).TEMPLATES_DIR);
 }
 
 /**
  * `templates:check [--dir D] [--campaigns D]`: compile and render every template in every locale,
  * and check each campaign's templates against the data that campaign sends; exit 1 on a problem.
  */
-export async function templatesCheck(args: string[], say: Say): Promise<number> {
+export async function templatesCheck(args: string[], { say, env }: CommandContext): Promise<number> {
   const { values } = parseArgs({ args, options: { dir: { type: 'string' }, campaigns: { type: 'string' } }, strict: true });
-  const dir = templatesDir(values.dir);
+  const dir = templatesDir(values.dir, env);
   const report = await checkTemplates(dir);
   for (const { templateId, locales } of report.checked) {
     if (!report.problems.some((p) => p.templateId === templateId)) say(`ok ${templateId} (${locales.join(', ')})`);
   }
   for (const problem of report.problems) process.stdout.write(`${formatProblem(problem)}\n`);
-  const campaignProblems = await campaignsProblems(values.campaigns, dir);
+  const campaigns = await readCampaignUses(campaignsDir(values.campaigns, env));
+  const campaignProblems = [...campaigns.problems, ...(await checkCampaignSamples(campaigns.campaigns, dir))];
   for (const problem of campaignProblems) process.stdout.write(`${problem}\n`);
   const total = report.problems.length + campaignProblems.length;
   if (total > 0) {
@@ -38,38 +43,6 @@ export async function templatesCheck(args: string[], say: Say): Promise<number> 
     return 1;
   }
   say(`${report.checked.length} template(s) checked in ${dir}, against the data of their campaigns`);
-  return 0;
-}
-
-async function campaignsProblems(flag: string | undefined, templates: string): Promise<string[]> {
-  const dir = resolve(flag ?? loadSchedulerConfig(process.env).CAMPAIGNS_DIR);
-  try {
-    const { campaigns } = await loadCampaigns(dir);
-    return await checkCampaignTemplates(campaigns, templates);
-  } catch (err) {
-    return [err instanceof Error ? err.message : String(err)];
-  }
-}
-
-/** `campaigns:check [--dir D] [--templates D]`: validate every campaign file and its templates' data; exit 1 on a problem. */
-export async function campaignsCheck(args: string[], say: Say): Promise<number> {
-  const { values } = parseArgs({ args, options: { dir: { type: 'string' }, templates: { type: 'string' } }, strict: true });
-  const dir = resolve(values.dir ?? loadSchedulerConfig(process.env).CAMPAIGNS_DIR);
-  let loaded;
-  try {
-    loaded = await loadCampaigns(dir);
-  } catch (err) {
-    process.stdout.write(`${err instanceof Error ? err.message : String(err)}\n`);
-    return 1;
-  }
-  const problems = await checkCampaignTemplates(loaded.campaigns, templatesDir(values.templates));
-  for (const problem of problems) process.stdout.write(`${problem}\n`);
-  if (problems.length > 0) {
-    say(`${problems.length} problem(s)`);
-    return 1;
-  }
-  for (const c of loaded.campaigns) say(`ok ${c.id}${c.enabled ? '' : ' (disabled)'}`);
-  say(`${loaded.campaigns.length} campaign(s) checked in ${dir}`);
   return 0;
 }
 
@@ -85,15 +58,15 @@ async function renderFor(id: string | undefined, locale: string, dir: string) {
 }
 
 /** `templates:preview <id> [--locale L] [--out FILE]`: the sample rendered to an HTML file. */
-export async function templatesPreview(args: string[], say: Say): Promise<number> {
+export async function templatesPreview(args: string[], { say, env }: CommandContext): Promise<number> {
   const { values, positionals } = parseArgs({ args, options: { locale: { type: 'string', default: 'en' }, out: { type: 'string' }, dir: { type: 'string' } }, allowPositionals: true, strict: true });
   const [id] = positionals;
-  const result = await renderFor(id, values.locale, templatesDir(values.dir));
+  const result = await renderFor(id, values.locale, templatesDir(values.dir, env));
   if (!result.ok) {
     say(result.error);
     return 1;
   }
-  const out = resolve(values.out ?? join(loadConfig(process.env).OUTBOX_DIR, `preview-${result.template.id}-${values.locale}.html`));
+  const out = resolve(values.out ?? join(loadConfig(env).OUTBOX_DIR, `preview-${result.template.id}-${values.locale}.html`));
   await mkdir(join(out, '..'), { recursive: true });
   await writeFile(out, result.content.html, 'utf8');
   say(`subject: ${result.content.subject}`);
@@ -102,11 +75,11 @@ export async function templatesPreview(args: string[], say: Say): Promise<number
 }
 
 /** `templates:send-test <id> --to ADDR [--locale L]`: the sample sent through the configured transport. */
-export async function templatesSendTest(args: string[], say: Say): Promise<number> {
+export async function templatesSendTest(args: string[], { say, env }: CommandContext): Promise<number> {
   const { values, positionals } = parseArgs({ args, options: { to: { type: 'string' }, locale: { type: 'string', default: 'en' }, dir: { type: 'string' } }, allowPositionals: true, strict: true });
   if (values.to === undefined || !/^[^@\s]+@[^@\s]+$/.test(values.to)) throw new TypeError('give the address to send to: --to you@example.com');
-  const config = loadConfig(process.env);
-  const result = await renderFor(positionals[0], values.locale, templatesDir(values.dir));
+  const config = loadConfig(env);
+  const result = await renderFor(positionals[0], values.locale, templatesDir(values.dir, env));
   if (!result.ok) {
     say(result.error);
     return 1;

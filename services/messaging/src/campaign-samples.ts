@@ -1,13 +1,39 @@
-import { readFile, stat } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { LineCounter, parseDocument } from 'yaml';
-import { lineOf } from './campaign-files.ts';
-import type { Campaign } from './domain/campaign.ts';
-import { templateDataSchema } from './domain/template-data.ts';
+import { isNode, LineCounter, parseDocument, type Document } from 'yaml';
+import { CampaignTemplateUse, templateDataSchema, templatesOf } from '@lifecycle/contracts';
 
-/** The templates a campaign sends: its own and its variants'. */
-export function templatesOf(campaign: Campaign): string[] {
-  return [...new Set([campaign.template, ...(campaign.variants ?? []).flatMap((v) => (v.template === undefined ? [] : [v.template]))])];
+/** The line of the deepest node a path reaches in a parsed document (the field, else its nearest parent). */
+function lineAt(doc: Document, lines: LineCounter, path: readonly PropertyKey[]): number | null {
+  for (let depth = path.length; depth >= 0; depth--) {
+    const node: unknown = doc.getIn(path.slice(0, depth), true);
+    if (isNode(node) && node.range) return lines.linePos(node.range[0]).line;
+  }
+  return null;
+}
+
+/**
+ * What each campaign file in the folder gives its templates, by the shared contract. The
+ * scheduler validates the files in full (`campaigns:check`); a file this reading cannot use is
+ * a problem here too, so a template is never checked against a campaign read wrong.
+ */
+export async function readCampaignUses(dir: string): Promise<{ campaigns: CampaignTemplateUse[]; problems: string[] }> {
+  let names: string[];
+  try {
+    names = (await readdir(dir)).filter((n) => (n.endsWith('.yaml') || n.endsWith('.yml')) && !n.startsWith('_')).sort();
+  } catch (err) {
+    return { campaigns: [], problems: [`cannot read the campaigns folder ${dir}: ${err instanceof Error ? err.message : String(err)}`] };
+  }
+  const campaigns: CampaignTemplateUse[] = [];
+  const problems: string[] = [];
+  for (const name of names) {
+    const file = join(dir, name);
+    const doc = parseDocument(await readFile(file, 'utf8'));
+    const parsed = doc.errors.length > 0 ? null : CampaignTemplateUse.safeParse(doc.toJS());
+    if (parsed?.success === true) campaigns.push(parsed.data);
+    else problems.push(`${file}: not a campaign this check can read; ./lifecycle campaigns:check says what is wrong`);
+  }
+  return { campaigns, problems };
 }
 
 /**
@@ -16,14 +42,13 @@ export function templatesOf(campaign: Campaign): string[] {
  * template check, which renders each template against its sample in strict mode, a template
  * variable the campaign never sends fails here, before anyone gets the message.
  */
-export async function checkCampaignTemplates(campaigns: readonly Campaign[], templatesDir: string): Promise<string[]> {
+export async function checkCampaignSamples(campaigns: readonly CampaignTemplateUse[], templatesDir: string): Promise<string[]> {
   const problems: string[] = [];
   for (const campaign of campaigns) {
     const schema = templateDataSchema(campaign);
     for (const templateId of templatesOf(campaign)) {
       const folder = join(templatesDir, templateId);
-      const isDir = await stat(folder).then((s) => s.isDirectory(), () => false);
-      if (!isDir) {
+      if (!(await stat(folder).then((s) => s.isDirectory(), () => false))) {
         problems.push(`campaign ${campaign.id}: template "${templateId}" does not exist (no folder ${folder})`);
         continue;
       }
@@ -52,7 +77,7 @@ export async function checkCampaignTemplates(campaigns: readonly Campaign[], tem
             ? `campaign ${campaign.id} does not provide this, so a template must not use it`
             : `${issue.message} (as campaign ${campaign.id} sends it)`;
         for (const path of paths) {
-          const line = lineOf(doc, lines, path);
+          const line = lineAt(doc, lines, path);
           problems.push(`${file}${line === null ? '' : `:${line}`}: ${path.map(String).join('.') || '(root)'}: ${message}`);
         }
       }

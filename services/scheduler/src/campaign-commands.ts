@@ -1,0 +1,37 @@
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import type { CommandContext } from '@lifecycle/kit/command';
+import { loadCampaigns } from './campaign-files.ts';
+import { loadConfig } from './config.ts';
+import type { Campaign } from './domain/campaign.ts';
+
+/**
+ * The problems of the campaigns' templates (each exists, its sample holds only data its
+ * campaign sends), from the service that owns the templates; `./lifecycle` passes messaging's.
+ */
+export type TemplateProblems = (campaigns: readonly Campaign[], templatesDir: string | undefined) => Promise<string[]>;
+
+/**
+ * `campaigns:check [--dir D] [--templates D]`: validate every campaign file (file, line and field
+ * of each mistake) and, given a check of their templates, the templates' data; exit 1 on a problem.
+ */
+export async function campaignsCheck(args: string[], { say, env }: CommandContext, templateProblems?: TemplateProblems): Promise<number> {
+  const { values } = parseArgs({ args, options: { dir: { type: 'string' }, templates: { type: 'string' } }, strict: true });
+  const dir = resolve(values.dir ?? loadConfig(env).CAMPAIGNS_DIR);
+  let loaded;
+  try {
+    loaded = await loadCampaigns(dir);
+  } catch (err) {
+    process.stdout.write(`${err instanceof Error ? err.message : String(err)}\n`);
+    return 1;
+  }
+  const problems = templateProblems === undefined ? [] : await templateProblems(loaded.campaigns, values.templates);
+  for (const problem of problems) process.stdout.write(`${problem}\n`);
+  if (problems.length > 0) {
+    say(`${problems.length} problem(s)`);
+    return 1;
+  }
+  for (const c of loaded.campaigns) say(`ok ${c.id}${c.enabled ? '' : ' (disabled)'}`);
+  say(`${loaded.campaigns.length} campaign(s) checked in ${dir}${templateProblems === undefined ? ' (their templates are checked by messaging: templates:check)' : ''}`);
+  return 0;
+}

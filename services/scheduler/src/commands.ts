@@ -1,0 +1,15 @@
+import type { Command } from '@lifecycle/kit/command';
+import type { TemplateProblems } from './campaign-commands.ts';
+
+/** The usage lines of the scheduler's commands, as `./lifecycle help` shows them too. */
+export const schedulerUsage = `  campaigns:check       Validate every campaigns/*.yaml (file, line and field of each mistake) and that
+                        each campaign's templates exist and use only the data it sends; exits 1 on error.`;
+
+export const schedulerCommands = {
+  'campaigns:check': async (args, ctx) => (await import('./campaign-commands.ts')).campaignsCheck(args, ctx),
+} satisfies Record<string, Command>;
+
+/** `campaigns:check` with a check of the campaigns' templates by their owner (messaging), as `./lifecycle` runs it. */
+export function campaignsCheckWith(templateProblems: TemplateProblems): Command {
+  return async (args, ctx) => (await import('./campaign-commands.ts')).campaignsCheck(args, ctx, templateProblems);
+}
