@@ -6,16 +6,16 @@ import { openRuntime, type Producer, type Runtime } from '@lifecycle/kit';
 import { SendGridMail, startFakeSendGrid, type FakeSendGrid } from '@lifecycle/tools/fake-sendgrid';
 import { repoRoot } from '@lifecycle/tools/kafka-broker';
 import { connectedProducer, createTestInfra, eventually, serviceEnv, type TestInfra } from '@lifecycle/tools/test-kit';
-import { buildClassifier, type Classifier } from '../../services/classifier/src/app.ts';
 import { loadConfig as loadClassifierConfig } from '../../services/classifier/src/config.ts';
+import { startClassifier, type Classifier } from '../../services/classifier/src/service.ts';
 import { loadThresholds } from '../../services/classifier/src/thresholds-file.ts';
 import { buildMessaging, type Messaging } from '../../services/messaging/src/app.ts';
 import { loadConfig as loadMessagingConfig } from '../../services/messaging/src/config.ts';
 import { liftConsent } from '../../services/messaging/src/consent-lift.ts';
-import { buildScheduler, type Scheduler } from '../../services/scheduler/src/app.ts';
 import { loadCampaigns } from '../../services/scheduler/src/campaign-files.ts';
 import { loadConfig as loadSchedulerConfig } from '../../services/scheduler/src/config.ts';
 import { simulatedClock, type SimulatedClock } from '../../services/scheduler/src/domain/clock.ts';
+import { startScheduler, type Scheduler } from '../../services/scheduler/src/service.ts';
 
 /**
  * Consent has one owner. Messaging, the scheduler and the classifier run in this process on the
@@ -143,21 +143,17 @@ beforeAll(async () => {
   const shipped = await loadCampaigns(join(repoRoot, 'campaigns'));
   clock = simulatedClock(day(0, -1));
   // Only the cross-sell: a marketing campaign the shipped settings cap and keep to the send window.
-  scheduler = await buildScheduler({ runtime: schedulerRuntime, campaigns: shipped.campaigns.filter((c) => c.id === 'cross-sell'), settings: shipped.settings, clock, simulated: clock, pollMs: 60_000 });
+  scheduler = await startScheduler({ runtime: schedulerRuntime, campaigns: shipped.campaigns.filter((c) => c.id === 'cross-sell'), settings: shipped.settings, clock, simulated: clock, pollMs: 60_000 });
 
   const classifierConfig = loadClassifierConfig(env);
   const classifierRuntime = await openRuntime({ service: 'classifier', config: classifierConfig, schema: 'lifecycle', migrationsFolder: join(repoRoot, 'services', 'classifier', 'drizzle') });
   runtimes.push(classifierRuntime);
-  classifier = await buildClassifier(classifierRuntime, await loadThresholds(classifierConfig.LIFECYCLE_CONFIG));
+  classifier = await startClassifier(classifierRuntime, await loadThresholds(classifierConfig.LIFECYCLE_CONFIG));
 }, 180_000);
 
 afterAll(async () => {
-  const consumers = [messaging, scheduler, classifier].flatMap((s) => s?.consumers ?? []);
-  await Promise.all([producer?.disconnect(), ...consumers.map((c) => c.stop())]);
-  await scheduler?.runner.stop();
-  await scheduler?.purge.stop();
-  await classifier?.rfm.stop();
-  await Promise.all([messaging?.app.close(), scheduler?.app.close(), classifier?.app.close()]);
+  await Promise.all([producer?.disconnect(), ...(messaging?.consumers.map((c) => c.stop()) ?? []), scheduler?.stop(), classifier?.stop()]);
+  await messaging?.app.close();
   await Promise.all(runtimes.map((r) => r.close()));
   await sendgrid?.close();
 });

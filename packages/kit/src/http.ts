@@ -35,15 +35,18 @@ class PathOnlyLogController extends LogController {
   }
 }
 
+/** Named checks of `/readyz`. */
+export type Readiness = Record<string, () => boolean | Promise<boolean>>;
+
 export interface BaseAppOptions {
   logger: Logger;
   /** Named readiness checks; `/readyz` answers 503 while any is false. */
-  readiness: Record<string, () => boolean | Promise<boolean>>;
+  readiness: Readiness;
   /**
    * Checks `/readyz` reports without gating on them: a dependency the service can do without for
    * a while (ingestion keeps accepting calls onto Kafka while its database is down).
    */
-  informational?: Record<string, () => boolean | Promise<boolean>>;
+  informational?: Readiness;
 }
 
 /**

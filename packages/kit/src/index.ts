@@ -7,6 +7,7 @@ export * from './retry.ts';
 export * from './db.ts';
 export * from './transaction.ts';
 export * from './http.ts';
+export * from './components.ts';
 export * from './runtime.ts';
 export * from './shutdown.ts';
 export * from './topics.ts';

@@ -2,13 +2,14 @@ import type pg from 'pg';
 import type { Logger } from 'pino';
 import { createDatabase, createPool, databaseReachable, ensureDatabase, runMigrations, type Database } from './db.ts';
 import { createKafka, createProducer, type Kafka, type Producer, type RunningConsumer } from './kafka.ts';
-import { createBaseApp, type FastifyInstance } from './http.ts';
+import { createBaseApp, type FastifyInstance, type Readiness } from './http.ts';
 import { installShutdown } from './shutdown.ts';
 import { createLogger } from './logger.ts';
 import { ConfigError } from './config.ts';
 import { retry } from './retry.ts';
 import { describeError, serializeError } from './error-serializer.ts';
 import { createServiceMetrics, installMetrics, type ConsumerGroupRef, type Registry } from './metrics.ts';
+import { startComponents, type Component, type ServiceParts } from './components.ts';
 
 export interface RuntimeConfig {
   KAFKA_BROKERS: string[];
@@ -88,18 +89,27 @@ export interface ServiceMetricsWiring {
   lagMaxAgeMs?: number;
 }
 
+export interface ServiceAppOptions {
+  /** What `/readyz` gates on besides the database: usually `componentReadiness(components)`. */
+  readiness: Readiness;
+  /** Given, `/metrics` (Prometheus text: process metrics and consumer lag). */
+  metrics?: ServiceMetricsWiring | undefined;
+}
+
 /**
- * A service's HTTP app with `/healthz` and `/readyz` wired to its consumers and database, and,
- * given `metrics`, `/metrics` (Prometheus text: process metrics and consumer lag).
+ * A service's HTTP app with `/healthz`, `/readyz` (the given checks and the database) and, given
+ * `metrics`, `/metrics`. It starts nothing: the components it reports on are started beside it.
  */
-export function createServiceApp(runtime: Runtime, consumers: () => RunningConsumer[], metrics?: ServiceMetricsWiring): FastifyInstance {
+export function createServiceApp(runtime: Runtime, opts: ServiceAppOptions): FastifyInstance;
+/** @deprecated Readiness from consumers started inside an app factory: messaging's, until it is built from components. */
+export function createServiceApp(runtime: Runtime, consumers: () => RunningConsumer[], metrics?: ServiceMetricsWiring): FastifyInstance;
+export function createServiceApp(runtime: Runtime, second: ServiceAppOptions | (() => RunningConsumer[]), legacyMetrics?: ServiceMetricsWiring): FastifyInstance {
+  const opts: ServiceAppOptions = typeof second === 'function' ? { readiness: { consumers: () => second().every((c) => c.ready()) }, metrics: legacyMetrics } : second;
   const app = createBaseApp({
     logger: runtime.logger,
-    readiness: {
-      consumers: () => consumers().every((c) => c.ready()),
-      database: () => databaseReachable(runtime.pool),
-    },
+    readiness: { ...opts.readiness, database: () => databaseReachable(runtime.pool) },
   });
+  const { metrics } = opts;
   if (metrics !== undefined) {
     const served = createServiceMetrics({
       kafka: runtime.kafka,
@@ -115,8 +125,45 @@ export function createServiceApp(runtime: Runtime, consumers: () => RunningConsu
 }
 
 /**
- * Listens, then installs the one shutdown path: stop fetching and finish in-flight batches
- * (committing their offsets), stop background work, close the server, then producers and pools.
+ * Runs a service: starts its components in order (a failing start stops those already started
+ * and rejects), listens, then installs the one shutdown path. On SIGTERM or SIGINT it stops the
+ * components in reverse order (consumers stop fetching, finish their in-flight batches and commit
+ * before the relay publishes what they enqueued), closes the HTTP server, then the producer and
+ * pool, and exits non-zero if that overruns the deadline.
+ */
+export async function runService(opts: ServiceParts<FastifyInstance> & {
+  runtime: Runtime;
+  host: string;
+  port: number;
+  /** How long shutdown may take before the process exits 1 (default 10 s). */
+  shutdownDeadlineMs?: number;
+}): Promise<void> {
+  const { runtime, app, components } = opts;
+  const stopComponents = await startComponents(components, runtime.logger);
+  let address: string;
+  try {
+    address = await app.listen({ host: opts.host, port: opts.port });
+  } catch (err) {
+    await stopComponents().catch(() => undefined);
+    throw err;
+  }
+  runtime.logger.info({ address, components: components.map((c) => c.name) }, 'service started');
+  installShutdown(
+    runtime.logger,
+    [
+      // One step each, in reverse start-up order: a step that fails is logged and the next runs.
+      ...[...components].reverse().map((c) => ({ name: c.name, run: () => c.stop() })),
+      { name: 'http', run: () => app.close() },
+      { name: 'connections', run: runtime.close },
+    ],
+    opts.shutdownDeadlineMs,
+  );
+}
+
+/**
+ * @deprecated `runService` with components; kept for messaging, whose consumers and background
+ * work are still started inside its app factory. Shutdown: consumers side by side, then the
+ * background work in order, the server, the connections.
  */
 export async function serve(opts: {
   runtime: Runtime;
@@ -126,16 +173,10 @@ export async function serve(opts: {
   consumers: RunningConsumer[];
   background?: { stop: () => Promise<void> }[];
 }): Promise<void> {
-  const { runtime, app } = opts;
-  const address = await app.listen({ host: opts.host, port: opts.port });
-  runtime.logger.info({ address }, 'service started');
-  installShutdown(runtime.logger, [
-    // Side by side: each leaves its group, which can take seconds, and the deadline counts them all.
-    { name: 'consumers', run: async () => void (await Promise.all(opts.consumers.map((c) => c.stop()))) },
-    ...(opts.background ?? []).map((b, i) => ({ name: `background ${i}`, run: b.stop })),
-    { name: 'http', run: () => app.close() },
-    { name: 'connections', run: runtime.close },
-  ]);
+  const alreadyStarted = (name: string, stop: () => Promise<void>): Component => ({ name, start: async () => undefined, stop });
+  const background = (opts.background ?? []).map((b, i) => alreadyStarted(`background ${i}`, () => b.stop()));
+  const consumers = alreadyStarted('consumers', async () => void (await Promise.all(opts.consumers.map((c) => c.stop()))));
+  await runService({ runtime: opts.runtime, app: opts.app, host: opts.host, port: opts.port, components: [...background.reverse(), consumers] });
 }
 
 /**

@@ -53,7 +53,7 @@ describe('GET /metrics of a service app', () => {
         await recordHandled(runtime.pool, value, record);
       },
     });
-    app = createServiceApp(runtime, () => (consumer === undefined ? [] : [consumer]), { groups: [{ groupId, topic: 'timersFired' }], lagMaxAgeMs: 0 });
+    app = createServiceApp(runtime, { readiness: { consumers: () => consumer?.ready() ?? false }, metrics: { groups: [{ groupId, topic: 'timersFired' }], lagMaxAgeMs: 0 } });
     const scrape = async (): Promise<string> => {
       const answer = await app?.inject({ method: 'GET', url: '/metrics' });
       expect(answer?.statusCode).toBe(200);

@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import type { LifecycleEvent } from '@lifecycle/contracts';
 import { benchRun } from '@lifecycle/tools/bench-run';
 import { createLogger, createProducer, ensureDatabase, ensureTopics, openRuntime, publish } from '@lifecycle/kit';
-import { buildClassifier } from '../src/app.ts';
 import { loadConfig } from '../src/config.ts';
+import { startClassifier } from '../src/service.ts';
 import { loadThresholds } from '../src/thresholds-file.ts';
 
 const events = Number(process.env.BENCH_EVENTS ?? 200_000);
@@ -45,7 +45,7 @@ await producer.disconnect();
 let peakRss = process.memoryUsage().rss;
 const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 200);
 const began = performance.now();
-const service = await buildClassifier(runtime, await loadThresholds(config.LIFECYCLE_CONFIG));
+const service = await startClassifier(runtime, await loadThresholds(config.LIFECYCLE_CONFIG));
 for (;;) {
   const { rows } = await runtime.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM lifecycle.processed_events');
   const done = rows[0]?.n ?? 0;
@@ -60,7 +60,6 @@ const [stages] = (await runtime.pool.query('SELECT count(*)::int AS customers, c
 process.stdout.write(
   `classified ${events} events (${stages.customers} customers) and published their records in ${seconds.toFixed(1)} s: ${Math.round(events / seconds)} events/s, peak RSS ${Math.round(peakRss / 1_048_576)} MiB (broker and PostgreSQL not included)\n`,
 );
-await Promise.all([...service.consumers.map((c) => c.stop()), service.rfm.stop()]);
-await service.app.close();
+await service.stop();
 await runtime.close();
 await run.cleanUp(runtime.kafka);

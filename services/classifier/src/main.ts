@@ -1,7 +1,7 @@
 import { join } from 'node:path';
-import { openRuntime, runMain, serve } from '@lifecycle/kit';
+import { openRuntime, runMain, runService } from '@lifecycle/kit';
 import { loadConfig, rfmWorkerSettings } from './config.ts';
-import { buildClassifier } from './app.ts';
+import { classifierService } from './service.ts';
 import { loadThresholds } from './thresholds-file.ts';
 
 await runMain('classifier', async () => {
@@ -13,6 +13,6 @@ await runMain('classifier', async () => {
     schema: 'lifecycle',
     migrationsFolder: join(import.meta.dirname, '..', 'drizzle'),
   });
-  const { app, consumers, background } = await buildClassifier(runtime, thresholds, rfmWorkerSettings(config));
-  await serve({ runtime, app, host: config.HOST, port: config.PORT, consumers, background });
+  const { app, components } = classifierService(runtime, thresholds, rfmWorkerSettings(config));
+  await runService({ runtime, app, components, host: config.HOST, port: config.PORT });
 });

@@ -1,6 +1,6 @@
 import { sql, type SQL } from 'drizzle-orm';
 import { z } from 'zod';
-import { inTransaction, type Logger, type Pool, type Transaction } from '@lifecycle/kit';
+import { inTransaction, type Component, type Logger, type Pool, type Transaction } from '@lifecycle/kit';
 import { profiles, rfmRuns, rfmStaging } from './db/schema.ts';
 import { fallbackSegment, segmentRules, type CurrencyRates } from './domain/rfm.ts';
 
@@ -320,17 +320,17 @@ export async function recomputeRfm(pool: Pool, now: string, rates?: CurrencyRate
   return finished.at(-1)?.scored ?? 0;
 }
 
-export interface RfmWorker {
-  /** One run now (the worker also runs every `pollMs` on its own). */
+export interface RfmWorker extends Component {
+  /** One run now (the worker also runs every `pollMs` on its own once started). */
   runOnce: () => Promise<RfmRunReport>;
   /** Stops the timer and waits for a run in progress. */
   stop: () => Promise<void>;
 }
 
-/** Runs the recompute every `pollMs`, each run at most `budgetMs` of batches. */
-export function startRfmWorker(opts: { pool: Pool; logger: Logger; rates: CurrencyRates | undefined; settings: RfmWorkerSettings }): RfmWorker {
+/** The recompute as a component: once started it runs every `pollMs`, each run at most `budgetMs` of batches. */
+export function createRfmWorker(opts: { pool: Pool; logger: Logger; rates: CurrencyRates | undefined; settings: RfmWorkerSettings }): RfmWorker {
   const { pool, logger, rates, settings } = opts;
-  let stopped = false;
+  let stopped = true;
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<RfmRunReport> | undefined;
   const runOnce = async (): Promise<RfmRunReport> => {
@@ -357,9 +357,14 @@ export function startRfmWorker(opts: { pool: Pool; logger: Logger; rates: Curren
     timer = setTimeout(() => void runOnce().finally(schedule), settings.pollMs);
     timer.unref();
   };
-  schedule();
   return {
+    name: 'rfm recompute',
     runOnce,
+    start: async () => {
+      if (!stopped) return;
+      stopped = false;
+      schedule();
+    },
     stop: async () => {
       stopped = true;
       clearTimeout(timer);

@@ -3,10 +3,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StageChanged, TimerRequested, type ConsentChanged, type LifecycleEvent, type MessageEvent, type TimerFired } from '@lifecycle/contracts';
 import { openRuntime, publish, runMigrations, type Producer, type Runtime } from '@lifecycle/kit';
 import { collectTopic, connectedProducer, createTestInfra, eventually, serviceEnv, type TestInfra } from '@lifecycle/tools/test-kit';
-import { buildClassifier, type Classifier } from '../src/app.ts';
 import { loadConfig } from '../src/config.ts';
-import { loadThresholds } from '../src/thresholds-file.ts';
 import { resetClassifier } from '../src/rebuild.ts';
+import { startClassifier, type Classifier } from '../src/service.ts';
+import { loadThresholds } from '../src/thresholds-file.ts';
 
 const migrationsFolder = join(import.meta.dirname, '..', 'drizzle');
 
@@ -53,15 +53,14 @@ beforeAll(async () => {
   const config = loadConfig({ ...serviceEnv(infra), PORT: '0' });
   runtime = await openRuntime({ service: 'classifier', config, schema: 'lifecycle', migrationsFolder });
   // The shipped thresholds: at_risk after 1.5 × the median gap, 60 days for one-order customers.
-  service = await buildClassifier(runtime, await loadThresholds(config.LIFECYCLE_CONFIG));
+  service = await startClassifier(runtime, await loadThresholds(config.LIFECYCLE_CONFIG));
   producer = await connectedProducer(infra);
   changes = await collectTopic(infra, 'stageChanges');
   timerRequests = await collectTopic(infra, 'timersRequested');
 });
 
 afterAll(async () => {
-  await Promise.all([changes?.stop(), timerRequests?.stop(), producer?.disconnect(), ...(service?.consumers.map((c) => c.stop()) ?? []), service?.rfm.stop()]);
-  await service?.app.close();
+  await Promise.all([changes?.stop(), timerRequests?.stop(), producer?.disconnect(), service?.stop()]);
   await runtime?.close();
 });
 
@@ -301,13 +300,12 @@ describe('classifier on a real broker and database', () => {
     const live = await snapshot();
     expect(live.map((r) => [r.customer_id, r.stage])).toEqual([['early', 'conversion'], ['fresh', 'conversion'], ['hist', 'conversion'], ['jo', 'retention'], ['ren', 'awareness'], ['u-7', 'consideration']]);
 
-    await Promise.all([...service.consumers.map((c) => c.stop()), service.rfm.stop()]);
-    await service.app.close();
+    await service.stop();
     expect(await resetClassifier({ kafka: infra.kafka, pool: runtime.pool, prefix: infra.prefix })).toMatchObject({ ok: true });
     await expect(runtime.pool.query('SELECT 1 FROM lifecycle.profiles')).rejects.toThrow(/does not exist/);
 
     await runMigrations(infra.databaseUrl, { schema: 'lifecycle', migrationsFolder });
-    service = await buildClassifier(runtime, await loadThresholds(loadConfig({}).LIFECYCLE_CONFIG));
+    service = await startClassifier(runtime, await loadThresholds(loadConfig({}).LIFECYCLE_CONFIG));
     await eventually(async () => expect(await snapshot()).toEqual(live), 30_000);
   });
 

@@ -1,12 +1,12 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LifecycleEvent } from '@lifecycle/contracts';
-import { createServiceApp, openRuntime, type FastifyInstance, type Runtime } from '@lifecycle/kit';
+import { openRuntime, type FastifyInstance, type Runtime } from '@lifecycle/kit';
 import { createTestInfra, serviceEnv } from '@lifecycle/tools/test-kit';
+import { createClassifierApp } from '../src/app.ts';
 import { loadConfig } from '../src/config.ts';
 import { applyEvent, emptyProfile, type Profile } from '../src/domain/profile.ts';
 import { saveProfiles } from '../src/profile-repository.ts';
-import { registerReadApi } from '../src/read-api.ts';
 import { recomputeRfm } from '../src/rfm-recompute.ts';
 
 const migrationsFolder = join(import.meta.dirname, '..', 'drizzle');
@@ -45,8 +45,8 @@ const customer = async (id: string) => (await app.inject({ url: `/customers/${id
 beforeAll(async () => {
   const infra = await createTestInfra();
   runtime = await openRuntime({ service: 'classifier', config: loadConfig({ ...serviceEnv(infra), PORT: '0' }), schema: 'lifecycle', migrationsFolder });
-  app = createServiceApp(runtime, () => []);
-  registerReadApi(app, runtime.db);
+  // The HTTP app alone: no consumer runs, the profiles are written directly.
+  app = createClassifierApp({ runtime, readiness: {} });
   const profiles = [
     // A store selling in EUR and JPY, the currency as clients spell it.
     profileOf('eur-small', [order('eur-small', 'o1', day(1), 40, 'EUR', 4_000)]),

@@ -5,12 +5,12 @@ import { z } from 'zod';
 import type { LifecycleEvent, TimerFired } from '@lifecycle/contracts';
 import { inTransaction, openRuntime, publish, type Producer, type Runtime } from '@lifecycle/kit';
 import { connectedProducer, createTestInfra, eventually, serviceEnv, type TestInfra } from '@lifecycle/tools/test-kit';
-import { buildClassifier, type Classifier } from '../src/app.ts';
 import { loadConfig } from '../src/config.ts';
-import { scoreRfm, type CurrencyRates, type RfmInput } from '../src/domain/rfm.ts';
 import { edgeExamples, monetaryExamples, now } from '../src/domain/rfm-examples.ts';
+import { scoreRfm, type CurrencyRates, type RfmInput } from '../src/domain/rfm.ts';
 import { shippedThresholds } from './thresholds.ts';
 import { recomputeRfm, requestRfmRecompute, rfmStep, runRfmRecompute } from '../src/rfm-recompute.ts';
+import { startClassifier, type Classifier } from '../src/service.ts';
 import { insertRfmInputs, rfmInputs, seedCustomers } from './seed-customers.ts';
 
 const migrationsFolder = join(import.meta.dirname, '..', 'drizzle');
@@ -113,8 +113,7 @@ describe('the RFM recompute over 20,000 customers', () => {
   }, 60_000);
 
   afterAll(async () => {
-    await Promise.all([producer?.disconnect(), ...(service?.consumers.map((c) => c.stop()) ?? []), service?.rfm.stop()]);
-    await service?.app.close();
+    await Promise.all([producer?.disconnect(), service?.stop()]);
   });
 
   it('gives every customer the scores the pure rules give, converting with the rates', async () => {
@@ -132,7 +131,7 @@ describe('the RFM recompute over 20,000 customers', () => {
   it('keeps the consumers consuming while a recompute works through the base', async () => {
     // Slow on purpose: one batch of 250 per run, runs a second apart; gathering 20,000 customers
     // alone takes 80 runs, far longer than the consumers need even on a loaded machine.
-    service = await buildClassifier(runtime, { ...shippedThresholds, currencies: rates }, { batchSize: 250, budgetMs: 1, pollMs: 1_000, statementTimeoutMs: 60_000 });
+    service = await startClassifier(runtime, { ...shippedThresholds, currencies: rates }, { batchSize: 250, budgetMs: 1, pollMs: 1_000, statementTimeoutMs: 60_000 });
     producer = await connectedProducer(infra);
     const fireAt = '2027-01-01T00:00:00.000Z';
     const fired: TimerFired = {

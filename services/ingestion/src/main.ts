@@ -1,7 +1,7 @@
 import { join } from 'node:path';
-import { openRuntime, runMain, serve } from '@lifecycle/kit';
+import { openRuntime, runMain, runService } from '@lifecycle/kit';
 import { loadConfig } from './config.ts';
-import { buildIngestion } from './app.ts';
+import { ingestionService } from './service.ts';
 
 await runMain('ingestion', async () => {
   const config = loadConfig(process.env);
@@ -11,6 +11,6 @@ await runMain('ingestion', async () => {
     schema: 'ingestion',
     migrationsFolder: join(import.meta.dirname, '..', 'drizzle'),
   });
-  const { app, consumers, background } = await buildIngestion(runtime, config);
-  await serve({ runtime, app, host: config.HOST, port: config.PORT, consumers, background });
+  const { app, components } = ingestionService(runtime, config);
+  await runService({ runtime, app, components, host: config.HOST, port: config.PORT });
 });

@@ -4,9 +4,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DeadLetter, LifecycleEvent, topicName } from '@lifecycle/contracts';
 import { openRuntime, type Producer, type Runtime } from '@lifecycle/kit';
 import { collectTopic, connectedProducer, createTestInfra, eventually, serviceEnv, type TestInfra } from '@lifecycle/tools/test-kit';
-import { buildIngestion, type Ingestion } from '../src/app.ts';
 import { loadConfig } from '../src/config.ts';
 import { MAX_ID_LENGTH, MAX_NESTING_DEPTH } from '../src/domain/input-limits.ts';
+import { startIngestion, type Ingestion } from '../src/service.ts';
 
 /**
  * Generated junk through the real Kafka path: each record is a plausible call with exactly one
@@ -26,7 +26,7 @@ beforeAll(async () => {
   // Error level: each junk record would otherwise log a warning.
   const config = loadConfig({ ...serviceEnv(infra), LOG_LEVEL: 'error', PORT: '0', INGESTION_WRITE_KEY_HASHES: '' });
   runtime = await openRuntime({ service: 'ingestion', config, schema: 'ingestion', migrationsFolder: join(import.meta.dirname, '..', 'drizzle') });
-  service = await buildIngestion(runtime, config);
+  service = await startIngestion(runtime, config);
   producer = await connectedProducer(infra);
   clean = await collectTopic(infra, 'lifecycleEvents');
   dead = await collectTopic(infra, 'commerceEvents', { deadLetter: true });
@@ -34,11 +34,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await Promise.all([clean?.stop(), dead?.stop(), producer?.disconnect()]);
-  if (service !== undefined) {
-    await Promise.all(service.consumers.map((c) => c.stop()));
-    await Promise.all(service.background.map((b) => b.stop()));
-    await service.app.close();
-  }
+  await service?.stop();
   await runtime?.close();
 });
 

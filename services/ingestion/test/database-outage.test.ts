@@ -4,9 +4,9 @@ import { DeadLetter, LifecycleEvent, topicName } from '@lifecycle/contracts';
 import { openRuntime, type Producer, type Runtime } from '@lifecycle/kit';
 import { startTcpProxy, type TcpProxy } from '@lifecycle/tools/tcp-proxy';
 import { collectTopic, connectedProducer, createTestInfra, eventually, serviceEnv, type TestInfra } from '@lifecycle/tools/test-kit';
-import { buildIngestion, type Ingestion } from '../src/app.ts';
 import { loadConfig } from '../src/config.ts';
 import { hashWriteKey } from '../src/domain/write-keys.ts';
+import { startIngestion, type Ingestion } from '../src/service.ts';
 
 const WRITE_KEY = 'wk-outage';
 const auth = { authorization: `Basic ${Buffer.from(`${WRITE_KEY}:`).toString('base64')}` };
@@ -47,7 +47,7 @@ beforeAll(async () => {
   database.port = String(proxy.port);
   const config = loadConfig({ ...serviceEnv(infra), DATABASE_URL: database.toString(), PORT: '0', LOG_LEVEL: 'silent', INGESTION_WRITE_KEY_HASHES: hashWriteKey(WRITE_KEY) });
   runtime = await openRuntime({ service: 'ingestion', config, schema: 'ingestion', migrationsFolder: join(import.meta.dirname, '..', 'drizzle') });
-  service = await buildIngestion(runtime, config);
+  service = await startIngestion(runtime, config);
   producer = await connectedProducer(infra);
   clean = await collectTopic(infra, 'lifecycleEvents');
   dead = await collectTopic(infra, 'commerceEvents', { deadLetter: true });
@@ -57,9 +57,7 @@ afterAll(async () => {
   // A test that failed during an outage leaves the proxy cut; the service needs its database to stop cleanly.
   await proxy?.restore();
   await Promise.all([clean?.stop(), dead?.stop(), producer?.disconnect()]);
-  await Promise.all(service?.consumers.map((c) => c.stop()) ?? []);
-  await Promise.all(service?.background.map((b) => b.stop()) ?? []);
-  await service?.app.close();
+  await service?.stop();
   await runtime?.close();
   await proxy?.cut();
 });

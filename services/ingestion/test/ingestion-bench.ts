@@ -13,9 +13,9 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { topicName } from '@lifecycle/contracts';
 import { createKafka, createLogger, createPool, createProducer, ensureTopics, openRuntime, type Kafka } from '@lifecycle/kit';
-import { buildIngestion } from '../src/app.ts';
 import { loadConfig } from '../src/config.ts';
 import { hashWriteKey } from '../src/domain/write-keys.ts';
+import { startIngestion } from '../src/service.ts';
 
 const N = Number(process.argv[2] ?? process.env.BENCH_EVENTS ?? 200_000);
 const CUSTOMERS = 5_000;
@@ -124,7 +124,7 @@ async function brokerAlone(kafka: Kafka, prefix: string): Promise<Result> {
 async function throughService(kafka: Kafka, prefix: string, via: 'kafka' | 'http'): Promise<Result> {
   const config = loadConfig({ KAFKA_BROKERS: brokers.join(','), DATABASE_URL: databaseUrl, TOPIC_PREFIX: prefix, LOG_LEVEL: 'warn', PORT: '0', INGESTION_WRITE_KEY_HASHES: hashWriteKey(WRITE_KEY) });
   const runtime = await openRuntime({ service: 'ingestion', config, schema: 'ingestion', migrationsFolder: join(import.meta.dirname, '..', 'drizzle'), logger });
-  const service = await buildIngestion(runtime, config);
+  const service = await startIngestion(runtime, config);
   const sentAt = new Map<string, number>();
   const collector = await collect(kafka, topicName(prefix, 'lifecycleEvents'), N, sentAt);
   const start = performance.now();
@@ -152,9 +152,7 @@ async function throughService(kafka: Kafka, prefix: string, via: 'kafka' | 'http
   }
   const result = summarize(via === 'kafka' ? 'service, from commerce.events' : 'service, over HTTP /v1/batch', start, await collector.done);
   await collector.stop();
-  await Promise.all(service.consumers.map((c) => c.stop()));
-  await Promise.all(service.background.map((b) => b.stop()));
-  await service.app.close();
+  await service.stop();
   await runtime.close();
   return result;
 }

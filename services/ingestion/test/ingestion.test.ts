@@ -4,9 +4,10 @@ import { DeadLetter, LifecycleEvent, topicName } from '@lifecycle/contracts';
 import { openRuntime, type Producer, type Runtime } from '@lifecycle/kit';
 import { collectTopic, connectedProducer, createTestInfra, eventually, serviceEnv, type TestInfra } from '@lifecycle/tools/test-kit';
 import { Analytics } from '@segment/analytics-node';
-import { buildIngestion, purgeExpiredMessages, type Ingestion } from '../src/app.ts';
 import { loadConfig, type IngestionConfig } from '../src/config.ts';
+import { purgeExpiredMessages } from '../src/db/seen-messages.ts';
 import { hashWriteKey } from '../src/domain/write-keys.ts';
+import { startIngestion, type Ingestion } from '../src/service.ts';
 
 let infra: TestInfra;
 let runtime: Runtime;
@@ -21,13 +22,11 @@ const auth = { authorization: `Basic ${Buffer.from(`${WRITE_KEY}:`).toString('ba
 
 async function startService(): Promise<void> {
   runtime = await openRuntime({ service: 'ingestion', config, schema: 'ingestion', migrationsFolder: join(import.meta.dirname, '..', 'drizzle') });
-  service = await buildIngestion(runtime, config);
+  service = await startIngestion(runtime, config);
 }
 
 async function stopService(): Promise<void> {
-  await Promise.all(service.consumers.map((c) => c.stop()));
-  await Promise.all(service.background.map((b) => b.stop()));
-  await service.app.close();
+  await service.stop();
   await runtime.close();
 }
 

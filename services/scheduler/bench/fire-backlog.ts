@@ -10,10 +10,10 @@ import { join } from 'node:path';
 import { benchRun } from '@lifecycle/tools/bench-run';
 import { createLogger, ensureDatabase, ensureTopics, openRuntime } from '@lifecycle/kit';
 import { topicName } from '@lifecycle/contracts';
-import { buildScheduler } from '../src/app.ts';
 import { loadCampaigns } from '../src/campaign-files.ts';
 import { loadConfig } from '../src/config.ts';
 import { simulatedClock } from '../src/domain/clock.ts';
+import { startScheduler } from '../src/service.ts';
 
 const pending = Number(process.env.BENCH_PENDING ?? 1_000_000);
 const dueNow = Number(process.env.BENCH_DUE ?? 100_000);
@@ -58,7 +58,7 @@ await consumer.run({ eachBatch: async ({ batch }) => void arrivals.push(...batch
 
 const { campaigns, settings } = await loadCampaigns(join(import.meta.dirname, '..', '..', '..', 'campaigns'));
 const clock = simulatedClock(new Date(dueAt.getTime() - 60_000));
-const scheduler = await buildScheduler({ runtime, campaigns, settings, clock, simulated: clock, pollMs: 60_000, batchSize });
+const scheduler = await startScheduler({ runtime, campaigns, settings, clock, simulated: clock, pollMs: 60_000, batchSize });
 
 // The instant the jobs come due, in wall time: lag is measured from here.
 const began = Date.now();
@@ -77,8 +77,6 @@ process.stdout.write(
 );
 
 await consumer.disconnect();
-await Promise.all(scheduler.consumers.map((c) => c.stop()));
-await scheduler.runner.stop();
-await scheduler.app.close();
+await scheduler.stop();
 await runtime.close();
 await run.cleanUp(runtime.kafka);

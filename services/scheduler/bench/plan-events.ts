@@ -9,10 +9,10 @@ import { join } from 'node:path';
 import type { LifecycleEvent } from '@lifecycle/contracts';
 import { createLogger, createProducer, ensureDatabase, ensureTopics, openRuntime, publish } from '@lifecycle/kit';
 import { benchRun } from '@lifecycle/tools/bench-run';
-import { buildScheduler } from '../src/app.ts';
 import { loadCampaigns } from '../src/campaign-files.ts';
 import { loadConfig } from '../src/config.ts';
 import { simulatedClock } from '../src/domain/clock.ts';
+import { startScheduler } from '../src/service.ts';
 
 const events = Number(process.env.BENCH_EVENTS ?? 50_000);
 const customers = Number(process.env.BENCH_CUSTOMERS ?? 5_000);
@@ -53,7 +53,7 @@ const { campaigns, settings } = await loadCampaigns(join(import.meta.dirname, '.
 // The clock stands before the events, so planned jobs wait: this measures taking events in.
 const clock = simulatedClock(new Date(start - 60_000));
 const began = performance.now();
-const scheduler = await buildScheduler({ runtime, campaigns, settings, clock, simulated: clock, pollMs: 60_000 });
+const scheduler = await startScheduler({ runtime, campaigns, settings, clock, simulated: clock, pollMs: 60_000 });
 for (;;) {
   const { rows } = await runtime.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM scheduling.processed_events');
   if ((rows[0]?.n ?? 0) >= events) break;
@@ -62,8 +62,6 @@ for (;;) {
 const seconds = (performance.now() - began) / 1000;
 const [jobs] = (await runtime.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM scheduling.jobs')).rows;
 process.stdout.write(`took in ${events} events in ${seconds.toFixed(1)} s: ${Math.round(events / seconds)} events/s, ${jobs?.n ?? 0} jobs planned (consumer start-up included)\n`);
-await Promise.all(scheduler.consumers.map((c) => c.stop()));
-await scheduler.runner.stop();
-await scheduler.app.close();
+await scheduler.stop();
 await runtime.close();
 await run.cleanUp(runtime.kafka);

@@ -1,73 +1,21 @@
 import { count, inArray, sql, sum } from 'drizzle-orm';
 import { z } from 'zod';
-import { toMajorUnits, type CurrencyRates } from '@lifecycle/contracts';
-import { createOutbox, createServiceApp, startTopicConsumer, type ConsumerGroupRef, type Database, type FastifyInstance, type Outbox, type RunningConsumer, type Runtime } from '@lifecycle/kit';
-import { consentChangeHandler, lifecycleBatchHandler, lifecycleEventHandler, messageEventHandler, reconcileAtStartup, stageChangeHandler, type PlanningOptions } from './consumer.ts';
+import { toMajorUnits } from '@lifecycle/contracts';
+import { createServiceApp, type ConsumerGroupRef, type FastifyInstance, type Readiness, type Runtime } from '@lifecycle/kit';
 import { conversions, jobs } from './db/schema.ts';
-import type { Campaign, CampaignSettings } from './domain/campaign.ts';
+import type { Campaign } from './domain/campaign.ts';
 import type { Clock, SimulatedClock } from './domain/clock.ts';
-import { createJobRunner, type JobRunner } from './job-runner.ts';
-import { timerRequestHandler } from './timers.ts';
 
-export interface SchedulerOptions {
+export interface SchedulerAppOptions {
   runtime: Runtime;
   campaigns: Campaign[];
-  settings: CampaignSettings;
-  /** The store's exchange rates (`currencies` in config/lifecycle.yaml); unset: never converted. */
-  rates?: CurrencyRates | undefined;
   clock: Clock;
   /** Present in simulated-clock mode only: enables POST /admin/clock. */
-  simulated?: SimulatedClock;
-  pollMs: number;
-  /** Jobs claimed per transaction. */
-  batchSize?: number;
-  /** Processed-record ids older than this many days are purged (wall time). */
-  processedRetentionDays?: number;
-  /** Settled jobs (sent, skipped, cancelled) older than this many days are purged. */
-  jobRetentionDays?: number;
-  purgeIntervalMs?: number;
-}
-
-export interface Scheduler {
-  app: FastifyInstance;
-  consumers: RunningConsumer[];
-  runner: JobRunner;
-  /** Where the runner's requests and fired timers wait for the relay; it stops when the app closes. */
-  outbox: Outbox;
-  /** The purge of old processed-record ids. */
-  purge: { stop: () => Promise<void> };
-}
-
-/**
- * Deletes settled jobs fired longer ago than the retention, by the scheduler's clock, a chunk at
- * a time. Jobs that stand for "once ever" (reentry once, milestones) stay: their key is what
- * keeps a customer from entering again.
- */
-export async function purgeSettledJobs(db: Database, now: Date, retentionDays: number, keepCampaigns: string[]): Promise<number> {
-  const cutoff = new Date(now.getTime() - retentionDays * 86_400_000).toISOString();
-  const keep = keepCampaigns.length === 0 ? sql`true` : sql`campaign_id NOT IN (${sql.join(keepCampaigns.map((id) => sql`${id}`), sql`, `)})`;
-  let total = 0;
-  for (;;) {
-    const result = await db.execute(sql`
-      DELETE FROM scheduling.jobs WHERE dedupe_key IN (
-        SELECT dedupe_key FROM scheduling.jobs
-        WHERE status <> 'pending' AND fired_at < ${cutoff}::timestamptz AND ${keep} LIMIT 10000)`);
-    total += result.rowCount ?? 0;
-    if ((result.rowCount ?? 0) < 10_000) return total;
-  }
-}
-
-/** Deletes processed-record ids older than the retention, a chunk at a time; resolves to how many. */
-export async function purgeProcessedEvents(db: Database, now: Date, retentionDays: number): Promise<number> {
-  const cutoff = new Date(now.getTime() - retentionDays * 86_400_000).toISOString();
-  let total = 0;
-  for (;;) {
-    const result = await db.execute(sql`
-      DELETE FROM scheduling.processed_events WHERE event_id IN (
-        SELECT event_id FROM scheduling.processed_events WHERE processed_at < ${cutoff}::timestamptz LIMIT 10000)`);
-    total += result.rowCount ?? 0;
-    if ((result.rowCount ?? 0) < 10_000) return total;
-  }
+  simulated?: SimulatedClock | undefined;
+  /** Fires every job due by the clock (the job runner's `runDue`): POST /admin/clock answers once it has. */
+  fireDue: () => Promise<number>;
+  /** What `/readyz` gates on besides the database: the components started beside the app. */
+  readiness: Readiness;
 }
 
 const ClockBody = z.object({ now: z.iso.datetime({ offset: true }) });
@@ -78,7 +26,6 @@ interface VariantStats {
   revenue: Record<string, number>;
 }
 
-/** Sends, cancellations, skips by reason, deferrals and conversions of one campaign. */
 /**
  * The jobs and conversions of the given campaigns, grouped in the database: one query each for
  * any number of campaigns, so `GET /campaigns` does not read the jobs table once per campaign.
@@ -113,6 +60,7 @@ function majorRevenue(r: { currency: string | null; revenueMinor: number | null;
   return minor + (r.legacyRevenue ?? 0);
 }
 
+/** Sends, cancellations, skips by reason, deferrals and conversions of one campaign. */
 function campaignStats(campaign: Campaign, rows: ReturnType<Awaited<ReturnType<typeof statsRows>>>) {
   const { byStatus, converted } = rows;
   const total = (status: string) => byStatus.filter((r) => r.status === status).reduce((n, r) => n + r.jobs, 0);
@@ -166,33 +114,13 @@ export const schedulerConsumerGroups: readonly ConsumerGroupRef[] = [
   { groupId: 'lifecycle-scheduler-timers', topic: 'timersRequested' },
 ];
 
-/** Builds the scheduler: its consumers, the job runner and the HTTP app. */
-export async function buildScheduler(opts: SchedulerOptions): Promise<Scheduler> {
-  const { runtime, campaigns, clock, settings } = opts;
-  const outbox = createOutbox({ pool: runtime.pool, kafka: runtime.kafka, schema: 'scheduling', prefix: runtime.prefix, logger: runtime.logger });
-  outbox.start();
-  const runner = createJobRunner({ runtime, outbox, clock, campaigns, settings, pollMs: opts.pollMs, ...(opts.batchSize !== undefined ? { batchSize: opts.batchSize } : {}) });
-  const planning: PlanningOptions = { runtime, campaigns, settings, rates: opts.rates, clock, onPlanned: () => void runner.runDue().catch(() => 0) };
-  await reconcileAtStartup(planning);
-  const common = { kafka: runtime.kafka, producer: runtime.producer, prefix: runtime.prefix, logger: runtime.logger, pool: runtime.pool };
-  // The groups join side by side: each join waits out the broker's rebalance delay.
-  const consumers = await Promise.all([
-    startTopicConsumer({
-      ...common,
-      groupId: 'lifecycle-scheduler',
-      topic: 'lifecycleEvents',
-      handle: lifecycleEventHandler(planning),
-      handleBatch: lifecycleBatchHandler(planning),
-      batchSize: 200,
-    }),
-    startTopicConsumer({ ...common, groupId: 'lifecycle-scheduler-stages', topic: 'stageChanges', handle: stageChangeHandler(planning) }),
-    startTopicConsumer({ ...common, groupId: 'lifecycle-scheduler-message-events', topic: 'messageEvents', handle: messageEventHandler(planning) }),
-    startTopicConsumer({ ...common, groupId: 'lifecycle-scheduler-consent', topic: 'consentChanges', handle: consentChangeHandler(planning) }),
-    startTopicConsumer({ ...common, groupId: 'lifecycle-scheduler-timers', topic: 'timersRequested', handle: timerRequestHandler(runtime, planning.onPlanned) }),
-  ]);
-  const app = createServiceApp(runtime, () => consumers, { groups: schedulerConsumerGroups });
-  // After the runner and consumers have stopped (the shutdown path closes the app after them): what they enqueued goes out.
-  app.addHook('onClose', () => outbox.stop());
+/**
+ * The scheduler's HTTP app: health, `/metrics`, campaign stats and the clock. It starts nothing;
+ * the consumers, the job runner and the purges are components started beside it.
+ */
+export function createSchedulerApp(opts: SchedulerAppOptions): FastifyInstance {
+  const { runtime, campaigns, clock } = opts;
+  const app = createServiceApp(runtime, { readiness: opts.readiness, metrics: { groups: schedulerConsumerGroups } });
 
   app.get('/campaigns', async () => {
     const rowsOf = await statsRows(runtime, campaigns.map((c) => c.id));
@@ -235,28 +163,9 @@ export async function buildScheduler(opts: SchedulerOptions): Promise<Scheduler>
     const moved = opts.simulated.set(new Date(now));
     if (!moved.ok) return reply.status(409).send({ error: moved.reason });
     // Answer once everything due by the new time has been fired, so callers can rely on it.
-    const fired = await runner.runDue();
+    const fired = await opts.fireDue();
     runtime.logger.info({ now: clock.now().toISOString(), fired }, 'clock set');
     return { now: clock.now().toISOString(), fired };
   });
-
-  const retentionDays = opts.processedRetentionDays ?? 30;
-  const purge = async (): Promise<void> => {
-    try {
-      const deleted = await purgeProcessedEvents(runtime.db, new Date(), retentionDays);
-      runtime.logger.info({ deleted, retentionDays }, 'old processed-record ids purged');
-      const jobRetentionDays = opts.jobRetentionDays ?? 400;
-      const onceEver = campaigns.filter((c) => c.reentry === 'once' || 'milestone' in c.trigger).map((c) => c.id);
-      const jobsDeleted = await purgeSettledJobs(runtime.db, clock.now(), jobRetentionDays, onceEver);
-      runtime.logger.info({ deleted: jobsDeleted, retentionDays: jobRetentionDays }, 'old settled jobs purged');
-    } catch (err) {
-      runtime.logger.error({ err }, 'processed-record purge failed');
-    }
-  };
-  void purge();
-  const purgeTimer = setInterval(() => void purge(), opts.purgeIntervalMs ?? 3_600_000);
-  purgeTimer.unref();
-
-  runner.start();
-  return { app, consumers, runner, outbox, purge: { stop: async () => clearInterval(purgeTimer) } };
+  return app;
 }

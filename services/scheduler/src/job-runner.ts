@@ -1,5 +1,5 @@
 import { and, asc, eq, gt, inArray, lte, sql } from 'drizzle-orm';
-import { inTransaction, type Outbox, type Runtime } from '@lifecycle/kit';
+import { inTransaction, type Component, type Outbox, type Runtime } from '@lifecycle/kit';
 import type { MessageRequested } from '@lifecycle/contracts';
 import { contactFromRow, eventTimes } from './db/contacts-repository.ts';
 import { contacts, jobs } from './db/schema.ts';
@@ -24,10 +24,10 @@ export interface JobRunnerOptions {
   batchSize?: number;
 }
 
-export interface JobRunner {
+/** A component: once started it looks for due jobs every `pollMs`; `stop` waits for the run in progress. */
+export interface JobRunner extends Component {
   /** Fires every job and timer due now; resolves with how many were settled. Runs one at a time. */
   runDue: () => Promise<number>;
-  start: () => void;
   stop: () => Promise<void>;
 }
 
@@ -232,8 +232,10 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
   };
 
   return {
+    name: 'job runner',
     runDue,
-    start: () => {
+    start: async () => {
+      clearTimeout(timer);
       stopped = false;
       schedule();
     },

@@ -1,10 +1,10 @@
 import { join } from 'node:path';
-import { openRuntime, runMain, serve } from '@lifecycle/kit';
+import { openRuntime, runMain, runService } from '@lifecycle/kit';
 import { loadConfig } from './config.ts';
-import { buildScheduler } from './app.ts';
 import { loadCampaigns } from './campaign-files.ts';
 import { loadCurrencyRates } from './currency-rates-file.ts';
 import { simulatedClock, systemClock } from './domain/clock.ts';
+import { schedulerService } from './service.ts';
 
 await runMain('scheduler', async () => {
   const config = loadConfig(process.env);
@@ -18,7 +18,7 @@ await runMain('scheduler', async () => {
   });
   runtime.logger.info({ campaigns: campaigns.filter((c) => c.enabled).map((c) => c.id), disabled: campaigns.filter((c) => !c.enabled).map((c) => c.id), clock: config.CLOCK }, 'campaigns loaded');
   const simulated = config.CLOCK === 'simulated' ? simulatedClock(config.CLOCK_START === undefined ? new Date() : new Date(config.CLOCK_START)) : undefined;
-  const { app, consumers, runner, purge } = await buildScheduler({
+  const { app, components } = schedulerService({
     runtime,
     campaigns,
     settings,
@@ -31,5 +31,5 @@ await runMain('scheduler', async () => {
     jobRetentionDays: config.SCHEDULER_JOB_RETENTION_DAYS,
     purgeIntervalMs: config.SCHEDULER_PURGE_INTERVAL_MS,
   });
-  await serve({ runtime, app, host: config.HOST, port: config.PORT, consumers, background: [runner, purge] });
+  await runService({ runtime, app, components, host: config.HOST, port: config.PORT });
 });

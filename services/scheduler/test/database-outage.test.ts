@@ -4,10 +4,10 @@ import type { LifecycleEvent } from '@lifecycle/contracts';
 import { createPool, openRuntime, publish, type Pool, type Producer, type Runtime } from '@lifecycle/kit';
 import { startTcpProxy, type TcpProxy } from '@lifecycle/tools/tcp-proxy';
 import { collectTopic, connectedProducer, createTestInfra, eventually, serviceEnv, type TestInfra } from '@lifecycle/tools/test-kit';
-import { buildScheduler, type Scheduler } from '../src/app.ts';
-import { Campaign, CampaignSettings } from '../src/domain/campaign.ts';
 import { loadConfig } from '../src/config.ts';
+import { Campaign, CampaignSettings } from '../src/domain/campaign.ts';
 import { simulatedClock } from '../src/domain/clock.ts';
+import { startScheduler, type Scheduler } from '../src/service.ts';
 
 /**
  * PostgreSQL becomes unreachable for the scheduler (a proxy in front of it is cut) while events
@@ -63,15 +63,13 @@ beforeAll(async () => {
   const config = loadConfig({ ...serviceEnv(infra), DATABASE_URL: url.toString(), PORT: '0' });
   runtime = await openRuntime({ service: 'scheduler', config, schema: 'scheduling', migrationsFolder: join(import.meta.dirname, '..', 'drizzle') });
   const clock = simulatedClock(start);
-  scheduler = await buildScheduler({ runtime, campaigns: [thankYou], settings: CampaignSettings.parse({}), clock, simulated: clock, pollMs: 60_000 });
+  scheduler = await startScheduler({ runtime, campaigns: [thankYou], settings: CampaignSettings.parse({}), clock, simulated: clock, pollMs: 60_000 });
   producer = await connectedProducer(infra);
 });
 
 afterAll(async () => {
   await proxy?.restore();
-  await Promise.all([producer?.disconnect(), ...(scheduler?.consumers.map((c) => c.stop()) ?? [])]);
-  await scheduler?.runner.stop();
-  await scheduler?.app.close();
+  await Promise.all([producer?.disconnect(), scheduler?.stop()]);
   await runtime?.close();
   await proxy?.cut();
   await direct?.end();

@@ -5,11 +5,11 @@ import { openRuntime, type Producer, type Runtime } from '@lifecycle/kit';
 import { collectTopic, connectedProducer, createTestInfra, eventually, serviceEnv, type TestInfra } from '@lifecycle/tools/test-kit';
 // The messaging service's own catalog, in strict mode: what a customer would read.
 import { createTemplateCatalog } from '@lifecycle/messaging/templates';
-import { buildScheduler, type Scheduler } from '../src/app.ts';
 import { loadCampaigns, type CampaignSet } from '../src/campaign-files.ts';
 import { loadConfig } from '../src/config.ts';
 import { Campaign } from '../src/domain/campaign.ts';
 import { simulatedClock, type SimulatedClock } from '../src/domain/clock.ts';
+import { startScheduler, type Scheduler } from '../src/service.ts';
 
 /**
  * Money across currencies, through the scheduler on the real broker and database with the
@@ -163,16 +163,14 @@ beforeAll(async () => {
   runtime = await openRuntime({ service: 'scheduler', config, schema: 'scheduling', migrationsFolder: join(import.meta.dirname, '..', 'drizzle') });
   shipped = await loadCampaigns(join(import.meta.dirname, '..', '..', '..', 'campaigns'));
   clock = simulatedClock(at(0, -1));
-  scheduler = await buildScheduler({ runtime, campaigns: [...shipped.campaigns, yenMilestone, euroMilestone], settings: shipped.settings, clock, simulated: clock, pollMs: 60_000 });
+  scheduler = await startScheduler({ runtime, campaigns: [...shipped.campaigns, yenMilestone, euroMilestone], settings: shipped.settings, clock, simulated: clock, pollMs: 60_000 });
   producer = await connectedProducer(infra);
   requested = await collectTopic(infra, 'messagesRequested');
   await run();
 }, 180_000);
 
 afterAll(async () => {
-  await Promise.all([requested?.stop(), producer?.disconnect(), ...(scheduler?.consumers.map((c) => c.stop()) ?? [])]);
-  await scheduler?.runner.stop();
-  await scheduler?.app.close();
+  await Promise.all([requested?.stop(), producer?.disconnect(), scheduler?.stop()]);
   await runtime?.close();
 });
 

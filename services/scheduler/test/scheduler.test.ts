@@ -3,10 +3,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MessageRequested, TimerFired, type LifecycleEvent, type MessageEvent, type TimerRequested } from '@lifecycle/contracts';
 import { openRuntime, publish, type Producer, type Runtime } from '@lifecycle/kit';
 import { collectTopic, connectedProducer, createTestInfra, eventually, serviceEnv, type TestInfra } from '@lifecycle/tools/test-kit';
-import { buildScheduler, purgeProcessedEvents, purgeSettledJobs, type Scheduler } from '../src/app.ts';
 import { loadConfig } from '../src/config.ts';
+import { purgeProcessedEvents, purgeSettledJobs } from '../src/db/purge.ts';
 import { Campaign, CampaignSettings } from '../src/domain/campaign.ts';
 import { simulatedClock } from '../src/domain/clock.ts';
+import { startScheduler, type Scheduler } from '../src/service.ts';
 
 const start = new Date('2026-11-20T09:00:00.000Z');
 const thankYou = Campaign.parse({
@@ -72,16 +73,14 @@ beforeAll(async () => {
   runtime = await openRuntime({ service: 'scheduler', config, schema: 'scheduling', migrationsFolder: join(import.meta.dirname, '..', 'drizzle') });
   // No polling: firing happens when the clock is set or a job is planned, so each POST
   // /admin/clock answer counts exactly what became due (a poll could otherwise fire it first).
-  scheduler = await buildScheduler({ runtime, campaigns: [thankYou, tips], settings: CampaignSettings.parse({}), clock, simulated: clock, pollMs: 60_000 });
+  scheduler = await startScheduler({ runtime, campaigns: [thankYou, tips], settings: CampaignSettings.parse({}), clock, simulated: clock, pollMs: 60_000 });
   producer = await connectedProducer(infra);
   requested = await collectTopic(infra, 'messagesRequested');
   timersFired = await collectTopic(infra, 'timersFired');
 });
 
 afterAll(async () => {
-  await Promise.all([requested?.stop(), timersFired?.stop(), producer?.disconnect(), ...(scheduler?.consumers.map((c) => c.stop()) ?? [])]);
-  await scheduler?.runner.stop();
-  await scheduler?.app.close();
+  await Promise.all([requested?.stop(), timersFired?.stop(), producer?.disconnect(), scheduler?.stop()]);
   await runtime?.close();
 });
 

@@ -7,10 +7,10 @@ import { assertNoPersonalData } from '@lifecycle/tools/log-privacy';
 import { collectTopic, connectedProducer, createTestInfra, eventually, serviceEnv, type TestInfra } from '@lifecycle/tools/test-kit';
 // The messaging service's own catalog, in strict mode: a variable missing from the data fails.
 import { createTemplateCatalog } from '@lifecycle/messaging/templates';
-import { buildScheduler, type Scheduler } from '../src/app.ts';
 import { loadCampaigns, type CampaignSet } from '../src/campaign-files.ts';
 import { loadConfig } from '../src/config.ts';
 import { simulatedClock, type SimulatedClock } from '../src/domain/clock.ts';
+import { startScheduler, type Scheduler } from '../src/service.ts';
 
 /**
  * The campaigns the repo ships (campaigns/*.yaml with its _settings.yaml), on the real broker and
@@ -234,16 +234,14 @@ beforeAll(async () => {
   runtime = await openRuntime({ service: 'scheduler', config, schema: 'scheduling', migrationsFolder: join(import.meta.dirname, '..', 'drizzle'), logger });
   shipped = await loadCampaigns(join(import.meta.dirname, '..', '..', '..', 'campaigns'));
   clock = simulatedClock(minutes(-90));
-  scheduler = await buildScheduler({ runtime, ...shipped, clock, simulated: clock, pollMs: 60_000 });
+  scheduler = await startScheduler({ runtime, ...shipped, clock, simulated: clock, pollMs: 60_000 });
   producer = await connectedProducer(infra);
   requested = await collectTopic(infra, 'messagesRequested');
   await runTimeline(actions, END);
 }, 180_000);
 
 afterAll(async () => {
-  await Promise.all([requested?.stop(), producer?.disconnect(), ...(scheduler?.consumers.map((c) => c.stop()) ?? [])]);
-  await scheduler?.runner.stop();
-  await scheduler?.app.close();
+  await Promise.all([requested?.stop(), producer?.disconnect(), scheduler?.stop()]);
   await runtime?.close();
 });
 
@@ -371,11 +369,9 @@ describe('the shipped campaigns through a year', () => {
   });
 
   it('cancels the pending jobs of a campaign disabled in its file, on restart', async () => {
-    await Promise.all(scheduler.consumers.map((c) => c.stop()));
-    await scheduler.runner.stop();
-    await scheduler.app.close();
+    await scheduler.stop();
     const edited = shipped.campaigns.map((c) => (c.id === 'birthday' ? { ...c, enabled: false } : c));
-    scheduler = await buildScheduler({ runtime, campaigns: edited, settings: shipped.settings, clock, simulated: clock, pollMs: 60_000 });
+    scheduler = await startScheduler({ runtime, campaigns: edited, settings: shipped.settings, clock, simulated: clock, pollMs: 60_000 });
     const { rows } = await runtime.pool.query("SELECT customer_id, status, skip_reason FROM scheduling.jobs WHERE campaign_id = 'birthday' AND status IN ('pending', 'cancelled') ORDER BY customer_id");
     expect(rows).toEqual([
       { customer_id: 'bday', status: 'cancelled', skip_reason: 'campaign_disabled' },

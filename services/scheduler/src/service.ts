@@ -1,0 +1,91 @@
+import type { CurrencyRates } from '@lifecycle/contracts';
+import { componentGroup, componentReadiness, createOutbox, intervalTask, outboxRelay, startInProcess, startStep, topicConsumerComponent, type ConsumerComponent, type FastifyInstance, type InProcess, type Outbox, type Runtime, type ServiceParts } from '@lifecycle/kit';
+import { createSchedulerApp } from './app.ts';
+import { consentChangeHandler, lifecycleBatchHandler, lifecycleEventHandler, messageEventHandler, reconcileAtStartup, stageChangeHandler, type PlanningOptions } from './consumer.ts';
+import { purgeProcessedEvents, purgeSettledJobs } from './db/purge.ts';
+import type { Campaign, CampaignSettings } from './domain/campaign.ts';
+import type { Clock, SimulatedClock } from './domain/clock.ts';
+import { createJobRunner, type JobRunner } from './job-runner.ts';
+import { timerRequestHandler } from './timers.ts';
+
+export interface SchedulerOptions {
+  runtime: Runtime;
+  campaigns: Campaign[];
+  settings: CampaignSettings;
+  /** The store's exchange rates (`currencies` in config/lifecycle.yaml); unset: never converted. */
+  rates?: CurrencyRates | undefined;
+  clock: Clock;
+  /** Present in simulated-clock mode only: enables POST /admin/clock. */
+  simulated?: SimulatedClock | undefined;
+  pollMs: number;
+  /** Jobs claimed per transaction. */
+  batchSize?: number;
+  /** Processed-record ids older than this many days are purged (wall time). */
+  processedRetentionDays?: number;
+  /** Settled jobs (sent, skipped, cancelled) older than this many days are purged. */
+  jobRetentionDays?: number;
+  purgeIntervalMs?: number;
+}
+
+export interface SchedulerService extends ServiceParts<FastifyInstance> {
+  consumers: ConsumerComponent[];
+  runner: JobRunner;
+  /** Where the runner's requests and fired timers wait for the relay. */
+  outbox: Outbox;
+}
+
+/**
+ * The scheduler on an open runtime, built but not started: the HTTP app, and its components in
+ * start-up order — the outbox relay; the start-up reconciliation (disabled campaigns' jobs
+ * cancelled, date campaigns planned) before anything plans or fires; the job runner; the five
+ * consumers (joining side by side); the purges. Shutdown runs them backwards: the consumers stop
+ * before the runner, whose run they may have asked for, and both before the relay, which then
+ * publishes what they enqueued.
+ */
+export function schedulerService(opts: SchedulerOptions): SchedulerService {
+  const { runtime, campaigns, clock, settings } = opts;
+  const { logger } = runtime;
+  const outbox = createOutbox({ pool: runtime.pool, kafka: runtime.kafka, schema: 'scheduling', prefix: runtime.prefix, logger });
+  const runner = createJobRunner({ runtime, outbox, clock, campaigns, settings, pollMs: opts.pollMs, ...(opts.batchSize !== undefined ? { batchSize: opts.batchSize } : {}) });
+  const planning: PlanningOptions = { runtime, campaigns, settings, rates: opts.rates, clock, onPlanned: () => void runner.runDue().catch(() => 0) };
+  const common = { kafka: runtime.kafka, producer: runtime.producer, prefix: runtime.prefix, logger, pool: runtime.pool };
+  const consumers = [
+    topicConsumerComponent({
+      ...common,
+      groupId: 'lifecycle-scheduler',
+      topic: 'lifecycleEvents',
+      handle: lifecycleEventHandler(planning),
+      handleBatch: lifecycleBatchHandler(planning),
+      batchSize: 200,
+    }),
+    topicConsumerComponent({ ...common, groupId: 'lifecycle-scheduler-stages', topic: 'stageChanges', handle: stageChangeHandler(planning) }),
+    topicConsumerComponent({ ...common, groupId: 'lifecycle-scheduler-message-events', topic: 'messageEvents', handle: messageEventHandler(planning) }),
+    topicConsumerComponent({ ...common, groupId: 'lifecycle-scheduler-consent', topic: 'consentChanges', handle: consentChangeHandler(planning) }),
+    topicConsumerComponent({ ...common, groupId: 'lifecycle-scheduler-timers', topic: 'timersRequested', handle: timerRequestHandler(runtime, planning.onPlanned) }),
+  ];
+  const processedRetentionDays = opts.processedRetentionDays ?? 30;
+  const jobRetentionDays = opts.jobRetentionDays ?? 400;
+  const onceEver = campaigns.filter((c) => c.reentry === 'once' || 'milestone' in c.trigger).map((c) => c.id);
+  const purge = intervalTask({
+    name: 'purge',
+    everyMs: opts.purgeIntervalMs ?? 3_600_000,
+    logger,
+    run: async () => {
+      // Processed ids are stamped with the process clock; jobs' fire times with the scheduler's.
+      const deleted = await purgeProcessedEvents(runtime.db, new Date(), processedRetentionDays);
+      logger.info({ deleted, retentionDays: processedRetentionDays }, 'old processed-record ids purged');
+      const jobsDeleted = await purgeSettledJobs(runtime.db, clock.now(), jobRetentionDays, onceEver);
+      logger.info({ deleted: jobsDeleted, retentionDays: jobRetentionDays }, 'old settled jobs purged');
+    },
+  });
+  const components = [outboxRelay(outbox), startStep('start-up reconciliation', () => reconcileAtStartup(planning)), runner, componentGroup('consumers', consumers), purge];
+  const app = createSchedulerApp({ runtime, campaigns, clock, simulated: opts.simulated, fireDue: runner.runDue, readiness: componentReadiness(components) });
+  return { app, components, consumers, runner, outbox };
+}
+
+export type Scheduler = InProcess<SchedulerService>;
+
+/** The scheduler started in this process (tests, benchmarks): drive `app` with `inject()`, end with `stop()`. */
+export function startScheduler(opts: SchedulerOptions): Promise<Scheduler> {
+  return startInProcess(schedulerService(opts), opts.runtime.logger);
+}
