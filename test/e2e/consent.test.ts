@@ -9,7 +9,7 @@ import { connectedProducer, createTestInfra, eventually, serviceEnv, type TestIn
 import { loadConfig as loadClassifierConfig } from '../../services/classifier/src/config.ts';
 import { startClassifier, type Classifier } from '../../services/classifier/src/service.ts';
 import { loadThresholds } from '../../services/classifier/src/thresholds-file.ts';
-import { buildMessaging, type Messaging } from '../../services/messaging/src/app.ts';
+import { startMessaging, type Messaging } from '../../services/messaging/src/service.ts';
 import { loadConfig as loadMessagingConfig } from '../../services/messaging/src/config.ts';
 import { liftConsent } from '../../services/messaging/src/consent-lift.ts';
 import { loadCampaigns } from '../../services/scheduler/src/campaign-files.ts';
@@ -135,7 +135,7 @@ beforeAll(async () => {
   });
   const messagingRuntime = await openRuntime({ service: 'messaging', config: messagingConfig, schema: 'messaging', migrationsFolder: join(repoRoot, 'services', 'messaging', 'drizzle') });
   runtimes.push(messagingRuntime);
-  messaging = await buildMessaging({ runtime: messagingRuntime, config: messagingConfig, now: () => messagingNow, retryBackoffMs: 50 });
+  messaging = await startMessaging({ runtime: messagingRuntime, config: messagingConfig, now: () => messagingNow, retryBackoffMs: 50 });
 
   const schedulerConfig = loadSchedulerConfig(env);
   const schedulerRuntime = await openRuntime({ service: 'scheduler', config: schedulerConfig, schema: 'scheduling', migrationsFolder: join(repoRoot, 'services', 'scheduler', 'drizzle') });
@@ -153,7 +153,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await Promise.all([producer?.disconnect(), ...(messaging?.consumers.map((c) => c.stop()) ?? []), scheduler?.stop(), classifier?.stop()]);
-  await messaging?.app.close();
+  await messaging?.stop();
   await Promise.all(runtimes.map((r) => r.close()));
   await sendgrid?.close();
 });

@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { createProducer, openRuntime, publish } from '@lifecycle/kit';
 import { declaredTopics, type MessageRequested } from '@lifecycle/contracts';
-import { buildMessaging, loadConfig, migrationsFolder } from '@lifecycle/messaging';
+import { loadConfig, migrationsFolder, startMessaging } from '@lifecycle/messaging';
 import { SendGridMail, startFakeSendGrid } from './fake-sendgrid.ts';
 import { adminKafka, ensureKafka, ensureStackDatabase, ensureStackTopics } from './local-infra.ts';
 import { readStackConfig } from './stack-config.ts';
@@ -81,7 +81,7 @@ const config = loadConfig({
   SEND_CONCURRENCY: values.concurrency,
 });
 const runtime = await openRuntime({ service: 'messaging', config, schema: 'messaging', migrationsFolder });
-const service = await buildMessaging({ runtime, config });
+const service = await startMessaging({ runtime, config });
 const producer = createProducer(adminKafka(brokers));
 await producer.connect();
 try {
@@ -116,8 +116,7 @@ try {
   say(`${(count / seconds).toFixed(0)} messages/s rendered and handed to SendGrid (${count} in ${seconds.toFixed(2)} s)`);
   say(`latency messages.requested → API call: p50 ${percentile(latencies, 50)} ms, p99 ${percentile(latencies, 99)} ms, max ${latencies.at(-1)} ms`);
 } finally {
-  await Promise.all(service.consumers.map((c) => c.stop()));
-  await service.app.close();
+  await service.stop();
   await runtime.close();
   await producer.disconnect();
   await sendgrid.close();

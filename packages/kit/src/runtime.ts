@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import { createDatabase, createPool, databaseReachable, ensureDatabase, runMigrations, type Database } from './db.ts';
-import { createKafka, createProducer, type Kafka, type Producer, type RunningConsumer } from './kafka.ts';
+import { createKafka, createProducer, type Kafka, type Producer } from './kafka.ts';
 import { createBaseApp, type FastifyInstance, type Readiness } from './http.ts';
 import { installShutdown } from './shutdown.ts';
 import { createLogger } from './logger.ts';
@@ -9,7 +9,7 @@ import { ConfigError } from './config.ts';
 import { retry } from './retry.ts';
 import { describeError, serializeError } from './error-serializer.ts';
 import { createServiceMetrics, installMetrics, type ConsumerGroupRef, type Registry } from './metrics.ts';
-import { startComponents, type Component, type ServiceParts } from './components.ts';
+import { startComponents, type ServiceParts } from './components.ts';
 
 export interface RuntimeConfig {
   KAFKA_BROKERS: string[];
@@ -100,11 +100,7 @@ export interface ServiceAppOptions {
  * A service's HTTP app with `/healthz`, `/readyz` (the given checks and the database) and, given
  * `metrics`, `/metrics`. It starts nothing: the components it reports on are started beside it.
  */
-export function createServiceApp(runtime: Runtime, opts: ServiceAppOptions): FastifyInstance;
-/** @deprecated Readiness from consumers started inside an app factory: messaging's, until it is built from components. */
-export function createServiceApp(runtime: Runtime, consumers: () => RunningConsumer[], metrics?: ServiceMetricsWiring): FastifyInstance;
-export function createServiceApp(runtime: Runtime, second: ServiceAppOptions | (() => RunningConsumer[]), legacyMetrics?: ServiceMetricsWiring): FastifyInstance {
-  const opts: ServiceAppOptions = typeof second === 'function' ? { readiness: { consumers: () => second().every((c) => c.ready()) }, metrics: legacyMetrics } : second;
+export function createServiceApp(runtime: Runtime, opts: ServiceAppOptions): FastifyInstance {
   const app = createBaseApp({
     logger: runtime.logger,
     readiness: { ...opts.readiness, database: () => databaseReachable(runtime.pool) },
@@ -160,24 +156,6 @@ export async function runService(opts: ServiceParts<FastifyInstance> & {
   );
 }
 
-/**
- * @deprecated `runService` with components; kept for messaging, whose consumers and background
- * work are still started inside its app factory. Shutdown: consumers side by side, then the
- * background work in order, the server, the connections.
- */
-export async function serve(opts: {
-  runtime: Runtime;
-  app: FastifyInstance;
-  host: string;
-  port: number;
-  consumers: RunningConsumer[];
-  background?: { stop: () => Promise<void> }[];
-}): Promise<void> {
-  const alreadyStarted = (name: string, stop: () => Promise<void>): Component => ({ name, start: async () => undefined, stop });
-  const background = (opts.background ?? []).map((b, i) => alreadyStarted(`background ${i}`, () => b.stop()));
-  const consumers = alreadyStarted('consumers', async () => void (await Promise.all(opts.consumers.map((c) => c.stop()))));
-  await runService({ runtime: opts.runtime, app: opts.app, host: opts.host, port: opts.port, components: [...background.reverse(), consumers] });
-}
 
 /**
  * Runs a service's start-up; a bad configuration prints which variable is wrong and exits 2,

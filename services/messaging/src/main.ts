@@ -1,7 +1,7 @@
 import { join } from 'node:path';
-import { openRuntime, runMain, serve } from '@lifecycle/kit';
-import { buildMessaging } from './app.ts';
+import { openRuntime, runMain, runService } from '@lifecycle/kit';
 import { loadConfig } from './config.ts';
+import { messagingService } from './service.ts';
 
 await runMain('messaging', async () => {
   const config = loadConfig(process.env);
@@ -11,7 +11,6 @@ await runMain('messaging', async () => {
     schema: 'messaging',
     migrationsFolder: join(import.meta.dirname, '..', 'drizzle'),
   });
-  const { app, consumers, outbox } = await buildMessaging({ runtime, config });
-  // Consumers stop first, then the relay publishes what they committed last.
-  await serve({ runtime, app, host: config.HOST, port: config.PORT, consumers, background: [outbox] });
+  const { app, components } = messagingService({ runtime, config });
+  await runService({ runtime, app, components, host: config.HOST, port: config.PORT });
 });

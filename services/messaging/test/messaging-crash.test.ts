@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inArray } from 'drizzle-orm';
 import { createDatabase, createPool, openRuntime, publish, type Database, type Producer } from '@lifecycle/kit';
-import { buildMessaging } from '../src/app.ts';
+import { startMessaging as startMessagingInProcess } from '../src/service.ts';
 import { loadConfig } from '../src/config.ts';
 import { SendGridMail, startFakeSendGrid, type FakeSendGrid, type FakeSendGridRequest } from '@lifecycle/tools/fake-sendgrid';
 import { freePort } from '@lifecycle/tools/service-process';
@@ -118,22 +118,20 @@ describe('stopping while a send waits out a rate limit', () => {
     const config = loadConfig({ ...serviceEnv(infra), PORT: '0', SENDGRID_API_KEY: 'SG.test-key', SENDGRID_BASE_URL: sendgrid.url, SENDGRID_RETRY_MAX_MS: '20000' });
     const runtime = await openRuntime({ service: 'messaging', config, schema: 'messaging', migrationsFolder: join(import.meta.dirname, '..', 'drizzle') });
     try {
-      const first = await buildMessaging({ runtime, config });
+      const first = await startMessagingInProcess({ runtime, config });
       const req = thankYouRequest('stop-while-waiting');
       sendgrid.rateLimitNext(1, 15);
       await publish(producer, infra.prefix, 'messagesRequested', [req]);
       await eventually(() => expect(sendgrid.requests.map((r) => r.status)).toEqual([429]), 60_000);
       const stopStarted = Date.now();
-      await Promise.all(first.consumers.map((c) => c.stop()));
-      await first.app.close();
+      await first.stop();
       expect(Date.now() - stopStarted).toBeLessThan(5_000);
       expect(await db.select().from(sends).where(inArray(sends.dedupeKey, [req.payload.dedupeKey]))).toMatchObject([{ status: 'claimed' }]);
 
-      const second = await buildMessaging({ runtime, config });
+      const second = await startMessagingInProcess({ runtime, config });
       await eventually(() => expect(sendgrid.requests.map((r) => r.status)).toEqual([429, 202]), 90_000, 100);
       await eventually(async () => expect(await db.select().from(sends).where(inArray(sends.dedupeKey, [req.payload.dedupeKey]))).toMatchObject([{ status: 'sent' }]));
-      await Promise.all(second.consumers.map((c) => c.stop()));
-      await second.app.close();
+      await second.stop();
     } finally {
       await runtime.close();
     }

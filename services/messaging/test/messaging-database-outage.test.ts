@@ -8,7 +8,7 @@ import { createDatabase, createPool, openRuntime, publish, type Database, type P
 import { SendGridMail, startFakeSendGrid, type FakeSendGrid, type FakeSendGridRequest } from '@lifecycle/tools/fake-sendgrid';
 import { startTcpProxy, type TcpProxy } from '@lifecycle/tools/tcp-proxy';
 import { collectTopic, connectedProducer, createTestInfra, eventually, serviceEnv, type TestInfra } from '@lifecycle/tools/test-kit';
-import { buildMessaging, type Messaging } from '../src/app.ts';
+import { startMessaging, type Messaging } from '../src/service.ts';
 import { loadConfig } from '../src/config.ts';
 import { sendRow, statusEvents, thankYouRequest } from './message-requests.ts';
 
@@ -57,7 +57,7 @@ beforeAll(async () => {
   });
   const logger = pino({ level: 'warn', base: { service: 'messaging' } }, logStream);
   runtime = await openRuntime({ service: 'messaging', config, logger, schema: 'messaging', migrationsFolder: join(import.meta.dirname, '..', 'drizzle') });
-  service = await buildMessaging({ runtime, config, retryBackoffMs: 50, outagePauseMs: 500 });
+  service = await startMessaging({ runtime, config, retryBackoffMs: 50, outagePauseMs: 500 });
   producer = await connectedProducer(infra);
   events = await collectTopic(infra, 'messageEvents');
   const pool = createPool(infra.databaseUrl, 2);
@@ -68,7 +68,7 @@ afterAll(async () => {
   // A test that failed during an outage leaves the proxy cut; the service needs its database to stop cleanly.
   await proxy?.restore();
   await Promise.all([events?.stop(), producer?.disconnect(), ...(service?.consumers.map((c) => c.stop()) ?? [])]);
-  await service?.app.close();
+  await service?.stop();
   await runtime?.close();
   await direct?.pool.end();
   await proxy?.cut();

@@ -7,7 +7,7 @@ import { ConsentChanged, type LifecycleEvent, type MessageRequested } from '@lif
 import { openRuntime, publish, type Producer, type Runtime } from '@lifecycle/kit';
 import { SendGridMail, startFakeSendGrid, type FakeSendGrid, type FakeSendGridRequest } from '@lifecycle/tools/fake-sendgrid';
 import { collectTopic, connectedProducer, createTestInfra, eventually, serviceEnv, type TestInfra } from '@lifecycle/tools/test-kit';
-import { buildMessaging, type Messaging } from '../src/app.ts';
+import { startMessaging, type Messaging } from '../src/service.ts';
 import { loadConfig } from '../src/config.ts';
 import { addressIds, sends, suppressions } from '../src/db/schema.ts';
 import { signLegacyToken, signToken } from '../src/domain/unsubscribe-token.ts';
@@ -43,7 +43,7 @@ beforeAll(async () => {
     SENDGRID_WEBHOOK_PUBLIC_KEY: publicKey.export({ format: 'der', type: 'spki' }).toString('base64'),
   });
   runtime = await openRuntime({ service: 'messaging', config, schema: 'messaging', migrationsFolder: join(import.meta.dirname, '..', 'drizzle') });
-  service = await buildMessaging({
+  service = await startMessaging({
     runtime,
     config,
     retryBackoffMs: 50,
@@ -59,7 +59,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await Promise.all([events?.stop(), consentChanges?.stop(), producer?.disconnect(), ...(service?.consumers.map((c) => c.stop()) ?? [])]);
-  await service?.app.close();
+  await service?.stop();
   await runtime?.close();
   await sendgrid?.close();
 });

@@ -5,7 +5,7 @@ import { MessageRequested } from '@lifecycle/contracts';
 import { openRuntime, publish, type Producer, type Runtime } from '@lifecycle/kit';
 import { SendGridMail, startFakeSendGrid, type FakeSendGrid, type FakeSendGridRequest } from '@lifecycle/tools/fake-sendgrid';
 import { collectTopic, connectedProducer, createTestInfra, eventually, serviceEnv, type TestInfra } from '@lifecycle/tools/test-kit';
-import { buildMessaging, type Messaging } from '../src/app.ts';
+import { startMessaging, type Messaging } from '../src/service.ts';
 import { loadConfig } from '../src/config.ts';
 import { sends } from '../src/db/schema.ts';
 import { withDoubtfulSends, type DoubtfulSends } from '../src/doubtful-sends.ts';
@@ -42,14 +42,14 @@ beforeAll(async () => {
     SENDGRID_WEBHOOK_PUBLIC_KEY: publicKey.export({ format: 'der', type: 'spki' }).toString('base64'),
   });
   runtime = await openRuntime({ service: 'messaging', config, schema: 'messaging', migrationsFolder: join(import.meta.dirname, '..', 'drizzle') });
-  service = await buildMessaging({ runtime, config, retryBackoffMs: 50, lagMaxAgeMs: 0 });
+  service = await startMessaging({ runtime, config, retryBackoffMs: 50, lagMaxAgeMs: 0 });
   producer = await connectedProducer(infra);
   events = await collectTopic(infra, 'messageEvents');
 });
 
 afterAll(async () => {
   await Promise.all([events?.stop(), producer?.disconnect(), ...(service?.consumers.map((c) => c.stop()) ?? [])]);
-  await service?.app.close();
+  await service?.stop();
   await runtime?.close();
   await sendgrid?.close();
 });

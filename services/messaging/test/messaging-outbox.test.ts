@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { openRuntime, publish, type Producer, type Runtime } from '@lifecycle/kit';
 import { collectTopic, connectedProducer, createTestInfra, eventually, serviceEnv, type TestInfra } from '@lifecycle/tools/test-kit';
-import { buildMessaging, type Messaging } from '../src/app.ts';
+import { startMessaging, type Messaging } from '../src/service.ts';
 import { loadConfig } from '../src/config.ts';
 import { readEml } from './read-eml.ts';
 import { sendRow, statusEvents, thankYouRequest } from './message-requests.ts';
@@ -35,14 +35,14 @@ beforeAll(async () => {
   });
   const logger = pino({ level: 'info', base: { service: 'messaging' } }, logStream);
   runtime = await openRuntime({ service: 'messaging', config, logger, schema: 'messaging', migrationsFolder: join(import.meta.dirname, '..', 'drizzle') });
-  service = await buildMessaging({ runtime, config });
+  service = await startMessaging({ runtime, config });
   producer = await connectedProducer(infra);
   events = await collectTopic(infra, 'messageEvents');
 });
 
 afterAll(async () => {
   await Promise.all([events?.stop(), producer?.disconnect(), ...(service?.consumers.map((c) => c.stop()) ?? [])]);
-  await service?.app.close();
+  await service?.stop();
   await runtime?.close();
   await rm(outboxDir, { recursive: true, force: true });
 });

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConsentChanged } from '@lifecycle/contracts';
 import { createPool, openRuntime, publish, type Pool, type Producer, type Runtime } from '@lifecycle/kit';
 import { collectTopic, connectedProducer, createTestInfra, eventually, serviceEnv, type TestInfra } from '@lifecycle/tools/test-kit';
-import { buildMessaging, type Messaging } from '../src/app.ts';
+import { startMessaging, type Messaging } from '../src/service.ts';
 import { loadConfig, type MessagingConfig } from '../src/config.ts';
 import { liftConsent } from '../src/consent-lift.ts';
 import { consent, consentOutbox, sends } from '../src/db/schema.ts';
@@ -63,7 +63,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await Promise.all([statuses?.stop(), consentChanges?.stop(), producer?.disconnect(), ...(service?.consumers.map((c) => c.stop()) ?? [])]);
-  await service?.app.close();
+  await service?.stop();
   await runtime?.close();
   holder?.release();
   await holderPool?.end();
@@ -137,7 +137,7 @@ describe('messaging’s records', () => {
     });
     await runtime.db.insert(sends).values([row(unreported, null), row(reported, at)]);
 
-    service = await buildMessaging({ runtime, config });
+    service = await startMessaging({ runtime, config });
 
     await eventually(() => expect(consentIds('cust-legacy')).toEqual(['consent:cust-legacy:2', 'consent:cust-legacy:3']), 30_000);
     await eventually(() => expect(statusesOf(unreported.payload.dedupeKey)).toEqual(['sent']), 30_000);
@@ -159,12 +159,11 @@ describe('messaging’s records', () => {
     await eventually(async () => expect(await sendRow(runtime.db, req.payload.dedupeKey)).toMatchObject({ status: 'sent' }), 30_000);
     await service.consent.record({ customerId: 'cust-crash', email: 'cust-crash@example.com' }, { kind: 'unsubscribe', at: new Date(), source: 'unsubscribe-link' }, 'crash-cause');
     expect(await outboxRows()).toBe(2);
-    await Promise.all(service.consumers.map((c) => c.stop()));
-    await service.app.close();
+    await service.stop();
     expect(statusesOf(req.payload.dedupeKey)).toEqual([]);
     expect(consentIds('cust-crash')).toEqual([]);
 
-    service = await buildMessaging({ runtime, config });
+    service = await startMessaging({ runtime, config });
     await eventually(() => {
       expect(statusesOf(req.payload.dedupeKey)).toEqual(['sent']);
       expect(consentIds('cust-crash')).toEqual(['consent:cust-crash:1']);

@@ -4,7 +4,7 @@ import { DeadLetter, topicName } from '@lifecycle/contracts';
 import { openRuntime, publish, type Producer, type Runtime } from '@lifecycle/kit';
 import { SendGridMail, startFakeSendGrid, type FakeSendGrid, type FakeSendGridRequest } from '@lifecycle/tools/fake-sendgrid';
 import { collectTopic, connectedProducer, createTestInfra, eventually, serviceEnv, type TestInfra } from '@lifecycle/tools/test-kit';
-import { buildMessaging, type Messaging } from '../src/app.ts';
+import { startMessaging, type Messaging } from '../src/service.ts';
 import { loadConfig } from '../src/config.ts';
 import { sends } from '../src/db/schema.ts';
 import { sendRow, statusEvents, thankYouRequest } from './message-requests.ts';
@@ -23,7 +23,7 @@ beforeAll(async () => {
   sendgrid = await startFakeSendGrid();
   const config = loadConfig({ ...serviceEnv(infra), PORT: '0', SENDGRID_API_KEY: 'SG.test-key', SENDGRID_BASE_URL: sendgrid.url });
   runtime = await openRuntime({ service: 'messaging', config, schema: 'messaging', migrationsFolder: join(import.meta.dirname, '..', 'drizzle') });
-  service = await buildMessaging({ runtime, config, retryBackoffMs: 50 });
+  service = await startMessaging({ runtime, config, retryBackoffMs: 50 });
   producer = await connectedProducer(infra);
   events = await collectTopic(infra, 'messageEvents');
   dead = await collectTopic(infra, 'messagesRequested', { deadLetter: true });
@@ -31,7 +31,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await Promise.all([events?.stop(), dead?.stop(), producer?.disconnect(), ...(service?.consumers.map((c) => c.stop()) ?? [])]);
-  await service?.app.close();
+  await service?.stop();
   await runtime?.close();
   await sendgrid?.close();
 });
