@@ -4,7 +4,7 @@ export default defineConfig({
   dialect: 'postgresql',
   schema: './services/classifier/src/db/schema.ts',
   out: './services/classifier/drizzle',
-  schemaFilter: ['lifecycle'],
+  schemaFilter: ['classifier'],
   // Where start-up (the kit's runMigrations) records applied migrations: in the service's own schema.
-  migrations: { schema: 'lifecycle', table: '__drizzle_migrations' },
+  migrations: { schema: 'classifier', table: '__drizzle_migrations' },
 });

@@ -4,7 +4,7 @@ export default defineConfig({
   dialect: 'postgresql',
   schema: './services/scheduler/src/db/schema.ts',
   out: './services/scheduler/drizzle',
-  schemaFilter: ['scheduling'],
+  schemaFilter: ['scheduler'],
   // Where start-up (the kit's runMigrations) records applied migrations: in the service's own schema.
-  migrations: { schema: 'scheduling', table: '__drizzle_migrations' },
+  migrations: { schema: 'scheduler', table: '__drizzle_migrations' },
 });

@@ -242,8 +242,8 @@ async function sendStatuses(): Promise<Map<string, string>> {
 async function whereIsIt(order: PostedOrder, dedupeKey: string): Promise<string> {
   const client = observe();
   const seen = await client.query('SELECT 1 FROM ingestion.seen_messages WHERE message_id = $1', [order.messageId]);
-  const job = await client.query<{ status: string; skip_reason: string | null }>('SELECT status, skip_reason FROM scheduling.jobs WHERE dedupe_key = $1', [dedupeKey]);
-  const outbox = await client.query('SELECT 1 FROM scheduling.outbox WHERE key = $1', [order.customerId]).catch(() => ({ rowCount: null }));
+  const job = await client.query<{ status: string; skip_reason: string | null }>('SELECT status, skip_reason FROM scheduler.jobs WHERE dedupe_key = $1', [dedupeKey]);
+  const outbox = await client.query('SELECT 1 FROM scheduler.outbox WHERE key = $1', [order.customerId]).catch(() => ({ rowCount: null }));
   const send = await client.query<{ status: string; error: string | null }>('SELECT status::text AS status, error FROM messaging.sends WHERE dedupe_key = $1', [dedupeKey]);
   const jobRow = job.rows[0];
   const sendRow = send.rows[0];

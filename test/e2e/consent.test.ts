@@ -105,7 +105,7 @@ function crossSellsTo(customerId: string): SendGridMail[] {
 /** The scheduler has taken in the owner's record (it looked, whatever it decided). */
 async function schedulerApplied(consentId: string): Promise<void> {
   await eventually(async () => {
-    const { rows } = await runtimes[1]!.pool.query('SELECT 1 FROM scheduling.processed_events WHERE event_id = $1', [consentId]);
+    const { rows } = await runtimes[1]!.pool.query('SELECT 1 FROM scheduler.processed_events WHERE event_id = $1', [consentId]);
     expect(rows).toHaveLength(1);
   }, 30_000);
 }
@@ -138,7 +138,7 @@ beforeAll(async () => {
   messaging = await startMessaging({ runtime: messagingRuntime, config: messagingConfig, now: () => messagingNow, retryBackoffMs: 50 });
 
   const schedulerConfig = loadSchedulerConfig(env);
-  const schedulerRuntime = await openRuntime({ service: 'scheduler', config: schedulerConfig, schema: 'scheduling', migrationsFolder: join(repoRoot, 'services', 'scheduler', 'drizzle') });
+  const schedulerRuntime = await openRuntime({ service: 'scheduler', config: schedulerConfig, schema: 'scheduler', migrationsFolder: join(repoRoot, 'services', 'scheduler', 'drizzle') });
   runtimes.push(schedulerRuntime);
   const shipped = await loadCampaigns(join(repoRoot, 'campaigns'));
   clock = simulatedClock(day(0, -1));
@@ -146,7 +146,7 @@ beforeAll(async () => {
   scheduler = await startScheduler({ runtime: schedulerRuntime, campaigns: shipped.campaigns.filter((c) => c.id === 'cross-sell'), settings: shipped.settings, clock, simulated: clock, pollMs: 60_000 });
 
   const classifierConfig = loadClassifierConfig(env);
-  const classifierRuntime = await openRuntime({ service: 'classifier', config: classifierConfig, schema: 'lifecycle', migrationsFolder: join(repoRoot, 'services', 'classifier', 'drizzle') });
+  const classifierRuntime = await openRuntime({ service: 'classifier', config: classifierConfig, schema: 'classifier', migrationsFolder: join(repoRoot, 'services', 'classifier', 'drizzle') });
   runtimes.push(classifierRuntime);
   classifier = await startClassifier(classifierRuntime, await loadThresholds(classifierConfig.LIFECYCLE_CONFIG));
 }, 180_000);

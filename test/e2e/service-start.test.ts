@@ -18,7 +18,7 @@ async function expectCompleteSchemas(databaseUrl: string): Promise<void> {
   const pool = createPool(databaseUrl, 1);
   try {
     for (const s of serviceSchemas) expect(await schemaProblems(pool, s.schema, s.migrationsFolder)).toEqual([]);
-    expect(await schemaNames(pool)).toEqual(['ingestion', 'lifecycle', 'messaging', 'public', 'scheduling']);
+    expect(await schemaNames(pool)).toEqual(['classifier', 'ingestion', 'messaging', 'public', 'scheduler']);
   } finally {
     await pool.end();
   }

@@ -8,8 +8,8 @@ import { repoRoot } from './kafka-broker.ts';
 /** The four services, the PostgreSQL schema each owns (as its `main.ts` opens it) and its committed migrations. */
 export const serviceSchemas = [
   { service: 'ingestion', schema: 'ingestion' },
-  { service: 'classifier', schema: 'lifecycle' },
-  { service: 'scheduler', schema: 'scheduling' },
+  { service: 'classifier', schema: 'classifier' },
+  { service: 'scheduler', schema: 'scheduler' },
   { service: 'messaging', schema: 'messaging' },
 ].map((s) => ({ ...s, migrationsFolder: join(repoRoot, 'services', s.service, 'drizzle') }));
 

@@ -39,7 +39,7 @@ export const wiring: { readonly [S in ServiceName]: ServiceWiring } = {
   },
   classifier: {
     role: 'profiles and lifecycle stages',
-    schema: 'lifecycle',
+    schema: 'classifier',
     port: 3002,
     consumes: ['lifecycleEvents', 'timersFired', 'messageEvents', 'consentChanges'],
     http: [],
@@ -48,7 +48,7 @@ export const wiring: { readonly [S in ServiceName]: ServiceWiring } = {
   },
   scheduler: {
     role: 'campaigns, durable jobs, one clock',
-    schema: 'scheduling',
+    schema: 'scheduler',
     port: 3003,
     consumes: ['lifecycleEvents', 'stageChanges', 'messageEvents', 'timersRequested', 'consentChanges'],
     http: [],

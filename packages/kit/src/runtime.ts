@@ -39,6 +39,8 @@ export async function openRuntime(opts: {
   service: string;
   config: RuntimeConfig;
   schema: string;
+  /** Names the schema had before it was named for its service: renamed on the first start (see `runMigrations`). */
+  previousSchemaNames?: readonly string[];
   migrationsFolder: string;
   logger?: Logger;
   /** Tries to connect the producer before start-up fails (default 8, about 20 s). */
@@ -49,7 +51,7 @@ export async function openRuntime(opts: {
   await ensureDatabase(config.DATABASE_URL);
   const pool = createPool(config.DATABASE_URL);
   pool.on('error', (err) => logger.error({ err }, 'idle database connection failed'));
-  const migrated = await runMigrations(config.DATABASE_URL, { schema: opts.schema, migrationsFolder: opts.migrationsFolder });
+  const migrated = await runMigrations(config.DATABASE_URL, { schema: opts.schema, migrationsFolder: opts.migrationsFolder, ...(opts.previousSchemaNames === undefined ? {} : { previousNames: opts.previousSchemaNames }) });
   if (migrated.applied > 0 || migrated.adopted > 0) logger.info({ schema: opts.schema, ...migrated }, 'database migrated');
   const kafka = createKafka({ clientId: `lifecycle-${service}`, brokers: config.KAFKA_BROKERS, logger });
   const producer = createProducer(kafka);
@@ -156,6 +158,43 @@ export async function runService(opts: ServiceParts<FastifyInstance> & {
   );
 }
 
+
+/** What a service's `main.ts` hands `runServiceMain`. */
+export interface ServiceMain<C extends RuntimeConfig & { HOST: string; PORT: number }, Files> {
+  service: string;
+  /** The PostgreSQL schema the service owns (and records its migrations in). */
+  schema: string;
+  previousSchemaNames?: readonly string[];
+  /** The service's drizzle-kit migrations folder. */
+  migrationsFolder: string;
+  /** Parses the environment; a `ConfigError` names the variable. */
+  loadConfig: (env: NodeJS.ProcessEnv) => C;
+  /** Reads the files the service is configured by (campaigns, thresholds), before it connects to anything: a mistake stops it first. */
+  readFiles: (config: C) => Promise<Files>;
+  /** The service built on its runtime, not started. */
+  build: (runtime: Runtime, config: C, files: Files) => ServiceParts<FastifyInstance>;
+}
+
+/**
+ * A service process from start to end, the one place that decides the order: configuration, the
+ * files it is configured by, the runtime (database, migrations, producer), the service's parts,
+ * then `runService`. A bad configuration exits 2, any other start-up failure 1.
+ */
+export function runServiceMain<C extends RuntimeConfig & { HOST: string; PORT: number }, Files>(main: ServiceMain<C, Files>): Promise<void> {
+  return runMain(main.service, async () => {
+    const config = main.loadConfig(process.env);
+    const files = await main.readFiles(config);
+    const runtime = await openRuntime({
+      service: main.service,
+      config,
+      schema: main.schema,
+      migrationsFolder: main.migrationsFolder,
+      ...(main.previousSchemaNames === undefined ? {} : { previousSchemaNames: main.previousSchemaNames }),
+    });
+    const { app, components } = main.build(runtime, config, files);
+    await runService({ runtime, app, components, host: config.HOST, port: config.PORT });
+  });
+}
 
 /**
  * Runs a service's start-up; a bad configuration prints which variable is wrong and exits 2,

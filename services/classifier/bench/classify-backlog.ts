@@ -32,7 +32,7 @@ function event(i: number): LifecycleEvent {
 
 const logger = createLogger('bench', 'warn');
 await ensureDatabase(config.DATABASE_URL);
-const runtime = await openRuntime({ service: 'classifier', config, schema: 'lifecycle', migrationsFolder: join(import.meta.dirname, '..', 'drizzle'), logger });
+const runtime = await openRuntime({ service: 'classifier', config, schema: 'classifier', migrationsFolder: join(import.meta.dirname, '..', 'drizzle'), logger });
 await ensureTopics(runtime.kafka, config.TOPIC_PREFIX);
 const producer = createProducer(runtime.kafka);
 await producer.connect();
@@ -47,7 +47,7 @@ const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsa
 const began = performance.now();
 const service = await startClassifier(runtime, await loadThresholds(config.LIFECYCLE_CONFIG));
 for (;;) {
-  const { rows } = await runtime.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM lifecycle.processed_events');
+  const { rows } = await runtime.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM classifier.processed_events');
   const done = rows[0]?.n ?? 0;
   if (done >= events) break;
   await new Promise((r) => setTimeout(r, 1_000));
@@ -56,7 +56,7 @@ for (;;) {
 while ((await service.outbox.backlog()) > 0) await new Promise((r) => setTimeout(r, 200));
 const seconds = (performance.now() - began) / 1000;
 clearInterval(sampler);
-const [stages] = (await runtime.pool.query('SELECT count(*)::int AS customers, count(DISTINCT stage)::int AS stages FROM lifecycle.profiles')).rows;
+const [stages] = (await runtime.pool.query('SELECT count(*)::int AS customers, count(DISTINCT stage)::int AS stages FROM classifier.profiles')).rows;
 process.stdout.write(
   `classified ${events} events (${stages.customers} customers) and published their records in ${seconds.toFixed(1)} s: ${Math.round(events / seconds)} events/s, peak RSS ${Math.round(peakRss / 1_048_576)} MiB (broker and PostgreSQL not included)\n`,
 );

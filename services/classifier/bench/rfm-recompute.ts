@@ -18,10 +18,10 @@ const config = loadConfig({ ...process.env, DATABASE_URL: run.databaseUrl, TOPIC
 const settings = rfmWorkerSettings(config);
 const rates = { base: 'EUR', rates: { USD: 0.92, JPY: 0.0062 } };
 
-const runtime = await openRuntime({ service: 'classifier', config, schema: 'lifecycle', migrationsFolder: join(import.meta.dirname, '..', 'drizzle'), logger: createLogger('bench', 'warn') });
+const runtime = await openRuntime({ service: 'classifier', config, schema: 'classifier', migrationsFolder: join(import.meta.dirname, '..', 'drizzle'), logger: createLogger('bench', 'warn') });
 let began = performance.now();
 await seedCustomers(runtime.db, { count: customers, from: '2025-01-01T00:00:00.000Z' });
-await runtime.pool.query('VACUUM ANALYZE lifecycle.profiles');
+await runtime.pool.query('VACUUM ANALYZE classifier.profiles');
 process.stdout.write(`seeded ${customers} customers in ${((performance.now() - began) / 1000).toFixed(1)} s\n`);
 
 for (const round of ['first', 'second']) {

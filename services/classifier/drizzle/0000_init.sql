@@ -1,11 +1,11 @@
-CREATE SCHEMA "lifecycle";
+CREATE SCHEMA "classifier";
 --> statement-breakpoint
-CREATE TABLE "lifecycle"."processed_events" (
+CREATE TABLE "classifier"."processed_events" (
 	"event_id" text PRIMARY KEY NOT NULL,
 	"processed_at" timestamp with time zone DEFAULT now() NOT NULL
 );
 --> statement-breakpoint
-CREATE TABLE "lifecycle"."profiles" (
+CREATE TABLE "classifier"."profiles" (
 	"customer_id" text PRIMARY KEY NOT NULL,
 	"stage" text,
 	"email" text,
@@ -19,7 +19,7 @@ CREATE TABLE "lifecycle"."profiles" (
 	"updated_at" timestamp with time zone DEFAULT now() NOT NULL
 );
 --> statement-breakpoint
-CREATE TABLE "lifecycle"."stage_history" (
+CREATE TABLE "classifier"."stage_history" (
 	"id" bigserial PRIMARY KEY NOT NULL,
 	"customer_id" text NOT NULL,
 	"from_stage" text,
@@ -30,4 +30,4 @@ CREATE TABLE "lifecycle"."stage_history" (
 	"recorded_at" timestamp with time zone DEFAULT now() NOT NULL
 );
 --> statement-breakpoint
-CREATE INDEX "stage_history_customer_idx" ON "lifecycle"."stage_history" USING btree ("customer_id","id");
+CREATE INDEX "stage_history_customer_idx" ON "classifier"."stage_history" USING btree ("customer_id","id");

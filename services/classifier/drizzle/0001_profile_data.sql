@@ -1,3 +1,3 @@
-ALTER TABLE "lifecycle"."profiles" ADD COLUMN "next_check_at" timestamp with time zone;--> statement-breakpoint
-ALTER TABLE "lifecycle"."profiles" ADD COLUMN "data" jsonb DEFAULT '{}'::jsonb NOT NULL;--> statement-breakpoint
-CREATE INDEX "profiles_stage_idx" ON "lifecycle"."profiles" USING btree ("stage","customer_id");
+ALTER TABLE "classifier"."profiles" ADD COLUMN "next_check_at" timestamp with time zone;--> statement-breakpoint
+ALTER TABLE "classifier"."profiles" ADD COLUMN "data" jsonb DEFAULT '{}'::jsonb NOT NULL;--> statement-breakpoint
+CREATE INDEX "profiles_stage_idx" ON "classifier"."profiles" USING btree ("stage","customer_id");

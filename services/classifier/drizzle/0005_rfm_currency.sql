@@ -1,1 +1,1 @@
-ALTER TABLE "lifecycle"."profiles" ADD COLUMN "rfm_currency" text;
+ALTER TABLE "classifier"."profiles" ADD COLUMN "rfm_currency" text;

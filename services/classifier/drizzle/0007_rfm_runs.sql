@@ -1,4 +1,4 @@
-CREATE TABLE "lifecycle"."rfm_runs" (
+CREATE TABLE "classifier"."rfm_runs" (
 	"id" bigserial PRIMARY KEY NOT NULL,
 	"at" timestamp with time zone NOT NULL,
 	"phase" text DEFAULT 'due' NOT NULL,
@@ -8,7 +8,7 @@ CREATE TABLE "lifecycle"."rfm_runs" (
 	"cuts" jsonb
 );
 --> statement-breakpoint
-CREATE TABLE "lifecycle"."rfm_staging" (
+CREATE TABLE "classifier"."rfm_staging" (
 	"customer_id" text PRIMARY KEY NOT NULL,
 	"last_order_at" timestamp with time zone NOT NULL,
 	"order_count" integer NOT NULL,

@@ -1,4 +1,4 @@
-CREATE TABLE "lifecycle"."outbox" (
+CREATE TABLE "classifier"."outbox" (
 	"id" bigserial PRIMARY KEY NOT NULL,
 	"topic" text NOT NULL,
 	"key" text,

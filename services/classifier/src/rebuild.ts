@@ -28,6 +28,8 @@ export async function resetClassifier(opts: { kafka: Kafka; pool: Pool; prefix: 
     if (running.length > 0) {
       return { ok: false, reason: `the classifier is running (consumer group ${running.map((g) => g.groupId).join(', ')} has members); stop it first` };
     }
+    // `lifecycle`: the schema's name before it was named for the service, on a database no newer classifier has started on.
+    await opts.pool.query('DROP SCHEMA IF EXISTS classifier CASCADE');
     await opts.pool.query('DROP SCHEMA IF EXISTS lifecycle CASCADE');
     const replay: Record<string, number> = {};
     for (const g of groups) {

@@ -20,7 +20,7 @@ export interface ClassifierService extends ServiceParts<FastifyInstance> {
  * relay publishes what they enqueued.
  */
 export function classifierService(runtime: Runtime, thresholds: Thresholds, rfmSettings: RfmWorkerSettings = defaultRfmWorkerSettings): ClassifierService {
-  const outbox = createOutbox({ pool: runtime.pool, kafka: runtime.kafka, schema: 'lifecycle', prefix: runtime.prefix, logger: runtime.logger });
+  const outbox = createOutbox({ pool: runtime.pool, kafka: runtime.kafka, schema: 'classifier', prefix: runtime.prefix, logger: runtime.logger });
   const common = { kafka: runtime.kafka, producer: runtime.producer, prefix: runtime.prefix, pool: runtime.pool, logger: runtime.logger };
   const consumers = [
     topicConsumerComponent({

@@ -51,7 +51,7 @@ const order = (id: string, customerId: string, at: string) => track(id, customer
 beforeAll(async () => {
   infra = await createTestInfra();
   const config = loadConfig({ ...serviceEnv(infra), PORT: '0' });
-  runtime = await openRuntime({ service: 'classifier', config, schema: 'lifecycle', migrationsFolder });
+  runtime = await openRuntime({ service: 'classifier', config, schema: 'classifier', migrationsFolder });
   // The shipped thresholds: at_risk after 1.5 × the median gap, 60 days for one-order customers.
   service = await startClassifier(runtime, await loadThresholds(config.LIFECYCLE_CONFIG));
   producer = await connectedProducer(infra);
@@ -176,7 +176,7 @@ describe('classifier on a real broker and database', () => {
     // Sequence 2 first, then 1 arriving late: the later record stands.
     await publish(producer, infra.prefix, 'consentChanges', [consentRecord('jo', 2, 'subscribed', day(64)), consentRecord('jo', 1, 'unsubscribed', day(63))]);
     await eventually(async () => {
-      const { rows } = await runtime.pool.query("SELECT count(*)::int AS n FROM lifecycle.processed_events WHERE event_id IN ('consent:jo:1', 'consent:jo:2')");
+      const { rows } = await runtime.pool.query("SELECT count(*)::int AS n FROM classifier.processed_events WHERE event_id IN ('consent:jo:1', 'consent:jo:2')");
       expect(rows).toEqual([{ n: 2 }]);
     });
     expect((await service.app.inject({ url: '/customers/jo' })).json().profile).toMatchObject({
@@ -282,7 +282,7 @@ describe('classifier on a real broker and database', () => {
     await publish(producer, infra.prefix, 'messageEvents', [status('e-s-1', 'opened', day(11))]);
     await publish(producer, infra.prefix, 'consentChanges', [consentRecord('early', 1, 'unsubscribed', day(12))]);
     await eventually(async () => {
-      const { rows } = await runtime.pool.query("SELECT event_id FROM lifecycle.held_message_events WHERE customer_id = 'early' ORDER BY event_id");
+      const { rows } = await runtime.pool.query("SELECT event_id FROM classifier.held_message_events WHERE customer_id = 'early' ORDER BY event_id");
       expect(rows).toEqual([{ event_id: 'consent:early:1' }, { event_id: 'e-s-1' }]);
     });
     expect((await service.app.inject({ url: '/customers/early' })).statusCode).toBe(404);
@@ -291,20 +291,20 @@ describe('classifier on a real broker and database', () => {
     await eventually(async () =>
       expect((await service.app.inject({ url: '/customers/early' })).json().profile).toMatchObject({ lastOpenAt: day(11), consent: { state: 'unsubscribed', changedAt: day(12) }, subscribed: false, subscribedAt: day(12), stage: 'conversion' }),
     );
-    const { rows } = await runtime.pool.query("SELECT count(*)::int AS n FROM lifecycle.held_message_events WHERE customer_id = 'early'");
+    const { rows } = await runtime.pool.query("SELECT count(*)::int AS n FROM classifier.held_message_events WHERE customer_id = 'early'");
     expect(rows).toEqual([{ n: 0 }]);
   });
 
   it('rebuilds the same profiles from the retained events after a reset', async () => {
-    const snapshot = async () => (await runtime.pool.query('SELECT customer_id, stage, data FROM lifecycle.profiles ORDER BY customer_id')).rows;
+    const snapshot = async () => (await runtime.pool.query('SELECT customer_id, stage, data FROM classifier.profiles ORDER BY customer_id')).rows;
     const live = await snapshot();
     expect(live.map((r) => [r.customer_id, r.stage])).toEqual([['early', 'conversion'], ['fresh', 'conversion'], ['hist', 'conversion'], ['jo', 'retention'], ['ren', 'awareness'], ['u-7', 'consideration']]);
 
     await service.stop();
     expect(await resetClassifier({ kafka: infra.kafka, pool: runtime.pool, prefix: infra.prefix })).toMatchObject({ ok: true });
-    await expect(runtime.pool.query('SELECT 1 FROM lifecycle.profiles')).rejects.toThrow(/does not exist/);
+    await expect(runtime.pool.query('SELECT 1 FROM classifier.profiles')).rejects.toThrow(/does not exist/);
 
-    await runMigrations(infra.databaseUrl, { schema: 'lifecycle', migrationsFolder });
+    await runMigrations(infra.databaseUrl, { schema: 'classifier', migrationsFolder });
     service = await startClassifier(runtime, await loadThresholds(loadConfig({}).LIFECYCLE_CONFIG));
     await eventually(async () => expect(await snapshot()).toEqual(live), 30_000);
   });
@@ -312,6 +312,6 @@ describe('classifier on a real broker and database', () => {
   it('refuses to reset while the classifier is running', async () => {
     await eventually(() => expect(service.consumers.every((c) => c.ready())).toBe(true));
     expect(await resetClassifier({ kafka: infra.kafka, pool: runtime.pool, prefix: infra.prefix })).toMatchObject({ ok: false, reason: expect.stringContaining('stop it first') });
-    expect((await runtime.pool.query('SELECT count(*)::int AS n FROM lifecycle.profiles')).rows).toEqual([{ n: 6 }]);
+    expect((await runtime.pool.query('SELECT count(*)::int AS n FROM classifier.profiles')).rows).toEqual([{ n: 6 }]);
   });
 });

@@ -44,7 +44,7 @@ const customer = async (id: string) => (await app.inject({ url: `/customers/${id
 
 beforeAll(async () => {
   const infra = await createTestInfra();
-  runtime = await openRuntime({ service: 'classifier', config: loadConfig({ ...serviceEnv(infra), PORT: '0' }), schema: 'lifecycle', migrationsFolder });
+  runtime = await openRuntime({ service: 'classifier', config: loadConfig({ ...serviceEnv(infra), PORT: '0' }), schema: 'classifier', migrationsFolder });
   // The HTTP app alone: no consumer runs, the profiles are written directly.
   app = createClassifierApp({ runtime, readiness: {} });
   const profiles = [

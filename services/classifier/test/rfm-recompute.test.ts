@@ -31,7 +31,7 @@ const Run = z.object({ phase: z.string(), scored: z.number().int(), skipped: z.n
 
 /** Every profile's stored scores, in the pure function's shape. */
 async function storedScores(): Promise<Map<string, unknown>> {
-  const { rows } = await runtime.pool.query('SELECT customer_id, rfm_recency, rfm_frequency, rfm_monetary, rfm_currency, rfm_segment FROM lifecycle.profiles');
+  const { rows } = await runtime.pool.query('SELECT customer_id, rfm_recency, rfm_frequency, rfm_monetary, rfm_currency, rfm_segment FROM classifier.profiles');
   return new Map(
     Scores.array()
       .parse(rows)
@@ -42,11 +42,11 @@ async function storedScores(): Promise<Map<string, unknown>> {
 /** What `scoreRfm` says for these customers, as stored scores. */
 const expectedScores = (customers: RfmInput[], rates: CurrencyRates | undefined): Map<string, unknown> => new Map(scoreRfm(customers, now, rates).map((s) => [s.customerId, s]));
 
-const latestRun = async () => Run.parse((await runtime.pool.query('SELECT phase, scored, skipped FROM lifecycle.rfm_runs ORDER BY id DESC LIMIT 1')).rows[0]);
+const latestRun = async () => Run.parse((await runtime.pool.query('SELECT phase, scored, skipped FROM classifier.rfm_runs ORDER BY id DESC LIMIT 1')).rows[0]);
 
 beforeAll(async () => {
   infra = await createTestInfra();
-  runtime = await openRuntime({ service: 'classifier', config: loadConfig({ ...serviceEnv(infra), PORT: '0' }), schema: 'lifecycle', migrationsFolder });
+  runtime = await openRuntime({ service: 'classifier', config: loadConfig({ ...serviceEnv(infra), PORT: '0' }), schema: 'classifier', migrationsFolder });
 });
 
 afterAll(async () => {
@@ -56,7 +56,7 @@ afterAll(async () => {
 describe('the RFM recompute in SQL', () => {
   const examples = [...edgeExamples, ...monetaryExamples];
   it.each(examples)('scores "$name" as the pure rules do', async ({ customers, rates }) => {
-    await runtime.pool.query('TRUNCATE lifecycle.profiles');
+    await runtime.pool.query('TRUNCATE classifier.profiles');
     await insertRfmInputs(runtime.db, customers);
     // Batches of three: every phase resumes from its cursor several times.
     expect(await recomputeRfm(runtime.pool, now, rates, settings)).toBe(customers.length);
@@ -64,18 +64,18 @@ describe('the RFM recompute in SQL', () => {
   });
 
   it('takes no score from a customer whose orders were all refunded since', async () => {
-    await runtime.pool.query('TRUNCATE lifecycle.profiles');
+    await runtime.pool.query('TRUNCATE classifier.profiles');
     const [first, ...rest] = edgeExamples[0]!.customers;
     await insertRfmInputs(runtime.db, [first!, ...rest]);
     await recomputeRfm(runtime.pool, now, undefined, settings);
-    await runtime.pool.query("UPDATE lifecycle.profiles SET last_order_at = NULL, order_count = 0, data = jsonb_set(data, '{orders}', '[]') WHERE customer_id = $1", [first!.customerId]);
+    await runtime.pool.query("UPDATE classifier.profiles SET last_order_at = NULL, order_count = 0, data = jsonb_set(data, '{orders}', '[]') WHERE customer_id = $1", [first!.customerId]);
     expect(await recomputeRfm(runtime.pool, now, undefined, settings)).toBe(rest.length);
     expect((await storedScores()).get(first!.customerId)).toEqual({ customerId: first!.customerId, recency: null, frequency: null, monetary: null, monetaryCurrency: null, segment: null });
     expect(await storedScores()).toEqual(new Map([[first!.customerId, expect.anything()], ...expectedScores(rest, undefined)]));
   });
 
   it('never waits for a profile a consumer holds: skips it, and scores it once the consumer is done', async () => {
-    await runtime.pool.query('TRUNCATE lifecycle.profiles');
+    await runtime.pool.query('TRUNCATE classifier.profiles');
     const { customers } = edgeExamples[0]!;
     await insertRfmInputs(runtime.db, customers);
     await inTransaction(runtime.pool, (tx) => requestRfmRecompute(tx, now));
@@ -83,7 +83,7 @@ describe('the RFM recompute in SQL', () => {
     try {
       // A consumer's transaction holding c4's row, as loadProfilesForUpdate does.
       await held.query('BEGIN');
-      await held.query("SELECT 1 FROM lifecycle.profiles WHERE customer_id = 'c4' FOR UPDATE");
+      await held.query("SELECT 1 FROM classifier.profiles WHERE customer_id = 'c4' FOR UPDATE");
       while ((await latestRun()).phase !== 'retry') {
         const step = await Promise.race([rfmStep(runtime.pool, settings, undefined), new Promise<'stuck'>((r) => setTimeout(() => r('stuck'), 5_000).unref())]);
         expect(step).not.toBe('stuck');
@@ -108,7 +108,7 @@ describe('the RFM recompute over 20,000 customers', () => {
   let producer: Producer | undefined;
 
   beforeAll(async () => {
-    await runtime.pool.query('TRUNCATE lifecycle.profiles');
+    await runtime.pool.query('TRUNCATE classifier.profiles');
     await seedCustomers(runtime.db, { count: 20_000, from: '2025-01-01T00:00:00.000Z' });
   }, 60_000);
 
@@ -162,17 +162,17 @@ describe('the RFM recompute over 20,000 customers', () => {
     };
     const events = Array.from({ length: 100 }, (_, n) => orderEvent(n % 2 === 0 ? `seed-${String(1 + n * 199).padStart(6, '0')}` : `new-${n}`, n));
     for (let i = 0; i < events.length; i += 10) await publish(producer, infra.prefix, 'lifecycleEvents', events.slice(i, i + 10));
-    const handled = async () => Number((await runtime.db.execute(sql`SELECT count(*)::int AS n FROM lifecycle.processed_events WHERE event_id LIKE 'late-%'`)).rows[0]?.['n']);
+    const handled = async () => Number((await runtime.db.execute(sql`SELECT count(*)::int AS n FROM classifier.processed_events WHERE event_id LIKE 'late-%'`)).rows[0]?.['n']);
     await eventually(async () => expect(await handled()).toBe(100), 30_000);
     // All handled, and the recompute is still going: the consumers did not wait for it.
     expect((await latestRun()).phase).toMatch(/gather|rank|apply|retry|clear/);
-    const seeded = await runtime.pool.query("SELECT order_count FROM lifecycle.profiles WHERE customer_id = 'seed-000001'");
+    const seeded = await runtime.pool.query("SELECT order_count FROM classifier.profiles WHERE customer_id = 'seed-000001'");
     expect(seeded.rows[0]).toEqual({ order_count: 3 });
 
     // Finish it without waiting for the slow worker: both take turns on the same run.
     await runRfmRecompute(runtime.pool, { batchSize: 5_000, budgetMs: Number.POSITIVE_INFINITY, statementTimeoutMs: 60_000 }, rates);
     expect(await latestRun()).toMatchObject({ phase: 'done' });
-    const { rows } = await runtime.pool.query("SELECT count(*)::int AS n FROM lifecycle.profiles WHERE customer_id LIKE 'seed-%' AND rfm_at = $1", [fireAt]);
+    const { rows } = await runtime.pool.query("SELECT count(*)::int AS n FROM classifier.profiles WHERE customer_id LIKE 'seed-%' AND rfm_at = $1", [fireAt]);
     expect(rows[0]).toEqual({ n: 20_000 });
   }, 90_000);
 });

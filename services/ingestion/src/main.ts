@@ -1,16 +1,13 @@
 import { join } from 'node:path';
-import { openRuntime, runMain, runService } from '@lifecycle/kit';
+import { runServiceMain } from '@lifecycle/kit';
 import { loadConfig } from './config.ts';
 import { ingestionService } from './service.ts';
 
-await runMain('ingestion', async () => {
-  const config = loadConfig(process.env);
-  const runtime = await openRuntime({
-    service: 'ingestion',
-    config,
-    schema: 'ingestion',
-    migrationsFolder: join(import.meta.dirname, '..', 'drizzle'),
-  });
-  const { app, components } = ingestionService(runtime, config);
-  await runService({ runtime, app, components, host: config.HOST, port: config.PORT });
+await runServiceMain({
+  service: 'ingestion',
+  schema: 'ingestion',
+  migrationsFolder: join(import.meta.dirname, '..', 'drizzle'),
+  loadConfig,
+  readFiles: async () => undefined,
+  build: (runtime, config) => ingestionService(runtime, config),
 });

@@ -1,16 +1,14 @@
 import { join } from 'node:path';
-import { openRuntime, runMain, runService } from '@lifecycle/kit';
+import { runServiceMain } from '@lifecycle/kit';
 import { loadConfig } from './config.ts';
 import { messagingService } from './service.ts';
 
-await runMain('messaging', async () => {
-  const config = loadConfig(process.env);
-  const runtime = await openRuntime({
-    service: 'messaging',
-    config,
-    schema: 'messaging',
-    migrationsFolder: join(import.meta.dirname, '..', 'drizzle'),
-  });
-  const { app, components } = messagingService({ runtime, config });
-  await runService({ runtime, app, components, host: config.HOST, port: config.PORT });
+// Templates are read when a message needs one (and checked by ./lifecycle templates:check).
+await runServiceMain({
+  service: 'messaging',
+  schema: 'messaging',
+  migrationsFolder: join(import.meta.dirname, '..', 'drizzle'),
+  loadConfig,
+  readFiles: async () => undefined,
+  build: (runtime, config) => messagingService({ runtime, config }),
 });

@@ -25,19 +25,19 @@ const dueAt = new Date('2027-06-01T12:00:00.000Z');
 
 const logger = createLogger('bench', 'warn');
 await ensureDatabase(config.DATABASE_URL);
-const runtime = await openRuntime({ service: 'scheduler', config, schema: 'scheduling', migrationsFolder: join(import.meta.dirname, '..', 'drizzle'), logger });
+const runtime = await openRuntime({ service: 'scheduler', config, schema: 'scheduler', migrationsFolder: join(import.meta.dirname, '..', 'drizzle'), logger });
 await ensureTopics(runtime.kafka, config.TOPIC_PREFIX);
 
 process.stdout.write(`seeding ${customers} customers and ${pending} pending jobs, ${dueNow} of them due at ${dueAt.toISOString()}\n`);
 const seeded = performance.now();
 await runtime.pool.query(
-  `INSERT INTO scheduling.contacts (customer_id, email, first_name, time_zone, as_of)
+  `INSERT INTO scheduler.contacts (customer_id, email, first_name, time_zone, as_of)
    SELECT 'c-' || g, 'c' || g || '@example.com', 'Customer ' || g, 'UTC', now() FROM generate_series(1, $1::int) g`,
   [customers],
 );
 // Thank-you jobs (transactional: no window, no cap) carrying a realistic order snapshot.
 await runtime.pool.query(
-  `INSERT INTO scheduling.jobs (dedupe_key, campaign_id, customer_id, trigger_event_id, due_at, trigger_at, category, trigger_data)
+  `INSERT INTO scheduler.jobs (dedupe_key, campaign_id, customer_id, trigger_event_id, due_at, trigger_at, category, trigger_data)
    SELECT 'post-purchase-thank-you:c-' || (g % $3::int + 1) || ':e-' || g, 'post-purchase-thank-you', 'c-' || (g % $3::int + 1), 'e-' || g,
           CASE WHEN g <= $2::int THEN $4::timestamptz ELSE $4::timestamptz + (g || ' minutes')::interval END, $4::timestamptz, 'transactional',
           jsonb_build_object('order', jsonb_build_object('orderId', 'o-' || g, 'total', 42.5, 'currency', 'USD',
@@ -46,7 +46,7 @@ await runtime.pool.query(
    FROM generate_series(1, $1::int) g`,
   [pending, dueNow, customers, dueAt.toISOString()],
 );
-await runtime.pool.query('ANALYZE scheduling.jobs; ANALYZE scheduling.contacts');
+await runtime.pool.query('ANALYZE scheduler.jobs; ANALYZE scheduler.contacts');
 process.stdout.write(`seeded in ${((performance.now() - seeded) / 1000).toFixed(1)} s\n`);
 
 // Lag: when each request reached Kafka, from the broker's own timestamps.

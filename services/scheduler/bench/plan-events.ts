@@ -39,7 +39,7 @@ function event(i: number): LifecycleEvent {
 
 const logger = createLogger('bench', 'warn');
 await ensureDatabase(config.DATABASE_URL);
-const runtime = await openRuntime({ service: 'scheduler', config, schema: 'scheduling', migrationsFolder: join(import.meta.dirname, '..', 'drizzle'), logger });
+const runtime = await openRuntime({ service: 'scheduler', config, schema: 'scheduler', migrationsFolder: join(import.meta.dirname, '..', 'drizzle'), logger });
 await ensureTopics(runtime.kafka, config.TOPIC_PREFIX);
 const producer = createProducer(runtime.kafka);
 await producer.connect();
@@ -55,12 +55,12 @@ const clock = simulatedClock(new Date(start - 60_000));
 const began = performance.now();
 const scheduler = await startScheduler({ runtime, campaigns, settings, clock, simulated: clock, pollMs: 60_000 });
 for (;;) {
-  const { rows } = await runtime.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM scheduling.processed_events');
+  const { rows } = await runtime.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM scheduler.processed_events');
   if ((rows[0]?.n ?? 0) >= events) break;
   await new Promise((r) => setTimeout(r, 500));
 }
 const seconds = (performance.now() - began) / 1000;
-const [jobs] = (await runtime.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM scheduling.jobs')).rows;
+const [jobs] = (await runtime.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM scheduler.jobs')).rows;
 process.stdout.write(`took in ${events} events in ${seconds.toFixed(1)} s: ${Math.round(events / seconds)} events/s, ${jobs?.n ?? 0} jobs planned (consumer start-up included)\n`);
 await scheduler.stop();
 await runtime.close();

@@ -1,6 +1,6 @@
-CREATE SCHEMA "scheduling";
+CREATE SCHEMA "scheduler";
 --> statement-breakpoint
-CREATE TABLE "scheduling"."contacts" (
+CREATE TABLE "scheduler"."contacts" (
 	"customer_id" text PRIMARY KEY NOT NULL,
 	"email" text,
 	"first_name" text,
@@ -10,7 +10,7 @@ CREATE TABLE "scheduling"."contacts" (
 	"as_of" timestamp with time zone NOT NULL
 );
 --> statement-breakpoint
-CREATE TABLE "scheduling"."jobs" (
+CREATE TABLE "scheduler"."jobs" (
 	"dedupe_key" text PRIMARY KEY NOT NULL,
 	"campaign_id" text NOT NULL,
 	"customer_id" text NOT NULL,
@@ -23,9 +23,9 @@ CREATE TABLE "scheduling"."jobs" (
 	"fired_at" timestamp with time zone
 );
 --> statement-breakpoint
-CREATE TABLE "scheduling"."processed_events" (
+CREATE TABLE "scheduler"."processed_events" (
 	"event_id" text PRIMARY KEY NOT NULL,
 	"processed_at" timestamp with time zone DEFAULT now() NOT NULL
 );
 --> statement-breakpoint
-CREATE INDEX "jobs_pending_due_idx" ON "scheduling"."jobs" USING btree ("due_at") WHERE status = 'pending';
+CREATE INDEX "jobs_pending_due_idx" ON "scheduler"."jobs" USING btree ("due_at") WHERE status = 'pending';

@@ -1,4 +1,4 @@
-CREATE TABLE "scheduling"."timers" (
+CREATE TABLE "scheduler"."timers" (
 	"timer_id" text PRIMARY KEY NOT NULL,
 	"owner" text NOT NULL,
 	"customer_id" text NOT NULL,
@@ -9,4 +9,4 @@ CREATE TABLE "scheduling"."timers" (
 	"fired_at" timestamp with time zone
 );
 --> statement-breakpoint
-CREATE INDEX "timers_pending_fire_idx" ON "scheduling"."timers" USING btree ("fire_at") WHERE status = 'pending';
+CREATE INDEX "timers_pending_fire_idx" ON "scheduler"."timers" USING btree ("fire_at") WHERE status = 'pending';

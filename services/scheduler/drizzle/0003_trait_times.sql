@@ -1,1 +1,1 @@
-ALTER TABLE "scheduling"."contacts" ADD COLUMN "traits_as_of" jsonb DEFAULT '{}'::jsonb NOT NULL;
+ALTER TABLE "scheduler"."contacts" ADD COLUMN "traits_as_of" jsonb DEFAULT '{}'::jsonb NOT NULL;

@@ -1,1 +1,1 @@
-CREATE INDEX "processed_events_processed_at_idx" ON "scheduling"."processed_events" USING btree ("processed_at");
+CREATE INDEX "processed_events_processed_at_idx" ON "scheduler"."processed_events" USING btree ("processed_at");

@@ -1,1 +1,1 @@
-CREATE INDEX "jobs_campaign_status_idx" ON "scheduling"."jobs" USING btree ("campaign_id","status");
+CREATE INDEX "jobs_campaign_status_idx" ON "scheduler"."jobs" USING btree ("campaign_id","status");

@@ -1,2 +1,2 @@
-ALTER TABLE "scheduling"."contacts" ADD COLUMN "consent_state" text;--> statement-breakpoint
-ALTER TABLE "scheduling"."contacts" ADD COLUMN "consent_sequence" integer DEFAULT 0 NOT NULL;
+ALTER TABLE "scheduler"."contacts" ADD COLUMN "consent_state" text;--> statement-breakpoint
+ALTER TABLE "scheduler"."contacts" ADD COLUMN "consent_sequence" integer DEFAULT 0 NOT NULL;

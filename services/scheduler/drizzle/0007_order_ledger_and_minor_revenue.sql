@@ -1,2 +1,2 @@
-ALTER TABLE "scheduling"."contacts" ADD COLUMN "order_ledger" jsonb;--> statement-breakpoint
-ALTER TABLE "scheduling"."conversions" ADD COLUMN "revenue_minor" bigint;
+ALTER TABLE "scheduler"."contacts" ADD COLUMN "order_ledger" jsonb;--> statement-breakpoint
+ALTER TABLE "scheduler"."conversions" ADD COLUMN "revenue_minor" bigint;

@@ -1,4 +1,4 @@
-CREATE TABLE "scheduling"."outbox" (
+CREATE TABLE "scheduler"."outbox" (
 	"id" bigserial PRIMARY KEY NOT NULL,
 	"topic" text NOT NULL,
 	"key" text,

@@ -316,9 +316,9 @@ export async function reconcileAtStartup(opts: PlanningOptions): Promise<Startup
     let after = '';
     for (;;) {
       const ids = await db.execute<{ customer_id: string }>(sql`
-        SELECT c.customer_id FROM scheduling.contacts c
+        SELECT c.customer_id FROM scheduler.contacts c
         WHERE ${sql.raw(`c.${column}`)} IS NOT NULL AND c.customer_id > ${after}
-          AND NOT EXISTS (SELECT 1 FROM scheduling.jobs j WHERE j.customer_id = c.customer_id AND j.campaign_id = ${campaign.id} AND j.status = 'pending')
+          AND NOT EXISTS (SELECT 1 FROM scheduler.jobs j WHERE j.customer_id = c.customer_id AND j.campaign_id = ${campaign.id} AND j.status = 'pending')
         ORDER BY c.customer_id
         LIMIT 500`);
       const last = ids.rows.at(-1);

@@ -177,7 +177,7 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
           return sql`(${job.dedupeKey}, ${status}, ${reason}::text, ${detail}::text, ${dueAt.toISOString()}::timestamptz, ${decision.kind === 'defer' ? 1 : 0}::int)`;
         });
         await tx.execute(sql`
-          UPDATE scheduling.jobs AS j
+          UPDATE scheduler.jobs AS j
           SET status = u.status, skip_reason = u.reason, skip_detail = u.detail, due_at = u.due_at, deferrals = j.deferrals + u.deferred,
               fired_at = CASE WHEN u.status = 'pending' THEN NULL ELSE ${now.toISOString()}::timestamptz END
           FROM (VALUES ${sql.join(rows, sql`, `)}) AS u(key, status, reason, detail, due_at, deferred)

@@ -45,7 +45,7 @@ export interface SchedulerService extends ServiceParts<FastifyInstance> {
 export function schedulerService(opts: SchedulerOptions): SchedulerService {
   const { runtime, campaigns, clock, settings } = opts;
   const { logger } = runtime;
-  const outbox = createOutbox({ pool: runtime.pool, kafka: runtime.kafka, schema: 'scheduling', prefix: runtime.prefix, logger });
+  const outbox = createOutbox({ pool: runtime.pool, kafka: runtime.kafka, schema: 'scheduler', prefix: runtime.prefix, logger });
   const runner = createJobRunner({ runtime, outbox, clock, campaigns, settings, pollMs: opts.pollMs, ...(opts.batchSize !== undefined ? { batchSize: opts.batchSize } : {}) });
   const planning: PlanningOptions = { runtime, campaigns, settings, rates: opts.rates, clock, onPlanned: () => void runner.runDue().catch(() => 0) };
   const common = { kafka: runtime.kafka, producer: runtime.producer, prefix: runtime.prefix, logger, pool: runtime.pool };

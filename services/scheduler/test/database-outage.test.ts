@@ -50,7 +50,7 @@ function order(i: number): LifecycleEvent {
 
 async function plannedJobs(): Promise<number> {
   // Read through the shared server directly, not the cut proxy.
-  const { rows } = await direct.query<{ n: number }>("SELECT count(*)::int AS n FROM scheduling.jobs WHERE trigger_event_id LIKE 'outage-%'");
+  const { rows } = await direct.query<{ n: number }>("SELECT count(*)::int AS n FROM scheduler.jobs WHERE trigger_event_id LIKE 'outage-%'");
   return rows[0]?.n ?? 0;
 }
 
@@ -61,7 +61,7 @@ beforeAll(async () => {
   proxy = await startTcpProxy({ host: url.hostname, port: Number(url.port || 5432) });
   url.host = `127.0.0.1:${proxy.port}`;
   const config = loadConfig({ ...serviceEnv(infra), DATABASE_URL: url.toString(), PORT: '0' });
-  runtime = await openRuntime({ service: 'scheduler', config, schema: 'scheduling', migrationsFolder: join(import.meta.dirname, '..', 'drizzle') });
+  runtime = await openRuntime({ service: 'scheduler', config, schema: 'scheduler', migrationsFolder: join(import.meta.dirname, '..', 'drizzle') });
   const clock = simulatedClock(start);
   scheduler = await startScheduler({ runtime, campaigns: [thankYou], settings: CampaignSettings.parse({}), clock, simulated: clock, pollMs: 60_000 });
   producer = await connectedProducer(infra);

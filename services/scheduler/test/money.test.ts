@@ -104,7 +104,7 @@ async function publishAt(events: LifecycleEvent[]): Promise<void> {
     messages: events.map((e) => ({ key: e.customerId, value: JSON.stringify(e), timestamp: String(Date.parse(e.occurredAt)) })),
   });
   await eventually(async () => {
-    const { rows } = await runtime.pool.query<{ n: string }>('SELECT count(*) AS n FROM scheduling.processed_events WHERE event_id = ANY($1)', [events.map((e) => e.id)]);
+    const { rows } = await runtime.pool.query<{ n: string }>('SELECT count(*) AS n FROM scheduler.processed_events WHERE event_id = ANY($1)', [events.map((e) => e.id)]);
     expect(Number(rows[0]?.n)).toBe(events.length);
   });
 }
@@ -118,7 +118,7 @@ async function setClock(now: Date): Promise<void> {
 async function run(): Promise<void> {
   let next = 0;
   for (let i = 0; i < 200; i++) {
-    const { rows } = await runtime.pool.query<{ due: Date | null }>("SELECT min(due_at) AS due FROM scheduling.jobs WHERE status = 'pending'");
+    const { rows } = await runtime.pool.query<{ due: Date | null }>("SELECT min(due_at) AS due FROM scheduler.jobs WHERE status = 'pending'");
     const candidates = [steps[next]?.at, rows[0]?.due ?? undefined].filter((d): d is Date => d !== undefined && d.getTime() <= END.getTime());
     if (candidates.length === 0) break;
     const now = new Date(Math.max(clock.now().getTime(), Math.min(...candidates.map((d) => d.getTime()))));
@@ -160,7 +160,7 @@ const otherSigns = { JPY: /\$|€/, EUR: /\$|[¥￥]/, USD: /€|[¥￥]/ };
 beforeAll(async () => {
   infra = await createTestInfra();
   const config = loadConfig({ ...serviceEnv(infra), PORT: '0' });
-  runtime = await openRuntime({ service: 'scheduler', config, schema: 'scheduling', migrationsFolder: join(import.meta.dirname, '..', 'drizzle') });
+  runtime = await openRuntime({ service: 'scheduler', config, schema: 'scheduler', migrationsFolder: join(import.meta.dirname, '..', 'drizzle') });
   shipped = await loadCampaigns(join(import.meta.dirname, '..', '..', '..', 'campaigns'));
   clock = simulatedClock(at(0, -1));
   scheduler = await startScheduler({ runtime, campaigns: [...shipped.campaigns, yenMilestone, euroMilestone], settings: shipped.settings, clock, simulated: clock, pollMs: 60_000 });

@@ -31,7 +31,7 @@ const firedAt: string[] = [];
 beforeAll(async () => {
   infra = await createTestInfra();
   const config = loadConfig({ ...serviceEnv(infra), PORT: '0' });
-  runtime = await openRuntime({ service: 'scheduler', config, schema: 'scheduling', migrationsFolder: join(import.meta.dirname, '..', 'drizzle') });
+  runtime = await openRuntime({ service: 'scheduler', config, schema: 'scheduler', migrationsFolder: join(import.meta.dirname, '..', 'drizzle') });
   const { campaigns } = await loadCampaigns(config.CAMPAIGNS_DIR);
   clock = simulatedClock(start);
   const fireDue = async (): Promise<number> => {

@@ -34,12 +34,12 @@ async function setClock(service: ServiceProcess, now: string): Promise<number> {
 /** `count` thank-you jobs for 1,000 customers, all due at `dueAt`, keys prefixed with `batch`. */
 async function seedJobs(batch: string, count: number, dueAt: string): Promise<void> {
   await pool.query(
-    `INSERT INTO scheduling.contacts (customer_id, email, first_name, as_of)
+    `INSERT INTO scheduler.contacts (customer_id, email, first_name, as_of)
      SELECT 'c-' || g, 'c' || g || '@example.com', 'Customer ' || g, now() FROM generate_series(1, 1000) g
      ON CONFLICT DO NOTHING`,
   );
   await pool.query(
-    `INSERT INTO scheduling.jobs (dedupe_key, campaign_id, customer_id, trigger_event_id, due_at, trigger_at, category, trigger_data)
+    `INSERT INTO scheduler.jobs (dedupe_key, campaign_id, customer_id, trigger_event_id, due_at, trigger_at, category, trigger_data)
      SELECT 'post-purchase-thank-you:c-' || (g % 1000 + 1) || ':' || $1 || '-' || g, 'post-purchase-thank-you', 'c-' || (g % 1000 + 1),
             $1 || '-' || g, $2, $2, 'transactional', jsonb_build_object('order', jsonb_build_object('orderId', 'o-' || g, 'products', '[]'::jsonb))
      FROM generate_series(1, $3::int) g`,
@@ -48,7 +48,7 @@ async function seedJobs(batch: string, count: number, dueAt: string): Promise<vo
 }
 
 async function jobStatuses(batch: string): Promise<Record<string, number>> {
-  const { rows } = await pool.query<{ status: string; n: string }>('SELECT status, count(*) AS n FROM scheduling.jobs WHERE trigger_event_id LIKE $1 GROUP BY status', [`${batch}-%`]);
+  const { rows } = await pool.query<{ status: string; n: string }>('SELECT status, count(*) AS n FROM scheduler.jobs WHERE trigger_event_id LIKE $1 GROUP BY status', [`${batch}-%`]);
   return Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]));
 }
 

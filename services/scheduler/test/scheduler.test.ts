@@ -70,7 +70,7 @@ async function campaignJobs(): Promise<Record<string, number>> {
 beforeAll(async () => {
   infra = await createTestInfra();
   const config = loadConfig({ ...serviceEnv(infra), PORT: '0' });
-  runtime = await openRuntime({ service: 'scheduler', config, schema: 'scheduling', migrationsFolder: join(import.meta.dirname, '..', 'drizzle') });
+  runtime = await openRuntime({ service: 'scheduler', config, schema: 'scheduler', migrationsFolder: join(import.meta.dirname, '..', 'drizzle') });
   // No polling: firing happens when the clock is set or a job is planned, so each POST
   // /admin/clock answer counts exactly what became due (a poll could otherwise fire it first).
   scheduler = await startScheduler({ runtime, campaigns: [thankYou, tips], settings: CampaignSettings.parse({}), clock, simulated: clock, pollMs: 60_000 });
@@ -148,7 +148,7 @@ describe('generic timers for other services', () => {
     const first = timerRequest('r-1', '2026-12-10T00:00:00.000Z');
     const moved = timerRequest('r-2', '2026-12-20T00:00:00.000Z');
     await publish(producer, infra.prefix, 'timersRequested', [first, moved, first]);
-    const rows = async () => (await runtime.pool.query("SELECT fire_at, status FROM scheduling.timers WHERE timer_id = 'classifier:silence:tim'")).rows;
+    const rows = async () => (await runtime.pool.query("SELECT fire_at, status FROM scheduler.timers WHERE timer_id = 'classifier:silence:tim'")).rows;
     await eventually(async () => expect(await rows()).toEqual([{ fire_at: new Date('2026-12-20T00:00:00.000Z'), status: 'pending' }]));
 
     await scheduler.app.inject({ method: 'POST', url: '/admin/clock', payload: { now: '2026-12-15T00:00:00Z' } });
@@ -173,7 +173,7 @@ describe('housekeeping', () => {
   it('forgets settled jobs after the retention, but never pending ones or those that stand for "once ever"', async () => {
     const job = (key: string, campaign: string, status: string, firedAt: string | null) =>
       runtime.pool.query(
-        `INSERT INTO scheduling.jobs (dedupe_key, campaign_id, customer_id, trigger_event_id, due_at, status, trigger_data, fired_at)
+        `INSERT INTO scheduler.jobs (dedupe_key, campaign_id, customer_id, trigger_event_id, due_at, status, trigger_data, fired_at)
          VALUES ($1, $2, 'keeper', $1, '2020-01-01T00:00:00Z', $3, '{}', $4)`,
         [key, campaign, status, firedAt],
       );
@@ -183,7 +183,7 @@ describe('housekeeping', () => {
     await job('old-pending', 'hk-thanks', 'pending', null);
     await job('recent-sent', 'hk-thanks', 'sent', '2021-01-20T00:00:00Z');
     expect(await purgeSettledJobs(runtime.db, new Date('2022-01-01T00:00:00Z'), 400, ['hk-referral'])).toBe(2);
-    const { rows } = await runtime.pool.query("SELECT dedupe_key FROM scheduling.jobs WHERE customer_id = 'keeper' ORDER BY dedupe_key");
+    const { rows } = await runtime.pool.query("SELECT dedupe_key FROM scheduler.jobs WHERE customer_id = 'keeper' ORDER BY dedupe_key");
     expect(rows.map((r) => r.dedupe_key)).toEqual(['old-once', 'old-pending', 'recent-sent']);
   });
 
@@ -191,9 +191,9 @@ describe('housekeeping', () => {
     // Stamped by this process's clock, as the service stamps them: never the database's now().
     const now = new Date();
     const daysAgo = (n: number) => new Date(now.getTime() - n * 86_400_000);
-    await runtime.pool.query("INSERT INTO scheduling.processed_events (event_id, processed_at) VALUES ('old-1', $1), ('old-2', $2), ('recent-1', $3)", [daysAgo(31), daysAgo(40), daysAgo(29)]);
+    await runtime.pool.query("INSERT INTO scheduler.processed_events (event_id, processed_at) VALUES ('old-1', $1), ('old-2', $2), ('recent-1', $3)", [daysAgo(31), daysAgo(40), daysAgo(29)]);
     expect(await purgeProcessedEvents(runtime.db, now, 30)).toBe(2);
-    const { rows } = await runtime.pool.query("SELECT event_id FROM scheduling.processed_events WHERE event_id IN ('old-1', 'old-2', 'recent-1')");
+    const { rows } = await runtime.pool.query("SELECT event_id FROM scheduler.processed_events WHERE event_id IN ('old-1', 'old-2', 'recent-1')");
     expect(rows).toEqual([{ event_id: 'recent-1' }]);
   });
 });
@@ -207,7 +207,7 @@ describe('a customer who moves to another time zone', () => {
       event('mv-1', { type: 'identify', messageId: 'mv-1', timestamp: at, userId: 'mover', traits: { email: 'mover@example.com', timezone: 'America/New_York' } }),
       event('mv-2', { type: 'track', messageId: 'mv-2', timestamp: at, userId: 'mover', event: 'Order Delivered', properties: { order_id: 'o-mv' } }),
     ], { at: new Date(at) });
-    const due = async () => (await runtime.pool.query("SELECT due_at FROM scheduling.jobs WHERE customer_id = 'mover' AND campaign_id = 'tips'")).rows;
+    const due = async () => (await runtime.pool.query("SELECT due_at FROM scheduler.jobs WHERE customer_id = 'mover' AND campaign_id = 'tips'")).rows;
     // 13 January, 10:00 in New York.
     await eventually(async () => expect(await due()).toEqual([{ due_at: new Date('2027-01-13T15:00:00.000Z') }]));
     await publish(producer, infra.prefix, 'lifecycleEvents', [
@@ -243,7 +243,7 @@ describe('what messaging did with a request', () => {
       outcome('post-purchase-thank-you:dee:e-d', 'delivered', 'dee'),
     ]);
     await eventually(async () => expect(await stats()).toMatchObject({ sent: before.sent + 1, failed: 1, suppressed: 1 }));
-    const { rows } = await runtime.pool.query("SELECT customer_id, status, skip_reason FROM scheduling.jobs WHERE customer_id IN ('fay', 'sue', 'dee') ORDER BY customer_id");
+    const { rows } = await runtime.pool.query("SELECT customer_id, status, skip_reason FROM scheduler.jobs WHERE customer_id IN ('fay', 'sue', 'dee') ORDER BY customer_id");
     expect(rows).toEqual([
       { customer_id: 'dee', status: 'sent', skip_reason: null },
       { customer_id: 'fay', status: 'failed', skip_reason: 'failed' },

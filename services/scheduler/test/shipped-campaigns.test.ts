@@ -187,7 +187,7 @@ async function setClock(now: Date): Promise<void> {
 
 async function processed(ids: string[]): Promise<void> {
   await eventually(async () => {
-    const { rows } = await runtime.pool.query<{ n: string }>('SELECT count(*) AS n FROM scheduling.processed_events WHERE event_id = ANY($1)', [ids]);
+    const { rows } = await runtime.pool.query<{ n: string }>('SELECT count(*) AS n FROM scheduler.processed_events WHERE event_id = ANY($1)', [ids]);
     expect(Number(rows[0]?.n)).toBe(ids.length);
   });
 }
@@ -196,7 +196,7 @@ async function processed(ids: string[]): Promise<void> {
 async function runTimeline(timeline: Action[], end: Date): Promise<void> {
   let next = 0;
   for (let step = 0; step < 1_000; step++) {
-    const { rows } = await runtime.pool.query<{ due: Date | null }>("SELECT min(due_at) AS due FROM scheduling.jobs WHERE status = 'pending'");
+    const { rows } = await runtime.pool.query<{ due: Date | null }>("SELECT min(due_at) AS due FROM scheduler.jobs WHERE status = 'pending'");
     const candidates = [timeline[next]?.at, rows[0]?.due ?? undefined].filter((d): d is Date => d !== undefined && d.getTime() <= end.getTime());
     if (candidates.length === 0) break;
     const at = new Date(Math.max(clock.now().getTime(), Math.min(...candidates.map((d) => d.getTime()))));
@@ -231,7 +231,7 @@ beforeAll(async () => {
     },
   });
   const logger = createLogger('scheduler', 'info', memory);
-  runtime = await openRuntime({ service: 'scheduler', config, schema: 'scheduling', migrationsFolder: join(import.meta.dirname, '..', 'drizzle'), logger });
+  runtime = await openRuntime({ service: 'scheduler', config, schema: 'scheduler', migrationsFolder: join(import.meta.dirname, '..', 'drizzle'), logger });
   shipped = await loadCampaigns(join(import.meta.dirname, '..', '..', '..', 'campaigns'));
   clock = simulatedClock(minutes(-90));
   scheduler = await startScheduler({ runtime, ...shipped, clock, simulated: clock, pollMs: 60_000 });
@@ -354,12 +354,12 @@ describe('the shipped campaigns through a year', () => {
   it('skips a birthday message three weeks late after downtime, and plans next year’s', async () => {
     await publish(producer, infra.prefix, 'lifecycleEvents', [identify('late', { birthday: '1990-01-08', timezone: 'UTC' }, clock.now()).value], { at: clock.now() });
     await eventually(async () => {
-      const { rows } = await runtime.pool.query("SELECT due_at FROM scheduling.jobs WHERE customer_id = 'late' AND status = 'pending'");
+      const { rows } = await runtime.pool.query("SELECT due_at FROM scheduler.jobs WHERE customer_id = 'late' AND status = 'pending'");
       expect(rows).toEqual([{ due_at: new Date('2028-01-08T09:00:00.000Z') }]);
     });
     const before = requested.records.length;
     await setClock(new Date('2028-01-29T09:00:00.000Z'));
-    const { rows } = await runtime.pool.query("SELECT status, skip_reason, due_at FROM scheduling.jobs WHERE customer_id = 'late' ORDER BY due_at");
+    const { rows } = await runtime.pool.query("SELECT status, skip_reason, due_at FROM scheduler.jobs WHERE customer_id = 'late' ORDER BY due_at");
     expect(rows).toEqual([
       { status: 'skipped', skip_reason: 'stale', due_at: new Date('2028-01-08T09:00:00.000Z') },
       { status: 'pending', skip_reason: null, due_at: new Date('2029-01-08T09:00:00.000Z') },
@@ -372,7 +372,7 @@ describe('the shipped campaigns through a year', () => {
     await scheduler.stop();
     const edited = shipped.campaigns.map((c) => (c.id === 'birthday' ? { ...c, enabled: false } : c));
     scheduler = await startScheduler({ runtime, campaigns: edited, settings: shipped.settings, clock, simulated: clock, pollMs: 60_000 });
-    const { rows } = await runtime.pool.query("SELECT customer_id, status, skip_reason FROM scheduling.jobs WHERE campaign_id = 'birthday' AND status IN ('pending', 'cancelled') ORDER BY customer_id");
+    const { rows } = await runtime.pool.query("SELECT customer_id, status, skip_reason FROM scheduler.jobs WHERE campaign_id = 'birthday' AND status IN ('pending', 'cancelled') ORDER BY customer_id");
     expect(rows).toEqual([
       { customer_id: 'bday', status: 'cancelled', skip_reason: 'campaign_disabled' },
       { customer_id: 'late', status: 'cancelled', skip_reason: 'campaign_disabled' },

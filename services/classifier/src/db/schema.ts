@@ -1,11 +1,11 @@
 import { outboxTable } from '@lifecycle/kit';
 import { bigserial, index, integer, jsonb, numeric, pgSchema, text, timestamp } from 'drizzle-orm/pg-core';
 
-export const lifecycle = pgSchema('lifecycle');
+export const classifier = pgSchema('classifier');
 
 const ts = (name: string) => timestamp(name, { withTimezone: true, mode: 'string' });
 
-export const profiles = lifecycle.table('profiles', {
+export const profiles = classifier.table('profiles', {
   customerId: text('customer_id').primaryKey(),
   stage: text('stage'),
   email: text('email'),
@@ -30,12 +30,12 @@ export const profiles = lifecycle.table('profiles', {
 }, (t) => [index('profiles_stage_idx').on(t.stage, t.customerId)]);
 
 /** Ids of the lifecycle events already folded in, so a redelivery changes nothing. */
-export const processedEvents = lifecycle.table('processed_events', {
+export const processedEvents = classifier.table('processed_events', {
   eventId: text('event_id').primaryKey(),
   processedAt: ts('processed_at').notNull().defaultNow(),
 });
 
-export const stageHistory = lifecycle.table('stage_history', {
+export const stageHistory = classifier.table('stage_history', {
   id: bigserial('id', { mode: 'number' }).primaryKey(),
   customerId: text('customer_id').notNull(),
   fromStage: text('from_stage'),
@@ -47,7 +47,7 @@ export const stageHistory = lifecycle.table('stage_history', {
 }, (t) => [index('stage_history_customer_idx').on(t.customerId, t.id)]);
 
 /** Recurring work the classifier runs on the scheduler's clock (the RFM recompute). */
-export const recurring = lifecycle.table('recurring', {
+export const recurring = classifier.table('recurring', {
   name: text('name').primaryKey(),
   nextAt: ts('next_at').notNull(),
 });
@@ -57,7 +57,7 @@ export const recurring = lifecycle.table('recurring', {
  * row; the RFM worker (rfm-recompute.ts) works through it in short transactions of its own,
  * phase by phase, resuming at `cursor` (the last customer id done) on its next run.
  */
-export const rfmRuns = lifecycle.table('rfm_runs', {
+export const rfmRuns = classifier.table('rfm_runs', {
   id: bigserial('id', { mode: 'number' }).primaryKey(),
   /** The instant scored at: the fired timer's time. */
   at: ts('at').notNull(),
@@ -73,7 +73,7 @@ export const rfmRuns = lifecycle.table('rfm_runs', {
 });
 
 /** The run in progress: each customer's ranking inputs, gathered a batch at a time. */
-export const rfmStaging = lifecycle.table('rfm_staging', {
+export const rfmStaging = classifier.table('rfm_staging', {
   customerId: text('customer_id').primaryKey(),
   lastOrderAt: ts('last_order_at').notNull(),
   orderCount: integer('order_count').notNull(),
@@ -84,7 +84,7 @@ export const rfmStaging = lifecycle.table('rfm_staging', {
 });
 
 /** Anonymous ids linked to a customer: their profile was merged in, later events follow it. */
-export const aliases = lifecycle.table('aliases', {
+export const aliases = classifier.table('aliases', {
   anonymousId: text('anonymous_id').primaryKey(),
   customerId: text('customer_id').notNull(),
   linkedAt: ts('linked_at').notNull(),
@@ -95,7 +95,7 @@ export const aliases = lifecycle.table('aliases', {
  * a rebuild `messages.events` and `consent.changes` can be replayed before the customer's own events. They are folded
  * in when the profile is created, so engagement is never lost to the order of replay.
  */
-export const heldMessageEvents = lifecycle.table('held_message_events', {
+export const heldMessageEvents = classifier.table('held_message_events', {
   eventId: text('event_id').primaryKey(),
   customerId: text('customer_id').notNull(),
   event: jsonb('event').notNull(),
@@ -103,4 +103,4 @@ export const heldMessageEvents = lifecycle.table('held_message_events', {
 }, (t) => [index('held_message_events_customer_idx').on(t.customerId)]);
 
 /** Records committed with their decisions, waiting for the relay to publish them (the kit's transactional outbox). */
-export const outbox = outboxTable(lifecycle);
+export const outbox = outboxTable(classifier);

@@ -26,8 +26,8 @@ export function purgeSettledJobs(db: Database, now: Date, retentionDays: number,
   return deleteInChunks(
     db,
     () => sql`
-      DELETE FROM scheduling.jobs WHERE dedupe_key IN (
-        SELECT dedupe_key FROM scheduling.jobs
+      DELETE FROM scheduler.jobs WHERE dedupe_key IN (
+        SELECT dedupe_key FROM scheduler.jobs
         WHERE status <> 'pending' AND fired_at < ${cutoff}::timestamptz AND ${keep} LIMIT ${sql.raw(String(CHUNK))})`,
   );
 }
@@ -41,7 +41,7 @@ export function purgeProcessedEvents(db: Database, now: Date, retentionDays: num
   return deleteInChunks(
     db,
     () => sql`
-      DELETE FROM scheduling.processed_events WHERE event_id IN (
-        SELECT event_id FROM scheduling.processed_events WHERE processed_at < ${cutoff}::timestamptz LIMIT ${sql.raw(String(CHUNK))})`,
+      DELETE FROM scheduler.processed_events WHERE event_id IN (
+        SELECT event_id FROM scheduler.processed_events WHERE processed_at < ${cutoff}::timestamptz LIMIT ${sql.raw(String(CHUNK))})`,
   );
 }

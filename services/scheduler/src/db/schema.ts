@@ -2,12 +2,12 @@ import { outboxTable } from '@lifecycle/kit';
 import { sql } from 'drizzle-orm';
 import { bigint, boolean, doublePrecision, index, integer, jsonb, pgSchema, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
 
-export const scheduling = pgSchema('scheduling');
+export const scheduler = pgSchema('scheduler');
 
 const ts = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
 
 /** Messages planned for later: the durable schedule. */
-export const jobs = scheduling.table(
+export const jobs = scheduler.table(
   'jobs',
   {
     dedupeKey: text('dedupe_key').primaryKey(),
@@ -43,7 +43,7 @@ export const jobs = scheduling.table(
 );
 
 /** The latest contact details seen for a customer, by event time. */
-export const contacts = scheduling.table('contacts', {
+export const contacts = scheduler.table('contacts', {
   customerId: text('customer_id').primaryKey(),
   email: text('email'),
   firstName: text('first_name'),
@@ -73,7 +73,7 @@ export const contacts = scheduling.table('contacts', {
 });
 
 /** When each customer last did each event, for conditions like "still no second order". */
-export const customerEvents = scheduling.table(
+export const customerEvents = scheduler.table(
   'customer_events',
   {
     customerId: text('customer_id').notNull(),
@@ -84,7 +84,7 @@ export const customerEvents = scheduling.table(
 );
 
 /** A goal event attributed to the campaign message sent before it. */
-export const conversions = scheduling.table(
+export const conversions = scheduler.table(
   'conversions',
   {
     campaignId: text('campaign_id').notNull(),
@@ -103,7 +103,7 @@ export const conversions = scheduling.table(
 );
 
 /** Records consumed, so a redelivery changes nothing; kept for SCHEDULER_PROCESSED_RETENTION_DAYS. */
-export const processedEvents = scheduling.table(
+export const processedEvents = scheduler.table(
   'processed_events',
   {
     eventId: text('event_id').primaryKey(),
@@ -113,7 +113,7 @@ export const processedEvents = scheduling.table(
 );
 
 /** Generic timers other services asked for (the classifier's silence checks). */
-export const timers = scheduling.table(
+export const timers = scheduler.table(
   'timers',
   {
     timerId: text('timer_id').primaryKey(),
@@ -130,4 +130,4 @@ export const timers = scheduling.table(
 );
 
 /** Records committed with their decisions, waiting for the relay to publish them (the kit's transactional outbox). */
-export const outbox = outboxTable(scheduling);
+export const outbox = outboxTable(scheduler);
