@@ -6,8 +6,7 @@
  */
 import { join } from 'node:path';
 import type { LifecycleEvent } from '@lifecycle/contracts';
-import { benchRun } from '@lifecycle/tools/bench-run';
-import { createLogger, createProducer, ensureDatabase, ensureTopics, openRuntime, publish } from '@lifecycle/kit';
+import { benchRun, runtimeWithBacklog } from '@lifecycle/tools/bench-run';
 import { loadConfig } from '../src/config.ts';
 import { startClassifier } from '../src/service.ts';
 import { loadThresholds } from '../src/thresholds-file.ts';
@@ -30,17 +29,7 @@ function event(i: number): LifecycleEvent {
   return { id, type: 'commerce.event', version: 1, occurredAt: at, customerId, causationId: id, payload: { call: { type: 'track', messageId: id, timestamp: at, userId: customerId, event: name, properties } } };
 }
 
-const logger = createLogger('bench', 'warn');
-await ensureDatabase(config.DATABASE_URL);
-const runtime = await openRuntime({ service: 'classifier', config, schema: 'classifier', migrationsFolder: join(import.meta.dirname, '..', 'drizzle'), logger });
-await ensureTopics(runtime.kafka, config.TOPIC_PREFIX);
-const producer = createProducer(runtime.kafka);
-await producer.connect();
-process.stdout.write(`producing ${events} events for ${customers} customers to ${config.TOPIC_PREFIX}lifecycle.events\n`);
-for (let i = 0; i < events; i += 2_000) {
-  await publish(producer, config.TOPIC_PREFIX, 'lifecycleEvents', Array.from({ length: Math.min(2_000, events - i) }, (_, k) => event(i + k)));
-}
-await producer.disconnect();
+const runtime = await runtimeWithBacklog({ service: 'classifier', schema: 'classifier', migrationsFolder: join(import.meta.dirname, '..', 'drizzle'), config, events, customers, event });
 
 let peakRss = process.memoryUsage().rss;
 const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 200);

@@ -7,8 +7,7 @@
  */
 import { join } from 'node:path';
 import type { LifecycleEvent } from '@lifecycle/contracts';
-import { createLogger, createProducer, ensureDatabase, ensureTopics, openRuntime, publish } from '@lifecycle/kit';
-import { benchRun } from '@lifecycle/tools/bench-run';
+import { benchRun, runtimeWithBacklog } from '@lifecycle/tools/bench-run';
 import { loadCampaigns } from '../src/campaign-files.ts';
 import { loadConfig } from '../src/config.ts';
 import { simulatedClock } from '../src/domain/clock.ts';
@@ -37,17 +36,7 @@ function event(i: number): LifecycleEvent {
   return { id, type: 'commerce.event', version: 1, occurredAt: at, customerId, causationId: id, payload: { call } };
 }
 
-const logger = createLogger('bench', 'warn');
-await ensureDatabase(config.DATABASE_URL);
-const runtime = await openRuntime({ service: 'scheduler', config, schema: 'scheduler', migrationsFolder: join(import.meta.dirname, '..', 'drizzle'), logger });
-await ensureTopics(runtime.kafka, config.TOPIC_PREFIX);
-const producer = createProducer(runtime.kafka);
-await producer.connect();
-process.stdout.write(`producing ${events} events for ${customers} customers to ${config.TOPIC_PREFIX}lifecycle.events\n`);
-for (let i = 0; i < events; i += 2_000) {
-  await publish(producer, config.TOPIC_PREFIX, 'lifecycleEvents', Array.from({ length: Math.min(2_000, events - i) }, (_, k) => event(i + k)));
-}
-await producer.disconnect();
+const runtime = await runtimeWithBacklog({ service: 'scheduler', schema: 'scheduler', migrationsFolder: join(import.meta.dirname, '..', 'drizzle'), config, events, customers, event });
 
 const { campaigns, settings } = await loadCampaigns(join(import.meta.dirname, '..', '..', '..', 'campaigns'));
 // The clock stands before the events, so planned jobs wait: this measures taking events in.
