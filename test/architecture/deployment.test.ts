@@ -24,7 +24,7 @@ async function lintCompose(file: string): Promise<{ code: number; output: string
 }
 
 const Compose = z.object({
-  services: z.record(z.string(), z.object({ build: z.object({ context: z.string(), dockerfile: z.string() }).optional(), environment: z.record(z.string(), z.unknown()).optional() })),
+  services: z.record(z.string(), z.object({ build: z.object({ context: z.string(), dockerfile: z.string(), args: z.record(z.string(), z.string()).optional() }).optional(), environment: z.record(z.string(), z.unknown()).optional() })),
 });
 
 describe('docker-compose.yml', () => {
@@ -43,32 +43,33 @@ describe('docker-compose.yml', () => {
     expect(result.output).toMatch(/additional properties/);
   });
 
-  it.each(serviceNames)('builds %s from its own Dockerfile, on its own port', (service) => {
+  it.each(serviceNames)('builds %s from the services\' Dockerfile, named by its build argument, on its own port', (service) => {
     const compose = Compose.parse(parse(readFileSync(join(root, 'docker-compose.yml'), 'utf8'), { merge: true }));
     const entry = compose.services[service];
-    expect(entry?.build).toEqual({ context: '.', dockerfile: `services/${service}/Dockerfile` });
+    expect(entry?.build).toEqual({ context: '.', dockerfile: 'services/Dockerfile', args: { SERVICE: service } });
     expect(entry?.environment?.PORT).toBe(String(wiring[service].port));
   });
 });
 
-describe.each(serviceNames)('services/%s/Dockerfile', (service) => {
-  const text = readFileSync(join(root, 'services', service, 'Dockerfile'), 'utf8');
+describe('services/Dockerfile', () => {
+  const text = readFileSync(join(root, 'services', 'Dockerfile'), 'utf8');
   const instructions = text.split('\n').filter((line) => /^[A-Z]+ /.test(line));
   const stages = instructions.filter((line) => line.startsWith('FROM '));
+  const runtime = instructions.slice(instructions.lastIndexOf(stages.at(-1) ?? ''));
 
-  it('builds in one stage and runs from Node 24 slim in another, as a user who is not root', () => {
+  it('builds in one stage and runs from Node 24 slim in another, as a user who is not root, from the service\'s package directory', () => {
     expect(stages.length).toBeGreaterThanOrEqual(2);
     expect(stages.at(-1)).toBe('FROM node:24-slim');
-    const runtime = instructions.slice(instructions.lastIndexOf(stages.at(-1) ?? ''));
     expect(runtime.filter((line) => line.startsWith('USER '))).toEqual(['USER node']);
-    expect(runtime.at(-1)).toBe(`CMD ["node", "services/${service}/src/main.ts"]`);
+    expect(runtime).toContain('WORKDIR /app/services/${SERVICE}');
+    expect(runtime.at(-1)).toBe('CMD ["node", "src/main.ts"]');
   });
 
-  it('installs only this service and copies folders that exist', () => {
-    expect(text).toContain(`--prod --filter "@lifecycle/${service}..."`);
-    const copied = instructions.filter((line) => line.startsWith('COPY --from=build ')).map((line) => line.split(' ')[2]?.replace('/app/', '') ?? '');
-    expect(copied).toContain(`services/${service}`);
-    for (const path of copied.filter((p) => p !== 'node_modules')) expect(existsSync(join(root, path)), path).toBe(true);
-    expect(text).toContain(`PORT=${wiring[service].port}`);
+  it.each(serviceNames)('gives %s what it needs at start: its main.ts and the folders it reads', (service) => {
+    expect(text).toContain('--prod --filter "@lifecycle/${SERVICE}..."');
+    expect(existsSync(join(root, 'services', service, 'src', 'main.ts'))).toBe(true);
+    const copied = (/cp -r ([a-z ]+) \/files\//.exec(text)?.[1] ?? '').split(' ');
+    expect(copied).toEqual(['templates', 'campaigns', 'config']);
+    for (const folder of copied) expect(existsSync(join(root, folder)), folder).toBe(true);
   });
 });
