@@ -45,7 +45,8 @@ export interface ChunkResult {
   refused?: Refusal[];
 }
 
-interface CommonOptions<K extends TopicKey, T> {
+/** Where a consumer reads and who it is: the same for every consumer on the engine. */
+export interface ConsumerIdentity<K extends TopicKey> {
   kafka: Kafka;
   /** Producer for dead letters; whatever else a handler publishes is its own business. */
   producer: Producer;
@@ -53,6 +54,9 @@ interface CommonOptions<K extends TopicKey, T> {
   groupId: string;
   topic: K;
   logger: Logger;
+}
+
+interface CommonOptions<K extends TopicKey, T> extends ConsumerIdentity<K> {
   /**
    * Reads a record's bytes before any transaction (`readContract(topic)`: JSON checked against
    * the topic's contract). A refusal is dead-lettered with `attempts: 0` and never retried: bad
@@ -357,14 +361,7 @@ export async function startConsumer<K extends TopicKey, T = TopicValue<K>>(opts:
   };
 }
 
-export interface TopicConsumerOptions<K extends TopicKey> {
-  kafka: Kafka;
-  /** Producer for dead letters. */
-  producer: Producer;
-  prefix: string;
-  groupId: string;
-  topic: K;
-  logger: Logger;
+export interface TopicConsumerOptions<K extends TopicKey> extends ConsumerIdentity<K> {
   /** Processes one record; must be idempotent. Throw `RejectRecord` for input that can never succeed. */
   handle: (value: TopicValue<K>, record: ConsumedRecord) => Promise<void>;
   /**
