@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { z } from 'zod';
-import { baseConfigShape, parseConfig, pathSetting } from '@lifecycle/kit';
+import { baseConfigShape, parseConfig, pathSetting } from '@lifecycle/kit/config';
 import { parseWebhookPublicKey } from './domain/webhook-signature.ts';
 
 /** The repository root (this file is services/messaging/src/config.ts): the folders' defaults. */

@@ -1,11 +1,9 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { createLogger } from '@lifecycle/kit';
 import type { CommandContext } from '@lifecycle/kit/command';
 // The marketer commands run the service's own renderer, so a check or preview shows exactly
 // what a customer would get.
-import { selectTransport } from './app.ts';
 import { checkCampaignSamples, readCampaignUses } from './campaign-samples.ts';
 import { loadConfig } from './config.ts';
 import { checkTemplates, formatProblem, readSample, renderSample } from './template-check.ts';
@@ -84,6 +82,8 @@ export async function templatesSendTest(args: string[], { say, env }: CommandCon
     say(result.error);
     return 1;
   }
+  // Loaded here: the checks and previews need none of the service's Kafka, database or HTTP code.
+  const [{ selectTransport }, { createLogger }] = await Promise.all([import('./app.ts'), import('@lifecycle/kit')]);
   const transport = selectTransport(config, createLogger('templates', 'warn'), () => new Date());
   const stamp = Date.now().toString(36);
   const outcome = await transport.send({
