@@ -164,6 +164,16 @@ describe('template catalog', () => {
     expect(result).toEqual({ ok: false, part: 'subject', error: expect.stringContaining('Parse error') });
   });
 
+  it('inlines the CSS of every shipped template once, when it is loaded, in every language', async () => {
+    const ids = await catalog.ids();
+    expect(ids).toContain('post-purchase-thank-you');
+    for (const id of ids) {
+      const lookup = await catalog.get(id);
+      if (!lookup.ok) throw new Error(lookup.error);
+      expect(lookup.template.inlining, id).toEqual(Object.fromEntries(lookup.template.locales.map((locale) => [locale, 'at-load'])));
+    }
+  });
+
   it('compiles a template once per process', async () => {
     const first = await catalog.get('post-purchase-thank-you');
     const second = await catalog.get('post-purchase-thank-you');

@@ -23,7 +23,15 @@ export interface LoadedTemplate {
   locales: string[];
   /** Where each part of each locale was read from, for error messages. */
   files: Record<string, Record<keyof TemplateSource, string>>;
+  /**
+   * Per locale: `at-load` when the CSS was inlined into the template once (and its sample renders
+   * the same as when inlined per message), else `per-message`.
+   */
+  inlining: Record<string, 'at-load' | 'per-message'>;
 }
+
+/** A stand-in for the signed link marketing mail gets, so footers render in checks and previews. */
+export const SAMPLE_UNSUBSCRIBE_URL = 'https://mail.example.com/unsubscribe?token=sample';
 
 export type TemplateLookup = { ok: true; template: LoadedTemplate } | { ok: false; error: string };
 
@@ -68,6 +76,17 @@ function parseMeta(text: string): { ok: true; meta: TemplateMeta } | { ok: false
   return { ok: false, error: `meta.json: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}` };
 }
 
+/** `sample.json` as data, or null when there is none (templates:check reports that). */
+function parseSample(text: string | null): Record<string, unknown> | null {
+  if (text === null) return null;
+  try {
+    const json: unknown = JSON.parse(text);
+    return typeof json === 'object' && json !== null && !Array.isArray(json) ? { ...json } : null;
+  } catch {
+    return null;
+  }
+}
+
 async function subfolders(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
   return entries.filter((e) => e.isDirectory()).map((e) => e.name).sort();
@@ -108,6 +127,22 @@ export function createTemplateCatalog(opts: TemplateCatalogOptions): TemplateCat
     const defaultLocale = meta.meta.defaultLocale ?? 'en';
     const base: TemplateSource = { subject: files.subject, html: files.html, text: files.text };
     const fileMap: LoadedTemplate['files'] = { [defaultLocale]: { subject: join(folder, 'subject.hbs'), html: join(folder, 'html.hbs'), text: join(folder, 'text.hbs') } };
+    const sample = parseSample(await read(join(folder, 'sample.json')));
+    const inlining: LoadedTemplate['inlining'] = {};
+    /** Inlining at load is kept only where the sample shows the same HTML as inlining each message. */
+    const checked = (locale: string, template: CompiledTemplate): CompiledTemplate => {
+      const { perMessage } = template;
+      let chosen = template;
+      if (perMessage !== undefined && sample !== null) {
+        const data = meta.meta.category === 'marketing' ? { ...sample, unsubscribeUrl: SAMPLE_UNSUBSCRIBE_URL } : sample;
+        const renderOpts = { locale, timeZone: 'UTC', campaignId: templateId };
+        const fast = template.render(data, renderOpts);
+        const each = perMessage.render(data, renderOpts);
+        if (!fast.ok || !each.ok || fast.content.html !== each.content.html) chosen = perMessage;
+      }
+      inlining[locale] = chosen.perMessage === undefined ? 'per-message' : 'at-load';
+      return chosen;
+    };
     const variants = new Map<string, CompiledTemplate>();
     for (const name of (await subfolders(folder)).filter(isLocaleFolder)) {
       // A variant may translate only some parts; the others come from the default.
@@ -120,10 +155,10 @@ export function createTemplateCatalog(opts: TemplateCatalogOptions): TemplateCat
           paths[part] = join(folder, name, fileOf[part]);
         }
       }
-      variants.set(name, hbs.compile(variant));
+      variants.set(name, checked(name, hbs.compile(variant)));
       fileMap[name] = paths;
     }
-    const fallback = hbs.compile(base);
+    const fallback = checked(defaultLocale, hbs.compile(base));
     const available = [...variants.keys()];
     const compiled: CompiledTemplate = {
       render: (data, renderOpts) => {
@@ -131,7 +166,7 @@ export function createTemplateCatalog(opts: TemplateCatalogOptions): TemplateCat
         return (chosen === null ? undefined : variants.get(chosen) ?? undefined)?.render(data, renderOpts) ?? fallback.render(data, renderOpts);
       },
     };
-    return { ok: true, template: { id: templateId, meta: meta.meta, compiled, locales: [defaultLocale, ...available.filter((l) => l !== defaultLocale)], files: fileMap } };
+    return { ok: true, template: { id: templateId, meta: meta.meta, compiled, locales: [defaultLocale, ...available.filter((l) => l !== defaultLocale)], files: fileMap, inlining } };
   };
 
   return {

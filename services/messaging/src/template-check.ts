@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createTemplateCatalog, type LoadedTemplate } from './template-catalog.ts';
+import { createTemplateCatalog, SAMPLE_UNSUBSCRIBE_URL, type LoadedTemplate } from './template-catalog.ts';
 import type { RenderResult } from './domain/template-engine.ts';
 
 /** One thing wrong with a template, located as precisely as Handlebars allows. */
@@ -18,8 +18,7 @@ export interface TemplateCheckReport {
   problems: TemplateProblem[];
 }
 
-/** A stand-in for the signed link marketing mail gets, so footers render in checks and previews. */
-export const SAMPLE_UNSUBSCRIBE_URL = 'https://mail.example.com/unsubscribe?token=sample';
+export { SAMPLE_UNSUBSCRIBE_URL } from './template-catalog.ts';
 
 /** `"totl" not defined in [object Object] - 3:12` and `Parse error on line 3:` → line and column. */
 export function locateError(message: string): { line: number | null; column: number | null } {

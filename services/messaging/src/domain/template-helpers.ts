@@ -101,10 +101,24 @@ export function pluralHelper(count: unknown, options: Handlebars.HelperOptions):
   if (typeof count !== 'number') throw new TypeError(`plural: expected a number, got ${typeof count}`);
   const forms = PluralForms.safeParse(options.hash);
   if (!forms.success) throw new TypeError('plural: give at least other="…" (and one="…", few="…" … as the language needs)');
-  const locale = usableLocale(renderData(options).locale);
-  const category = new Intl.PluralRules(locale).select(count);
+  const { rules, digits } = pluralFormat(renderData(options).locale);
+  const category = rules.select(count);
   const form = forms.data[category] ?? forms.data.other;
-  return form.replaceAll('#', new Intl.NumberFormat(locale).format(count));
+  return form.replaceAll('#', digits.format(count));
+}
+
+/** Intl objects are costly to build and locales few: kept per locale, bounded as locales come from outside. */
+const pluralFormats = new Map<string, { rules: Intl.PluralRules; digits: Intl.NumberFormat }>();
+
+function pluralFormat(requested: string): { rules: Intl.PluralRules; digits: Intl.NumberFormat } {
+  let format = pluralFormats.get(requested);
+  if (format === undefined) {
+    const locale = usableLocale(requested);
+    format = { rules: new Intl.PluralRules(locale), digits: new Intl.NumberFormat(locale) };
+    if (pluralFormats.size >= 500) pluralFormats.clear();
+    pluralFormats.set(requested, format);
+  }
+  return format;
 }
 
 /** `{{httpUrl url}}`: the URL when it is http(s), else nothing; escaping alone lets `javascript:` through. */
