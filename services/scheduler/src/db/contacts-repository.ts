@@ -2,6 +2,7 @@ import { and, eq, inArray, sql } from 'drizzle-orm';
 import { ConsentState, emptyLedger, moneyFromMajor, OrderLedger, Stage, TemplateOrder } from '@lifecycle/contracts';
 import type { Transaction } from '@lifecycle/kit';
 import { emptyContact, type StoredContact } from '../domain/contact-state.ts';
+import { anyOf } from './any-of.ts';
 import { contacts, customerEvents } from './schema.ts';
 
 type ContactRow = typeof contacts.$inferSelect;
@@ -105,7 +106,7 @@ export async function lockContacts(tx: Transaction, asOf: ReadonlyMap<string, Da
     INSERT INTO scheduler.contacts (customer_id, as_of)
     SELECT x.customer_id, x.as_of FROM jsonb_to_recordset(${JSON.stringify(fresh)}::jsonb) AS x(customer_id text, as_of timestamptz)
     ON CONFLICT DO NOTHING`);
-  const rows = await tx.select().from(contacts).where(inArray(contacts.customerId, ids)).orderBy(contacts.customerId).for('update');
+  const rows = await tx.select().from(contacts).where(anyOf(contacts.customerId, ids)).orderBy(contacts.customerId).for('update');
   for (const row of rows) out.set(row.customerId, contactFromRow(row));
   return out;
 }
