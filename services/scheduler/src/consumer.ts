@@ -1,12 +1,13 @@
-import { and, desc, eq, gte, inArray, lte, max, ne, sql } from 'drizzle-orm';
+import { and, eq, gte, inArray, lte, max, ne, sql } from 'drizzle-orm';
 import { movesOrderValue, netOrderValue, orderIdOf, spendByCurrency, type ConsentChanged, type CurrencyRates, type LifecycleEvent, type MessageEvent, type OrderLedger, type StageChanged } from '@lifecycle/contracts';
 import { inTransaction, type Logger, type Runtime, type TopicConsumerOptions, type Transaction } from '@lifecycle/kit';
-import { lockContact, recordEventTime, saveContact } from './db/contacts-repository.ts';
-import { firstTime } from './db/processed-events.ts';
+import { lockContact, lockContacts, recordEventTimes, saveContact, saveContacts } from './db/contacts-repository.ts';
+import { anyOf } from './db/any-of.ts';
+import { firstTime, firstTimes } from './db/processed-events.ts';
 import { conversions, jobs } from './db/schema.ts';
 import type { Campaign, CampaignSettings } from './domain/campaign.ts';
 import type { Clock } from './domain/clock.ts';
-import { contactAfterConsent, contactAfterEvent, type StoredContact } from './domain/contact-state.ts';
+import { contactAfterConsent, contactAfterEvent, emptyContact, type StoredContact } from './domain/contact-state.ts';
 import { dueTime, exitsJob, planJobs, planOccasion, triggers, type PlannedJob, type TriggerInput } from './domain/planning.ts';
 
 export interface PlanningOptions {
@@ -20,18 +21,28 @@ export interface PlanningOptions {
   onPlanned: () => void;
 }
 
-/** Stores planned jobs; a job planned before (same dedupe key) is left as it is. */
-export async function insertJobs(tx: Transaction, planned: PlannedJob[], logger: Logger, cause: string): Promise<number> {
+/**
+ * Stores planned jobs in one statement (rows as one JSON parameter: a batch's hundreds of jobs
+ * cost no query building per value); a job planned before (same dedupe key) is left as it is.
+ */
+export async function insertJobs(tx: Transaction, planned: PlannedJob[], logger: Logger, cause: string | ((dedupeKey: string) => string)): Promise<number> {
   if (planned.length === 0) return 0;
-  const inserted = await tx
-    .insert(jobs)
-    .values(planned.map((p) => ({ ...p, status: 'pending' })))
-    .onConflictDoNothing()
-    .returning({ dedupeKey: jobs.dedupeKey, campaignId: jobs.campaignId, customerId: jobs.customerId, dueAt: jobs.dueAt });
-  for (const job of inserted) {
-    logger.info({ eventId: cause, customerId: job.customerId, campaignId: job.campaignId, dueAt: job.dueAt.toISOString() }, 'message planned');
+  const byKey = new Map(planned.map((p) => [p.dedupeKey, p]));
+  const { rows } = await tx.execute<{ dedupe_key: string }>(sql`
+    INSERT INTO scheduler.jobs (dedupe_key, campaign_id, customer_id, trigger_event_id, trigger_at, trigger_props, due_at, category, variant, trigger_data, status)
+    SELECT x."dedupeKey", x."campaignId", x."customerId", x."triggerEventId", x."triggerAt", x."triggerProps", x."dueAt", x.category, x.variant, x."triggerData", 'pending'
+    FROM jsonb_array_elements(${JSON.stringify(planned)}::jsonb) WITH ORDINALITY AS e(doc, n),
+      jsonb_to_record(e.doc) AS x(
+        "dedupeKey" text, "campaignId" text, "customerId" text, "triggerEventId" text, "triggerAt" timestamptz, "triggerProps" jsonb,
+        "dueAt" timestamptz, category text, variant text, "triggerData" jsonb)
+    ORDER BY e.n
+    ON CONFLICT DO NOTHING
+    RETURNING dedupe_key`);
+  for (const { dedupe_key: key } of rows) {
+    const job = byKey.get(key);
+    if (job !== undefined) logger.info({ eventId: typeof cause === 'string' ? cause : cause(key), customerId: job.customerId, campaignId: job.campaignId, dueAt: job.dueAt.toISOString() }, 'message planned');
   }
-  return inserted.length;
+  return rows.length;
 }
 
 /** Re-plans the customer's date campaigns (birthday, anniversaries) after their dates may have changed. */
@@ -91,75 +102,6 @@ async function planTrigger(tx: Transaction, opts: PlanningOptions, contact: Stor
   return insertJobs(tx, planned, opts.runtime.logger, trigger.id);
 }
 
-/** Cancels the customer's pending jobs this event exits (a new order cancels a pending win-back). */
-async function applyExits(tx: Transaction, opts: PlanningOptions, event: LifecycleEvent, name: string, properties: Record<string, unknown>): Promise<void> {
-  const exiting = opts.campaigns.filter((c) => (c.exitOn ?? []).some((e) => e.event === name));
-  if (exiting.length === 0) return;
-  const at = new Date(event.occurredAt);
-  const pending = await tx
-    .select({ dedupeKey: jobs.dedupeKey, campaignId: jobs.campaignId, triggerProps: jobs.triggerProps, triggerEventId: jobs.triggerEventId })
-    .from(jobs)
-    .where(
-      and(
-        eq(jobs.customerId, event.customerId),
-        eq(jobs.status, 'pending'),
-        inArray(
-          jobs.campaignId,
-          exiting.map((c) => c.id),
-        ),
-        lte(jobs.triggerAt, at),
-      ),
-    );
-  const byId = new Map(exiting.map((c) => [c.id, c]));
-  for (const job of pending) {
-    const campaign = byId.get(job.campaignId);
-    if (campaign === undefined || job.triggerEventId === event.id || !exitsJob(campaign, { name, properties }, job.triggerProps)) continue;
-    await tx
-      .update(jobs)
-      .set({ status: 'cancelled', skipReason: 'exit', skipDetail: name, firedAt: opts.clock.now() })
-      .where(eq(jobs.dedupeKey, job.dedupeKey));
-    opts.runtime.logger.info({ eventId: event.id, customerId: event.customerId, campaignId: job.campaignId, dedupeKey: job.dedupeKey }, 'job cancelled by exit event');
-  }
-}
-
-/**
- * Attributes a goal event to the latest message of each campaign sent within its window before
- * it. An order converts once per order id (a resent order adds nothing), with its value by the
- * shared order-value rule, net of refunds; an order cancelled or refunded in full is no conversion.
- */
-async function recordConversions(tx: Transaction, opts: PlanningOptions, event: LifecycleEvent, name: string, properties: Record<string, unknown>, orders: OrderLedger): Promise<void> {
-  const at = new Date(event.occurredAt);
-  const isOrder = name === 'Order Completed';
-  const orderId = orderIdOf({ properties, eventId: event.id });
-  const value = isOrder ? netOrderValue(orders, orderId) : null;
-  if (isOrder && value === null) return;
-  const goalEventId = isOrder ? `order:${orderId}` : event.id;
-  for (const campaign of opts.campaigns) {
-    if (campaign.goal?.event !== name) continue;
-    const [send] = await tx
-      .select({ dedupeKey: jobs.dedupeKey, variant: jobs.variant })
-      .from(jobs)
-      .where(
-        and(
-          eq(jobs.customerId, event.customerId),
-          eq(jobs.campaignId, campaign.id),
-          eq(jobs.status, 'sent'),
-          gte(jobs.firedAt, new Date(at.getTime() - campaign.goal.within)),
-          lte(jobs.firedAt, at),
-        ),
-      )
-      .orderBy(desc(jobs.firedAt))
-      .limit(1);
-    if (send === undefined) continue;
-    const added = await tx
-      .insert(conversions)
-      .values({ campaignId: campaign.id, goalEventId, customerId: event.customerId, dedupeKey: send.dedupeKey, variant: send.variant, revenueMinor: value?.amountMinor ?? null, currency: value?.currency ?? null, convertedAt: at })
-      .onConflictDoNothing()
-      .returning();
-    if (added.length > 0) opts.runtime.logger.info({ eventId: event.id, customerId: event.customerId, campaignId: campaign.id, dedupeKey: send.dedupeKey }, 'conversion attributed');
-  }
-}
-
 /** A refund or cancellation brings the conversions of its order to the order's net value, or removes them when nothing is left. */
 async function reviseConversions(tx: Transaction, customerId: string, orderId: string, orders: OrderLedger): Promise<void> {
   const goal = and(eq(conversions.customerId, customerId), eq(conversions.goalEventId, `order:${orderId}`));
@@ -172,29 +114,276 @@ function dateFields(c: StoredContact): string {
   return [c.birthday, c.firstOrderDate, c.signupDate, c.timeZone].join('|');
 }
 
+/** What the campaigns make of an event, worked out once rather than per event. */
+interface CampaignIndex {
+  /** Campaigns an event (by name) exits. */
+  exitsBy: Map<string, Campaign[]>;
+  /** Campaigns an event (by name) is the goal of, in campaign order. */
+  goalsBy: Map<string, Campaign[]>;
+  /** Date campaigns with exits: re-planning one changes the jobs exits look at. */
+  datedExits: boolean;
+  /** Enabled campaigns with `reentry: { every }`, whose last entries planning looks at. */
+  reentryEvery: Set<string>;
+}
+
+function indexCampaigns(campaigns: readonly Campaign[]): CampaignIndex {
+  const exitsBy = new Map<string, Campaign[]>();
+  const goalsBy = new Map<string, Campaign[]>();
+  for (const c of campaigns) {
+    for (const name of new Set((c.exitOn ?? []).map((e) => e.event))) exitsBy.set(name, [...(exitsBy.get(name) ?? []), c]);
+    if (c.goal !== undefined) goalsBy.set(c.goal.event, [...(goalsBy.get(c.goal.event) ?? []), c]);
+  }
+  return {
+    exitsBy,
+    goalsBy,
+    datedExits: campaigns.some((c) => 'date' in c.trigger && (c.exitOn ?? []).length > 0),
+    reentryEvery: new Set(campaigns.filter((c) => c.enabled && typeof c.reentry === 'object').map((c) => c.id)),
+  };
+}
+
+/** A pending job an exit event may cancel. */
+interface ExitableJob {
+  dedupeKey: string;
+  campaignId: string;
+  triggerProps: Record<string, unknown>;
+  triggerEventId: string;
+  triggerAt: Date;
+}
+
+interface SentJob {
+  dedupeKey: string;
+  campaignId: string;
+  variant: string | null;
+  firedAt: Date;
+}
+
+interface Cancellation {
+  dedupeKey: string;
+  detail: string;
+  eventId: string;
+  customerId: string;
+  campaignId: string;
+}
+
+const groupBy = <T extends { customerId: string }>(rows: readonly T[]): Map<string, T[]> => {
+  const out = new Map<string, T[]>();
+  for (const row of rows) out.set(row.customerId, [...(out.get(row.customerId) ?? []), row]);
+  return out;
+};
+
 /**
- * Applies one lifecycle event inside the caller's transaction, together with its processed id:
- * updates the contact, cancels the jobs it exits, records conversions, and plans the campaigns
- * it triggers. Job keys are deterministic, so a redelivery changes nothing. Historical events
- * (reaching Kafka long after they happened) update the contact but start no campaign.
+ * The state a batch of lifecycle events works on, read once for all its customers (their
+ * pending exitable jobs, last campaign entries, recent sends), and the jobs it plans and
+ * cancels, written once. Writes wait in memory until the batch ends or a statement that reads
+ * jobs (re-planning dates, moving local times) needs them stored first, so the batch sees its
+ * own effects in offset order as if each event were applied alone.
  */
-async function applyLifecycleEvent(tx: Transaction, opts: PlanningOptions, event: LifecycleEvent, arrivedAt: number | undefined): Promise<number> {
+class BatchState {
+  private readonly planned = new Map<string, { job: PlannedJob; cause: string }>();
+  private readonly cancels = new Map<string, Cancellation>();
+  private readonly exitable = new Map<string, ExitableJob[]>();
+  private readonly entries = new Map<string, Date>();
+  private sent = new Map<string, SentJob[]>();
+  readonly eventTimes = new Map<string, { customerId: string; event: string; at: Date }>();
+  inserted = 0;
+
+  private readonly opts: PlanningOptions;
+  private readonly index: CampaignIndex;
+
+  constructor(opts: PlanningOptions, index: CampaignIndex) {
+    this.opts = opts;
+    this.index = index;
+  }
+
+  /** Reads what the batch's events will look at, one statement per kind. */
+  async load(tx: Transaction, events: readonly LifecycleEvent[]): Promise<void> {
+    const named = events.flatMap((e) => (e.payload.call.type === 'track' ? [{ e, name: e.payload.call.event }] : []));
+    const exiting = [...new Set(named.filter(({ name }) => this.index.exitsBy.has(name)).map(({ e }) => e.customerId))];
+    await this.loadExitable(tx, exiting);
+    const everyIds = [...this.index.reentryEvery];
+    const customers = [...new Set(events.map((e) => e.customerId))];
+    if (everyIds.length > 0 && customers.length > 0) {
+      const rows = await tx
+        .select({ customerId: jobs.customerId, campaignId: jobs.campaignId, last: max(jobs.triggerAt) })
+        .from(jobs)
+        .where(and(anyOf(jobs.customerId, customers), inArray(jobs.campaignId, everyIds)))
+        .groupBy(jobs.customerId, jobs.campaignId);
+      for (const r of rows) if (r.last !== null) this.entries.set(`${r.customerId}\n${r.campaignId}`, r.last);
+    }
+    const goals = named.filter(({ name }) => this.index.goalsBy.has(name));
+    if (goals.length > 0) {
+      const campaigns = [...new Set(goals.flatMap(({ name }) => this.index.goalsBy.get(name) ?? []))];
+      const within = Math.max(...campaigns.map((c) => c.goal?.within ?? 0));
+      const times = goals.map(({ e }) => Date.parse(e.occurredAt));
+      const rows = await tx
+        .select({ customerId: jobs.customerId, dedupeKey: jobs.dedupeKey, campaignId: jobs.campaignId, variant: jobs.variant, firedAt: jobs.firedAt })
+        .from(jobs)
+        .where(
+          and(
+            anyOf(jobs.customerId, [...new Set(goals.map(({ e }) => e.customerId))]),
+            inArray(
+              jobs.campaignId,
+              campaigns.map((c) => c.id),
+            ),
+            eq(jobs.status, 'sent'),
+            gte(jobs.firedAt, new Date(Math.min(...times) - within)),
+            lte(jobs.firedAt, new Date(Math.max(...times))),
+          ),
+        );
+      this.sent = groupBy(rows.flatMap((r) => (r.firedAt === null ? [] : [{ ...r, firedAt: r.firedAt }])));
+    }
+  }
+
+  private async loadExitable(tx: Transaction, customers: readonly string[]): Promise<void> {
+    const ids = [...new Set([...this.index.exitsBy.values()].flat().map((c) => c.id))];
+    if (customers.length === 0 || ids.length === 0) return;
+    const rows = await tx
+      .select({ customerId: jobs.customerId, dedupeKey: jobs.dedupeKey, campaignId: jobs.campaignId, triggerProps: jobs.triggerProps, triggerEventId: jobs.triggerEventId, triggerAt: jobs.triggerAt })
+      .from(jobs)
+      .where(and(anyOf(jobs.customerId, customers), eq(jobs.status, 'pending'), inArray(jobs.campaignId, ids)));
+    const byCustomer = groupBy(rows);
+    for (const customerId of customers) this.exitable.set(customerId, byCustomer.get(customerId) ?? []);
+  }
+
+  /** After re-planning a customer's dates: their exitable jobs are read again (when a date campaign has exits). */
+  async replanned(tx: Transaction, customerId: string): Promise<void> {
+    if (this.index.datedExits && this.exitable.has(customerId)) await this.loadExitable(tx, [customerId]);
+  }
+
+  lastEntry(customerId: string, campaignId: string): Date | null {
+    return this.entries.get(`${customerId}\n${campaignId}`) ?? null;
+  }
+
+  /** Jobs planned for an event; stored when the batch flushes. A key planned twice keeps the first, as an insert would. */
+  plan(planned: readonly PlannedJob[], cause: string): void {
+    for (const job of planned) {
+      if (this.planned.has(job.dedupeKey)) continue;
+      this.planned.set(job.dedupeKey, { job, cause });
+      if (this.index.reentryEvery.has(job.campaignId)) {
+        const key = `${job.customerId}\n${job.campaignId}`;
+        const last = this.entries.get(key);
+        if (last === undefined || last < job.triggerAt) this.entries.set(key, job.triggerAt);
+      }
+      this.exitable.get(job.customerId)?.push({ dedupeKey: job.dedupeKey, campaignId: job.campaignId, triggerProps: job.triggerProps, triggerEventId: job.triggerEventId, triggerAt: job.triggerAt });
+    }
+  }
+
+  /** Cancels the customer's pending jobs this event exits (a new order cancels a pending win-back). */
+  exit(event: LifecycleEvent, name: string, properties: Record<string, unknown>): void {
+    const exiting = this.index.exitsBy.get(name);
+    const pending = this.exitable.get(event.customerId);
+    if (exiting === undefined || pending === undefined) return;
+    const at = Date.parse(event.occurredAt);
+    const byId = new Map(exiting.map((c) => [c.id, c]));
+    const kept: ExitableJob[] = [];
+    for (const job of pending) {
+      const campaign = byId.get(job.campaignId);
+      if (campaign === undefined || job.triggerAt.getTime() > at || job.triggerEventId === event.id || !exitsJob(campaign, { name, properties }, job.triggerProps)) kept.push(job);
+      else this.cancels.set(job.dedupeKey, { dedupeKey: job.dedupeKey, detail: name, eventId: event.id, customerId: event.customerId, campaignId: job.campaignId });
+    }
+    this.exitable.set(event.customerId, kept);
+  }
+
+  /** The customer's latest send of the campaign within its goal window before `at`. */
+  latestSend(customerId: string, campaign: Campaign, at: Date): SentJob | undefined {
+    const within = campaign.goal?.within ?? 0;
+    let best: SentJob | undefined;
+    for (const s of this.sent.get(customerId) ?? []) {
+      if (s.campaignId !== campaign.id || s.firedAt.getTime() > at.getTime() || s.firedAt.getTime() < at.getTime() - within) continue;
+      if (best === undefined || s.firedAt > best.firedAt) best = s;
+    }
+    return best;
+  }
+
+  recordEventTime(customerId: string, event: string, at: Date): void {
+    const key = `${customerId}\n${event}`;
+    const seen = this.eventTimes.get(key);
+    if (seen === undefined || seen.at < at) this.eventTimes.set(key, { customerId, event, at });
+  }
+
+  /** Stores the planned jobs, then the cancellations (a job planned and exited in one batch is stored cancelled). */
+  async flush(tx: Transaction): Promise<void> {
+    const { logger } = this.opts.runtime;
+    if (this.planned.size > 0) {
+      const planned = [...this.planned.values()];
+      this.planned.clear();
+      const causes = new Map(planned.map((p) => [p.job.dedupeKey, p.cause]));
+      this.inserted += await insertJobs(tx, planned.map((p) => p.job), logger, (key) => causes.get(key) ?? '');
+    }
+    if (this.cancels.size > 0) {
+      const cancels = new Map(this.cancels);
+      this.cancels.clear();
+      const rows = [...cancels.values()].map((c) => ({ dedupe_key: c.dedupeKey, detail: c.detail }));
+      const { rows: done } = await tx.execute<{ dedupe_key: string }>(sql`
+        UPDATE scheduler.jobs j SET status = 'cancelled', skip_reason = 'exit', skip_detail = x.detail, fired_at = ${this.opts.clock.now().toISOString()}::timestamptz
+        FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) AS x(dedupe_key text, detail text)
+        WHERE j.dedupe_key = x.dedupe_key AND j.status = 'pending'
+        RETURNING j.dedupe_key`);
+      for (const { dedupe_key: key } of done) {
+        const c = cancels.get(key);
+        if (c !== undefined) logger.info({ eventId: c.eventId, customerId: c.customerId, campaignId: c.campaignId, dedupeKey: key }, 'job cancelled by exit event');
+      }
+    }
+  }
+}
+
+/**
+ * Attributes a goal event to the latest message of each campaign sent within its window before
+ * it. An order converts once per order id (a resent order adds nothing), with its value by the
+ * shared order-value rule, net of refunds; an order cancelled or refunded in full is no conversion.
+ */
+async function recordConversions(tx: Transaction, opts: PlanningOptions, state: BatchState, goals: readonly Campaign[], event: LifecycleEvent, name: string, properties: Record<string, unknown>, orders: OrderLedger): Promise<void> {
+  const at = new Date(event.occurredAt);
+  const isOrder = name === 'Order Completed';
+  const orderId = orderIdOf({ properties, eventId: event.id });
+  const value = isOrder ? netOrderValue(orders, orderId) : null;
+  if (isOrder && value === null) return;
+  const goalEventId = isOrder ? `order:${orderId}` : event.id;
+  for (const campaign of goals) {
+    const send = state.latestSend(event.customerId, campaign, at);
+    if (send === undefined) continue;
+    const added = await tx
+      .insert(conversions)
+      .values({ campaignId: campaign.id, goalEventId, customerId: event.customerId, dedupeKey: send.dedupeKey, variant: send.variant, revenueMinor: value?.amountMinor ?? null, currency: value?.currency ?? null, convertedAt: at })
+      .onConflictDoNothing()
+      .returning();
+    if (added.length > 0) opts.runtime.logger.info({ eventId: event.id, customerId: event.customerId, campaignId: campaign.id, dedupeKey: send.dedupeKey }, 'conversion attributed');
+  }
+}
+
+/**
+ * Applies one lifecycle event to the batch's locked contact: updates the contact, cancels the
+ * jobs it exits, records conversions, and plans the campaigns it triggers. Job keys are
+ * deterministic, so a redelivery changes nothing. Historical events (reaching Kafka long after
+ * they happened) update the contact but start no campaign.
+ */
+async function applyLifecycleEvent(tx: Transaction, opts: PlanningOptions, index: CampaignIndex, state: BatchState, contacts: Map<string, StoredContact>, event: LifecycleEvent, arrivedAt: number | undefined): Promise<number> {
   const { call } = event.payload;
   const occurredAt = new Date(event.occurredAt);
   const historical = arrivedAt !== undefined && arrivedAt - occurredAt.getTime() > opts.settings.historicalAfter;
-  if (!(await firstTime(tx, event.id))) return 0;
-  const before = await lockContact(tx, event.customerId, occurredAt);
+  const before = contacts.get(event.customerId) ?? emptyContact(event.customerId, occurredAt);
   const after = contactAfterEvent(before, event, opts.settings.storeTimeZone);
-  await saveContact(tx, after);
+  contacts.set(event.customerId, after);
   let count = 0;
-  if (dateFields(before) !== dateFields(after)) count += await replanOccasions(tx, opts, after, opts.clock.now(), opts.runtime.logger, event.id);
-  if (before.timeZone !== after.timeZone) await moveLocalTimes(tx, opts, after, event.id);
+  if (dateFields(before) !== dateFields(after)) {
+    await state.flush(tx);
+    count += await replanOccasions(tx, opts, after, opts.clock.now(), opts.runtime.logger, event.id);
+    await state.replanned(tx, event.customerId);
+  }
+  if (before.timeZone !== after.timeZone) {
+    await state.flush(tx);
+    await moveLocalTimes(tx, opts, after, event.id);
+  }
   if (call.type !== 'track') return count;
-  await recordEventTime(tx, event.customerId, call.event, occurredAt);
-  await applyExits(tx, opts, event, call.event, call.properties);
-  await recordConversions(tx, opts, event, call.event, call.properties, after.orders);
+  state.recordEventTime(event.customerId, call.event, occurredAt);
+  state.exit(event, call.event, call.properties);
+  const goals = index.goalsBy.get(call.event);
+  if (goals !== undefined) await recordConversions(tx, opts, state, goals, event, call.event, call.properties, after.orders);
   if (call.event === 'Order Refunded' || call.event === 'Order Cancelled') await reviseConversions(tx, event.customerId, orderIdOf({ properties: call.properties, eventId: event.id }), after.orders);
-  if (historical) opts.runtime.logger.debug({ eventId: event.id, customerId: event.customerId }, 'historical event: contact updated, no campaign started');
+  if (historical) {
+    opts.runtime.logger.debug({ eventId: event.id, customerId: event.customerId }, 'historical event: contact updated, no campaign started');
+    return count;
+  }
   const trigger: TriggerInput = {
     kind: 'event',
     id: event.id,
@@ -205,28 +394,58 @@ async function applyLifecycleEvent(tx: Transaction, opts: PlanningOptions, event
     historical,
     ...(movesOrderValue(call.event) ? { spend: { before: spendByCurrency(before.orders), after: spendByCurrency(after.orders) } } : {}),
   };
-  return count + (await planTrigger(tx, opts, after, trigger));
+  const started = opts.campaigns.filter((c) => c.enabled && triggers(c, trigger, opts.rates));
+  if (started.length > 0) state.plan(planJobs(started, trigger, after, opts.settings, (id) => state.lastEntry(event.customerId, id), opts.rates), event.id);
+  return count;
 }
 
-/** Handles one lifecycle event in a transaction of its own (and retries of a failed batch). */
+/**
+ * Applies lifecycle events of one partition in one transaction, in offset order, with their
+ * processed ids: a backlog (every product view reaches the scheduler) is taken in with a few
+ * set-based statements per batch (processed ids, contacts locked and saved, the state the
+ * events look at, planned and cancelled jobs, event times) rather than several per event.
+ */
+async function applyLifecycleEvents(tx: Transaction, opts: PlanningOptions, index: CampaignIndex, items: readonly { value: LifecycleEvent; record: { timestamp?: number | undefined } }[]): Promise<number> {
+  const fresh = await firstTimes(
+    tx,
+    items.map((i) => i.value.id),
+  );
+  // An id twice in one batch is applied once, at its first place.
+  const todo = items.filter((i) => fresh.delete(i.value.id));
+  if (todo.length === 0) return 0;
+  const asOf = new Map<string, Date>();
+  for (const { value } of todo) if (!asOf.has(value.customerId)) asOf.set(value.customerId, new Date(value.occurredAt));
+  const contacts = await lockContacts(tx, asOf);
+  const state = new BatchState(opts, index);
+  await state.load(
+    tx,
+    todo.map((i) => i.value),
+  );
+  let count = 0;
+  for (const { value, record } of todo) count += await applyLifecycleEvent(tx, opts, index, state, contacts, value, record.timestamp);
+  await state.flush(tx);
+  await saveContacts(
+    tx,
+    [...asOf.keys()].flatMap((id) => contacts.get(id) ?? []),
+  );
+  await recordEventTimes(tx, state.eventTimes);
+  return count + state.inserted;
+}
+
+/** Handles one lifecycle event in a transaction of its own (and retries of a failed batch, one record at a time). */
 export function lifecycleEventHandler(opts: PlanningOptions): TopicConsumerOptions<'lifecycleEvents'>['handle'] {
+  const index = indexCampaigns(opts.campaigns);
   return async (event, record) => {
-    const planned = await inTransaction(opts.runtime.pool, (tx) => applyLifecycleEvent(tx, opts, event, record.timestamp));
+    const planned = await inTransaction(opts.runtime.pool, (tx) => applyLifecycleEvents(tx, opts, index, [{ value: event, record }]));
     if (planned > 0) opts.onPlanned();
   };
 }
 
-/**
- * Handles a partition's batch of lifecycle events in one transaction, in offset order: a
- * backlog (every product view reaches the scheduler) is taken in without a commit per event.
- */
+/** Handles a partition's batch of lifecycle events in one transaction, in offset order. */
 export function lifecycleBatchHandler(opts: PlanningOptions): NonNullable<TopicConsumerOptions<'lifecycleEvents'>['handleBatch']> {
+  const index = indexCampaigns(opts.campaigns);
   return async (items) => {
-    const planned = await inTransaction(opts.runtime.pool, async (tx) => {
-      let count = 0;
-      for (const { value, record } of items) count += await applyLifecycleEvent(tx, opts, value, record.timestamp);
-      return count;
-    });
+    const planned = await inTransaction(opts.runtime.pool, (tx) => applyLifecycleEvents(tx, opts, index, items));
     if (planned > 0) opts.onPlanned();
   };
 }

@@ -2,6 +2,7 @@ import { and, eq, inArray, sql } from 'drizzle-orm';
 import { ConsentState, emptyLedger, moneyFromMajor, OrderLedger, Stage, TemplateOrder } from '@lifecycle/contracts';
 import type { Transaction } from '@lifecycle/kit';
 import { emptyContact, type StoredContact } from '../domain/contact-state.ts';
+import { anyOf } from './any-of.ts';
 import { contacts, customerEvents } from './schema.ts';
 
 type ContactRow = typeof contacts.$inferSelect;
@@ -90,4 +91,50 @@ export async function eventTimes(tx: Transaction, customerIds: string[], events:
     out.set(r.customerId, m);
   }
   return out;
+}
+
+/**
+ * The customers' contacts, locked for this transaction (created when new, as of the time given),
+ * in customer-id order so two transactions never wait on each other crosswise.
+ */
+export async function lockContacts(tx: Transaction, asOf: ReadonlyMap<string, Date>): Promise<Map<string, StoredContact>> {
+  const ids = [...asOf.keys()].sort();
+  const out = new Map<string, StoredContact>();
+  if (ids.length === 0) return out;
+  const fresh = ids.map((customerId) => ({ customer_id: customerId, as_of: asOf.get(customerId) }));
+  await tx.execute(sql`
+    INSERT INTO scheduler.contacts (customer_id, as_of)
+    SELECT x.customer_id, x.as_of FROM jsonb_to_recordset(${JSON.stringify(fresh)}::jsonb) AS x(customer_id text, as_of timestamptz)
+    ON CONFLICT DO NOTHING`);
+  const rows = await tx.select().from(contacts).where(anyOf(contacts.customerId, ids)).orderBy(contacts.customerId).for('update');
+  for (const row of rows) out.set(row.customerId, contactFromRow(row));
+  return out;
+}
+
+/** Saves many contacts in one statement. */
+export async function saveContacts(tx: Transaction, saved: Iterable<StoredContact>): Promise<void> {
+  const rows = [...saved].map(rowFromContact);
+  if (rows.length === 0) return;
+  await tx.execute(sql`
+    UPDATE scheduler.contacts c SET
+      email = x.email, first_name = x."firstName", name = x.name, locale = x.locale, time_zone = x."timeZone", as_of = x."asOf",
+      stage = x.stage, unsubscribed = x.unsubscribed, subscription_as_of = x."subscriptionAsOf", consent_state = x."consentState",
+      consent_sequence = x."consentSequence", birthday = x.birthday, first_order_date = x."firstOrderDate", signup_date = x."signupDate",
+      currency = x.currency, order_ledger = x."orderLedger", last_order = x."lastOrder", traits_as_of = x."traitsAsOf"
+    FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) AS x(
+      "customerId" text, email text, "firstName" text, name text, locale text, "timeZone" text, "asOf" timestamptz,
+      stage text, unsubscribed boolean, "subscriptionAsOf" timestamptz, "consentState" text,
+      "consentSequence" integer, birthday text, "firstOrderDate" text, "signupDate" text,
+      currency text, "orderLedger" jsonb, "lastOrder" jsonb, "traitsAsOf" jsonb)
+    WHERE c.customer_id = x."customerId"`);
+}
+
+/** Remembers the latest times customers did events, many at once (one row per customer and event). */
+export async function recordEventTimes(tx: Transaction, times: ReadonlyMap<string, { customerId: string; event: string; at: Date }>): Promise<void> {
+  const rows = [...times.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, t]) => ({ customer_id: t.customerId, event: t.event, last_at: t.at }));
+  if (rows.length === 0) return;
+  await tx.execute(sql`
+    INSERT INTO scheduler.customer_events (customer_id, event, last_at)
+    SELECT x.customer_id, x.event, x.last_at FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) AS x(customer_id text, event text, last_at timestamptz)
+    ON CONFLICT (customer_id, event) DO UPDATE SET last_at = greatest(customer_events.last_at, excluded.last_at)`);
 }

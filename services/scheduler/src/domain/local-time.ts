@@ -2,9 +2,23 @@ import { DateTime, IANAZone } from 'luxon';
 import type { OccasionKind } from '@lifecycle/contracts';
 import type { Delay, SendWindow, Weekday } from './campaign.ts';
 
+/**
+ * Zone names already checked: luxon checks one by building an `Intl.DateTimeFormat`, which costs
+ * more than the rest of planning an event. Bounded, since names come from customers' traits.
+ */
+const checkedZones = new Map<string, boolean>();
+
+function isZone(name: string): boolean {
+  const known = checkedZones.get(name);
+  if (known !== undefined) return known;
+  const valid = IANAZone.isValidZone(name);
+  if (checkedZones.size < 2_000) checkedZones.set(name, valid);
+  return valid;
+}
+
 /** The customer's zone when it is a real IANA zone, else the store's. */
 export function zoneFor(customerZone: string | null | undefined, storeZone: string): string {
-  return customerZone != null && IANAZone.isValidZone(customerZone) ? customerZone : storeZone;
+  return customerZone != null && isZone(customerZone) ? customerZone : storeZone;
 }
 
 function hm(text: string): { hour: number; minute: number } {
