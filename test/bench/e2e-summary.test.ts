@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { judge, type MailReceived, type OrderSent } from '../chaos/verdict.ts';
-import { achievedRate, e2eLine, fellShort, lostAndDoubled, parseProcStatus, serviceOfGroup, stageLatencies } from './e2e-summary.ts';
+import { achievedRate, e2eLine, fellShort, lostAndDoubled, parseProcStatus, serviceOfGroup, sessionStates, stageLatencies } from './e2e-summary.ts';
 
 const order = (n: number, firstPostedAt = 1_000): OrderSent => ({ orderId: `E2E-${n}`, dedupeKey: `post-purchase-thank-you:c${n}:order-E2E-${n}`, firstPostedAt });
 const mail = (n: number, receivedAt = 2_000): MailReceived => ({ dedupeKey: `post-purchase-thank-you:c${n}:order-E2E-${n}`, receivedAt });
@@ -58,5 +58,30 @@ describe('the end-to-end bench summary', () => {
       ['fired → messaging claimed the send', 600, 600, 1],
       ['claimed → SendGrid got the mail', 100, 100, 1],
     ]);
+  });
+
+  it('tells what the sessions of each service were doing, most common first', () => {
+    const appToService = (app: string): string | undefined => (app.startsWith('scheduler') ? 'scheduler' : app === 'messaging' ? 'messaging' : undefined);
+    const states = sessionStates(
+      [
+        { app: 'scheduler-1', state: 'active', waitType: null, wait: null },
+        { app: 'scheduler-2', state: 'active', waitType: 'Lock', wait: 'transactionid' },
+        { app: 'scheduler-1', state: 'idle in transaction', waitType: 'Client', wait: 'ClientRead' },
+        { app: 'scheduler-1', state: 'active', waitType: 'Lock', wait: 'transactionid' },
+        { app: 'messaging', state: 'idle', waitType: 'Client', wait: 'ClientRead' },
+        { app: 'psql', state: 'active', waitType: null, wait: null },
+      ],
+      appToService,
+    );
+    expect(states.get('scheduler')).toEqual({
+      samples: 4,
+      states: [
+        ['Lock:transactionid', 0.5],
+        ['idle in transaction', 0.25],
+        ['running', 0.25],
+      ],
+    });
+    expect(states.get('messaging')).toEqual({ samples: 1, states: [['idle', 1]] });
+    expect([...states.keys()].sort()).toEqual(['messaging', 'scheduler']);
   });
 });

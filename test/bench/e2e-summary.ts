@@ -92,3 +92,37 @@ export function stageLatencies(traces: readonly OrderTrace[]): { stage: string; 
     return { stage, p50: percentile(values, 50), p99: percentile(values, 99), count: values.length };
   });
 }
+
+/** One sample of a database session of the run, from `pg_stat_activity`. */
+export interface SessionSample {
+  /** The session's `application_name`: the fleet member that opened it. */
+  app: string;
+  state: string | null;
+  waitType: string | null;
+  wait: string | null;
+}
+
+/**
+ * What a service's database sessions were doing, as shares of the samples taken: `running`
+ * (active, on a CPU or about to be), `Lock:transactionid`, `IO:DataFileRead` … (active, waiting
+ * for that), `idle in transaction` (the service holds a transaction open between its
+ * statements) and `idle` (waiting for the service's next statement). Most common first.
+ */
+export function sessionStates(samples: readonly SessionSample[], appToService: (app: string) => string | undefined): Map<string, { samples: number; states: [string, number][] }> {
+  const counts = new Map<string, Map<string, number>>();
+  for (const s of samples) {
+    const service = appToService(s.app);
+    if (service === undefined) continue;
+    const state = s.state === 'active' ? (s.waitType === null ? 'running' : `${s.waitType}:${s.wait ?? '?'}`) : (s.state ?? 'unknown');
+    const byState = counts.get(service) ?? new Map<string, number>();
+    byState.set(state, (byState.get(state) ?? 0) + 1);
+    counts.set(service, byState);
+  }
+  return new Map(
+    [...counts.entries()].map(([service, byState]) => {
+      const total = [...byState.values()].reduce((a, b) => a + b, 0);
+      const states = [...byState.entries()].map(([state, n]): [string, number] => [state, n / total]).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
+      return [service, { samples: total, states }];
+    }),
+  );
+}

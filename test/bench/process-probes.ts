@@ -1,8 +1,8 @@
 import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
-import { partitionLag, type Kafka } from '@lifecycle/kit';
-import { parseProcStatus, serviceOfGroup } from './e2e-summary.ts';
+import { partitionLag, type createPool, type Kafka } from '@lifecycle/kit';
+import { parseProcStatus, serviceOfGroup, type SessionSample } from './e2e-summary.ts';
 
 /** What the bench samples from outside the services: memory and CPU per process, lag per consumer group. */
 
@@ -58,4 +58,13 @@ export async function consumerLag(admin: Admin, prefix: string, services: readon
     result.push({ group: group.slice(prefix.length), service, lag });
   }
   return result;
+}
+
+/** The run database's sessions other than the asking one, with their backend's pid. */
+export async function databaseSessions(pool: ReturnType<typeof createPool>): Promise<(SessionSample & { pid: number })[]> {
+  const { rows } = await pool.query<{ pid: number; app: string; state: string | null; wait_type: string | null; wait: string | null }>(
+    `SELECT pid, application_name AS app, state, wait_event_type AS wait_type, wait_event AS wait
+       FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'`,
+  );
+  return rows.map((r) => ({ pid: r.pid, app: r.app, state: r.state, waitType: r.wait_type, wait: r.wait }));
 }

@@ -13,10 +13,10 @@ import { mailReceived, pipelineFleet, sendStatuses, THANK_YOU, thankYouKey, wher
 import { cleanUpSteps, handleInterrupts, numberFlag, runThenExit, sharedRunOptions, valueFlags } from '../chaos/run-harness.ts';
 import { fleetMembers, type Fleet } from '../chaos/service-fleet.ts';
 import { judge, percentile, unfinishedOrders, type MailReceived, type OrderSent } from '../chaos/verdict.ts';
-import { achievedRate, e2eLine, fellShort, lostAndDoubled, stageLatencies, type OrderTrace } from './e2e-summary.ts';
+import { achievedRate, e2eLine, fellShort, lostAndDoubled, sessionStates, stageLatencies, type OrderTrace, type SessionSample } from './e2e-summary.ts';
 import { streamEvents, type EventLoad } from './event-load.ts';
 import { defaultMix, eventKinds, parseMix } from './event-mix.ts';
-import { consumerLag, processCpuSeconds, processMemory } from './process-probes.ts';
+import { consumerLag, databaseSessions, processCpuSeconds, processMemory } from './process-probes.ts';
 
 /**
  * `pnpm bench:e2e [--rate 1000] [--seconds 300] [--replicas 1] …`: the four services as separate
@@ -99,7 +99,7 @@ const stack = readStackConfig(process.env);
 const run = benchRun(process.env);
 const runDir = join(repoRoot, '.local', 'bench-e2e', run.runId);
 mkdirSync(runDir, { recursive: true });
-const services = serviceCatalog.map((s) => s.name);
+const services: string[] = serviceCatalog.map((s) => s.name);
 
 // Everything the run starts, for the one way out.
 let fleet: Fleet | undefined;
@@ -137,6 +137,20 @@ async function sampleCpu(into: (id: string, service: string, seconds: number) =>
   for (const p of fleet?.running() ?? []) {
     const seconds = await processCpuSeconds(p.pid);
     if (seconds !== undefined) into(p.id, p.service, seconds);
+  }
+}
+
+const sessions: SessionSample[] = [];
+/** CPU seconds of each database backend of the run, when first and last seen. */
+const backendCpu = new Map<number, { app: string; first: number; last: number }>();
+async function sampleDatabase(): Promise<void> {
+  if (observer === undefined) return;
+  for (const session of await databaseSessions(observer)) {
+    sessions.push(session);
+    const seconds = await processCpuSeconds(session.pid);
+    if (seconds === undefined) continue;
+    const before = backendCpu.get(session.pid);
+    backendCpu.set(session.pid, { app: session.app, first: before?.first ?? seconds, last: seconds });
   }
 }
 
@@ -220,6 +234,7 @@ async function main(): Promise<number> {
 
   const stopMemory = every(2_000, sampleMemory);
   const stopLag = every(5_000, sampleLag);
+  const stopDatabase = every(1_000, sampleDatabase);
   await sampleCpu((id, _service, seconds) => cpuAtLoadStart.set(id, seconds));
   const ingestions = members.filter((m) => m.service === 'ingestion').map((m) => m.id);
   let nextIngestion = 0;
@@ -255,7 +270,7 @@ async function main(): Promise<number> {
   const lastAcceptedAt = Math.max(...load.batches.map((b) => b.acceptedAt ?? 0));
   const accepted = load.acceptedEvents();
   const rate = achievedRate({ acceptedEvents: accepted, startedAt: load.startedAt, lastAcceptedAt, durationMs: settings.durationMs });
-  const lagAtLoadEnd = lagTimeline.at(-1)?.byService;
+  const lagAtLoadEnd = new Map([...groupLag.entries()].map(([group, g]) => [group, g.last]));
   say(`load done: ${int(accepted)} events accepted in ${secs(lastAcceptedAt - load.startedAt)} (${int(rate)}/s), ${int(load.orders.length)} orders, ${int(mails.length)} mails so far`);
 
   const orders: OrderSent[] = load.orders.map((o) => ({ orderId: o.orderId, dedupeKey: thankYouKey(o.customerId, o.orderId), firstPostedAt: o.batch.firstPostedAt }));
@@ -299,7 +314,7 @@ async function main(): Promise<number> {
   say(`${drained}; watching 5 s more for late mails`);
   await sleep(5_000, undefined, { signal: stop.signal }).catch(() => undefined);
   checkpoint();
-  await Promise.all([stopMemory(), stopLag()]);
+  await Promise.all([stopMemory(), stopLag(), stopDatabase()]);
   await sampleMemory();
   await sampleLag().catch(() => undefined);
   await sampleCpu((id, service, seconds) => cpuSeconds.set(id, { service, seconds: seconds - (cpuAtLoadStart.get(id) ?? 0) }));
@@ -315,6 +330,8 @@ async function main(): Promise<number> {
   }
   const httpAnswers = load.batches.flatMap((b) => (b.acceptedAt === undefined ? [] : [b.acceptedAt - b.firstPostedAt])).sort((a, b) => a - b);
   const maxLag = Math.max(0, ...[...groupLag.values()].map((g) => g.max));
+  const serviceOf = (app: string): string | undefined => members.find((m) => m.id === app)?.service;
+  const dbStates = sessionStates(sessions, serviceOf);
   const maxRssKb = Math.max(0, ...[...memory.values()].map((m) => m.peakKb));
   const peakLoad = Math.max(...loads, loadavg()[0] ?? 0);
   const stats = load.stats;
@@ -335,17 +352,21 @@ async function main(): Promise<number> {
     `  order→send  p50 ${secs(verdict.latencyMs.p50)}, p99 ${secs(verdict.latencyMs.p99)}, max ${secs(verdict.latencyMs.max)} (from the HTTP call that carried the order)`,
     '  stages      p50 / p99 of each step, from the services\' rows:',
     ...stages.map((s) => `    ${s.stage.padEnd(38)} ${secs(s.p50).padStart(8)} / ${secs(s.p99).padStart(8)}  (${int(s.count)} orders)`),
-    '  services    peak RSS; CPU during load and drain (share of one core); lag: most records behind, when, and at the end of the load',
+    '  services    peak RSS; CPU during load and drain (share of one core); its PostgreSQL sessions\' CPU, and what they were doing (share of 1 s samples)',
     ...services.map((s) => {
       const procs = [...memory.entries()].filter(([, m]) => m.service === s);
       const cpu = [...cpuSeconds.values()].filter((c) => c.service === s).reduce((sum, c) => sum + c.seconds, 0);
-      const groups = [...groupLag.entries()].filter(([, g]) => g.service === s).sort((a, b) => b[1].max - a[1].max);
-      const worst = groups[0];
+      const dbCpu = [...backendCpu.values()].filter((b) => serviceOf(b.app) === s).reduce((sum, b) => sum + b.last - b.first, 0);
+      const states = dbStates.get(s)?.states.slice(0, 4).map(([state, share]) => `${state} ${(100 * share).toFixed(0)} %`).join(', ') ?? 'no sessions seen';
       return (
         `    ${s.padEnd(11)} ${procs.map(([id, m]) => `${procs.length > 1 ? `${id} ` : ''}${mb(m.peakKb)}`).join(', ')}; CPU ${int(cpu)} s (${((100 * cpu) / windowS).toFixed(0)} %); ` +
-        `max lag ${worst === undefined ? '–' : `${int(worst[1].max)} (${worst[0]}, +${secs(worst[1].maxAt - load.startedAt)})`}, at load end ${int(lagAtLoadEnd?.[s] ?? 0)}`
+        `PostgreSQL CPU ${int(dbCpu)} s (${((100 * dbCpu) / windowS).toFixed(0)} %): ${states}`
       );
     }),
+    '  lag         records behind per consumer group: the most (seconds after the load started), at the end of the load',
+    ...[...groupLag.entries()]
+      .sort((a, b) => services.indexOf(a[1].service) - services.indexOf(b[1].service) || a[0].localeCompare(b[0]))
+      .map(([group, g]) => `    ${group.padEnd(34)} ${int(g.max).padStart(9)} (+${secs(g.maxAt - load.startedAt)}), ${int(lagAtLoadEnd?.get(group) ?? 0)}`),
     ...(notes.length > 0 ? ['  lost orders (first 10):', ...notes] : []),
     '',
   ];

@@ -97,7 +97,8 @@ export function createFleet(opts: { members: readonly FleetMember[]; env: NodeJS
     // Own process group: a Ctrl-C reaches only the run, which stops the services in order.
     const child = spawn(process.execPath, [...nodeFlags, serviceEntry(m.service)], {
       cwd: repoRoot,
-      env: { ...opts.env, PORT: String(m.port), HOST: '127.0.0.1' },
+      // PGAPPNAME names its database sessions in pg_stat_activity (node-postgres reads it).
+      env: { ...opts.env, PORT: String(m.port), HOST: '127.0.0.1', PGAPPNAME: m.id },
       stdio: ['ignore', m.log, m.log],
       detached: true,
     });
