@@ -21,7 +21,13 @@ describe('the end-to-end bench summary', () => {
   it('counts an order without a mail as lost even when its send is doubtful, and a second mail as doubled', () => {
     const statuses = new Map([[order(2).dedupeKey, 'doubtful']]);
     const verdict = judge([order(1), order(2), order(3), order(4)], [mail(1), mail(4), mail(4)], statuses);
-    expect(lostAndDoubled(verdict)).toEqual({ lost: 2, doubled: 1 });
+    expect(lostAndDoubled(verdict, new Set())).toEqual({ lost: 2, doubled: 1, refused: 0 });
+  });
+
+  it('does not count as lost an order the client gave up posting, unless a mail came for it anyway', () => {
+    const verdict = judge([order(1), order(2), order(3)], [mail(1), mail(3)], new Map());
+    expect(lostAndDoubled(verdict, new Set(['E2E-2', 'E2E-3']))).toEqual({ lost: 0, doubled: 0, refused: 1 });
+    expect(lostAndDoubled(verdict, new Set(['E2E-3']))).toEqual({ lost: 1, doubled: 0, refused: 0 });
   });
 
   it('rates the load over the planned duration, or up to the last acceptance when that came later', () => {

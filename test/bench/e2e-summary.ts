@@ -41,9 +41,15 @@ export function fellShort(target: number, achieved: number): boolean {
   return achieved < target * 0.98;
 }
 
-/** Orders with no thank-you at all (a doubtful send excuses nothing here: the customer got no mail) and orders with more than one. */
-export function lostAndDoubled(verdict: Pick<Verdict, 'missing' | 'excused' | 'doubled'>): { lost: number; doubled: number } {
-  return { lost: verdict.missing.length + verdict.excused.length, doubled: verdict.doubled.length };
+/**
+ * Orders ingestion accepted that got no thank-you at all (a doubtful send excuses nothing here:
+ * the customer got no mail), orders with more than one, and orders without a mail that the
+ * client gave up posting after ingestion kept refusing them (503): not the pipeline's loss.
+ */
+export function lostAndDoubled(verdict: Pick<Verdict, 'missing' | 'excused' | 'doubled'>, notAccepted: ReadonlySet<string>): { lost: number; doubled: number; refused: number } {
+  const unmailed = [...verdict.missing, ...verdict.excused];
+  const refused = unmailed.filter((orderId) => notAccepted.has(orderId)).length;
+  return { lost: unmailed.length - refused, doubled: verdict.doubled.length, refused };
 }
 
 /** The service a consumer group belongs to: groups are named `<prefix>lifecycle-<service>[-<purpose>]`. */

@@ -31,6 +31,8 @@ export interface EventLoadOptions {
   customers: number;
   batchSize: number;
   flushMs: number;
+  /** Posts of one batch at most before the client gives it up (analytics-node: 4). */
+  maxPosts: number;
   signal: AbortSignal;
 }
 
@@ -51,7 +53,7 @@ export interface EventLoad {
 }
 
 export function streamEvents(opts: EventLoadOptions): EventLoad {
-  const client = segmentClient({ baseUrl: opts.baseUrl, writeKey: opts.writeKey, signal: opts.signal });
+  const client = segmentClient({ baseUrl: opts.baseUrl, writeKey: opts.writeKey, signal: opts.signal, maxPosts: opts.maxPosts });
   const orders: LoadOrder[] = [];
   const batches: PostedBatch[] = [];
   const counts: Record<EventKind, number> = { orders: 0, views: 0, carts: 0, identifies: 0 };

@@ -36,7 +36,7 @@ const { values: args } = parseArgs({
   args: process.argv.slice(2),
   strict: true,
   options: {
-    ...valueFlags({ rate: '1000', seconds: '300', mix: defaultMix, customers: '50000', replicas: '1', batch: '15', 'flush-ms': '10000', 'drain-seconds': '1800', 'stall-seconds': '120' }),
+    ...valueFlags({ rate: '1000', seconds: '300', mix: defaultMix, customers: '50000', replicas: '1', batch: '15', 'flush-ms': '10000', 'max-posts': '4', 'drain-seconds': '1800', 'stall-seconds': '120' }),
     ...sharedRunOptions,
   },
 });
@@ -52,6 +52,8 @@ const usage = `Usage: pnpm bench:e2e [options]
                         load goes round-robin to the ingestion processes
   --batch N             events per POST /v1/batch, as analytics-node's flushAt (default 15)
   --flush-ms MS         a batch not full goes out MS after its first event (default 10000)
+  --max-posts N         posts of a batch answered 5xx or not at all before the client gives it
+                        up, as analytics-node does after its 3 retries (default 4; 0: never)
   --provider-latency MS the fake SendGrid answers after MS ms (default 100, about SendGrid's own)
   --drain-seconds S     how long to wait for the last mails after the load (default 1800)
   --stall-seconds S     give up waiting sooner when no mail arrives and no lag moves for S s (default 120)
@@ -74,6 +76,7 @@ const settings = {
   replicas: Math.round(number('replicas', args.replicas, 1)),
   batchSize: Math.min(500, Math.round(number('batch', args.batch, 1))),
   flushMs: number('flush-ms', args['flush-ms'], 1),
+  maxPosts: Math.round(number('max-posts', args['max-posts'], 0)) || Number.POSITIVE_INFINITY,
   providerLatencyMs: number('provider-latency', args['provider-latency'], 0),
   drainMs: number('drain-seconds', args['drain-seconds'], 1) * 1000,
   stallMs: number('stall-seconds', args['stall-seconds'], 1) * 1000,
@@ -249,6 +252,7 @@ async function main(): Promise<number> {
     customers: settings.customers,
     batchSize: settings.batchSize,
     flushMs: settings.flushMs,
+    maxPosts: settings.maxPosts,
     signal: stop.signal,
   });
   const progress = setInterval(() => {
@@ -275,6 +279,8 @@ async function main(): Promise<number> {
 
   const orders: OrderSent[] = load.orders.map((o) => ({ orderId: o.orderId, dedupeKey: thankYouKey(o.customerId, o.orderId), firstPostedAt: o.batch.firstPostedAt }));
   const finalWithoutMail = ['doubtful', 'failed', 'suppressed'];
+  const acceptedOrders = new Set(load.orders.filter((o) => o.batch.acceptedAt !== undefined).map((o) => o.orderId));
+  const ordersIn = orders.filter((o) => acceptedOrders.has(o.orderId));
   let finals = new Map<string, string>();
   let drained: 'drained' | 'deadline' | 'stalled' = 'deadline';
   let drainedAt = Date.now();
@@ -288,7 +294,8 @@ async function main(): Promise<number> {
       finals = await sendStatuses(observer, finalWithoutMail);
       lastFinals = Date.now();
     }
-    const open = unfinishedOrders(orders, mails, finals);
+    // An order whose batch the client gave up may never come; it is not waited for.
+    const open = unfinishedOrders(ordersIn, mails, finals);
     if (open.length === 0) {
       drained = 'drained';
       drainedAt = Date.now();
@@ -321,11 +328,11 @@ async function main(): Promise<number> {
   const windowS = (Date.now() - load.startedAt) / 1000;
 
   const verdict = judge(orders, mails, await sendStatuses(observer));
-  const { lost, doubled } = lostAndDoubled(verdict);
+  const { lost, doubled, refused } = lostAndDoubled(verdict, new Set(load.orders.filter((o) => o.batch.acceptedAt === undefined).map((o) => o.orderId)));
   const stages = stageLatencies(await traces(load, mails));
   const notes: string[] = [];
   for (const orderId of [...verdict.missing, ...verdict.excused].slice(0, 10)) {
-    const order = load.orders.find((o) => o.orderId === orderId);
+    const order = load.orders.find((o) => o.orderId === orderId && o.batch.acceptedAt !== undefined);
     if (order !== undefined) notes.push(`  ${orderId}: ${await whereIsIt(observer, { ...order.batch, messageId: order.messageId, customerId: order.customerId }, thankYouKey(order.customerId, order.orderId))}`);
   }
   const httpAnswers = load.batches.flatMap((b) => (b.acceptedAt === undefined ? [] : [b.acceptedAt - b.firstPostedAt])).sort((a, b) => a - b);
@@ -342,13 +349,14 @@ async function main(): Promise<number> {
     `  load        ${settings.rate} events/s for ${settings.durationMs / 1000} s over ${int(settings.customers)} customers: ${eventKinds.map((k) => `${k} ${int(load.counts[k])}`).join(', ')}`,
     `              POST /v1/batch of up to ${settings.batchSize} (flush after ${settings.flushMs} ms), round-robin over ${ingestions.length} ingestion process(es)`,
     `  achieved    ${int(rate)} events/s (${int(accepted)} accepted, the last ${secs(lastAcceptedAt - load.startedAt)} after the start)${fellShort(settings.rate, rate) ? `: SHORT of the ${settings.rate} asked for` : ''}`,
-    `  posts       ${int(stats.posted)} for ${int(load.batches.length)} batches: ${stats.unavailable} answered 5xx, ${stats.connectionErrors} without an answer, ${stats.refused} refused (4xx); answer p50 ${secs(percentile(httpAnswers, 50))}, p99 ${secs(percentile(httpAnswers, 99))}`,
+    `  posts       ${int(stats.posted)} for ${int(load.batches.length)} batches: ${stats.unavailable} answered 5xx, ${stats.connectionErrors} without an answer, ${stats.refused} refused (4xx), ${stats.gaveUp} given up${Number.isFinite(settings.maxPosts) ? ` after ${settings.maxPosts} posts` : ''}; answer p50 ${secs(percentile(httpAnswers, 50))}, p99 ${secs(percentile(httpAnswers, 99))}`,
     `  generator   ${((100 * (selfCpu.user + selfCpu.system)) / 1e6 / (settings.durationMs / 1000)).toFixed(1)} % of one core during the load (mails and probes included); batches went out at most ${int(load.maxLateMs())} ms after due`,
     `  machine     ${cpus().length} vCPUs, load average ${(loads[0] ?? 0).toFixed(1)} at the start, ${peakLoad.toFixed(1)} at the most, ${(loadavg()[0] ?? 0).toFixed(1)} at the end`,
     `  topics      ${layout.planned.find((t) => t.catalogName === 'commerce.events')?.partitions ?? '?'} partitions of commerce.events (TOPIC_PARTITIONS to change)`,
     `  drain       ${drained === 'drained' ? `every order done ${secs(drainedAt - loadEndedAt)} after the load ended` : `${drained.toUpperCase()}: gave up ${secs(Date.now() - loadEndedAt)} after the load ended`}`,
     '',
-    `  orders      ${int(verdict.orders)}, mails ${int(verdict.mails)}, lost ${lost}, doubled ${doubled}, stray ${verdict.stray}, doubtful sends ${verdict.doubtful}`,
+    `  orders      ${int(verdict.orders)}, mails ${int(verdict.mails)}, lost ${lost}, doubled ${doubled}, stray ${verdict.stray}, doubtful sends ${verdict.doubtful}` +
+      (refused > 0 ? `; ${int(refused)} more without a mail were never accepted (the client gave up their batch: ingestion refused it)` : ''),
     `  order→send  p50 ${secs(verdict.latencyMs.p50)}, p99 ${secs(verdict.latencyMs.p99)}, max ${secs(verdict.latencyMs.max)} (from the HTTP call that carried the order)`,
     '  stages      p50 / p99 of each step, from the services\' rows:',
     ...stages.map((s) => `    ${s.stage.padEnd(38)} ${secs(s.p50).padStart(8)} / ${secs(s.p99).padStart(8)}  (${int(s.count)} orders)`),

@@ -5,7 +5,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
  * Posts to ingestion's Segment API as a store's Segment client would: over kept-alive
  * connections, and a post answered 503 (Kafka unavailable), 5xx, or not at all (the service is
  * down, the connection dropped) is posted again with the same body, so the same messageIds,
- * after a backoff, until it is accepted. Ingestion drops the repeats of a call it did store.
+ * after a backoff, until it is accepted (or, with `maxPosts`, given up as analytics-node gives
+ * up after its retries). Ingestion drops the repeats of a call it did store.
  */
 
 /** One request body on its way: filled in as it is posted. */
@@ -28,6 +29,8 @@ export interface StreamStats {
   connectionErrors: number;
   /** Posts answered 4xx: the call itself is wrong, a bug in the run; never retried. */
   refused: number;
+  /** Bodies given up after `maxPosts` posts without an acceptance. */
+  gaveUp: number;
 }
 
 export interface SegmentClient {
@@ -56,10 +59,13 @@ export function segmentClient(opts: {
   signal: AbortSignal;
   /** Connections at most per ingestion (default 64); further posts wait for one. */
   maxSockets?: number;
-  /** A post with no answer after this is given up and posted again (default 10 s, as analytics-node). */
+  /** A post with no answer this long after it got a connection is given up and posted again (default 10 s, as analytics-node). */
   timeoutMs?: number;
+  /** Posts of one body at most before it is given up (default: no limit; analytics-node makes 4). */
+  maxPosts?: number;
 }): SegmentClient {
-  const stats: StreamStats = { posted: 0, accepted: 0, unavailable: 0, connectionErrors: 0, refused: 0 };
+  const stats: StreamStats = { posted: 0, accepted: 0, unavailable: 0, connectionErrors: 0, refused: 0, gaveUp: 0 };
+  const maxPosts = opts.maxPosts ?? Number.POSITIVE_INFINITY;
   const agent = new Agent({ keepAlive: true, maxSockets: opts.maxSockets ?? 64 });
   const authorization = `Basic ${Buffer.from(`${opts.writeKey}:`).toString('base64')}`;
   const timeoutMs = opts.timeoutMs ?? 10_000;
@@ -77,7 +83,11 @@ export function segmentClient(opts: {
           res.on('error', reject);
         },
       );
-      const timer = setTimeout(() => req.destroy(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+      // From when a connection is free: time queued behind our own other posts is not the server's.
+      let timer: NodeJS.Timeout | undefined;
+      req.once('socket', () => {
+        timer = setTimeout(() => req.destroy(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+      });
       req.on('close', () => clearTimeout(timer));
       req.on('error', reject);
       req.end(body);
@@ -108,6 +118,10 @@ export function segmentClient(opts: {
         delivery.lastProblem = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
       } finally {
         inFlight -= 1;
+      }
+      if (delivery.attempts >= maxPosts) {
+        stats.gaveUp += 1;
+        return;
       }
       await sleep(backoffMs(delivery.attempts), undefined, { signal: opts.signal }).catch(() => undefined);
     }
