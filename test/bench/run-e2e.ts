@@ -36,7 +36,7 @@ const { values: args } = parseArgs({
   args: process.argv.slice(2),
   strict: true,
   options: {
-    ...valueFlags({ rate: '1000', seconds: '300', mix: defaultMix, customers: '50000', replicas: '1', batch: '15', 'flush-ms': '10000', 'max-posts': '4', 'drain-seconds': '1800', 'stall-seconds': '120' }),
+    ...valueFlags({ rate: '1000', seconds: '300', mix: defaultMix, customers: '50000', replicas: '1', batch: '15', 'flush-ms': '10000', 'max-posts': '4', 'drain-seconds': '3600', 'stall-seconds': '120' }),
     ...sharedRunOptions,
   },
 });
@@ -55,7 +55,7 @@ const usage = `Usage: pnpm bench:e2e [options]
   --max-posts N         posts of a batch answered 5xx or not at all before the client gives it
                         up, as analytics-node does after its 3 retries (default 4; 0: never)
   --provider-latency MS the fake SendGrid answers after MS ms (default 100, about SendGrid's own)
-  --drain-seconds S     how long to wait for the last mails after the load (default 1800)
+  --drain-seconds S     how long to wait for the last mails after the load (default 3600)
   --stall-seconds S     give up waiting sooner when no mail arrives and no lag moves for S s (default 120)
   --log-level L         the services' LOG_LEVEL (default info); logs in .local/bench-e2e/<run>/
   --keep                keep the run's folder (logs, report) even when it passes
@@ -350,7 +350,7 @@ async function main(): Promise<number> {
     `              POST /v1/batch of up to ${settings.batchSize} (flush after ${settings.flushMs} ms), round-robin over ${ingestions.length} ingestion process(es)`,
     `  achieved    ${int(rate)} events/s (${int(accepted)} accepted, the last ${secs(lastAcceptedAt - load.startedAt)} after the start)${fellShort(settings.rate, rate) ? `: SHORT of the ${settings.rate} asked for` : ''}`,
     `  posts       ${int(stats.posted)} for ${int(load.batches.length)} batches: ${stats.unavailable} answered 5xx, ${stats.connectionErrors} without an answer, ${stats.refused} refused (4xx), ${stats.gaveUp} given up${Number.isFinite(settings.maxPosts) ? ` after ${settings.maxPosts} posts` : ''}; answer p50 ${secs(percentile(httpAnswers, 50))}, p99 ${secs(percentile(httpAnswers, 99))}`,
-    `  generator   ${((100 * (selfCpu.user + selfCpu.system)) / 1e6 / (settings.durationMs / 1000)).toFixed(1)} % of one core during the load (mails and probes included); batches went out at most ${int(load.maxLateMs())} ms after due`,
+    `  generator   ${((100 * (selfCpu.user + selfCpu.system)) / 1e6 / ((loadEndedAt - load.startedAt) / 1000)).toFixed(1)} % of one core during the load (mails and probes included); batches went out at most ${int(load.maxLateMs())} ms after due`,
     `  machine     ${cpus().length} vCPUs, load average ${(loads[0] ?? 0).toFixed(1)} at the start, ${peakLoad.toFixed(1)} at the most, ${(loadavg()[0] ?? 0).toFixed(1)} at the end`,
     `  topics      ${layout.planned.find((t) => t.catalogName === 'commerce.events')?.partitions ?? '?'} partitions of commerce.events (TOPIC_PARTITIONS to change)`,
     `  drain       ${drained === 'drained' ? `every order done ${secs(drainedAt - loadEndedAt)} after the load ended` : `${drained.toUpperCase()}: gave up ${secs(Date.now() - loadEndedAt)} after the load ended`}`,
