@@ -6,16 +6,16 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { createKafka, createLogger, createPool, ensureDatabase } from '@lifecycle/kit';
 import { topicName } from '@lifecycle/contracts';
-import { hashWriteKey } from '../../services/ingestion/src/domain/write-keys.ts';
-import { SendGridMail, startFakeSendGrid, type FakeSendGrid } from '../../tools/src/fake-sendgrid.ts';
+import { startFakeSendGrid, type FakeSendGrid } from '../../tools/src/fake-sendgrid.ts';
 import { clusterNodeSpecs, partitionLeaders, portAnswers, repoRoot, startKafkaCluster, type KafkaCluster } from '../../tools/src/kafka-broker.ts';
 import { ensureStackTopics } from '../../tools/src/local-infra.ts';
-import { freePort } from '../../tools/src/service-process.ts';
-import { serviceCatalog, type ServiceName } from '../../tools/src/stack-config.ts';
+import { serviceCatalog } from '../../tools/src/stack-config.ts';
 import { startTcpProxy, type TcpProxy } from '../../tools/src/tcp-proxy.ts';
 import { planFaults, type PlannedFault } from './fault-plan.ts';
-import { streamOrders, type PostedOrder, type StreamStats } from './order-stream.ts';
-import { createFleet, type Fleet } from './service-fleet.ts';
+import { streamOrders, type StreamStats } from './order-stream.ts';
+import { mailReceived, pipelineFleet, sendStatuses, thankYouKey, whereIsIt } from './pipeline-setup.ts';
+import { cleanUpSteps, handleInterrupts, numberFlag, runThenExit, sharedRunOptions, valueFlags } from './run-harness.ts';
+import { fleetMembers, type Fleet } from './service-fleet.ts';
 import { judge, unfinishedOrders, type MailReceived, type OrderSent, type Verdict } from './verdict.ts';
 
 /**
@@ -28,26 +28,24 @@ import { judge, unfinishedOrders, type MailReceived, type OrderSent, type Verdic
  * excuse for none, and exits 1 otherwise. Not part of `pnpm test`: it takes minutes.
  */
 
-const CAMPAIGN = 'post-purchase-thank-you';
 const WRITE_KEY = 'chaos-write-key';
 
 const { values: args } = parseArgs({
   args: process.argv.slice(2),
   strict: true,
   options: {
-    minutes: { type: 'string', default: '2' },
-    rate: { type: 'string', default: '10' },
-    'database-cut': { type: 'string', default: '0' },
-    customers: { type: 'string', default: '200' },
-    'drain-minutes': { type: 'string', default: '5' },
-    'first-port': { type: 'string', default: '29092' },
-    'service-down': { type: 'string', default: '2' },
-    'broker-down': { type: 'string', default: '10' },
-    'broker-topic': { type: 'string', default: 'commerceEvents' },
-    'provider-latency': { type: 'string', default: '100' },
-    'log-level': { type: 'string', default: 'info' },
-    keep: { type: 'boolean', default: false },
-    help: { type: 'boolean', default: false },
+    ...valueFlags({
+      minutes: '2',
+      rate: '10',
+      'database-cut': '0',
+      customers: '200',
+      'drain-minutes': '5',
+      'first-port': '29092',
+      'service-down': '2',
+      'broker-down': '10',
+      'broker-topic': 'commerceEvents',
+    }),
+    ...sharedRunOptions,
   },
 });
 
@@ -67,11 +65,7 @@ const usage = `Usage: pnpm test:chaos [options]
   --log-level L        the services' LOG_LEVEL (default info); logs in .local/chaos/<run>/
   --keep               keep the run's folder (logs, Kafka data) even when it passes`;
 
-function number(name: string, text: string | undefined, min: number): number {
-  const value = Number(text);
-  if (!Number.isFinite(value) || value < min) throw new Error(`--${name} must be a number ≥ ${min}, got ${text}`);
-  return value;
-}
+const number = numberFlag(usage);
 
 if (args.help) {
   process.stdout.write(`${usage}\n`);
@@ -113,7 +107,6 @@ let fleet: Fleet | undefined;
 let cluster: KafkaCluster | undefined;
 let proxy: TcpProxy | undefined;
 let sendgrid: FakeSendGrid | undefined;
-const stop = new AbortController();
 
 /** SIGKILLs the run's brokers by their pid files, synchronously: for a second Ctrl-C or a crash. */
 function killBrokersNow(): void {
@@ -132,20 +125,7 @@ function killBrokersNow(): void {
   }
 }
 
-let interrupted = 0;
-const onSignal = (signal: NodeJS.Signals): void => {
-  interrupted += 1;
-  if (interrupted === 1) {
-    say(`${signal}: stopping the run and cleaning up (again to kill everything at once)`);
-    stop.abort();
-    return;
-  }
-  fleet?.killNow();
-  killBrokersNow();
-  process.exit(130);
-};
-for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, onSignal);
-process.on('exit', () => {
+const stop = handleInterrupts(say, () => {
   fleet?.killNow();
   killBrokersNow();
 });
@@ -226,36 +206,6 @@ function observe(): ReturnType<typeof createPool> {
   return observer;
 }
 
-async function sendStatuses(): Promise<Map<string, string>> {
-  const client = observe();
-  try {
-    const { rows } = await client.query<{ dedupe_key: string; status: string }>('SELECT dedupe_key, status::text AS status FROM messaging.sends WHERE campaign_id = $1', [CAMPAIGN]);
-    return new Map(rows.map((r) => [r.dedupe_key, r.status]));
-  } catch (err) {
-    // The table appears with messaging's first migration.
-    if (err instanceof Error && 'code' in err && err.code === '42P01') return new Map();
-    throw err;
-  }
-}
-
-/** Where an order that got no mail stands, stage by stage, for the report. */
-async function whereIsIt(order: PostedOrder, dedupeKey: string): Promise<string> {
-  const client = observe();
-  const seen = await client.query('SELECT 1 FROM ingestion.seen_messages WHERE message_id = $1', [order.messageId]);
-  const job = await client.query<{ status: string; skip_reason: string | null }>('SELECT status, skip_reason FROM scheduler.jobs WHERE dedupe_key = $1', [dedupeKey]);
-  const outbox = await client.query('SELECT 1 FROM scheduler.outbox WHERE key = $1', [order.customerId]).catch(() => ({ rowCount: null }));
-  const send = await client.query<{ status: string; error: string | null }>('SELECT status::text AS status, error FROM messaging.sends WHERE dedupe_key = $1', [dedupeKey]);
-  const jobRow = job.rows[0];
-  const sendRow = send.rows[0];
-  return [
-    order.acceptedAt === undefined ? `never accepted (${order.attempts} posts, last: ${order.lastProblem ?? '?'})` : `accepted after ${order.attempts} post(s)`,
-    seen.rowCount === 0 ? 'not seen by ingestion' : 'ingested',
-    jobRow === undefined ? 'no job' : `job ${jobRow.status}${jobRow.skip_reason === null ? '' : ` (${jobRow.skip_reason})`}`,
-    `scheduler outbox rows for the customer: ${outbox.rowCount ?? '?'}`,
-    sendRow === undefined ? 'no send' : `send ${sendRow.status}${sendRow.error === null ? '' : ` (${sendRow.error.slice(0, 120)})`}`,
-  ].join('; ');
-}
-
 /**
  * For orders accepted over HTTP that ingestion never recorded: whether their call is on
  * `commerce.events` at all (lost between the broker's acknowledgement and the log, or skipped by
@@ -299,10 +249,7 @@ async function onCommerceEvents(messageIds: string[]): Promise<string[]> {
 }
 
 function mailsAtProvider(): MailReceived[] {
-  return (sendgrid?.accepted() ?? []).map((request) => {
-    const mail = SendGridMail.safeParse(request.body);
-    return { dedupeKey: mail.success ? mail.data.custom_args?.['dedupeKey'] : undefined, receivedAt: request.receivedAt };
-  });
+  return (sendgrid?.accepted() ?? []).map(mailReceived);
 }
 
 
@@ -371,35 +318,22 @@ async function main(): Promise<number> {
   await ensureStackTopics(cluster.brokers, prefix);
   checkpoint();
 
-  // Only the thank-you, due at once: every order should make exactly one mail.
-  const campaigns = join(runDir, 'campaigns');
-  mkdirSync(campaigns, { recursive: true });
-  const thankYou = readFileSync(join(repoRoot, 'campaigns', `${CAMPAIGN}.yaml`), 'utf8').replace(/^delay: .*$/m, 'delay: PT0S');
-  writeFileSync(join(campaigns, `${CAMPAIGN}.yaml`), thankYou);
-  writeFileSync(join(campaigns, '_settings.yaml'), readFileSync(join(repoRoot, 'campaigns', '_settings.yaml')));
-
   const viaProxy = new URL(runDatabase);
   viaProxy.hostname = '127.0.0.1';
   viaProxy.port = String(proxy.port);
   const names = serviceCatalog.map((s) => s.name);
-  const ports: Record<ServiceName, number> = { ingestion: await freePort(), classifier: await freePort(), scheduler: await freePort(), messaging: await freePort() };
-  const env: NodeJS.ProcessEnv = {
-    PATH: process.env.PATH,
-    HOME: process.env.HOME,
-    KAFKA_BROKERS: cluster.brokers.join(','),
-    DATABASE_URL: viaProxy.toString(),
-    TOPIC_PREFIX: prefix,
-    LOG_LEVEL: args['log-level'],
-    CLOCK: 'system',
-    CAMPAIGNS_DIR: campaigns,
-    INGESTION_WRITE_KEY_HASHES: hashWriteKey(WRITE_KEY),
-    SENDGRID_API_KEY: 'SG.chaos',
-    SENDGRID_BASE_URL: sendgrid.url,
-    UNSUBSCRIBE_SECRET: randomBytes(32).toString('base64'),
-    OUTBOX_DIR: join(runDir, 'outbox'),
-    PUBLIC_URL: `http://127.0.0.1:${ports.messaging}`,
-  };
-  fleet = createFleet({ names, ports, env, logDir: runDir, note: say, signal: stop.signal });
+  fleet = pipelineFleet({
+    members: await fleetMembers(1),
+    brokers: cluster.brokers,
+    databaseUrl: viaProxy.toString(),
+    topicPrefix: prefix,
+    logLevel: args['log-level'],
+    writeKey: WRITE_KEY,
+    sendgridUrl: sendgrid.url,
+    runDir,
+    note: say,
+    signal: stop.signal,
+  });
   say('starting the four services');
   await fleet.start(180_000);
   checkpoint();
@@ -444,13 +378,13 @@ async function main(): Promise<number> {
   }
   if (stop.signal.aborted) return 130;
 
-  const orders: OrderSent[] = stream.orders.map((o) => ({ orderId: o.orderId, dedupeKey: `${CAMPAIGN}:${o.customerId}:order-${o.orderId}`, firstPostedAt: o.firstPostedAt }));
+  const orders: OrderSent[] = stream.orders.map((o) => ({ orderId: o.orderId, dedupeKey: thankYouKey(o.customerId, o.orderId), firstPostedAt: o.firstPostedAt }));
   const lastAccepted = Math.max(...stream.orders.map((o) => o.acceptedAt ?? 0));
   const drainDeadline = Date.now() + settings.drainMs;
   let drainedAfterMs: number | undefined;
   let lastSay = 0;
   while (!stop.signal.aborted) {
-    const open = unfinishedOrders(orders, mailsAtProvider(), await sendStatuses());
+    const open = unfinishedOrders(orders, mailsAtProvider(), await sendStatuses(observe()));
     if (open.length === 0) {
       drainedAfterMs = Date.now() - lastAccepted;
       break;
@@ -467,7 +401,7 @@ async function main(): Promise<number> {
   say('drained; watching 10 s more for late mails');
   await sleep(10_000);
 
-  const statuses = await sendStatuses();
+  const statuses = await sendStatuses(observe());
   const verdict = judge(orders, mailsAtProvider(), statuses);
   // The same orders' latency with nothing broken yet, to read the figure under chaos against.
   const firstFaultAt = loadStartedAt + (plan[0]?.atMs ?? settings.durationMs);
@@ -481,7 +415,7 @@ async function main(): Promise<number> {
   for (const orderId of [...verdict.missing.slice(0, 10), ...verdict.excused.slice(0, 5)]) {
     const order = stream.orders.find((o) => o.orderId === orderId);
     const sent = orders.find((o) => o.orderId === orderId);
-    if (order !== undefined && sent !== undefined) notes.push(`${orderId}: ${await whereIsIt(order, sent.dedupeKey)}`);
+    if (order !== undefined && sent !== undefined) notes.push(`${orderId}: ${await whereIsIt(observe(), order, sent.dedupeKey)}`);
   }
   const unseen = verdict.missing.flatMap((orderId) => {
     const order = stream.orders.find((o) => o.orderId === orderId);
@@ -518,13 +452,7 @@ async function cleanUp(keep: boolean, keepKafkaData: boolean): Promise<void> {
       },
     ],
   ];
-  for (const [what, step] of steps) {
-    try {
-      await step();
-    } catch (err) {
-      say(`cleaning up the ${what} failed: ${err instanceof Error ? err.message : String(err)}`);
-    }
-  }
+  await cleanUpSteps(steps, say);
   killBrokersNow();
   // A failed run keeps the brokers' logs and data, to read the topics again.
   if (!keepKafkaData) rmSync(kafkaDir, { recursive: true, force: true });
@@ -532,14 +460,4 @@ async function cleanUp(keep: boolean, keepKafkaData: boolean): Promise<void> {
   else rmSync(runDir, { recursive: true, force: true });
 }
 
-let code = 1;
-try {
-  code = await main();
-} catch (err) {
-  if (stop.signal.aborted) say('interrupted');
-  else say(`the run failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-  code = stop.signal.aborted ? 130 : 1;
-} finally {
-  await cleanUp(args.keep || code !== 0, code !== 0 && code !== 130);
-}
-process.exit(code);
+await runThenExit({ main, stop, say, cleanUp: (code) => cleanUp(args.keep || code !== 0, code !== 0 && code !== 130) });

@@ -13,7 +13,9 @@ import { z } from 'zod';
  *   const mail = SendGridMail.parse(sendgrid.accepted()[0]?.body);
  *   await sendgrid.close();
  *
- * Only `POST /v3/mail/send` is spoken. Every request to it is recorded, failed or not.
+ * Only `POST /v3/mail/send` is spoken. Every request to it is recorded, failed or not; a long
+ * run that would pile up every body passes `{ keepRequests: false, onAccepted }` and keeps only
+ * what it checks.
  */
 
 /** The parts of a v3 `mail/send` body tests usually look at; everything else is kept. */
@@ -72,6 +74,13 @@ export interface FakeSendGrid {
   close: () => Promise<void>;
 }
 
+export interface FakeSendGridOptions {
+  /** Record every request in `requests` (default true). */
+  keepRequests?: boolean;
+  /** Called with each request answered 202, whether or not requests are kept. */
+  onAccepted?: (request: FakeSendGridRequest) => void;
+}
+
 interface QueuedFailure {
   status: number;
   message: string;
@@ -109,7 +118,8 @@ function errorBody(...messages: string[]): { errors: { message: string; field: n
 }
 
 /** Starts the fake on a random free port of 127.0.0.1. */
-export async function startFakeSendGrid(): Promise<FakeSendGrid> {
+export async function startFakeSendGrid(opts: FakeSendGridOptions = {}): Promise<FakeSendGrid> {
+  const keepRequests = opts.keepRequests ?? true;
   const requests: FakeSendGridRequest[] = [];
   let failures: QueuedFailure[] = [];
   let accepted = 0;
@@ -126,7 +136,7 @@ export async function startFakeSendGrid(): Promise<FakeSendGrid> {
     const receivedAt = Date.now();
     const body = await readBody(req);
     const record: FakeSendGridRequest = { method: req.method, path, headers: req.headers, body, status: 0, receivedAt };
-    requests.push(record);
+    if (keepRequests) requests.push(record);
     if (delayMs > 0) {
       inFlight += 1;
       peak = Math.max(peak, inFlight);
@@ -163,6 +173,7 @@ export async function startFakeSendGrid(): Promise<FakeSendGrid> {
     record.status = 202;
     record.messageId = `fake-sg-${accepted.toString().padStart(6, '0')}`;
     answer(res, 202, undefined, { 'x-message-id': record.messageId });
+    opts.onAccepted?.(record);
   };
 
   const server = createServer((req, res) => {
