@@ -1,11 +1,12 @@
 import type { CurrencyRates } from '@lifecycle/contracts';
 import { componentGroup, componentReadiness, createOutbox, intervalTask, outboxRelay, startInProcess, startStep, topicConsumerComponent, type ConsumerComponent, type FastifyInstance, type InProcess, type Outbox, type Runtime, type ServiceParts } from '@lifecycle/kit';
 import { createSchedulerApp } from './app.ts';
-import { consentChangeHandler, lifecycleBatchHandler, lifecycleEventHandler, messageEventHandler, reconcileAtStartup, stageChangeHandler, type PlanningOptions } from './consumer.ts';
+import { consentChangeHandler, lifecycleBatchHandler, lifecycleEventHandler, messageEventHandler, stageChangeHandler, type PlanningOptions } from './consumer.ts';
 import { purgeProcessedEvents, purgeSettledJobs } from './db/purge.ts';
 import type { Campaign, CampaignSettings } from './domain/campaign.ts';
 import type { Clock, SimulatedClock } from './domain/clock.ts';
 import { createJobRunner, type JobRunner } from './job-runner.ts';
+import { reconcileAtStartup } from './startup-reconciliation.ts';
 import { timerRequestHandler } from './timers.ts';
 
 export interface SchedulerOptions {

@@ -129,5 +129,22 @@ export const timers = scheduler.table(
   (t) => [index('timers_pending_fire_idx').on(t.fireAt).where(sql`status = 'pending'`)],
 );
 
+/**
+ * Each campaign set the start-up reconciliation brought the schedule in line with (disabled
+ * campaigns' jobs cancelled, date campaigns planned for every known contact); the latest row is the
+ * set in force, so a restart with the same files skips the pass.
+ */
+export const reconciliations = scheduler.table('reconciliations', {
+  id: integer('id').primaryKey().generatedAlwaysAsIdentity(),
+  /** SHA-256 of the campaign definitions and settings, keys sorted. */
+  fingerprint: text('fingerprint').notNull(),
+  /** The enabled campaigns' ids, for people reading the table. */
+  enabled: jsonb('enabled').$type<string[]>().notNull(),
+  cancelled: integer('cancelled').notNull(),
+  planned: integer('planned').notNull(),
+  tookMs: integer('took_ms').notNull(),
+  reconciledAt: ts('reconciled_at').notNull().defaultNow(),
+});
+
 /** Records committed with their decisions, waiting for the relay to publish them (the kit's transactional outbox). */
 export const outbox = outboxTable(scheduler);
