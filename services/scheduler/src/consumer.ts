@@ -82,26 +82,6 @@ async function moveLocalTimes(tx: Transaction, opts: PlanningOptions, contact: S
   }
 }
 
-async function lastEntries(tx: Transaction, customerId: string): Promise<Map<string, Date>> {
-  const rows = await tx
-    .select({ campaignId: jobs.campaignId, last: max(jobs.triggerAt) })
-    .from(jobs)
-    .where(eq(jobs.customerId, customerId))
-    .groupBy(jobs.campaignId);
-  return new Map(rows.flatMap((r) => (r.last === null ? [] : [[r.campaignId, r.last] as const])));
-}
-
-/** Plans what a trigger starts for the locked contact. */
-async function planTrigger(tx: Transaction, opts: PlanningOptions, contact: StoredContact, trigger: TriggerInput): Promise<number> {
-  if (trigger.historical) return 0;
-  // Most events (product views of customers in no campaign's window) start nothing: no query.
-  const started = opts.campaigns.filter((c) => c.enabled && triggers(c, trigger, opts.rates));
-  if (started.length === 0) return 0;
-  const entries = started.some((c) => typeof c.reentry === 'object') ? await lastEntries(tx, contact.customerId) : new Map<string, Date>();
-  const planned = planJobs(started, trigger, contact, opts.settings, (id) => entries.get(id) ?? null, opts.rates);
-  return insertJobs(tx, planned, opts.runtime.logger, trigger.id);
-}
-
 /** A refund or cancellation brings the conversions of its order to the order's net value, or removes them when nothing is left. */
 async function reviseConversions(tx: Transaction, customerId: string, orderId: string, orders: OrderLedger): Promise<void> {
   const goal = and(eq(conversions.customerId, customerId), eq(conversions.goalEventId, `order:${orderId}`));
@@ -452,16 +432,75 @@ export function lifecycleBatchHandler(opts: PlanningOptions): NonNullable<TopicC
 
 /** Handles a stage change: keeps the contact's stage and starts stage campaigns (unless historical). */
 export function stageChangeHandler(opts: PlanningOptions): TopicConsumerOptions<'stageChanges'>['handle'] {
-  return async (change: StageChanged) => {
+  const batch = stageChangesBatchHandler(opts);
+  return (change, record) => batch([{ value: change, record }]);
+}
+
+/**
+ * Applies a partition's stage changes in one transaction, in offset order: processed ids,
+ * contacts locked and saved, the last entries of `reentry: { every }` campaigns read, and the
+ * planned jobs stored, once each (the classifier emits one for most events of a new customer).
+ */
+async function applyStageChanges(tx: Transaction, opts: PlanningOptions, changes: readonly StageChanged[]): Promise<number> {
+  const fresh = await firstTimes(
+    tx,
+    changes.map((c) => c.id),
+  );
+  const todo = changes.filter((c) => fresh.delete(c.id));
+  if (todo.length === 0) return 0;
+  const asOf = new Map<string, Date>();
+  for (const c of todo) if (!asOf.has(c.customerId)) asOf.set(c.customerId, new Date(c.occurredAt));
+  const contacts = await lockContacts(tx, asOf);
+  const every = opts.campaigns.filter((c) => c.enabled && typeof c.reentry === 'object').map((c) => c.id);
+  const entries = new Map<string, Date>();
+  if (every.length > 0) {
+    const rows = await tx
+      .select({ customerId: jobs.customerId, campaignId: jobs.campaignId, last: max(jobs.triggerAt) })
+      .from(jobs)
+      .where(and(anyOf(jobs.customerId, [...asOf.keys()]), inArray(jobs.campaignId, every)))
+      .groupBy(jobs.customerId, jobs.campaignId);
+    for (const r of rows) if (r.last !== null) entries.set(`${r.customerId}\n${r.campaignId}`, r.last);
+  }
+  const planned = new Map<string, { job: PlannedJob; cause: string }>();
+  for (const change of todo) {
     const occurredAt = new Date(change.occurredAt);
-    const planned = await inTransaction(opts.runtime.pool, async (tx) => {
-      if (!(await firstTime(tx, change.id))) return 0;
-      const contact = await lockContact(tx, change.customerId, occurredAt);
-      const after = { ...contact, stage: change.payload.to };
-      await saveContact(tx, after);
-      const trigger: TriggerInput = { kind: 'stage', id: change.id, from: change.payload.from, to: change.payload.to, occurredAt, historical: change.payload.historical === true };
-      return planTrigger(tx, opts, after, trigger);
-    });
+    const after = { ...(contacts.get(change.customerId) ?? emptyContact(change.customerId, occurredAt)), stage: change.payload.to };
+    contacts.set(change.customerId, after);
+    const trigger: TriggerInput = { kind: 'stage', id: change.id, from: change.payload.from, to: change.payload.to, occurredAt, historical: change.payload.historical === true };
+    if (trigger.historical) continue;
+    const started = opts.campaigns.filter((c) => c.enabled && triggers(c, trigger, opts.rates));
+    if (started.length === 0) continue;
+    for (const job of planJobs(started, trigger, after, opts.settings, (id) => entries.get(`${change.customerId}\n${id}`) ?? null, opts.rates)) {
+      if (planned.has(job.dedupeKey)) continue;
+      planned.set(job.dedupeKey, { job, cause: change.id });
+      const key = `${job.customerId}\n${job.campaignId}`;
+      const last = entries.get(key);
+      if (every.includes(job.campaignId) && (last === undefined || last < job.triggerAt)) entries.set(key, job.triggerAt);
+    }
+  }
+  await saveContacts(
+    tx,
+    [...asOf.keys()].flatMap((id) => contacts.get(id) ?? []),
+  );
+  const jobsPlanned = [...planned.values()];
+  return insertJobs(
+    tx,
+    jobsPlanned.map((p) => p.job),
+    opts.runtime.logger,
+    (key) => planned.get(key)?.cause ?? '',
+  );
+}
+
+/** Handles a partition's batch of stage changes in one transaction, in offset order. */
+export function stageChangesBatchHandler(opts: PlanningOptions): NonNullable<TopicConsumerOptions<'stageChanges'>['handleBatch']> {
+  return async (items) => {
+    const planned = await inTransaction(opts.runtime.pool, (tx) =>
+      applyStageChanges(
+        tx,
+        opts,
+        items.map((i) => i.value),
+      ),
+    );
     if (planned > 0) opts.onPlanned();
   };
 }

@@ -1,7 +1,7 @@
 import type { CurrencyRates } from '@lifecycle/contracts';
 import { componentGroup, componentReadiness, createOutbox, intervalTask, outboxRelay, startInProcess, startStep, topicConsumerComponent, type ConsumerComponent, type FastifyInstance, type InProcess, type Outbox, type Runtime, type ServiceParts } from '@lifecycle/kit';
 import { createSchedulerApp } from './app.ts';
-import { consentChangeHandler, lifecycleBatchHandler, lifecycleEventHandler, messageEventHandler, stageChangeHandler, type PlanningOptions } from './consumer.ts';
+import { consentChangeHandler, lifecycleBatchHandler, lifecycleEventHandler, messageEventHandler, stageChangeHandler, stageChangesBatchHandler, type PlanningOptions } from './consumer.ts';
 import { purgeProcessedEvents, purgeSettledJobs } from './db/purge.ts';
 import type { Campaign, CampaignSettings } from './domain/campaign.ts';
 import type { Clock, SimulatedClock } from './domain/clock.ts';
@@ -59,7 +59,7 @@ export function schedulerService(opts: SchedulerOptions): SchedulerService {
       handleBatch: lifecycleBatchHandler(planning),
       batchSize: 200,
     }),
-    topicConsumerComponent({ ...common, groupId: 'lifecycle-scheduler-stages', topic: 'stageChanges', handle: stageChangeHandler(planning) }),
+    topicConsumerComponent({ ...common, groupId: 'lifecycle-scheduler-stages', topic: 'stageChanges', handle: stageChangeHandler(planning), handleBatch: stageChangesBatchHandler(planning), batchSize: 200 }),
     topicConsumerComponent({ ...common, groupId: 'lifecycle-scheduler-message-events', topic: 'messageEvents', handle: messageEventHandler(planning) }),
     topicConsumerComponent({ ...common, groupId: 'lifecycle-scheduler-consent', topic: 'consentChanges', handle: consentChangeHandler(planning) }),
     topicConsumerComponent({ ...common, groupId: 'lifecycle-scheduler-timers', topic: 'timersRequested', handle: timerRequestHandler(runtime, planning.onPlanned) }),
