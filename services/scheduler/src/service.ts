@@ -7,7 +7,7 @@ import type { Campaign, CampaignSettings } from './domain/campaign.ts';
 import type { Clock, SimulatedClock } from './domain/clock.ts';
 import { createJobRunner, type JobRunner } from './job-runner.ts';
 import { reconcileAtStartup } from './startup-reconciliation.ts';
-import { timerRequestHandler } from './timers.ts';
+import { timerRequestHandler, timerRequestsBatchHandler } from './timers.ts';
 
 export interface SchedulerOptions {
   runtime: Runtime;
@@ -62,7 +62,14 @@ export function schedulerService(opts: SchedulerOptions): SchedulerService {
     topicConsumerComponent({ ...common, groupId: 'lifecycle-scheduler-stages', topic: 'stageChanges', handle: stageChangeHandler(planning), handleBatch: stageChangesBatchHandler(planning), batchSize: 200 }),
     topicConsumerComponent({ ...common, groupId: 'lifecycle-scheduler-message-events', topic: 'messageEvents', handle: messageEventHandler(planning) }),
     topicConsumerComponent({ ...common, groupId: 'lifecycle-scheduler-consent', topic: 'consentChanges', handle: consentChangeHandler(planning) }),
-    topicConsumerComponent({ ...common, groupId: 'lifecycle-scheduler-timers', topic: 'timersRequested', handle: timerRequestHandler(runtime, planning.onPlanned) }),
+    topicConsumerComponent({
+      ...common,
+      groupId: 'lifecycle-scheduler-timers',
+      topic: 'timersRequested',
+      handle: timerRequestHandler(runtime, planning.onPlanned),
+      handleBatch: timerRequestsBatchHandler(runtime, planning.onPlanned),
+      batchSize: 500,
+    }),
   ];
   const processedRetentionDays = opts.processedRetentionDays ?? 30;
   const jobRetentionDays = opts.jobRetentionDays ?? 400;

@@ -1,27 +1,49 @@
-import { and, asc, eq, lte } from 'drizzle-orm';
+import { and, asc, eq, lte, sql } from 'drizzle-orm';
 import { inTransaction, type Outbox, type Runtime, type TopicConsumerOptions } from '@lifecycle/kit';
 import type { TimerFired, TimerRequested } from '@lifecycle/contracts';
-import { firstTime } from './db/processed-events.ts';
+import { anyOf } from './db/any-of.ts';
+import { firstTimes } from './db/processed-events.ts';
 import { timers } from './db/schema.ts';
 
 /**
- * Stores a timer request. The latest request for a timer id replaces the earlier one (a new
- * order moves the classifier's silence check), and a redelivered request changes nothing.
+ * Stores a partition's batch of timer requests in one transaction. The latest request for a
+ * timer id (in offset order) replaces the earlier ones (a new order moves the classifier's
+ * silence check), and a redelivered request changes nothing.
  */
-export function timerRequestHandler(runtime: Runtime, onRequested: () => void): TopicConsumerOptions<'timersRequested'>['handle'] {
+export function timerRequestsBatchHandler(runtime: Runtime, onRequested: () => void): NonNullable<TopicConsumerOptions<'timersRequested'>['handleBatch']> {
   const { logger } = runtime;
-  return async (request: TimerRequested) => {
-    const { timerId, owner, fireAt, data } = request.payload;
+  return async (items) => {
     const applied = await inTransaction(runtime.pool, async (tx) => {
-      if (!(await firstTime(tx, request.id))) return false;
-      const values = { timerId, owner, customerId: request.customerId, fireAt: new Date(fireAt), status: 'pending', data, requestId: request.id, firedAt: null };
-      await tx.insert(timers).values(values).onConflictDoUpdate({ target: timers.timerId, set: values });
-      return true;
+      const fresh = await firstTimes(
+        tx,
+        items.map((i) => i.value.id),
+      );
+      const latest = new Map<string, TimerRequested>();
+      for (const { value } of items) {
+        if (!fresh.delete(value.id)) continue;
+        latest.delete(value.payload.timerId);
+        latest.set(value.payload.timerId, value);
+      }
+      if (latest.size === 0) return [];
+      const rows = [...latest.values()].map((r) => ({ timer_id: r.payload.timerId, owner: r.payload.owner, customer_id: r.customerId, fire_at: r.payload.fireAt, data: r.payload.data, request_id: r.id }));
+      await tx.execute(sql`
+        INSERT INTO scheduler.timers (timer_id, owner, customer_id, fire_at, status, data, request_id, fired_at)
+        SELECT x.timer_id, x.owner, x.customer_id, x.fire_at, 'pending', x.data, x.request_id, NULL
+        FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) AS x(timer_id text, owner text, customer_id text, fire_at timestamptz, data jsonb, request_id text)
+        ON CONFLICT (timer_id) DO UPDATE SET owner = excluded.owner, customer_id = excluded.customer_id, fire_at = excluded.fire_at,
+          status = 'pending', data = excluded.data, request_id = excluded.request_id, fired_at = NULL`);
+      return [...latest.values()];
     });
-    if (!applied) return;
-    logger.debug({ timerId, owner, customerId: request.customerId, fireAt }, 'timer set');
+    if (applied.length === 0) return;
+    for (const r of applied) logger.debug({ timerId: r.payload.timerId, owner: r.payload.owner, customerId: r.customerId, fireAt: r.payload.fireAt }, 'timer set');
     onRequested();
   };
+}
+
+/** Stores one timer request (and the records of a failed batch, one at a time). */
+export function timerRequestHandler(runtime: Runtime, onRequested: () => void): TopicConsumerOptions<'timersRequested'>['handle'] {
+  const batch = timerRequestsBatchHandler(runtime, onRequested);
+  return (request, record) => batch([{ value: request, record }]);
 }
 
 /**
@@ -51,10 +73,16 @@ export async function fireDueTimers(runtime: Runtime, outbox: Outbox, now: Date,
       payload: { timerId: t.timerId, owner: t.owner, fireAt: t.fireAt.toISOString(), data: t.data },
     }));
     await outbox.enqueue(tx, 'timersFired', fired);
-    for (const t of due) {
-      await tx.update(timers).set({ status: 'fired', firedAt: now }).where(eq(timers.timerId, t.timerId));
-      logger.debug({ timerId: t.timerId, owner: t.owner, customerId: t.customerId }, 'timer fired');
-    }
+    await tx
+      .update(timers)
+      .set({ status: 'fired', firedAt: now })
+      .where(
+        anyOf(
+          timers.timerId,
+          due.map((t) => t.timerId),
+        ),
+      );
+    for (const t of due) logger.debug({ timerId: t.timerId, owner: t.owner, customerId: t.customerId }, 'timer fired');
     return due.length;
   });
 }
