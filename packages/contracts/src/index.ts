@@ -5,6 +5,7 @@ export * from './stages.ts';
 export * from './messages.ts';
 export * from './topics.ts';
 export * from './timers.ts';
+export * from './clock.ts';
 export * from './template-data.ts';
 export * from './campaign-data.ts';
 export * from './consent.ts';

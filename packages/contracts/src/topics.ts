@@ -3,6 +3,7 @@ import { SegmentCall } from './segment.ts';
 import { LifecycleEvent, MessageEvent, MessageRequested, StageChanged } from './messages.ts';
 import { TimerFired, TimerRequested } from './timers.ts';
 import { ConsentChanged } from './consent.ts';
+import { ClockSet } from './clock.ts';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -17,6 +18,8 @@ export interface TopicSpec<S extends z.ZodType = z.ZodType> {
   retentionMs: number;
   /** Consumed topics get a `.dlq` companion. */
   deadLetter: boolean;
+  /** Compacted (`cleanup.policy=compact`): the latest record per key stays, whatever its age. */
+  compact?: boolean;
 }
 
 /** Partitions of a topic unless the catalog or `TOPIC_PARTITIONS` says otherwise. */
@@ -38,6 +41,7 @@ export interface TopicValues {
   timersRequested: TimerRequested;
   timersFired: TimerFired;
   consentChanges: ConsentChanged;
+  clock: ClockSet;
 }
 export type TopicKey = keyof TopicValues;
 export type TopicValue<K extends TopicKey> = TopicValues[K];
@@ -53,13 +57,15 @@ export const topics: { readonly [K in TopicKey]: TopicSpec<z.ZodType<TopicValues
   timersFired: topic('scheduler.timers.fired', TimerFired, 30, true),
   // Kept as long as lifecycle.events: a classifier rebuild replays both to the same profiles.
   consentChanges: topic('consent.changes', ConsentChanged, 365 * 3, true),
+  // One record that matters (the latest); followers read it from the start, so no dead letters.
+  clock: { ...topic('system.clock', ClockSet, 365 * 3, false), partitions: 1, compact: true },
 };
 
 export function schemaOf<K extends TopicKey>(key: K): z.ZodType<TopicValue<K>> {
   return topics[key].schema;
 }
 
-export const topicKeys: readonly TopicKey[] = ['commerceEvents', 'lifecycleEvents', 'stageChanges', 'messagesRequested', 'messageEvents', 'timersRequested', 'timersFired', 'consentChanges'];
+export const topicKeys: readonly TopicKey[] = ['commerceEvents', 'lifecycleEvents', 'stageChanges', 'messagesRequested', 'messageEvents', 'timersRequested', 'timersFired', 'consentChanges', 'clock'];
 
 export const DEAD_LETTER_RETENTION_MS = 30 * DAY_MS;
 
@@ -82,6 +88,7 @@ export interface DeclaredTopic {
   replicationFactor?: number;
   retentionMs: number;
   deadLetter: boolean;
+  compact?: boolean;
 }
 
 /** Every topic to create, dead-letter topics included. */
@@ -90,7 +97,7 @@ export function declaredTopics(prefix: string): DeclaredTopic[] {
     const spec = topics[key];
     const name = topicName(prefix, key);
     const replication = spec.replicationFactor === undefined ? {} : { replicationFactor: spec.replicationFactor };
-    const main: DeclaredTopic = { name, catalogName: spec.name, partitions: spec.partitions, ...replication, retentionMs: spec.retentionMs, deadLetter: false };
+    const main: DeclaredTopic = { name, catalogName: spec.name, partitions: spec.partitions, ...replication, retentionMs: spec.retentionMs, deadLetter: false, ...(spec.compact === true ? { compact: true } : {}) };
     if (!spec.deadLetter) return [main];
     const dlq: DeclaredTopic = { name: `${name}.dlq`, catalogName: `${spec.name}.dlq`, partitions: DEAD_LETTER_PARTITIONS, ...replication, retentionMs: DEAD_LETTER_RETENTION_MS, deadLetter: true };
     return [main, dlq];

@@ -18,6 +18,11 @@ export const baseConfigShape = {
   /** Prepended to every topic and consumer group name; isolates test runs and tenants. */
   TOPIC_PREFIX: z.string().regex(/^[A-Za-z0-9._-]*$/, 'letters, digits, ".", "_" and "-" only').default(''),
   HOST: z.string().default('127.0.0.1'),
+  /**
+   * `system`: the machine's time. `simulated`: the scheduler owns the clock (`POST /admin/clock`)
+   * and publishes it on `system.clock`; every other service follows it (see `serviceClock`).
+   */
+  CLOCK: z.enum(['system', 'simulated']).default('system'),
 };
 
 /**

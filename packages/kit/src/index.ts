@@ -8,6 +8,7 @@ export * from './db.ts';
 export * from './transaction.ts';
 export * from './http.ts';
 export * from './components.ts';
+export * from './clock-follower.ts';
 export * from './runtime.ts';
 export * from './shutdown.ts';
 export * from './topics.ts';

@@ -37,6 +37,14 @@ describe('planTopics', () => {
     expect(find(plan, 'commerce.events.dlq').partitions).toBe(2);
   });
 
+  it('keeps the clock topic compacted, in one partition, whatever the count for all topics', () => {
+    const plan = planTopics('', 1, { partitions: parseTopicSizing('6') });
+    expect(find(plan, 'system.clock')).toMatchObject({ partitions: 1 });
+    expect(config(find(plan, 'system.clock'), 'cleanup.policy')).toBe('compact');
+    expect(config(find(plan, 'commerce.events'), 'cleanup.policy')).toBeUndefined();
+    expect(plan.some((t) => t.catalogName === 'system.clock.dlq')).toBe(false);
+  });
+
   it('takes a replication factor for all topics, dead letters included, and per topic', () => {
     const plan = planTopics('', 5, { replicationFactor: parseTopicSizing('5,messages.events=3') });
     expect(find(plan, 'commerce.events.dlq')).toMatchObject({ replicationFactor: 5 });

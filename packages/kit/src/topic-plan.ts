@@ -81,7 +81,8 @@ function positiveInteger(text: string): number | undefined {
  */
 export function planTopics(prefix: string, brokerCount: number, settings: TopicSettings = {}): PlannedTopic[] {
   return declaredTopics(prefix).map((topic: DeclaredTopic) => {
-    const partitions = settings.partitions?.byTopic[topic.catalogName] ?? (topic.deadLetter ? topic.partitions : (settings.partitions?.all ?? topic.partitions));
+    // Dead letters and the clock keep the catalog's count (one): a count for all topics is for the customers' topics.
+    const partitions = settings.partitions?.byTopic[topic.catalogName] ?? (topic.deadLetter || topic.compact === true ? topic.partitions : (settings.partitions?.all ?? topic.partitions));
     const replicationFactor =
       settings.replicationFactor?.byTopic[topic.catalogName] ?? settings.replicationFactor?.all ?? topic.replicationFactor ?? defaultReplicationFactor(brokerCount);
     if (replicationFactor > brokerCount) {
@@ -90,6 +91,7 @@ export function planTopics(prefix: string, brokerCount: number, settings: TopicS
       );
     }
     const configEntries = [{ name: 'retention.ms', value: String(topic.retentionMs) }];
+    if (topic.compact === true) configEntries.push({ name: 'cleanup.policy', value: 'compact' });
     if (replicationFactor >= 3) configEntries.push({ name: 'min.insync.replicas', value: String(minInsyncReplicas(replicationFactor)) });
     return { name: topic.name, catalogName: topic.catalogName, partitions, replicationFactor, configEntries };
   });

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { runServiceMain } from '@lifecycle/kit';
+import { runServiceMain, serviceClock } from '@lifecycle/kit';
 import { loadConfig } from './config.ts';
 import { ingestionService } from './service.ts';
 
@@ -9,5 +9,10 @@ await runServiceMain({
   migrationsFolder: join(import.meta.dirname, '..', 'drizzle'),
   loadConfig,
   readFiles: async () => undefined,
-  build: (runtime, config) => ingestionService(runtime, config),
+  build: (runtime, config) => {
+    // With CLOCK=simulated the time of receipt is the scheduler's clock: a backdated year is received as it happens.
+    const clock = serviceClock(runtime, config.CLOCK);
+    const service = ingestionService(runtime, config, clock.now);
+    return { ...service, components: [...clock.components, ...service.components] };
+  },
 });
