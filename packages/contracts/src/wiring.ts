@@ -52,7 +52,7 @@ export const wiring: { readonly [S in ServiceName]: ServiceWiring } = {
     port: 3003,
     consumes: ['lifecycleEvents', 'stageChanges', 'messageEvents', 'timersRequested', 'consentChanges'],
     http: [],
-    produces: ['messagesRequested', 'timersFired'],
+    produces: ['messagesRequested', 'timersFired', 'clock'],
     external: [],
   },
   messaging: {

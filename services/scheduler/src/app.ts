@@ -14,6 +14,8 @@ export interface SchedulerAppOptions {
   simulated?: SimulatedClock | undefined;
   /** Fires every job due by the clock (the job runner's `runDue`): POST /admin/clock answers once it has. */
   fireDue: () => Promise<number>;
+  /** Publishes a move of the simulated clock on `system.clock` for the other services; the clock moves only once it is out. */
+  publishClock?: (now: Date) => Promise<void>;
   /** What `/readyz` gates on besides the database: the components started beside the app. */
   readiness: Readiness;
 }
@@ -160,7 +162,18 @@ export function createSchedulerApp(opts: SchedulerAppOptions): FastifyInstance {
   app.post('/admin/clock', async (request, reply) => {
     if (opts.simulated === undefined) return reply.status(404).send({ error: 'the clock can be set only when the scheduler runs with CLOCK=simulated' });
     const { now } = ClockBody.parse(request.body);
-    const moved = opts.simulated.set(new Date(now));
+    const instant = new Date(now);
+    if (instant.getTime() < clock.now().getTime()) return reply.status(409).send({ error: `the clock is at ${clock.now().toISOString()} and does not run backwards` });
+    // The other services follow the published clock: it goes out first, so none lags behind the scheduler's decisions.
+    if (opts.publishClock !== undefined && instant.getTime() > clock.now().getTime()) {
+      try {
+        await opts.publishClock(instant);
+      } catch (err) {
+        runtime.logger.error({ err, now }, 'clock move not published; the clock stays');
+        return reply.status(503).send({ error: 'the clock could not be published to Kafka; it has not moved, try again' });
+      }
+    }
+    const moved = opts.simulated.set(instant);
     if (!moved.ok) return reply.status(409).send({ error: moved.reason });
     // Answer once everything due by the new time has been fired, so callers can rely on it.
     const fired = await opts.fireDue();

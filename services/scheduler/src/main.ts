@@ -24,6 +24,7 @@ await runServiceMain({
       rates,
       clock: simulated ?? systemClock,
       simulated,
+      resumeClock: true,
       pollMs: config.SCHEDULER_POLL_MS,
       batchSize: config.SCHEDULER_BATCH_SIZE,
       processedRetentionDays: config.SCHEDULER_PROCESSED_RETENTION_DAYS,

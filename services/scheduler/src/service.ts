@@ -1,5 +1,5 @@
-import type { CurrencyRates } from '@lifecycle/contracts';
-import { componentGroup, componentReadiness, createOutbox, intervalTask, outboxRelay, startInProcess, startStep, topicConsumerComponent, type ConsumerComponent, type FastifyInstance, type InProcess, type Outbox, type Runtime, type ServiceParts } from '@lifecycle/kit';
+import { clockSet, type CurrencyRates } from '@lifecycle/contracts';
+import { componentGroup, componentReadiness, createOutbox, followClock, publish, intervalTask, outboxRelay, startInProcess, startStep, topicConsumerComponent, type ConsumerComponent, type FastifyInstance, type InProcess, type Outbox, type Runtime, type ServiceParts } from '@lifecycle/kit';
 import { createSchedulerApp } from './app.ts';
 import { consentChangeHandler, lifecycleBatchHandler, lifecycleEventHandler, messageEventHandler, stageChangeHandler, stageChangesBatchHandler, type PlanningOptions } from './consumer.ts';
 import { purgeProcessedEvents, purgeSettledJobs } from './db/purge.ts';
@@ -16,8 +16,10 @@ export interface SchedulerOptions {
   /** The store's exchange rates (`currencies` in config/lifecycle.yaml); unset: never converted. */
   rates?: CurrencyRates | undefined;
   clock: Clock;
-  /** Present in simulated-clock mode only: enables POST /admin/clock. */
+  /** Present in simulated-clock mode only: enables POST /admin/clock, whose moves are published on `system.clock`. */
   simulated?: SimulatedClock | undefined;
+  /** Simulated mode: start from the clock last published if it is later (the system's time never runs backwards). */
+  resumeClock?: boolean;
   pollMs: number;
   /** Jobs claimed per transaction. */
   batchSize?: number;
@@ -86,9 +88,36 @@ export function schedulerService(opts: SchedulerOptions): SchedulerService {
       logger.info({ deleted: jobsDeleted, retentionDays: jobRetentionDays }, 'old settled jobs purged');
     },
   });
-  const components = [outboxRelay(outbox), startStep('start-up reconciliation', () => reconcileAtStartup(planning)), runner, componentGroup('consumers', consumers), purge];
-  const app = createSchedulerApp({ runtime, campaigns, clock, simulated: opts.simulated, fireDue: runner.runDue, readiness: componentReadiness(components) });
+  const { simulated } = opts;
+  const publishClock = simulated === undefined ? undefined : (now: Date) => publish(runtime.producer, runtime.prefix, 'clock', [clockSet(now, 'scheduler')]);
+  const clockStep =
+    simulated === undefined || publishClock === undefined
+      ? []
+      : [startStep('simulated clock', () => shareSimulatedClock(runtime, simulated, publishClock, opts.resumeClock === true))];
+  const components = [...clockStep, outboxRelay(outbox), startStep('start-up reconciliation', () => reconcileAtStartup(planning)), runner, componentGroup('consumers', consumers), purge];
+  const app = createSchedulerApp({ runtime, campaigns, clock, simulated, fireDue: runner.runDue, readiness: componentReadiness(components), ...(publishClock === undefined ? {} : { publishClock }) });
   return { app, components, consumers, runner, outbox };
+}
+
+/**
+ * Simulated mode at start-up: reads the clock last published on `system.clock`; resumes from it
+ * when it is later (`resume`), and publishes the clock the scheduler starts with, so the services
+ * that follow it agree from the first moment.
+ */
+async function shareSimulatedClock(runtime: Runtime, simulated: SimulatedClock, publishClock: (now: Date) => Promise<void>, resume: boolean): Promise<void> {
+  const follower = followClock({ kafka: runtime.kafka, prefix: runtime.prefix, logger: runtime.logger, start: simulated.now() });
+  await follower.start();
+  await follower.stop();
+  const published = follower.now();
+  if (published.getTime() > simulated.now().getTime()) {
+    if (resume) {
+      simulated.set(published);
+      runtime.logger.info({ now: published.toISOString() }, 'simulated clock resumed from the last one published');
+      return;
+    }
+    runtime.logger.warn({ now: simulated.now().toISOString(), published: published.toISOString() }, 'simulated clock starts before the one published; the other services keep the later one');
+  }
+  await publishClock(simulated.now());
 }
 
 export type Scheduler = InProcess<SchedulerService>;
