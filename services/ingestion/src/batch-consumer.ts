@@ -10,7 +10,7 @@ export interface IngestionConsumerOptions {
   /** Where the clean events wait for the relay, written in the chunk's transaction. */
   outbox: Outbox;
   logger: Logger;
-  /** Records validated, deduplicated and written to the outbox in one transaction. */
+  /** Records validated, deduplicated and written to the outbox in one transaction. Default 1,000. */
   chunkSize?: number;
   /** Tries of each record of a failed chunk alone before it is dead-lettered. */
   maxAttempts?: number;
@@ -121,7 +121,7 @@ export async function startIngestionConsumer(opts: IngestionConsumerOptions): Pr
       const read = readCallRecord(value);
       return read.ok ? { ok: true, value: read.call } : { ok: false, reason: read.reason, errors: issueLines(read.issues) };
     },
-    chunkSize: opts.chunkSize ?? 500,
+    chunkSize: opts.chunkSize ?? 1_000,
     handleChunk: processChunk,
     ...(opts.maxAttempts === undefined ? {} : { maxAttempts: opts.maxAttempts }),
     ...(opts.retryBackoffMs === undefined ? {} : { retryBackoffMs: opts.retryBackoffMs }),
