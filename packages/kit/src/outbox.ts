@@ -32,8 +32,13 @@ export interface OutboxOptions {
   now?: () => Date;
   /** How often the relay looks for rows no commit told it about (a crash's leftovers, another replica's). */
   pollMs?: number;
-  /** Rows published per produce request. */
+  /** Most rows published per produce request. Default 500. */
   batchSize?: number;
+  /**
+   * Most bytes of record values per produce request (at least one row goes). Default 900,000:
+   * every partition's record batch then stays under the broker's default `message.max.bytes` (1 MiB).
+   */
+  maxBatchBytes?: number;
   /** Longest wait between tries while Kafka or the database is down. */
   maxBackoffMs?: number;
   /** How long `stop` waits to publish what is left before giving up (the rows stay for another replica or the next start). */
@@ -158,6 +163,7 @@ export function createOutbox(opts: OutboxOptions): Outbox {
   const now = opts.now ?? (() => new Date());
   const pollMs = opts.pollMs ?? 1_000;
   const batchSize = opts.batchSize ?? 500;
+  const maxBatchBytes = opts.maxBatchBytes ?? 900_000;
   const maxBackoffMs = opts.maxBackoffMs ?? 10_000;
   const stopTimeoutMs = opts.stopTimeoutMs ?? 3_000;
   const table = `"${schema}".outbox`;
@@ -230,12 +236,32 @@ export function createOutbox(opts: OutboxOptions): Outbox {
     if (old !== undefined) void old.disconnect().catch(() => undefined);
   };
 
-  /** Publishes one batch in id order and deletes it; resolves to how many rows it took. */
-  const relayBatch = async (): Promise<number> => {
+  /**
+   * Deletes the rows just published and reads the next ones in id order, in one round trip (the
+   * relay's pace is set by its round trips). The read sees the table as it was before the
+   * statement's own delete, so it leaves those rows out by id. By id, never by range: a lower id
+   * may belong to a transaction that commits later.
+   */
+  const deleteAndRead = async (publishedIds: string[]): Promise<OutboxRow[]> => {
     // Ordered by the bigint column, not by the text it is selected as.
-    const { rows } = await pool.query(`SELECT o.id::text AS id, o.topic, o.key, o.value FROM ${table} o ORDER BY o.id LIMIT $1`, [batchSize]);
-    const batch = rows.map((row) => OutboxRow.parse(row));
-    if (batch.length === 0) return 0;
+    const { rows } = await pool.query(
+      `WITH published AS (DELETE FROM ${table} WHERE id = ANY($1::bigint[]))
+       SELECT o.id::text AS id, o.topic, o.key, o.value FROM ${table} o WHERE o.id <> ALL($1::bigint[]) ORDER BY o.id LIMIT $2`,
+      [publishedIds, batchSize],
+    );
+    return rows.map((row) => OutboxRow.parse(row));
+  };
+
+  /** Publishes the longest prefix of `rows` within `maxBatchBytes` (at least one row); resolves to the rows published. */
+  const publishPrefix = async (rows: OutboxRow[]): Promise<OutboxRow[]> => {
+    let bytes = 0;
+    let end = 0;
+    while (end < rows.length) {
+      bytes += Buffer.byteLength(rows[end]?.value ?? '');
+      if (end > 0 && bytes > maxBatchBytes) break;
+      end++;
+    }
+    const batch = end === rows.length ? rows : rows.slice(0, end);
     const out = await connectedProducer();
     try {
       await out.sendBatch({ topicMessages: topicMessages(batch), acks: -1 });
@@ -243,9 +269,24 @@ export function createOutbox(opts: OutboxOptions): Outbox {
       resetProducer();
       throw err;
     }
-    // By id, never by range: a lower id may belong to a transaction that commits later.
-    await pool.query(`DELETE FROM ${table} WHERE id = ANY($1::bigint[])`, [batch.map((r) => r.id)]);
-    return batch.length;
+    return batch;
+  };
+
+  /** Publishes until the outbox is found empty (or the relay stops); resolves to how many rows went out. */
+  const relayAll = async (): Promise<number> => {
+    let published = 0;
+    let rows = await deleteAndRead([]);
+    while (rows.length > 0) {
+      const batch = await publishPrefix(rows);
+      published += batch.length;
+      const ids = batch.map((r) => r.id);
+      if (stopped) {
+        await pool.query(`DELETE FROM ${table} WHERE id = ANY($1::bigint[])`, [ids]);
+        break;
+      }
+      rows = await deleteAndRead(ids);
+    }
+    return published;
   };
 
   const takeDrainWaiters = (): (() => void)[] => {
@@ -269,12 +310,7 @@ export function createOutbox(opts: OutboxOptions): Outbox {
           await pause(pollMs);
           continue;
         }
-        let published = 0;
-        for (;;) {
-          const n = await relayBatch();
-          published += n;
-          if (n < batchSize || stopped) break;
-        }
+        const published = await relayAll();
         if (failures > 0) log.info({ published }, 'outbox relay publishing again');
         failures = 0;
         for (const resolve of waiting) resolve();
@@ -300,14 +336,16 @@ export function createOutbox(opts: OutboxOptions): Outbox {
       if (values.length === 0) return;
       const topic = topicName(prefix, key);
       const keys = values.map(keyOf);
-      const texts = values.map((v) => JSON.stringify(v));
+      // The values as one JSON array, its elements' text kept as written (the json type, not
+      // jsonb): one serialization, no text[] literal that escapes every quote of every value again.
+      const texts = JSON.stringify(values);
       // One statement: the rows in array order (their ids in that order), and a notification the
       // database delivers to the relay only if the transaction commits.
       await tx.execute(sql`
         WITH inserted AS (
           INSERT INTO ${sql.raw(table)} (topic, key, value, created_at)
-          SELECT ${topic}, r.key, r.value, ${now().toISOString()}::timestamptz
-          FROM unnest(${sql.param(keys)}::text[], ${sql.param(texts)}::text[]) WITH ORDINALITY AS r(key, value, n)
+          SELECT ${topic}, r.key, r.value::text, ${now().toISOString()}::timestamptz
+          FROM ROWS FROM (unnest(${sql.param(keys)}::text[]), json_array_elements(${texts}::json)) WITH ORDINALITY AS r(key, value, n)
           ORDER BY r.n
           RETURNING 1)
         SELECT pg_notify(${channel}, '') WHERE EXISTS (SELECT 1 FROM inserted)`);

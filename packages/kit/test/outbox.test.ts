@@ -99,6 +99,21 @@ describe('the transactional outbox', () => {
     expect(await rows()).toBe(0);
   });
 
+  it('publishes each record’s JSON exactly as serialized, and a transaction larger than the broker takes in one request in several, in order', { timeout: 60_000 }, async () => {
+    const box = outbox(infra.kafka);
+    box.start();
+    // Three records of 450 kB for one customer: together past the broker's default limit on one
+    // partition's record batch (1 MiB), so they cannot go out in one produce request.
+    const text = `é \u0000 \ud800 "quoted" \\ ${'x'.repeat(450_000)}`;
+    const values = [0, 1, 2].map((i) => timerFired(`large-${i}`, 'large-a', { text, i }));
+    await commit(box, values);
+    await eventually(() => expect(seen().filter((r) => r.id.startsWith('large-'))).toHaveLength(3), 30_000);
+    await box.drained();
+    const out = topic.records.filter((r) => r.key === 'large-a');
+    expect(out.map((r) => r.value)).toEqual(values.map((v) => JSON.stringify(v)));
+    expect(await rows()).toBe(0);
+  });
+
   it('leaves nothing on the topic when the transaction that enqueued rolls back', async () => {
     const box = outbox(infra.kafka);
     box.start();

@@ -1,7 +1,7 @@
 import { inTransaction, type ConsumedRecord, type Logger, type Outbox, type Runtime, type TopicConsumerOptions, type Transaction } from '@lifecycle/kit';
 import type { LifecycleEvent, StageChanged, TimerFired, TimerRequested } from '@lifecycle/contracts';
 import { z } from 'zod';
-import { eq, inArray, sql } from 'drizzle-orm';
+import { inArray, sql } from 'drizzle-orm';
 import { ConsentChanged, MessageEvent } from '@lifecycle/contracts';
 import { aliases, heldMessageEvents, processedEvents, profiles as profileTable, recurring, stageHistory } from './db/schema.ts';
 import { advanceClock, applyConsent, applyEvent, applyMessageEvent, emptyProfile, mergeProfiles, type Profile } from './domain/profile.ts';
@@ -64,19 +64,22 @@ function timerRequest(cause: Cause, timerId: string, customerId: string, fireAt:
  */
 async function applySteps(tx: Transaction, outbox: Outbox, thresholds: Thresholds, steps: Step[], log: Logger): Promise<void> {
   if (steps.length === 0) return;
-  const inserted = await tx
-    .insert(processedEvents)
-    .values(steps.map((s) => ({ eventId: s.cause.id })))
-    .onConflictDoNothing()
-    .returning({ eventId: processedEvents.eventId });
-  const fresh = new Set(inserted.map((r) => r.eventId));
+  // Array parameters throughout: a statement's cost to build does not grow with the batch.
+  const inserted = await tx.execute<{ event_id: string }>(sql`
+    INSERT INTO ${processedEvents} (event_id) SELECT unnest(${sql.param(steps.map((s) => s.cause.id))}::text[])
+    ON CONFLICT DO NOTHING RETURNING event_id`);
+  const fresh = new Set(inserted.rows.map((r) => r.event_id));
   const todo = steps.filter((s) => fresh.delete(s.cause.id));
   if (todo.length < steps.length) log.info({ skipped: steps.length - todo.length, eventId: steps[0]?.cause.id }, 'already processed, skipped');
   if (todo.length === 0) return;
   const profiles = await loadProfilesForUpdate(tx, [...new Set(todo.flatMap((s) => [s.cause.customerId, ...(s.absorbs === undefined ? [] : [s.absorbs])]))]);
+  // Engagement held for customers whose profile this batch may create: read in one statement,
+  // deleted in one for those it did create.
+  const waiting = await heldMessageEventsOf(tx, [...new Set(todo.filter((s) => s.held === undefined && !profiles.has(s.cause.customerId)).map((s) => s.cause.customerId))]);
+  const taken: string[] = [];
   const changed = new Set<string>();
   const absorbed = new Set<string>();
-  const history: (typeof stageHistory.$inferInsert)[] = [];
+  const history: HistoryRow[] = [];
   const changes: StageChanged[] = [];
   const timers = new Map<string, TimerRequested>();
   const toHold: (typeof heldMessageEvents.$inferInsert)[] = [];
@@ -99,8 +102,10 @@ async function applySteps(tx: Transaction, outbox: Outbox, thresholds: Threshold
     if (updated === null) continue;
     if (before === null) {
       // A new profile takes the engagement that arrived before it (a rebuild's replay order).
-      const waiting = await takeHeldMessageEvents(tx, cause.customerId);
-      for (const event of waiting) updated = applyHeld(updated, event);
+      for (const event of waiting.get(cause.customerId) ?? []) {
+        updated = applyHeld(updated, event);
+        taken.push(event.id);
+      }
     }
     const now = updated.clockAt;
     const decision = decideStage(updated, now, thresholds);
@@ -125,7 +130,8 @@ async function applySteps(tx: Transaction, outbox: Outbox, thresholds: Threshold
   }
   await saveProfiles(tx, [...changed].flatMap((id) => profiles.get(id) ?? []));
   if (absorbed.size > 0) await tx.delete(profileTable).where(inArray(profileTable.customerId, [...absorbed]));
-  if (history.length > 0) await tx.insert(stageHistory).values(history);
+  if (taken.length > 0) await tx.execute(sql`DELETE FROM ${heldMessageEvents} WHERE event_id = ANY(${sql.param(taken)}::text[])`);
+  if (history.length > 0) await insertHistory(tx, history);
   if (toHold.length > 0) {
     await tx.insert(heldMessageEvents).values(toHold).onConflictDoNothing();
     log.info({ held: toHold.length, eventId: toHold[0]?.eventId }, 'message events held for customers without a profile yet');
@@ -151,14 +157,40 @@ async function scheduleRfm(tx: Transaction, outbox: Outbox, thresholds: Threshol
 
 type Item<T> = { value: T; record: ConsumedRecord };
 
-/** The held message events and consent records of a customer, oldest first, removed from the table. */
-async function takeHeldMessageEvents(tx: Transaction, customerId: string): Promise<HeldEvent[]> {
-  const rows = await tx.delete(heldMessageEvents).where(eq(heldMessageEvents.customerId, customerId)).returning({ event: heldMessageEvents.event });
-  const events = rows.flatMap((r) => {
-    const parsed = HeldEvent.safeParse(r.event);
-    return parsed.success ? [parsed.data] : [];
-  });
-  return events.sort((a, b) => heldTime(a).localeCompare(heldTime(b)));
+/**
+ * The held message events and consent records of these customers, each customer's oldest first.
+ * Only read: the caller deletes those it folds in (by event id, so a row held meanwhile for a
+ * customer whose profile did not appear stays).
+ */
+async function heldMessageEventsOf(tx: Transaction, customerIds: string[]): Promise<Map<string, HeldEvent[]>> {
+  const byCustomer = new Map<string, HeldEvent[]>();
+  if (customerIds.length === 0) return byCustomer;
+  const rows = await tx
+    .select({ customerId: heldMessageEvents.customerId, event: heldMessageEvents.event })
+    .from(heldMessageEvents)
+    .where(sql`${heldMessageEvents.customerId} = ANY(${sql.param(customerIds)}::text[])`);
+  for (const row of rows) {
+    const parsed = HeldEvent.safeParse(row.event);
+    if (!parsed.success) continue;
+    const list = byCustomer.get(row.customerId) ?? [];
+    list.push(parsed.data);
+    byCustomer.set(row.customerId, list);
+  }
+  for (const list of byCustomer.values()) list.sort((a, b) => heldTime(a).localeCompare(heldTime(b)));
+  return byCustomer;
+}
+
+type HistoryRow = Omit<typeof stageHistory.$inferInsert, 'id' | 'recordedAt'> & { fromStage: string | null };
+
+/** Stage history rows in one statement, in the order given (their ids follow it). */
+async function insertHistory(tx: Transaction, rows: HistoryRow[]): Promise<void> {
+  const column = <K extends keyof HistoryRow>(key: K) => sql.param(rows.map((r) => r[key]));
+  await tx.execute(sql`
+    INSERT INTO ${stageHistory} (customer_id, from_stage, to_stage, reason, event_id, occurred_at)
+    SELECT r.customer_id, r.from_stage, r.to_stage, r.reason, r.event_id, r.occurred_at
+    FROM unnest(${column('customerId')}::text[], ${column('fromStage')}::text[], ${column('toStage')}::text[], ${column('reason')}::text[], ${column('eventId')}::text[], ${column('occurredAt')}::timestamptz[])
+      WITH ORDINALITY AS r(customer_id, from_stage, to_stage, reason, event_id, occurred_at, n)
+    ORDER BY r.n`);
 }
 
 /**
@@ -180,8 +212,7 @@ const eventStep = ({ value: event, record }: Item<LifecycleEvent>, linkedTo: Map
 async function lockIdentities(tx: Transaction, ids: string[]): Promise<void> {
   const locked = [...new Set(ids)];
   if (locked.length === 0) return;
-  const list = sql.join(locked.map((id) => sql`${id}`), sql`, `);
-  await tx.execute(sql`SELECT pg_advisory_xact_lock(hashtext('lifecycle-identity:' || id)) FROM (SELECT unnest(ARRAY[${list}]::text[]) AS id ORDER BY 1) ids`);
+  await tx.execute(sql`SELECT pg_advisory_xact_lock(hashtext('lifecycle-identity:' || id)) FROM (SELECT unnest(${sql.param(locked)}::text[]) AS id ORDER BY 1) ids`);
 }
 
 /**
@@ -198,7 +229,7 @@ async function resolveLinks(tx: Transaction, events: LifecycleEvent[]): Promise<
   const ids = [...new Set(events.map((e) => e.customerId))];
   await lockIdentities(tx, [...ids, ...links.map((l) => l.anonymousId)]);
   if (links.length > 0) await tx.insert(aliases).values(links).onConflictDoNothing();
-  const rows = await tx.select().from(aliases).where(inArray(aliases.anonymousId, ids));
+  const rows = await tx.select().from(aliases).where(sql`${aliases.anonymousId} = ANY(${sql.param(ids)}::text[])`);
   return new Map(rows.map((r) => [r.anonymousId, r.customerId]));
 }
 

@@ -1,4 +1,4 @@
-import { inArray } from 'drizzle-orm';
+import { sql } from 'drizzle-orm';
 import { startConsumer, type ChunkItem, type ChunkResult, type Logger, type Outbox, type Refusal, type RunningConsumer, type Runtime, type Transaction } from '@lifecycle/kit';
 import type { LifecycleEvent, SegmentCall } from '@lifecycle/contracts';
 import { identityLinks, seenMessages } from './db/schema.ts';
@@ -10,7 +10,7 @@ export interface IngestionConsumerOptions {
   /** Where the clean events wait for the relay, written in the chunk's transaction. */
   outbox: Outbox;
   logger: Logger;
-  /** Records validated, deduplicated and written to the outbox in one transaction. */
+  /** Records validated, deduplicated and written to the outbox in one transaction. Default 1,000. */
   chunkSize?: number;
   /** Tries of each record of a failed chunk alone before it is dead-lettered. */
   maxAttempts?: number;
@@ -31,6 +31,32 @@ function receivedAtOf(timestamp: number | undefined): Date {
 }
 
 /**
+ * Records the chunk's messageIds and, for those not seen before, their identity links, in one
+ * statement; resolves to the messageIds that were new. Arrays as parameters (one per column, not
+ * one per value) keep the statement and its planning the same size whatever the chunk holds.
+ */
+async function recordFirstSeen(tx: Transaction, events: LifecycleEvent[], links: { anonymousId: string; userId: string; messageId: string }[], seenAt: Date): Promise<Set<string>> {
+  // test/database-outage.test.ts cuts the connection right after `insert into "ingestion"."seen_messages"`.
+  const { rows } = await tx.execute(sql`
+    WITH fresh AS (
+      insert into ${seenMessages} (message_id, customer_id, first_seen_at)
+      SELECT r.message_id, r.customer_id, ${seenAt.toISOString()}::timestamptz
+      FROM unnest(${sql.param(events.map((e) => e.id))}::text[], ${sql.param(events.map((e) => e.customerId))}::text[]) AS r(message_id, customer_id)
+      ON CONFLICT DO NOTHING
+      RETURNING message_id),
+    linked AS (
+      INSERT INTO ${identityLinks} (anonymous_id, user_id, message_id)
+      SELECT l.anonymous_id, l.user_id, l.message_id
+      FROM unnest(${sql.param(links.map((l) => l.anonymousId))}::text[], ${sql.param(links.map((l) => l.userId))}::text[], ${sql.param(links.map((l) => l.messageId))}::text[]) AS l(anonymous_id, user_id, message_id)
+      WHERE l.message_id IN (SELECT message_id FROM fresh)
+      ON CONFLICT DO NOTHING)
+    SELECT message_id FROM fresh`);
+  const fresh = new Set<string>();
+  for (const row of rows) if (typeof row.message_id === 'string') fresh.add(row.message_id);
+  return fresh;
+}
+
+/**
  * Consumes `commerce.events` on the kit's engine, so a large backlog replays at full speed: per
  * chunk of records, one transaction records the new messageIds and identity links and writes the
  * clean events to the outbox, which publishes them after the commit. A record that cannot be read is dead-lettered before
@@ -47,8 +73,8 @@ export async function startIngestionConsumer(opts: IngestionConsumerOptions): Pr
     const anonymous = [...new Set(items.flatMap((i) => (i.value.userId === undefined && i.value.anonymousId !== undefined ? [i.value.anonymousId] : [])))];
     const links = new Map<string, string>();
     if (anonymous.length > 0) {
-      const rows = await tx.select().from(identityLinks).where(inArray(identityLinks.anonymousId, anonymous));
-      for (const row of rows) links.set(row.anonymousId, row.userId);
+      const { rows } = await tx.execute(sql`SELECT anonymous_id, user_id FROM ${identityLinks} WHERE anonymous_id = ANY(${sql.param(anonymous)}::text[])`);
+      for (const row of rows) if (typeof row.anonymous_id === 'string' && typeof row.user_id === 'string') links.set(row.anonymous_id, row.user_id);
     }
     const refused: Refusal[] = [];
     const accepted: LifecycleEvent[] = [];
@@ -72,21 +98,8 @@ export async function startIngestionConsumer(opts: IngestionConsumerOptions): Pr
         newLinks.push({ ...link, messageId: call.messageId });
       }
     }
-    const seenAt = now();
-    const fresh =
-      accepted.length === 0
-        ? new Set<string>()
-        : new Set(
-            (
-              await tx
-                .insert(seenMessages)
-                .values(accepted.map((e) => ({ messageId: e.id, customerId: e.customerId, firstSeenAt: seenAt })))
-                .onConflictDoNothing()
-                .returning({ messageId: seenMessages.messageId })
-            ).map((r) => r.messageId),
-          );
+    const fresh = accepted.length === 0 ? new Set<string>() : await recordFirstSeen(tx, accepted, newLinks, now());
     const linksToRecord = newLinks.filter((l) => fresh.has(l.messageId));
-    if (linksToRecord.length > 0) await tx.insert(identityLinks).values(linksToRecord).onConflictDoNothing();
     const events = accepted.filter((e) => fresh.has(e.id));
     // Published by the outbox relay once this commits: a chunk that rolls back publishes nothing.
     await outbox.enqueue(tx, 'lifecycleEvents', events);
@@ -108,7 +121,7 @@ export async function startIngestionConsumer(opts: IngestionConsumerOptions): Pr
       const read = readCallRecord(value);
       return read.ok ? { ok: true, value: read.call } : { ok: false, reason: read.reason, errors: issueLines(read.issues) };
     },
-    chunkSize: opts.chunkSize ?? 500,
+    chunkSize: opts.chunkSize ?? 1_000,
     handleChunk: processChunk,
     ...(opts.maxAttempts === undefined ? {} : { maxAttempts: opts.maxAttempts }),
     ...(opts.retryBackoffMs === undefined ? {} : { retryBackoffMs: opts.retryBackoffMs }),

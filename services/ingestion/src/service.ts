@@ -18,7 +18,9 @@ export interface IngestionService extends ServiceParts<FastifyInstance> {
  */
 export function ingestionService(runtime: Runtime, config: IngestionConfig, now: () => Date = () => new Date()): IngestionService {
   const { logger } = runtime;
-  const outbox = createOutbox({ pool: runtime.pool, kafka: runtime.kafka, schema: 'ingestion', prefix: runtime.prefix, logger, now });
+  // A replay's relay publishes thousands of events a second: fewer, larger produce requests (the
+  // kit caps their bytes) keep it from falling behind the consumer.
+  const outbox = createOutbox({ pool: runtime.pool, kafka: runtime.kafka, schema: 'ingestion', prefix: runtime.prefix, logger, now, batchSize: 1_000 });
   const consumer = consumerComponent('lifecycle-ingestion', () => startIngestionConsumer({ runtime, outbox, logger, now }));
   const retentionDays = config.INGESTION_DEDUPE_RETENTION_DAYS;
   const purge = intervalTask({

@@ -52,6 +52,8 @@ function percentile(sorted: number[], p: number): number {
 interface Result {
   name: string;
   seconds: number;
+  /** CPU time of this process (user + system) during the run: the service, the load and the collector. */
+  cpuSeconds: number;
   perSecond: number;
   p50: number;
   p99: number;
@@ -85,10 +87,16 @@ async function collect(kafka: Kafka, topic: string, count: number, sentAt: Map<s
   return { done, stop: () => consumer.disconnect() };
 }
 
-function summarize(name: string, start: number, outcome: { last: number; latencies: number[] }): Result {
-  const seconds = (outcome.last - start) / 1000;
+/** Where a run starts: the wall clock and this process's CPU time. */
+function mark(): { start: number; cpu: NodeJS.CpuUsage } {
+  return { start: performance.now(), cpu: process.cpuUsage() };
+}
+
+function summarize(name: string, from: { start: number; cpu: NodeJS.CpuUsage }, outcome: { last: number; latencies: number[] }): Result {
+  const seconds = (outcome.last - from.start) / 1000;
+  const cpu = process.cpuUsage(from.cpu);
   const sorted = [...outcome.latencies].sort((a, b) => a - b);
-  return { name, seconds, perSecond: N / seconds, p50: percentile(sorted, 50), p99: percentile(sorted, 99) };
+  return { name, seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6, perSecond: N / seconds, p50: percentile(sorted, 50), p99: percentile(sorted, 99) };
 }
 
 async function produceAll(kafka: Kafka, topic: string, prefix: string, sentAt: Map<string, number> | null): Promise<void> {
@@ -114,9 +122,9 @@ async function produceAll(kafka: Kafka, topic: string, prefix: string, sentAt: M
 async function brokerAlone(kafka: Kafka, prefix: string): Promise<Result> {
   const topic = topicName(prefix, 'commerceEvents');
   const collector = await collect(kafka, topic, N, null);
-  const start = performance.now();
+  const from = mark();
   await produceAll(kafka, topic, 'broker', null);
-  const result = summarize('broker alone (produce → consume)', start, await collector.done);
+  const result = summarize('broker alone (produce → consume)', from, await collector.done);
   await collector.stop();
   return result;
 }
@@ -127,7 +135,7 @@ async function throughService(kafka: Kafka, prefix: string, via: 'kafka' | 'http
   const service = await startIngestion(runtime, config);
   const sentAt = new Map<string, number>();
   const collector = await collect(kafka, topicName(prefix, 'lifecycleEvents'), N, sentAt);
-  const start = performance.now();
+  const from = mark();
   if (via === 'kafka') {
     await produceAll(kafka, topicName(prefix, 'commerceEvents'), via, sentAt);
   } else {
@@ -150,7 +158,7 @@ async function throughService(kafka: Kafka, prefix: string, via: 'kafka' | 'http
     };
     await Promise.all([worker(), worker(), worker(), worker()]);
   }
-  const result = summarize(via === 'kafka' ? 'service, from commerce.events' : 'service, over HTTP /v1/batch', start, await collector.done);
+  const result = summarize(via === 'kafka' ? 'service, from commerce.events' : 'service, over HTTP /v1/batch', from, await collector.done);
   await collector.stop();
   await service.stop();
   await runtime.close();
@@ -189,9 +197,10 @@ try {
   const ceiling = results[0]?.perSecond ?? Number.NaN;
   const mb = (b: number) => `${Math.round(b / 1024 / 1024)} MB`;
   const peaks = ['', mb(kafkaPeak), mb(httpPeak)];
-  console.log('\n| run | events/s | p50 ms | p99 ms | of broker ceiling | peak RSS |\n|---|---|---|---|---|---|');
+  console.log('\n| run | events/s | p50 ms | p99 ms | of broker ceiling | CPU µs per event | peak RSS |\n|---|---|---|---|---|---|---|');
   results.forEach((r, i) => {
-    console.log(`| ${r.name} | ${Math.round(r.perSecond).toLocaleString('en')} | ${Math.round(r.p50)} | ${Math.round(r.p99)} | ${i === 0 ? '1.00' : (r.perSecond / ceiling).toFixed(2)} | ${peaks[i] ?? ''} |`);
+    const cpuPerEvent = Math.round((r.cpuSeconds * 1e6) / N);
+    console.log(`| ${r.name} | ${Math.round(r.perSecond).toLocaleString('en')} | ${Math.round(r.p50)} | ${Math.round(r.p99)} | ${i === 0 ? '1.00' : (r.perSecond / ceiling).toFixed(2)} | ${cpuPerEvent} | ${peaks[i] ?? ''} |`);
   });
 } finally {
   clearInterval(sampler);

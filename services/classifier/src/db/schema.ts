@@ -5,6 +5,7 @@ export const classifier = pgSchema('classifier');
 
 const ts = (name: string) => timestamp(name, { withTimezone: true, mode: 'string' });
 
+// Stored with fillfactor 70 (migration 0009, not expressible here): room in each page for HOT updates.
 export const profiles = classifier.table('profiles', {
   customerId: text('customer_id').primaryKey(),
   stage: text('stage'),

@@ -51,13 +51,24 @@ export function normalizeTimeZone(value: unknown): Normal<string> {
   return canonical === null ? bad : { ok: true, value: canonical };
 }
 
+const locales = new Map<string, string>();
+/** Any well-formed tag is a locale, so the cache of canonical forms is bounded: it starts over when full. */
+const MAX_CACHED_LOCALES = 1_000;
+
 /** A BCP 47 locale in canonical form (`en_us` → `en-US`). */
 export function normalizeLocale(value: unknown): Normal<string> {
   const bad = { ok: false, message: 'expected a BCP 47 locale such as en-US' } as const;
   if (typeof value !== 'string' || value.trim() === '') return bad;
+  const name = value.trim();
+  // Canonicalizing costs microseconds a call, and a replay sends the same few locales again and again.
+  const cached = locales.get(name);
+  if (cached !== undefined) return { ok: true, value: cached };
   try {
-    const [canonical] = Intl.getCanonicalLocales(value.trim().replaceAll('_', '-'));
-    return canonical === undefined ? bad : { ok: true, value: canonical };
+    const [canonical] = Intl.getCanonicalLocales(name.replaceAll('_', '-'));
+    if (canonical === undefined) return bad;
+    if (locales.size >= MAX_CACHED_LOCALES) locales.clear();
+    locales.set(name, canonical);
+    return { ok: true, value: canonical };
   } catch {
     return bad;
   }
