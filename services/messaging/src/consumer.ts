@@ -412,14 +412,15 @@ export function messageRequestedHandler(deps: MessageHandlerDeps): MessageReques
         const wave = candidates.slice(0, taken);
         const inWave = new Set(wave);
         pending = pending.filter((ready) => !inWave.has(ready));
-        let held = taken;
+        // Slots a retrying send keeps until it is done; the rest come back once the wave's outcomes are recorded.
+        let unused = taken;
         try {
           for (const retry of await sendWave(wave)) {
-            held -= 1;
+            unused -= 1;
             retryLater(retry);
           }
         } finally {
-          slots.give(held);
+          slots.give(unused);
         }
       }
     } finally {
