@@ -49,7 +49,8 @@ beforeAll(async () => {
     transport: createSendGridTransport({ apiKey: 'SG.test-key', baseUrl: sendgrid.url, timeoutMs: 10_000 }),
     logger: runtime.logger,
     now,
-    retry: { maxAttempts: 3, baseDelayMs: 10, maxDelayMs: 50 },
+    // A retry waits long enough (≈ 100 ms) that a customer's next message not held behind it would go out first.
+    retry: { maxAttempts: 3, baseDelayMs: 200, maxDelayMs: 400 },
     unsubscribe: { tokens: undefined, publicUrl: 'https://mail.example.com', mailto: undefined },
     metrics: createMessagingMetrics({ byStatus: repository.countByStatus, logger: runtime.logger }),
     pace: async () => {},
@@ -123,5 +124,31 @@ describe('a chunk of messages.requested handled as one batch', () => {
     expect(statusOf.get(leftSending.payload.dedupeKey)).toBe('doubtful');
     // Every outcome recorded here was reported once, in the transaction that recorded it.
     expect((await outboxBacklog()) - backlogBefore).toBe(shouldGo.length + 3);
+  });
+
+  it('retries a send SendGrid refused for now on its own, once accepted sends it once, and keeps that customer’s next message behind it', async () => {
+    sendgrid.reset();
+    sendgrid.respondAfter(0);
+    const refusedFirst = { ...thankYouRequest('batch-retry-first'), customerId: 'cust-batch-retry' };
+    const refusedNext = { ...thankYouRequest('batch-retry-next'), customerId: 'cust-batch-retry' };
+    const others = Array.from({ length: 3 }, (_, i) => thankYouRequest(`batch-retry-other-${i}`));
+    // One call of the first wave (most likely the first customer's first message) is answered 500.
+    sendgrid.failNext(500);
+
+    const result = await handler.handleBatch(chunk([refusedFirst, ...others, refusedNext]));
+
+    expect(result.refused ?? []).toEqual([]);
+    const key = (r: MessageRequested): string => r.payload.dedupeKey;
+    const calls = sendgrid.requests.map((r) => ({ key: SendGridMail.parse(r.body).custom_args?.dedupeKey, status: r.status }));
+    // Calls of one wave may reach the fake in any order: whichever got the 500 was tried again, once.
+    const refusedKey = calls.find((c) => c.status === 500)?.key;
+    expect(refusedKey).toBeDefined();
+    for (const r of [refusedFirst, ...others, refusedNext]) expect(calls.filter((c) => c.key === key(r)).map((c) => c.status)).toEqual(key(r) === refusedKey ? [500, 202] : [202]);
+    // The customer's next message went out only after the retried one was accepted.
+    const accepted = postedKeys();
+    expect(accepted.indexOf(key(refusedNext))).toBeGreaterThan(accepted.indexOf(key(refusedFirst)));
+    const rows = await runtime.db.select().from(sends).where(inArray(sends.dedupeKey, [refusedFirst, refusedNext, ...others].map(key)));
+    expect(rows.map((r) => r.status)).toEqual(rows.map(() => 'sent'));
+    expect(rows).toHaveLength(5);
   });
 });
