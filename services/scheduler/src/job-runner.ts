@@ -87,6 +87,13 @@ export function dataFor(campaign: Campaign, locale: string | null): Record<strin
   return translation === undefined ? base : overlay(base, translation);
 }
 
+interface BatchOutcome {
+  claimed: number;
+  settled: number;
+  /** Jobs left pending because another transaction held their customer. */
+  busy: number;
+}
+
 interface Settled {
   job: Job;
   decision: FireDecision;
@@ -113,7 +120,7 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
   let stopped = false;
 
   /** Claims and settles one batch; `claimed` tells the caller whether more may be waiting. */
-  const fireBatch = async (): Promise<{ claimed: number; settled: number; busy: number }> => {
+  const fireBatch = async (): Promise<BatchOutcome> => {
     const now = clock.now();
     return inTransaction(runtime.pool, async (tx) => {
       const due = await tx
@@ -199,11 +206,16 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
     });
   };
 
-  /** Fires batches until none is left; a customer whose row another transaction holds (an event being applied) is tried again shortly. */
-  const drainJobs = async (): Promise<number> => {
+  /**
+   * Fires batches, starting with the outcome of one already fired (or none), until none is
+   * left. A customer whose row another transaction holds (an event being applied) is tried
+   * again shortly, so a run ends with everything due fired, not only what was free at the time.
+   */
+  const drainJobs = async (first: BatchOutcome | null): Promise<number> => {
     let total = 0;
-    for (let waits = 0; ; ) {
-      const { claimed, settled, busy } = await fireBatch();
+    let outcome = first;
+    for (let waits = 0; ; outcome = null) {
+      const { claimed, settled, busy } = outcome ?? (await fireBatch());
       total += settled;
       if (claimed < batchSize || settled === 0) {
         if (busy === 0 || waits++ >= 40 || stopped) return total;
@@ -213,10 +225,11 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
   };
 
   const fireAllDue = async (): Promise<number> => {
-    // Workers side by side: while one waits for the database another builds its batch, so a
-    // burst of due jobs uses both the process and the database. A run ends with everything due
-    // fired, not only what was free at the time.
-    const drained = await Promise.allSettled(Array.from({ length: workers }, drainJobs));
+    const first = await fireBatch();
+    // A full batch means a backlog: the other workers join, so that while one waits for the
+    // database another builds its batch. Otherwise (most runs) one claim is all it takes.
+    const others = first.claimed === batchSize ? workers - 1 : 0;
+    const drained = await Promise.allSettled([drainJobs(first), ...Array.from({ length: others }, () => drainJobs(null))]);
     let total = 0;
     for (const d of drained) {
       if (d.status === 'rejected') throw d.reason;
