@@ -23,9 +23,10 @@ export interface PlanningOptions {
 
 /**
  * Stores planned jobs in one statement (rows as one JSON parameter: a batch's hundreds of jobs
- * cost no query building per value); a job planned before (same dedupe key) is left as it is.
+ * cost no query building per value); a job planned before (same dedupe key) is left as it is,
+ * unless `replacePending` and it is still pending (a re-planned date: same year, new day or zone).
  */
-export async function insertJobs(tx: Transaction, planned: PlannedJob[], logger: Logger, cause: string | ((dedupeKey: string) => string)): Promise<number> {
+export async function insertJobs(tx: Transaction, planned: PlannedJob[], logger: Logger, cause: string | ((dedupeKey: string) => string), replacePending = false): Promise<number> {
   if (planned.length === 0) return 0;
   const byKey = new Map(planned.map((p) => [p.dedupeKey, p]));
   const { rows } = await tx.execute<{ dedupe_key: string }>(sql`
@@ -36,7 +37,12 @@ export async function insertJobs(tx: Transaction, planned: PlannedJob[], logger:
         "dedupeKey" text, "campaignId" text, "customerId" text, "triggerEventId" text, "triggerAt" timestamptz, "triggerProps" jsonb,
         "dueAt" timestamptz, category text, variant text, "triggerData" jsonb)
     ORDER BY e.n
-    ON CONFLICT DO NOTHING
+    ${
+      replacePending
+        ? sql`ON CONFLICT (dedupe_key) DO UPDATE SET trigger_event_id = excluded.trigger_event_id, trigger_at = excluded.trigger_at, due_at = excluded.due_at, trigger_data = excluded.trigger_data
+            WHERE jobs.status = 'pending' AND (jobs.due_at, jobs.trigger_data) IS DISTINCT FROM (excluded.due_at, excluded.trigger_data)`
+        : sql`ON CONFLICT DO NOTHING`
+    }
     RETURNING dedupe_key`);
   for (const { dedupe_key: key } of rows) {
     const job = byKey.get(key);
@@ -74,7 +80,8 @@ async function replanOccasionsOf(tx: Transaction, opts: Pick<PlanningOptions, 'c
     .set({ status: 'cancelled', skipReason: 'rescheduled', firedAt: now })
     .where(plans.length === 0 ? stale : and(stale, sql`${jobs.dedupeKey} <> ALL(ARRAY(SELECT jsonb_array_elements_text(${JSON.stringify(plans.map((p) => p.dedupeKey))}::jsonb)))`));
   const causes = new Map(plans.map((p) => [p.dedupeKey, cause(p.customerId)]));
-  return insertJobs(tx, plans, logger, (key) => causes.get(key) ?? '');
+  // This year's job kept its key when the day or zone changed: it takes the new time.
+  return insertJobs(tx, plans, logger, (key) => causes.get(key) ?? '', true);
 }
 
 /**
