@@ -24,7 +24,7 @@ export type MessagingSettings = Omit<MessagingConfig, 'KAFKA_BROKERS' | 'DATABAS
 export function selectTransport(config: MessagingSettings, logger: Logger, now: () => Date): MailTransport {
   if (config.SENDGRID_API_KEY !== undefined) {
     logger.info({ transport: 'sendgrid', baseUrl: config.SENDGRID_BASE_URL }, 'mail transport selected');
-    return createSendGridTransport({ apiKey: config.SENDGRID_API_KEY, baseUrl: config.SENDGRID_BASE_URL, timeoutMs: config.SENDGRID_TIMEOUT_MS, now });
+    return createSendGridTransport({ apiKey: config.SENDGRID_API_KEY, baseUrl: config.SENDGRID_BASE_URL, timeoutMs: config.SENDGRID_TIMEOUT_MS, maxSockets: config.SEND_CONCURRENCY, now });
   }
   logger.info({ transport: 'outbox', outboxDir: config.OUTBOX_DIR }, 'mail transport selected');
   return createOutboxTransport({ dir: config.OUTBOX_DIR, logger, now });

@@ -1,16 +1,17 @@
-import { RejectRecord, type Logger, type TopicConsumerOptions } from '@lifecycle/kit';
+import { RejectRecord, type ChunkResult, type ConsumedRecord, type Logger, type Refusal } from '@lifecycle/kit';
 import type { MessageRequested } from '@lifecycle/contracts';
 import type { MarketingConsent } from './consent-keeper.ts';
 import type { SendRow } from './db/schema.ts';
-import type { NewClaim, SendsRepository } from './db/sends-repository.ts';
+import type { HeldClaim, NewClaim, SendsRepository } from './db/sends-repository.ts';
 import { composeMail, type OutgoingMail } from './domain/outgoing-mail.ts';
 import { decideRetry, type RetryPolicy } from './domain/retry-policy.ts';
-import { assertNever, shouldSuppress, verdictForExistingClaim, type AttemptMemory, type FinalOutcome } from './domain/send-policy.ts';
+import { assertNever, isFinal, shouldSuppress, verdictForExistingClaim, type AttemptMemory, type FinalOutcome } from './domain/send-policy.ts';
 import { unsubscribeLinks } from './domain/unsubscribe-token.ts';
 import type { MessagingMetrics } from './metrics.ts';
 import type { TemplateCatalog } from './template-catalog.ts';
 import type { UnsubscribeTokens } from './unsubscribe-tokens.ts';
-import type { MailTransport } from './transport/mail-transport.ts';
+import type { MailTransport, SendOutcome } from './transport/mail-transport.ts';
+import type { SendSlots } from './send-slots.ts';
 
 /** What marketing mail needs for its unsubscribe link and `List-Unsubscribe` headers. */
 export interface UnsubscribeSettings {
@@ -40,6 +41,15 @@ export interface MessageHandlerDeps {
   sleep: (ms: number) => Promise<void>;
   /** In [0, 1), for backoff jitter. */
   random: () => number;
+  /** The provider calls this process may have open at once (`SEND_CONCURRENCY`). */
+  slots: SendSlots;
+}
+
+export interface MessageRequestedHandler {
+  /** One record: claim, settle or send, record the outcome (the path of a record retried alone). */
+  handle: (request: MessageRequested, record?: ConsumedRecord) => Promise<void>;
+  /** A chunk of one partition's records, a statement per step for all of them; unrenderable records come back refused. */
+  handleBatch: (items: { value: MessageRequested; record: ConsumedRecord }[]) => Promise<ChunkResult>;
 }
 
 type Composed = { ok: true; mail: OutgoingMail } | { ok: false; error: string };
@@ -56,8 +66,8 @@ const ATTEMPT_MEMORY_LIMIT = 10_000;
  * row that a redelivery resolves (send-policy.ts): `claimed` is taken over and sent, `sending`
  * becomes `doubtful` unless this process knows its own call did not go out or how it ended.
  */
-export function messageRequestedHandler(deps: MessageHandlerDeps): TopicConsumerOptions<'messagesRequested'>['handle'] {
-  const { sends, consent, templates, transport, now, metrics } = deps;
+export function messageRequestedHandler(deps: MessageHandlerDeps): MessageRequestedHandler {
+  const { sends, consent, templates, transport, now, metrics, slots } = deps;
   /**
    * What this process knows about attempts whose row may say less because the database failed
    * while recording it: a call that never started or was refused, or an answer not yet written.
@@ -144,29 +154,72 @@ export function messageRequestedHandler(deps: MessageHandlerDeps): TopicConsumer
     throw new Error('the claim of a dedupe key kept changing hands');
   };
 
-  const sendClaimed = async (request: MessageRequested, claimed: SendRow, log: Logger): Promise<void> => {
-    const key = claimed.dedupeKey;
-    const token = claimed.claimToken;
-    if (token === null) throw new Error('a claim without a claim token');
-    // Until the row says `sending`, nothing has gone out: a failure anywhere before leaves the
-    // key `claimed`, which the redelivery takes over. The memory covers the one ambiguous step,
-    // marking `sending` itself (committed but its answer lost).
-    remember(key, { claimToken: token, provider: 'not-called' });
+  type Prepared = { send: OutgoingMail } | { outcome: FinalOutcome; refusal?: string };
+
+  /** What a claimed request comes to before any provider call: a mail to send, or an outcome (suppressed, failed to render). */
+  const prepare = async (request: MessageRequested, log: Logger): Promise<Prepared> => {
     if (request.payload.category === 'marketing') {
       const verdict = await consent.marketingVerdict(request.customerId, request.payload.recipient.email);
       if (shouldSuppress(request.payload.category, !verdict.allowed)) {
         const reason = verdict.allowed ? 'unknown' : verdict.reason;
         log.info({ reason }, 'recipient is suppressed, marketing message skipped');
-        await finishAndReport(key, token, { status: 'suppressed', error: `recipient suppressed: ${reason}` });
-        return;
+        return { outcome: { status: 'suppressed', error: `recipient suppressed: ${reason}` } };
       }
     }
     const composed = await compose(request, log);
-    if (!composed.ok) {
-      await finishAndReport(key, token, { status: 'failed', error: composed.error });
-      throw new RejectRecord('message could not be rendered', [composed.error]);
+    if (!composed.ok) return { outcome: { status: 'failed', error: composed.error }, refusal: composed.error };
+    return { send: composed.mail };
+  };
+
+  type Answer = { record: FinalOutcome } | { retryInMs: number };
+
+  /** What the provider's answer to attempt `attempt` means for the key; remembers it until it is on the row. */
+  const judge = (key: string, token: string, outcome: SendOutcome, attempt: number, log: Logger): Answer => {
+    switch (outcome.kind) {
+      case 'accepted': {
+        const sent: FinalOutcome = { status: 'sent', providerMessageId: outcome.providerMessageId };
+        remember(key, { claimToken: token, provider: 'answered', outcome: sent });
+        log.info({ providerMessageId: outcome.providerMessageId, transport: transport.name, attempt }, 'message sent');
+        return { record: sent };
+      }
+      case 'rejected': {
+        const failed: FinalOutcome = { status: 'failed', error: outcome.error };
+        remember(key, { claimToken: token, provider: 'answered', outcome: failed });
+        log.warn({ httpStatus: outcome.status, error: outcome.error }, 'message rejected by the mail provider');
+        return { record: failed };
+      }
+      case 'unknown':
+        // A timeout or dropped connection: SendGrid may have taken it. Never risk a second copy.
+        log.warn({ error: outcome.error }, 'mail provider gave no answer, marked doubtful');
+        return { record: { status: 'doubtful', error: outcome.error } };
+      case 'retryable': {
+        // The provider did not take it: should recording that fail, this process still knows.
+        remember(key, { claimToken: token, provider: 'not-called' });
+        const decision = decideRetry(deps.retry, attempt, outcome.retryAfterMs, deps.random());
+        if (decision.action === 'give-up') {
+          const error = `gave up after ${attempt} attempts: ${outcome.error}`;
+          log.warn({ httpStatus: outcome.status, attempt, error: outcome.error }, 'mail provider kept refusing, message failed');
+          return { record: { status: 'failed', error } };
+        }
+        metrics.countRetry(outcome.status === 429 ? 'rate-limited' : outcome.status === null ? 'unreachable' : 'provider-error');
+        log.warn({ httpStatus: outcome.status, attempt, delayMs: decision.delayMs, error: outcome.error }, 'mail provider did not accept the message, retrying');
+        return { retryInMs: decision.delayMs };
+      }
+      default:
+        return assertNever(outcome);
     }
-    for (let attempt = 1; ; attempt++) {
+  };
+
+  /** After a definite non-acceptance: back to `claimed` while waiting, so a crash now loses nothing (the redelivery sends). */
+  const waitToRetry = async (key: string, token: string, delayMs: number): Promise<void> => {
+    await sends.release(key, token, now());
+    // Rejects when the service stops; the key is `claimed` again, so the redelivery sends.
+    await deps.sleep(delayMs);
+  };
+
+  /** Calls the provider for a claimed key from attempt `first` on, until the outcome is recorded. */
+  const sendLoop = async (key: string, token: string, mail: OutgoingMail, log: Logger, first: number): Promise<void> => {
+    for (let attempt = first; ; attempt++) {
       // Shutting down rejects here, before the call: the key stays `claimed` for the next run.
       await deps.pace();
       if (!(await sends.markSending(key, token, now()))) {
@@ -177,70 +230,215 @@ export function messageRequestedHandler(deps: MessageHandlerDeps): TopicConsumer
       }
       // From here on only the provider's answer says whether the mail went out.
       memory.delete(key);
-      const outcome = await transport.send(composed.mail);
-      switch (outcome.kind) {
-        case 'accepted': {
-          const sent: FinalOutcome = { status: 'sent', providerMessageId: outcome.providerMessageId };
-          remember(key, { claimToken: token, provider: 'answered', outcome: sent });
-          log.info({ providerMessageId: outcome.providerMessageId, transport: transport.name, attempt }, 'message sent');
-          await finishAndReport(key, token, sent);
-          return;
-        }
-        case 'rejected': {
-          const failed: FinalOutcome = { status: 'failed', error: outcome.error };
-          remember(key, { claimToken: token, provider: 'answered', outcome: failed });
-          log.warn({ httpStatus: outcome.status, error: outcome.error }, 'message rejected by the mail provider');
-          await finishAndReport(key, token, failed);
-          return;
-        }
-        case 'unknown':
-          // A timeout or dropped connection: SendGrid may have taken it. Never risk a second copy.
-          log.warn({ error: outcome.error }, 'mail provider gave no answer, marked doubtful');
-          await finishAndReport(key, token, { status: 'doubtful', error: outcome.error });
-          return;
-        case 'retryable': {
-          // The provider did not take it: should recording that fail, this process still knows.
-          remember(key, { claimToken: token, provider: 'not-called' });
-          const decision = decideRetry(deps.retry, attempt, outcome.retryAfterMs, deps.random());
-          if (decision.action === 'give-up') {
-            const error = `gave up after ${attempt} attempts: ${outcome.error}`;
-            log.warn({ httpStatus: outcome.status, attempt, error: outcome.error }, 'mail provider kept refusing, message failed');
-            await finishAndReport(key, token, { status: 'failed', error });
-            return;
-          }
-          metrics.countRetry(outcome.status === 429 ? 'rate-limited' : outcome.status === null ? 'unreachable' : 'provider-error');
-          // Back to `claimed` while waiting, so a crash now loses nothing: the redelivery sends.
-          await sends.release(key, token, now());
-          log.warn({ httpStatus: outcome.status, attempt, delayMs: decision.delayMs, error: outcome.error }, 'mail provider did not accept the message, retrying');
-          // Rejects when the service stops; the key is `claimed` again, so the redelivery sends.
-          await deps.sleep(decision.delayMs);
-          break;
-        }
-        default:
-          assertNever(outcome);
+      const answer = judge(key, token, await transport.send(mail), attempt, log);
+      if ('record' in answer) {
+        await finishAndReport(key, token, answer.record);
+        return;
       }
+      await waitToRetry(key, token, answer.retryInMs);
     }
   };
 
-  return async (request) => {
-    const { payload } = request;
-    const log = deps.logger.child({
+  const sendClaimed = async (request: MessageRequested, claimed: SendRow, log: Logger): Promise<void> => {
+    const key = claimed.dedupeKey;
+    const token = claimed.claimToken;
+    if (token === null) throw new Error('a claim without a claim token');
+    // Until the row says `sending`, nothing has gone out: a failure anywhere before leaves the
+    // key `claimed`, which the redelivery takes over. The memory covers the one ambiguous step,
+    // marking `sending` itself (committed but its answer lost).
+    remember(key, { claimToken: token, provider: 'not-called' });
+    const prepared = await prepare(request, log);
+    if ('outcome' in prepared) {
+      await finishAndReport(key, token, prepared.outcome);
+      if (prepared.refusal !== undefined) throw new RejectRecord('message could not be rendered', [prepared.refusal]);
+      return;
+    }
+    await slots.take(1);
+    try {
+      await sendLoop(key, token, prepared.send, log, 1);
+    } finally {
+      slots.give(1);
+    }
+  };
+
+  const logFor = (request: MessageRequested): Logger =>
+    deps.logger.child({
       messageId: request.id,
-      dedupeKey: payload.dedupeKey,
+      dedupeKey: request.payload.dedupeKey,
       customerId: request.customerId,
-      campaignId: payload.campaignId,
-      templateId: payload.templateId,
+      campaignId: request.payload.campaignId,
+      templateId: request.payload.templateId,
     });
-    const claimValues: NewClaim = {
-      dedupeKey: payload.dedupeKey,
-      messageId: request.id,
-      customerId: request.customerId,
-      campaignId: payload.campaignId,
-      templateId: payload.templateId,
-      request,
+
+  const claimOf = (request: MessageRequested): NewClaim => ({
+    dedupeKey: request.payload.dedupeKey,
+    messageId: request.id,
+    customerId: request.customerId,
+    campaignId: request.payload.campaignId,
+    templateId: request.payload.templateId,
+    request,
+  });
+
+  /** Records the outcomes of attempts holding their claims, with their status reports, in one transaction. */
+  const finishAll = async (outcomes: (HeldClaim & { outcome: FinalOutcome })[]): Promise<void> => {
+    if (outcomes.length === 0) return;
+    const rows = await sends.finishMany(outcomes, now());
+    for (const { dedupeKey } of outcomes) memory.delete(dedupeKey);
+    for (const row of rows) if (isFinal(row.status)) metrics.countOutcome(row.status);
+  };
+
+  interface Ready {
+    request: MessageRequested;
+    log: Logger;
+    key: string;
+    token: string;
+    mail: OutgoingMail;
+  }
+
+  /**
+   * One wave of a chunk's sends, at most one per customer, each holding a send slot: paced, marked
+   * `sending` in one statement (committed before any call), called at once, their outcomes
+   * recorded in one transaction. Returns the sends the provider refused for now, each still
+   * holding its slot, to be retried after their wait.
+   */
+  const sendWave = async (wave: Ready[]): Promise<{ ready: Ready; attempt: number; retryInMs: number }[]> => {
+    // Shutting down rejects here, before any call: the keys stay `claimed` for the next run.
+    await Promise.all(wave.map(() => deps.pace()));
+    const marked = await sends.markSendingMany(
+      wave.map((r) => ({ dedupeKey: r.key, claimToken: r.token })),
+      now(),
+    );
+    const calling: Ready[] = [];
+    for (const ready of wave) {
+      // Marked: only the provider's answer says now whether the mail went out. Not marked: a
+      // redelivery elsewhere took the key over while this attempt had sent nothing; it sends.
+      memory.delete(ready.key);
+      if (marked.has(ready.key)) calling.push(ready);
+      else ready.log.info('claim taken over by another attempt, nothing sent here');
+    }
+    const answers = await Promise.all(calling.map(async (ready) => ({ ready, answer: judge(ready.key, ready.token, await transport.send(ready.mail), 1, ready.log) })));
+    const outcomes: (HeldClaim & { outcome: FinalOutcome })[] = [];
+    const retries: { ready: Ready; attempt: number; retryInMs: number }[] = [];
+    for (const { ready, answer } of answers) {
+      if ('record' in answer) outcomes.push({ dedupeKey: ready.key, claimToken: ready.token, outcome: answer.record });
+      else retries.push({ ready, attempt: 1, retryInMs: answer.retryInMs });
+    }
+    await finishAll(outcomes);
+    return retries;
+  };
+
+  /** The first pending send of each customer not waiting on a retry, in chunk order. */
+  const nextWave = (pending: Ready[], waiting: ReadonlyMap<string, unknown>): Ready[] => {
+    const seen = new Set<string>(waiting.keys());
+    const wave: Ready[] = [];
+    for (const ready of pending) {
+      if (!seen.has(ready.request.customerId)) wave.push(ready);
+      seen.add(ready.request.customerId);
+    }
+    return wave;
+  };
+
+  /**
+   * A chunk of one partition's records, in offset order: claims in one statement, renders, then
+   * waves of sends (`sendWave`); a customer's next record goes out only once the one before has
+   * its outcome, so each customer's mail keeps its order. Redelivered keys are settled one by
+   * one as in `handle`. Unrenderable records come back as refusals for the dead-letter topic.
+   */
+  const handleBatch = async (items: { value: MessageRequested; record: ConsumedRecord }[]): Promise<ChunkResult> => {
+    const refused: Refusal[] = [];
+    // A key twice in one chunk (a request published again): the copy is handled after the first has its outcome.
+    const keys = new Set<string>();
+    const firsts: typeof items = [];
+    const copies: typeof items = [];
+    for (const item of items) {
+      (keys.has(item.value.payload.dedupeKey) ? copies : firsts).push(item);
+      keys.add(item.value.payload.dedupeKey);
+    }
+    const claims = await sends.claimMany(
+      firsts.map((item) => claimOf(item.value)),
+      now(),
+    );
+    const held: { item: (typeof items)[number]; log: Logger; key: string; token: string }[] = [];
+    for (const [i, item] of firsts.entries()) {
+      const claim = claims[i];
+      if (claim === undefined) throw new Error('a claim result is missing');
+      const log = logFor(item.value);
+      const row = claim.claimed ? claim.row : await settleExisting(claim.row, claimOf(item.value), log);
+      if (row === null) continue;
+      if (row.claimToken === null) throw new Error('a claim without a claim token');
+      // Nothing has gone out under this claim yet (see `sendClaimed`).
+      remember(row.dedupeKey, { claimToken: row.claimToken, provider: 'not-called' });
+      held.push({ item, log, key: row.dedupeKey, token: row.claimToken });
+    }
+    const prepared = await Promise.all(held.map(async (h) => ({ ...h, prepared: await prepare(h.item.value, h.log) })));
+    const before: (HeldClaim & { outcome: FinalOutcome })[] = [];
+    let pending: Ready[] = [];
+    for (const { item, log, key, token, prepared: p } of prepared) {
+      if ('send' in p) {
+        pending.push({ request: item.value, log, key, token, mail: p.send });
+        continue;
+      }
+      before.push({ dedupeKey: key, claimToken: token, outcome: p.outcome });
+      if (p.refusal !== undefined) refused.push({ record: item.record, reason: 'message could not be rendered', errors: [p.refusal] });
+    }
+    await finishAll(before);
+
+    // Customers with a send waiting to retry (it holds its slot meanwhile), and what went wrong in one.
+    const retrying = new Map<string, Promise<void>>();
+    const failures: unknown[] = [];
+    const retryLater = (retry: { ready: Ready; retryInMs: number }): void => {
+      const { ready } = retry;
+      const done = (async () => {
+        try {
+          await waitToRetry(ready.key, ready.token, retry.retryInMs);
+          await sendLoop(ready.key, ready.token, ready.mail, ready.log, 2);
+        } catch (err) {
+          failures.push(err);
+        } finally {
+          slots.give(1);
+          retrying.delete(ready.request.customerId);
+        }
+      })();
+      retrying.set(ready.request.customerId, done);
     };
+    try {
+      while (pending.length > 0 && failures.length === 0) {
+        const candidates = nextWave(pending, retrying);
+        if (candidates.length === 0) {
+          await Promise.race(retrying.values());
+          continue;
+        }
+        const taken = await slots.take(candidates.length);
+        const wave = candidates.slice(0, taken);
+        const inWave = new Set(wave);
+        pending = pending.filter((ready) => !inWave.has(ready));
+        // Slots a retrying send keeps until it is done; the rest come back once the wave's outcomes are recorded.
+        let unused = taken;
+        try {
+          for (const retry of await sendWave(wave)) {
+            unused -= 1;
+            retryLater(retry);
+          }
+        } finally {
+          slots.give(unused);
+        }
+      }
+    } finally {
+      // Every send in hand records its outcome (or is released) before the chunk ends.
+      await Promise.all(retrying.values());
+    }
+    if (failures.length > 0) throw failures[0];
+    for (const { value, record } of copies) await handle(value, record);
+    return { refused };
+  };
+
+  const handle = async (request: MessageRequested, _record?: ConsumedRecord): Promise<void> => {
+    const log = logFor(request);
+    const claimValues = claimOf(request);
     const claim = await sends.claim(claimValues, now());
     const held = claim.claimed ? claim.row : await settleExisting(claim.row, claimValues, log);
     if (held !== null) await sendClaimed(request, held, log);
   };
+
+  return { handle, handleBatch };
 }

@@ -10,10 +10,14 @@ import { createSuppressionsRepository } from './db/suppressions-repository.ts';
 import { enqueueLegacyRecords } from './legacy-records.ts';
 import { createMessagingMetrics, type MessagingMetrics } from './metrics.ts';
 import { createSendPacer } from './send-pacer.ts';
+import { createSendSlots } from './send-slots.ts';
 import { createTemplateCatalog } from './template-catalog.ts';
 import type { MailTransport } from './transport/mail-transport.ts';
 import { consentEventHandler } from './unsubscribe-consumer.ts';
 import { createUnsubscribeTokens } from './unsubscribe-tokens.ts';
+
+/** `messages.requested` records handled as one batch: claimed, marked and recorded a statement per step. */
+const REQUESTS_PER_CHUNK = 200;
 
 export interface MessagingOptions {
   runtime: Runtime;
@@ -83,7 +87,7 @@ export function messagingService(opts: MessagingOptions): MessagingService {
           acceptLegacy: config.UNSUBSCRIBE_LEGACY_TOKENS === 'accept',
         });
 
-  const handle = messageRequestedHandler({
+  const handler = messageRequestedHandler({
     sends,
     consent,
     templates: createTemplateCatalog({ dir: config.TEMPLATES_DIR }),
@@ -96,6 +100,7 @@ export function messagingService(opts: MessagingOptions): MessagingService {
     pace: createSendPacer({ perSecond: config.SENDGRID_SENDS_PER_SECOND, nowMs: () => Date.now(), sleep: wait }),
     sleep: wait,
     random: opts.random ?? Math.random,
+    slots: createSendSlots(config.SEND_CONCURRENCY),
   });
   const retries = {
     ...(opts.maxAttempts === undefined ? {} : { maxAttempts: opts.maxAttempts }),
@@ -112,12 +117,15 @@ export function messagingService(opts: MessagingOptions): MessagingService {
       logger: runtime.logger,
       pool: runtime.pool,
       read: readContract('messagesRequested'),
-      // Each request commits in steps of its own (claim, mark sending, record the outcome), one at a
-      // time per customer so their mail goes out in order, several customers at once.
-      chunkSize: 1,
-      lanes: { concurrency: config.SEND_CONCURRENCY },
+      // A chunk commits in steps of its own (claims, `sending`, outcomes), a statement per step for
+      // the whole chunk. No lanes: a partition's chunks run one after another, and the handler keeps
+      // each customer's mail in order while it calls the provider for several customers at once
+      // (up to SEND_CONCURRENCY calls open across the process). A record retried alone takes `handle`.
+      chunkSize: REQUESTS_PER_CHUNK,
       handleWithOwnCommits: async (items) => {
-        for (const { value, record } of items) await handle(value, record);
+        const [only] = items;
+        if (items.length === 1 && only !== undefined) return handler.handle(only.value, only.record);
+        return handler.handleBatch(items);
       },
       // Stopping ends the handler's waits (rate limits, retries) too: the key is left `claimed`.
       stopping,

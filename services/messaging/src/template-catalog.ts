@@ -114,6 +114,7 @@ export function createTemplateCatalog(opts: TemplateCatalogOptions): TemplateCat
   };
   // Only successes are kept: a folder added or fixed later is picked up without a restart.
   const cache = new Map<string, LoadedTemplate>();
+  const inFlight = new Map<string, Promise<TemplateLookup>>();
 
   const load = async (templateId: string): Promise<TemplateLookup> => {
     const folder = resolve(root, templateId);
@@ -171,9 +172,16 @@ export function createTemplateCatalog(opts: TemplateCatalogOptions): TemplateCat
 
   return {
     get: async (templateId) => {
+      if (opts.noCache === true) return load(templateId);
       const cached = cache.get(templateId);
-      if (cached !== undefined && opts.noCache !== true) return { ok: true, template: cached };
-      const lookup = await load(templateId);
+      if (cached !== undefined) return { ok: true, template: cached };
+      // One load per template however many messages ask for it at once (a chunk renders side by side).
+      let loading = inFlight.get(templateId);
+      if (loading === undefined) {
+        loading = load(templateId).finally(() => inFlight.delete(templateId));
+        inFlight.set(templateId, loading);
+      }
+      const lookup = await loading;
       if (lookup.ok) cache.set(templateId, lookup.template);
       return lookup;
     },

@@ -62,9 +62,11 @@ const scheduler = await startScheduler({ runtime, campaigns, settings, clock, si
 
 // The instant the jobs come due, in wall time: lag is measured from here.
 const began = Date.now();
+const cpuBefore = process.cpuUsage();
 clock.set(dueAt);
 const fired = await scheduler.runner.runDue();
 const seconds = (Date.now() - began) / 1000;
+const cpu = process.cpuUsage(cpuBefore);
 while (arrivals.length < fired) await new Promise((r) => setTimeout(r, 100));
 const lags = arrivals.map((t) => t - began).sort((a, b) => a - b);
 const pct = (p: number) => lags[Math.min(lags.length - 1, Math.floor((p / 100) * lags.length))] ?? 0;
@@ -73,7 +75,7 @@ const published = pct(100) / 1000;
 process.stdout.write(
   `fired ${fired} due jobs (of ${pending} pending) in ${seconds.toFixed(1)} s: ${Math.round(fired / seconds)} jobs/s, batches of ${batchSize}; ` +
     `all on messages.requested after ${published.toFixed(1)} s: ${Math.round(fired / published)} jobs/s end to end; ` +
-    `lag from due time to messages.requested p50 ${(pct(50) / 1000).toFixed(1)} s, p99 ${(pct(99) / 1000).toFixed(1)} s, max ${(pct(100) / 1000).toFixed(1)} s\n`,
+    `lag from due time to messages.requested p50 ${(pct(50) / 1000).toFixed(1)} s, p99 ${(pct(99) / 1000).toFixed(1)} s, max ${(pct(100) / 1000).toFixed(1)} s; ${((cpu.user + cpu.system) / 1e6).toFixed(1)} s CPU in this process while firing\n`,
 );
 
 await consumer.disconnect();

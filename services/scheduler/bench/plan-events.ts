@@ -42,6 +42,7 @@ const { campaigns, settings } = await loadCampaigns(join(import.meta.dirname, '.
 // The clock stands before the events, so planned jobs wait: this measures taking events in.
 const clock = simulatedClock(new Date(start - 60_000));
 const began = performance.now();
+const cpuBefore = process.cpuUsage();
 const scheduler = await startScheduler({ runtime, campaigns, settings, clock, simulated: clock, pollMs: 60_000 });
 for (;;) {
   const { rows } = await runtime.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM scheduler.processed_events');
@@ -49,8 +50,9 @@ for (;;) {
   await new Promise((r) => setTimeout(r, 500));
 }
 const seconds = (performance.now() - began) / 1000;
+const cpu = process.cpuUsage(cpuBefore);
 const [jobs] = (await runtime.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM scheduler.jobs')).rows;
-process.stdout.write(`took in ${events} events in ${seconds.toFixed(1)} s: ${Math.round(events / seconds)} events/s, ${jobs?.n ?? 0} jobs planned (consumer start-up included)\n`);
+process.stdout.write(`took in ${events} events in ${seconds.toFixed(1)} s: ${Math.round(events / seconds)} events/s, ${jobs?.n ?? 0} jobs planned (consumer start-up included); ${((cpu.user + cpu.system) / 1e6).toFixed(1)} s CPU in this process\n`);
 await scheduler.stop();
 await runtime.close();
 await run.cleanUp(runtime.kafka);

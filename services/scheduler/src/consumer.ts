@@ -1,4 +1,4 @@
-import { and, eq, gte, inArray, lte, max, ne, sql } from 'drizzle-orm';
+import { and, eq, gte, inArray, lte, max, sql } from 'drizzle-orm';
 import { movesOrderValue, netOrderValue, orderIdOf, spendByCurrency, type ConsentChanged, type CurrencyRates, type LifecycleEvent, type MessageEvent, type OrderLedger, type StageChanged } from '@lifecycle/contracts';
 import { inTransaction, type Logger, type Runtime, type TopicConsumerOptions, type Transaction } from '@lifecycle/kit';
 import { lockContact, lockContacts, recordEventTimes, saveContact, saveContacts } from './db/contacts-repository.ts';
@@ -23,9 +23,10 @@ export interface PlanningOptions {
 
 /**
  * Stores planned jobs in one statement (rows as one JSON parameter: a batch's hundreds of jobs
- * cost no query building per value); a job planned before (same dedupe key) is left as it is.
+ * cost no query building per value); a job planned before (same dedupe key) is left as it is,
+ * unless `replacePending` and it is still pending (a re-planned date: same year, new day or zone).
  */
-export async function insertJobs(tx: Transaction, planned: PlannedJob[], logger: Logger, cause: string | ((dedupeKey: string) => string)): Promise<number> {
+export async function insertJobs(tx: Transaction, planned: PlannedJob[], logger: Logger, cause: string | ((dedupeKey: string) => string), replacePending = false): Promise<number> {
   if (planned.length === 0) return 0;
   const byKey = new Map(planned.map((p) => [p.dedupeKey, p]));
   const { rows } = await tx.execute<{ dedupe_key: string }>(sql`
@@ -36,7 +37,12 @@ export async function insertJobs(tx: Transaction, planned: PlannedJob[], logger:
         "dedupeKey" text, "campaignId" text, "customerId" text, "triggerEventId" text, "triggerAt" timestamptz, "triggerProps" jsonb,
         "dueAt" timestamptz, category text, variant text, "triggerData" jsonb)
     ORDER BY e.n
-    ON CONFLICT DO NOTHING
+    ${
+      replacePending
+        ? sql`ON CONFLICT (dedupe_key) DO UPDATE SET trigger_event_id = excluded.trigger_event_id, trigger_at = excluded.trigger_at, due_at = excluded.due_at, trigger_data = excluded.trigger_data
+            WHERE jobs.status = 'pending' AND (jobs.due_at, jobs.trigger_data) IS DISTINCT FROM (excluded.due_at, excluded.trigger_data)`
+        : sql`ON CONFLICT DO NOTHING`
+    }
     RETURNING dedupe_key`);
   for (const { dedupe_key: key } of rows) {
     const job = byKey.get(key);
@@ -45,20 +51,37 @@ export async function insertJobs(tx: Transaction, planned: PlannedJob[], logger:
   return rows.length;
 }
 
-/** Re-plans the customer's date campaigns (birthday, anniversaries) after their dates may have changed. */
+/**
+ * Re-plans the customer's date campaigns (birthday, anniversaries) after their dates may have
+ * changed: their pending jobs other than the new plans are cancelled, then the plans stored.
+ */
 export async function replanOccasions(tx: Transaction, opts: Pick<PlanningOptions, 'campaigns' | 'settings'>, contact: StoredContact, now: Date, logger: Logger, cause: string): Promise<number> {
-  let planned = 0;
-  for (const campaign of opts.campaigns) {
-    if (!campaign.enabled || !('date' in campaign.trigger)) continue;
-    const plan = planOccasion(campaign, contact, opts.settings, now);
-    const stale = and(eq(jobs.customerId, contact.customerId), eq(jobs.campaignId, campaign.id), eq(jobs.status, 'pending'));
-    await tx
-      .update(jobs)
-      .set({ status: 'cancelled', skipReason: 'rescheduled', firedAt: now })
-      .where(plan === null ? stale : and(stale, ne(jobs.dedupeKey, plan.dedupeKey)));
-    if (plan !== null) planned += await insertJobs(tx, [plan], logger, cause);
-  }
-  return planned;
+  return replanOccasionsOf(tx, opts, [contact], now, logger, () => cause);
+}
+
+/** `replanOccasions` for many customers: one statement cancels, one stores, for all of them and all date campaigns (a job's key names its campaign and customer). */
+async function replanOccasionsOf(tx: Transaction, opts: Pick<PlanningOptions, 'campaigns' | 'settings'>, contacts: readonly StoredContact[], now: Date, logger: Logger, cause: (customerId: string) => string): Promise<number> {
+  const dated = opts.campaigns.filter((c) => c.enabled && 'date' in c.trigger);
+  if (dated.length === 0 || contacts.length === 0) return 0;
+  const plans = contacts.flatMap((contact) => dated.flatMap((campaign) => planOccasion(campaign, contact, opts.settings, now) ?? []));
+  const stale = and(
+    anyOf(
+      jobs.customerId,
+      contacts.map((c) => c.customerId),
+    ),
+    eq(jobs.status, 'pending'),
+    inArray(
+      jobs.campaignId,
+      dated.map((c) => c.id),
+    ),
+  );
+  await tx
+    .update(jobs)
+    .set({ status: 'cancelled', skipReason: 'rescheduled', firedAt: now })
+    .where(plans.length === 0 ? stale : and(stale, sql`${jobs.dedupeKey} <> ALL(ARRAY(SELECT jsonb_array_elements_text(${JSON.stringify(plans.map((p) => p.dedupeKey))}::jsonb)))`));
+  const causes = new Map(plans.map((p) => [p.dedupeKey, cause(p.customerId)]));
+  // This year's job kept its key when the day or zone changed: it takes the new time.
+  return insertJobs(tx, plans, logger, (key) => causes.get(key) ?? '', true);
 }
 
 /**
@@ -161,6 +184,8 @@ const groupBy = <T extends { customerId: string }>(rows: readonly T[]): Map<stri
 class BatchState {
   private readonly planned = new Map<string, { job: PlannedJob; cause: string }>();
   private readonly cancels = new Map<string, Cancellation>();
+  /** Customers whose dates changed, with the latest event that changed them: their date campaigns are re-planned when the batch flushes. */
+  private readonly redate = new Map<string, string>();
   private readonly exitable = new Map<string, ExitableJob[]>();
   private readonly entries = new Map<string, Date>();
   private sent = new Map<string, SentJob[]>();
@@ -170,9 +195,12 @@ class BatchState {
   private readonly opts: PlanningOptions;
   private readonly index: CampaignIndex;
 
-  constructor(opts: PlanningOptions, index: CampaignIndex) {
+  private readonly contacts: ReadonlyMap<string, StoredContact>;
+
+  constructor(opts: PlanningOptions, index: CampaignIndex, contacts: ReadonlyMap<string, StoredContact>) {
     this.opts = opts;
     this.index = index;
+    this.contacts = contacts;
   }
 
   /** Reads what the batch's events will look at, one statement per kind. */
@@ -223,6 +251,18 @@ class BatchState {
       .where(and(anyOf(jobs.customerId, customers), eq(jobs.status, 'pending'), inArray(jobs.campaignId, ids)));
     const byCustomer = groupBy(rows);
     for (const customerId of customers) this.exitable.set(customerId, byCustomer.get(customerId) ?? []);
+  }
+
+  /**
+   * The customer's dates (or zone) changed: their date campaigns are re-planned from their
+   * contact as it stands when the batch flushes, for all such customers at once. Nothing the
+   * batch reads in between looks at date campaigns' pending jobs (no event triggers one, and
+   * exits look at them only when a date campaign has exits, which re-plans at once instead).
+   * Several changes in one batch re-plan once, from the last.
+   */
+  redated(customerId: string, cause: string): void {
+    this.redate.delete(customerId);
+    this.redate.set(customerId, cause);
   }
 
   /** After re-planning a customer's dates: their exitable jobs are read again (when a date campaign has exits). */
@@ -284,6 +324,12 @@ class BatchState {
   /** Stores the planned jobs, then the cancellations (a job planned and exited in one batch is stored cancelled). */
   async flush(tx: Transaction): Promise<void> {
     const { logger } = this.opts.runtime;
+    if (this.redate.size > 0) {
+      const causes = new Map(this.redate);
+      this.redate.clear();
+      const contacts = [...causes.keys()].flatMap((id) => this.contacts.get(id) ?? []);
+      this.inserted += await replanOccasionsOf(tx, this.opts, contacts, this.opts.clock.now(), logger, (customerId) => causes.get(customerId) ?? '');
+    }
     if (this.planned.size > 0) {
       const planned = [...this.planned.values()];
       this.planned.clear();
@@ -346,9 +392,12 @@ async function applyLifecycleEvent(tx: Transaction, opts: PlanningOptions, index
   contacts.set(event.customerId, after);
   let count = 0;
   if (dateFields(before) !== dateFields(after)) {
-    await state.flush(tx);
-    count += await replanOccasions(tx, opts, after, opts.clock.now(), opts.runtime.logger, event.id);
-    await state.replanned(tx, event.customerId);
+    if (index.datedExits) {
+      // Exits then look at date campaigns' pending jobs: re-plan now, in offset order.
+      await state.flush(tx);
+      count += await replanOccasions(tx, opts, after, opts.clock.now(), opts.runtime.logger, event.id);
+      await state.replanned(tx, event.customerId);
+    } else state.redated(event.customerId, event.id);
   }
   if (before.timeZone !== after.timeZone) {
     await state.flush(tx);
@@ -396,7 +445,7 @@ async function applyLifecycleEvents(tx: Transaction, opts: PlanningOptions, inde
   const asOf = new Map<string, Date>();
   for (const { value } of todo) if (!asOf.has(value.customerId)) asOf.set(value.customerId, new Date(value.occurredAt));
   const contacts = await lockContacts(tx, asOf);
-  const state = new BatchState(opts, index);
+  const state = new BatchState(opts, index, contacts);
   await state.load(
     tx,
     todo.map((i) => i.value),

@@ -22,6 +22,8 @@ export interface JobRunnerOptions {
   pollMs: number;
   /** Jobs claimed per transaction. */
   batchSize?: number;
+  /** Batches claimed side by side (each its own transaction; SKIP LOCKED keeps them apart). */
+  workers?: number;
 }
 
 /** A component: once started it looks for due jobs every `pollMs`; `stop` waits for the run in progress. */
@@ -85,6 +87,13 @@ export function dataFor(campaign: Campaign, locale: string | null): Record<strin
   return translation === undefined ? base : overlay(base, translation);
 }
 
+interface BatchOutcome {
+  claimed: number;
+  settled: number;
+  /** Jobs left pending because another transaction held their customer. */
+  busy: number;
+}
+
 interface Settled {
   job: Job;
   decision: FireDecision;
@@ -103,6 +112,7 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
   const { runtime, clock, settings, outbox } = opts;
   const { logger } = runtime;
   const batchSize = opts.batchSize ?? 500;
+  const workers = Math.max(1, opts.workers ?? 2);
   const campaigns = new Map(opts.campaigns.map((c) => [c.id, c]));
   const conditionEvents = [...new Set(opts.campaigns.flatMap((c) => c.conditions?.noEventSince ?? []))];
   let chain: Promise<number> = Promise.resolve(0);
@@ -110,7 +120,7 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
   let stopped = false;
 
   /** Claims and settles one batch; `claimed` tells the caller whether more may be waiting. */
-  const fireBatch = async (): Promise<{ claimed: number; settled: number; busy: number }> => {
+  const fireBatch = async (): Promise<BatchOutcome> => {
     const now = clock.now();
     return inTransaction(runtime.pool, async (tx) => {
       const due = await tx
@@ -169,18 +179,20 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
       }
       await outbox.enqueue(tx, 'messagesRequested', requests);
       if (settled.length > 0) {
-        const rows = settled.map(({ job, decision }) => {
-          const status = decision.kind === 'send' ? 'sent' : decision.kind === 'defer' ? 'pending' : decision.kind === 'skip' ? 'skipped' : 'cancelled';
-          const reason = decision.kind === 'skip' || decision.kind === 'cancel' ? decision.reason : null;
-          const detail = decision.kind === 'skip' ? decision.detail : null;
-          const dueAt = decision.kind === 'defer' ? decision.until : job.dueAt;
-          return sql`(${job.dedupeKey}, ${status}, ${reason}::text, ${detail}::text, ${dueAt.toISOString()}::timestamptz, ${decision.kind === 'defer' ? 1 : 0}::int)`;
-        });
+        // The batch's outcomes as one JSON parameter: no query building per value.
+        const rows = settled.map(({ job, decision }) => ({
+          key: job.dedupeKey,
+          status: decision.kind === 'send' ? 'sent' : decision.kind === 'defer' ? 'pending' : decision.kind === 'skip' ? 'skipped' : 'cancelled',
+          reason: decision.kind === 'skip' || decision.kind === 'cancel' ? decision.reason : null,
+          detail: decision.kind === 'skip' ? decision.detail : null,
+          due_at: decision.kind === 'defer' ? decision.until : job.dueAt,
+          deferred: decision.kind === 'defer' ? 1 : 0,
+        }));
         await tx.execute(sql`
           UPDATE scheduler.jobs AS j
           SET status = u.status, skip_reason = u.reason, skip_detail = u.detail, due_at = u.due_at, deferrals = j.deferrals + u.deferred,
               fired_at = CASE WHEN u.status = 'pending' THEN NULL ELSE ${now.toISOString()}::timestamptz END
-          FROM (VALUES ${sql.join(rows, sql`, `)}) AS u(key, status, reason, detail, due_at, deferred)
+          FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) AS u(key text, status text, reason text, detail text, due_at timestamptz, deferred int)
           WHERE j.dedupe_key = u.key`);
       }
       await insertJobs(tx, next, logger, 'next-year');
@@ -194,17 +206,34 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
     });
   };
 
-  const fireAllDue = async (): Promise<number> => {
+  /**
+   * Fires batches, starting with the outcome of one already fired (or none), until none is
+   * left. A customer whose row another transaction holds (an event being applied) is tried
+   * again shortly, so a run ends with everything due fired, not only what was free at the time.
+   */
+  const drainJobs = async (first: BatchOutcome | null): Promise<number> => {
     let total = 0;
-    // A customer whose row another transaction holds (an event being applied) is tried again
-    // shortly, so a run ends with everything due fired, not only what was free at the time.
-    for (let waits = 0; ; ) {
-      const { claimed, settled, busy } = await fireBatch();
+    let outcome = first;
+    for (let waits = 0; ; outcome = null) {
+      const { claimed, settled, busy } = outcome ?? (await fireBatch());
       total += settled;
       if (claimed < batchSize || settled === 0) {
-        if (busy === 0 || waits++ >= 40 || stopped) break;
+        if (busy === 0 || waits++ >= 40 || stopped) return total;
         await new Promise((r) => setTimeout(r, 25));
       }
+    }
+  };
+
+  const fireAllDue = async (): Promise<number> => {
+    const first = await fireBatch();
+    // A full batch means a backlog: the other workers join, so that while one waits for the
+    // database another builds its batch. Otherwise (most runs) one claim is all it takes.
+    const others = first.claimed === batchSize ? workers - 1 : 0;
+    const drained = await Promise.allSettled([drainJobs(first), ...Array.from({ length: others }, () => drainJobs(null))]);
+    let total = 0;
+    for (const d of drained) {
+      if (d.status === 'rejected') throw d.reason;
+      total += d.value;
     }
     for (;;) {
       const settled = await fireDueTimers(runtime, outbox, clock.now(), batchSize);

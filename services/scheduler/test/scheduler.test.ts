@@ -4,6 +4,7 @@ import { MessageRequested, TimerFired, type LifecycleEvent, type MessageEvent, t
 import { openRuntime, publish, type Producer, type Runtime } from '@lifecycle/kit';
 import { collectTopic, connectedProducer, createTestInfra, eventually, serviceEnv, type TestInfra } from '@lifecycle/tools/test-kit';
 import { loadConfig } from '../src/config.ts';
+import { lifecycleBatchHandler } from '../src/consumer.ts';
 import { purgeProcessedEvents, purgeSettledJobs } from '../src/db/purge.ts';
 import { Campaign, CampaignSettings } from '../src/domain/campaign.ts';
 import { simulatedClock } from '../src/domain/clock.ts';
@@ -215,6 +216,22 @@ describe('a customer who moves to another time zone', () => {
     ], { at: new Date('2027-01-10T10:00:00.000Z') });
     // The same day, 10:00 in Tokyo: three days after the delivery in the customer's calendar there.
     await eventually(async () => expect(await due()).toEqual([{ due_at: new Date('2027-01-13T01:00:00.000Z') }]));
+  });
+});
+
+describe('a batch that changes a customer’s birthday twice', () => {
+  it('plans the birthday message once, from the last birthday the batch carries', async () => {
+    const birthday = Campaign.parse({ id: 'birthday', name: 'Birthday', template: 'birthday', category: 'marketing', trigger: { date: 'birthday' }, delay: { days: 0, at: '09:00' } });
+    // The consumer's batch handler itself, so both events are applied in one transaction.
+    const handle = lifecycleBatchHandler({ runtime, campaigns: [birthday], settings: CampaignSettings.parse({}), clock, onPlanned: () => undefined });
+    const at = clock.now().toISOString();
+    const identify = (id: string, offset: number, date: string) => ({
+      value: { id, type: 'commerce.event' as const, version: 1 as const, occurredAt: at, customerId: 'twice', causationId: id, payload: { call: { type: 'identify' as const, messageId: id, timestamp: at, userId: 'twice', traits: { timezone: 'UTC', birthday: date } } } },
+      record: { topic: 'lifecycle.events', partition: 0, offset: String(offset), key: 'twice', timestamp: clock.now().getTime() },
+    });
+    await handle([identify('bd-1', 1, '1990-03-01'), identify('bd-2', 2, '1990-05-01')]);
+    const { rows } = await runtime.pool.query<{ status: string; due_at: Date }>("SELECT status, due_at FROM scheduler.jobs WHERE customer_id = 'twice'");
+    expect(rows.map((r) => ({ status: r.status, day: r.due_at.toISOString().slice(5) }))).toEqual([{ status: 'pending', day: '05-01T09:00:00.000Z' }]);
   });
 });
 

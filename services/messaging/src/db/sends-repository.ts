@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { and, count, eq, inArray, isNull, sql, type SQL } from 'drizzle-orm';
+import { and, count, eq, getTableColumns, inArray, isNull, sql, type Param, type SQL } from 'drizzle-orm';
 import type { MessageRequested } from '@lifecycle/contracts';
 import { inTransaction, type Database, type Outbox, type OutboxTransaction, type Pool } from '@lifecycle/kit';
 import { messageStatusEvent } from '../domain/message-event.ts';
@@ -16,6 +16,12 @@ export interface NewClaim {
   templateId: string;
   /** The record itself, kept on the row while the send is open or doubtful so an operator can release it. */
   request: MessageRequested;
+}
+
+/** A key and the claim token of the attempt holding it. */
+export interface HeldClaim {
+  dedupeKey: string;
+  claimToken: string;
 }
 
 /** `claimed: true`: this attempt holds the key (`row.claimToken`); false: the row as found. */
@@ -52,6 +58,18 @@ export interface SendsRepository {
    * exist).
    */
   settleAsSent: (dedupeKey: string, providerMessageId: string | null, now: Date) => Promise<SendRow | null>;
+  /**
+   * `claim` for many keys in one statement (the batch path); keys must be distinct. One result
+   * per claim, in order: claimed here, or the row as found.
+   */
+  claimMany: (claims: NewClaim[], now: Date) => Promise<ClaimResult[]>;
+  /** `markSending` for many claims in one statement, committed before any of their provider calls: the keys this attempt still held. */
+  markSendingMany: (held: HeldClaim[], now: Date) => Promise<Set<string>>;
+  /**
+   * `finish` for many attempts holding their claims, all outcomes with their `messages.events`
+   * records in one transaction. The rows that moved (a row that moved on without us is left as it is).
+   */
+  finishMany: (outcomes: (HeldClaim & { outcome: FinalOutcome })[], now: Date) => Promise<SendRow[]>;
   /** Rows per status. */
   countByStatus: () => Promise<Partial<Record<SendStatus, number>>>;
 }
@@ -131,6 +149,65 @@ export function createSendsRepository(deps: { db: Database; pool: Pool; outbox: 
       return row;
     });
 
+  const claimMany = async (values: NewClaim[], now: Date): Promise<ClaimResult[]> => {
+    if (values.length === 0) return [];
+    const inserted = await db
+      .insert(sends)
+      .values(values.map((v) => ({ ...v, status: 'claimed' as const, claimToken: randomUUID(), claimedAt: now, updatedAt: now })))
+      .onConflictDoNothing({ target: sends.dedupeKey })
+      .returning();
+    const mine = new Map(inserted.map((row) => [row.dedupeKey, row]));
+    const others = values.filter((v) => !mine.has(v.dedupeKey)).map((v) => v.dedupeKey);
+    const found = others.length === 0 ? [] : await db.select().from(sends).where(inArray(sends.dedupeKey, others));
+    const existing = new Map(found.map((row) => [row.dedupeKey, row]));
+    return values.map((v): ClaimResult => {
+      const claimed = mine.get(v.dedupeKey);
+      if (claimed !== undefined) return { claimed: true, row: claimed };
+      const row = existing.get(v.dedupeKey);
+      if (row === undefined) throw new Error('a claimed dedupe key has no row');
+      return { claimed: false, row };
+    });
+  };
+
+  /** `(dedupe_key, claim_token)` is one of the pairs: a row some attempt of `held` still holds. */
+  const heldBy = (held: HeldClaim[]): SQL =>
+    sql`(${sends.dedupeKey}, ${sends.claimToken}) in (select * from unnest(${sql.param(held.map((h) => h.dedupeKey))}::text[], ${sql.param(held.map((h) => h.claimToken))}::text[]))`;
+
+  const markSendingMany = async (held: HeldClaim[], now: Date): Promise<Set<string>> => {
+    if (held.length === 0) return new Set();
+    const moved = await db
+      .update(sends)
+      .set({ status: 'sending', updatedAt: now })
+      .where(and(eq(sends.status, 'claimed'), heldBy(held)))
+      .returning({ dedupeKey: sends.dedupeKey });
+    return new Set(moved.map((m) => m.dedupeKey));
+  };
+
+  const finishMany = async (outcomes: (HeldClaim & { outcome: FinalOutcome })[], now: Date): Promise<SendRow[]> => {
+    if (outcomes.length === 0) return [];
+    // One update for every status: each row settles only from the states its own outcome settles.
+    const column = <T>(pick: (o: (typeof outcomes)[number]) => T): Param => sql.param(outcomes.map(pick));
+    const v = sql`unnest(${column((o) => o.dedupeKey)}::text[], ${column((o) => o.claimToken)}::text[], ${column((o) => o.outcome.status)}::text[], ${column((o) => o.outcome.providerMessageId ?? null)}::text[], ${column((o) => o.outcome.error ?? null)}::text[], ${column((o) => settlesFrom(o.outcome.status).join(','))}::text[]) as v(v_key, v_token, v_status, v_provider_id, v_error, v_from)`;
+    return inTransaction(pool, async (tx) => {
+      const rows = await tx
+        .update(sends)
+        .set({
+          status: sql`v.v_status::messaging.send_status`,
+          providerMessageId: sql`v.v_provider_id`,
+          error: sql`v.v_error`,
+          // Kept only while an operator may still release the key; a request holds the recipient's address.
+          request: sql`case when v.v_status = 'doubtful' then ${sends.request} end`,
+          updatedAt: now,
+          reportedAt: now,
+        })
+        .from(v)
+        .where(and(sql`${sends.dedupeKey} = v.v_key`, sql`${sends.claimToken} = v.v_token`, sql`${sends.status}::text = any(string_to_array(v.v_from, ','))`))
+        .returning(getTableColumns(sends));
+      await reportOutcome(outbox, tx, rows, now);
+      return rows;
+    });
+  };
+
   const countByStatus = async (): Promise<Partial<Record<SendStatus, number>>> => {
     const rows = await db.select({ status: sends.status, n: count() }).from(sends).groupBy(sends.status);
     return Object.fromEntries(rows.map((r) => [r.status, r.n]));
@@ -138,6 +215,9 @@ export function createSendsRepository(deps: { db: Database; pool: Pool; outbox: 
 
   return {
     claim,
+    claimMany,
+    markSendingMany,
+    finishMany,
     takeOver,
     markSending: (dedupeKey, claimToken, now) => move(dedupeKey, claimToken, 'claimed', 'sending', now),
     release: async (dedupeKey, claimToken, now) => {

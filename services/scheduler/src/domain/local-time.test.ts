@@ -1,5 +1,6 @@
+import { DateTime } from 'luxon';
 import { describe, expect, it } from 'vitest';
-import { dueAfterDelay, monthDay, nextInWindow, nextOccurrence, zoneFor } from './local-time.ts';
+import { dueAfterDelay, localDate, monthDay, nextInWindow, nextOccurrence, zoneFor, zoneNamed } from './local-time.ts';
 
 const iso = (d: Date | undefined) => d?.toISOString();
 const at = (hm: string, days = 0) => ({ kind: 'local' as const, days, at: hm });
@@ -95,5 +96,44 @@ describe('the customer’s zone', () => {
     expect(zoneFor('Asia/Tokyo', 'Europe/Paris')).toBe('Asia/Tokyo');
     expect(zoneFor(null, 'Europe/Paris')).toBe('Europe/Paris');
     expect(zoneFor('Mars/Olympus', 'Europe/Paris')).toBe('Europe/Paris');
+  });
+});
+
+describe('remembered zone offsets', () => {
+  const minute = 60_000;
+  const hour = 60 * minute;
+
+  it('moves to DST at the minute on Lord Howe, whose changes fall on the half hour in UTC', () => {
+    // 4 October 2026: 02:00 LHST (UTC+10:30) becomes 02:30 LHDT (UTC+11), at 15:30 UTC on the 3rd.
+    expect(localDate(new Date('2026-10-03T13:29:00Z'), 'Australia/Lord_Howe')).toBe('2026-10-03');
+    expect(localDate(new Date('2026-10-03T13:30:00Z'), 'Australia/Lord_Howe')).toBe('2026-10-04');
+    // "02:15" does not exist that night: it moves forward by the half-hour gap, 02:45 LHDT.
+    expect(iso(dueAfterDelay(new Date('2026-10-03T02:00:00Z'), at('02:15', 1), 'Australia/Lord_Howe'))).toBe('2026-10-03T15:45:00.000Z');
+    // The window opens at 09:00 LHDT the same morning (22:00 UTC the day before).
+    expect(iso(nextInWindow(new Date('2026-10-03T15:00:00Z'), { from: '09:00', to: '20:00' }, 'Australia/Lord_Howe'))).toBe('2026-10-03T22:00:00.000Z');
+  });
+
+  it('gives luxon’s own offset at every hour of 2026, and at every minute of the hours holding a change', () => {
+    const zones = ['Australia/Lord_Howe', 'Pacific/Chatham', 'Europe/Berlin', 'America/New_York', 'America/Santiago', 'Africa/Casablanca', 'Asia/Kathmandu'];
+    const from = Date.parse('2026-01-01T00:00:00Z');
+    const to = Date.parse('2027-01-01T00:00:00Z');
+    let changes = 0;
+    for (const name of zones) {
+      const remembered = zoneNamed(name);
+      expect(typeof remembered).not.toBe('string');
+      if (typeof remembered === 'string') continue;
+      const exact = (ts: number) => DateTime.fromMillis(ts, { zone: name }).offset;
+      for (let ts = from, now = exact(from); ts < to; ts += hour) {
+        const next = exact(ts + hour);
+        expect(remembered.offset(ts)).toBe(now);
+        const same = now === next;
+        now = next;
+        if (same) continue;
+        changes++;
+        for (let m = ts; m <= ts + hour; m += minute) expect(remembered.offset(m)).toBe(exact(m));
+      }
+    }
+    // Berlin, New York, Santiago, Lord Howe and Chatham change twice a year, Casablanca around Ramadan.
+    expect(changes).toBeGreaterThanOrEqual(10);
   });
 });

@@ -16,6 +16,49 @@ function isZone(name: string): boolean {
   return valid;
 }
 
+const hourMs = 3_600_000;
+
+/**
+ * An IANA zone whose UTC offsets are remembered per UTC hour. Luxon asks a zone for offsets
+ * several times per date operation and answers each with `Intl.DateTimeFormat#formatToParts`,
+ * which was most of the cost of planning an event. The offset at the start of an hour is
+ * remembered; when the next hour starts with the same offset, no change happens in between (tzdata
+ * never changes an offset and back within an hour), else the hour holds a change (which need not
+ * fall on the hour: Lord Howe, Nepal) and is asked of luxon exactly.
+ */
+class CachedZone extends IANAZone {
+  private readonly hourOffsets = new Map<number, number>();
+
+  override offset(ts: number): number {
+    if (!Number.isFinite(ts)) return super.offset(ts);
+    const hour = Math.floor(ts / hourMs);
+    const start = this.atHour(hour);
+    return start === this.atHour(hour + 1) ? start : super.offset(ts);
+  }
+
+  private atHour(hour: number): number {
+    const known = this.hourOffsets.get(hour);
+    if (known !== undefined) return known;
+    const offset = super.offset(hour * hourMs);
+    // Bounded: a year of hours is about 8,800 entries.
+    if (this.hourOffsets.size >= 100_000) this.hourOffsets.clear();
+    this.hourOffsets.set(hour, offset);
+    return offset;
+  }
+}
+
+const cachedZones = new Map<string, CachedZone>();
+
+/** The zone luxon computes in, with its offsets remembered (a name that is no IANA zone is left to luxon). */
+export function zoneNamed(name: string): CachedZone | string {
+  const known = cachedZones.get(name);
+  if (known !== undefined) return known;
+  if (!isZone(name)) return name;
+  const zone = new CachedZone(name);
+  if (cachedZones.size < 2_000) cachedZones.set(name, zone);
+  return zone;
+}
+
 /** The customer's zone when it is a real IANA zone, else the store's. */
 export function zoneFor(customerZone: string | null | undefined, storeZone: string): string {
   return customerZone != null && isZone(customerZone) ? customerZone : storeZone;
@@ -37,7 +80,7 @@ function atLocal(day: DateTime, time: string): DateTime {
 /** When a message is due after its trigger: a plain duration, or a local time N calendar days later. */
 export function dueAfterDelay(triggerAt: Date, delay: Delay, zone: string): Date {
   if (delay.kind === 'duration') return new Date(triggerAt.getTime() + delay.ms);
-  const local = DateTime.fromJSDate(triggerAt, { zone }).startOf('day').plus({ days: delay.days });
+  const local = DateTime.fromJSDate(triggerAt, { zone: zoneNamed(zone) }).startOf('day').plus({ days: delay.days });
   return atLocal(local, delay.at).toJSDate();
 }
 
@@ -49,10 +92,11 @@ const weekdays: readonly Weekday[] = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 
  * (`21:00`–`02:00` belongs to the day it opens); `days` limits the days a window opens on.
  */
 export function nextInWindow(instant: Date, window: SendWindow, zone: string): Date {
-  const at = DateTime.fromJSDate(instant, { zone });
+  const at = DateTime.fromJSDate(instant, { zone: zoneNamed(zone) });
   const crossesMidnight = window.to <= window.from;
+  const today = at.startOf('day');
   for (let offset = -1; offset <= 8; offset++) {
-    const day = at.startOf('day').plus({ days: offset });
+    const day = today.plus({ days: offset });
     const weekday = weekdays[day.weekday - 1];
     if (window.days !== undefined && weekday !== undefined && !window.days.includes(weekday)) continue;
     const opens = atLocal(day, window.from);
@@ -95,12 +139,12 @@ export function nextOccurrence(kind: OccasionKind, original: string, delay: Extr
   const md = monthDay(original);
   if (md === null) return null;
   const originYear = /^\d{4}-/.test(original) ? Number(original.slice(0, 4)) : null;
-  const startYear = DateTime.fromJSDate(notBefore, { zone }).year - 1;
+  const startYear = DateTime.fromJSDate(notBefore, { zone: zoneNamed(zone) }).year - 1;
   for (let year = startYear; year <= startYear + 3; year++) {
     // An anniversary starts the year after the original date.
     if (kind !== 'birthday' && originYear !== null && year <= originYear) continue;
     const day = md.month === 2 && md.day === 29 && !isLeap(year) ? 28 : md.day;
-    const local = DateTime.fromObject({ year, month: md.month, day }, { zone });
+    const local = DateTime.fromObject({ year, month: md.month, day }, { zone: zoneNamed(zone) });
     if (!local.isValid) return null;
     const dueAt = atLocal(local.plus({ days: delay.days }), delay.at).toJSDate();
     if (dueAt.getTime() >= notBefore.getTime()) {
@@ -112,5 +156,5 @@ export function nextOccurrence(kind: OccasionKind, original: string, delay: Extr
 
 /** The customer's calendar date of an instant (`2026-03-14`): first-order and sign-up dates. */
 export function localDate(instant: Date, zone: string): string {
-  return DateTime.fromJSDate(instant, { zone }).toISODate() ?? instant.toISOString().slice(0, 10);
+  return DateTime.fromJSDate(instant, { zone: zoneNamed(zone) }).toISODate() ?? instant.toISOString().slice(0, 10);
 }
