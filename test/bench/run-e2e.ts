@@ -36,7 +36,7 @@ const { values: args } = parseArgs({
   args: process.argv.slice(2),
   strict: true,
   options: {
-    ...valueFlags({ rate: '1000', seconds: '300', mix: defaultMix, customers: '50000', replicas: '1', batch: '15', 'flush-ms': '10000', 'max-posts': '4', 'drain-seconds': '3600', 'stall-seconds': '120' }),
+    ...valueFlags({ rate: '1000', seconds: '300', mix: defaultMix, customers: '50000', replicas: '1', batch: '15', 'flush-ms': '10000', 'max-posts': '4', 'drain-seconds': '3600', 'stall-seconds': '120', 'send-concurrency': '32', 'sends-per-second': '100000' }),
     ...sharedRunOptions,
   },
 });
@@ -55,6 +55,10 @@ const usage = `Usage: pnpm bench:e2e [options]
   --max-posts N         posts of a batch answered 5xx or not at all before the client gives it
                         up, as analytics-node does after its 3 retries (default 4; 0: never)
   --provider-latency MS the fake SendGrid answers after MS ms (default 100, about SendGrid's own)
+  --send-concurrency N  messaging's SEND_CONCURRENCY, sends in flight per process (default 32; the
+                        service's own default is 8, which at 100 ms a call caps a process at 80/s)
+  --sends-per-second N  messaging's SENDGRID_SENDS_PER_SECOND (default 100000: out of the way; the
+                        service's own default, 100, stands for a SendGrid plan's limit)
   --drain-seconds S     how long to wait for the last mails after the load (default 3600)
   --stall-seconds S     give up waiting sooner when no mail arrives and no lag moves for S s (default 120)
   --log-level L         the services' LOG_LEVEL (default info); logs in .local/bench-e2e/<run>/
@@ -73,6 +77,8 @@ const settings = {
   rate: number('rate', args.rate, 0.1),
   durationMs: number('seconds', args.seconds, 1) * 1000,
   customers: Math.round(number('customers', args.customers, 1)),
+  sendConcurrency: Math.round(number('send-concurrency', args['send-concurrency'], 1)),
+  sendsPerSecond: Math.round(number('sends-per-second', args['sends-per-second'], 1)),
   replicas: Math.round(number('replicas', args.replicas, 1)),
   batchSize: Math.min(500, Math.round(number('batch', args.batch, 1))),
   flushMs: number('flush-ms', args['flush-ms'], 1),
@@ -213,7 +219,7 @@ async function traces(load: EventLoad, mails: readonly MailReceived[]): Promise<
 }
 
 async function main(): Promise<number> {
-  say(`run ${run.runId}: ${settings.rate} events/s for ${settings.durationMs / 1000} s, ${settings.replicas} process(es) per service; logs in ${relative(repoRoot, runDir)}/`);
+  say(`run ${run.runId}: ${settings.rate} events/s for ${settings.durationMs / 1000} s, ${settings.replicas} process(es) per service, messaging SEND_CONCURRENCY ${settings.sendConcurrency}, SENDGRID_SENDS_PER_SECOND ${settings.sendsPerSecond}; logs in ${relative(repoRoot, runDir)}/`);
   ({ brokers } = await ensureKafka(stack.brokersFromEnv, say));
   kafka = createKafka({ clientId: 'bench-e2e', brokers, logger: createLogger('bench-e2e', 'silent') });
   await ensureStackDatabase(run.databaseUrl);
@@ -229,7 +235,19 @@ async function main(): Promise<number> {
   sendgrid.respondAfter(settings.providerLatencyMs);
 
   const members = await fleetMembers(settings.replicas);
-  fleet = pipelineFleet({ members, brokers, databaseUrl: run.databaseUrl, topicPrefix: run.topicPrefix, logLevel: args['log-level'], writeKey: WRITE_KEY, sendgridUrl: sendgrid.url, runDir, note: say, signal: stop.signal });
+  fleet = pipelineFleet({
+  members,
+  brokers,
+  databaseUrl: run.databaseUrl,
+  topicPrefix: run.topicPrefix,
+  logLevel: args['log-level'],
+  writeKey: WRITE_KEY,
+  sendgridUrl: sendgrid.url,
+  runDir,
+  note: say,
+  signal: stop.signal,
+  extraEnv: { SEND_CONCURRENCY: String(settings.sendConcurrency), SENDGRID_SENDS_PER_SECOND: String(settings.sendsPerSecond) },
+});
   say(`starting ${members.length} service processes on ${brokers.join(',')}`);
   await fleet.start(300_000);
   checkpoint();

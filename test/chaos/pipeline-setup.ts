@@ -49,6 +49,8 @@ export function pipelineFleet(o: {
   runDir: string;
   note: (line: string) => void;
   signal: AbortSignal;
+  /** Settings on top of the run's (messaging's `SEND_CONCURRENCY`, `SENDGRID_SENDS_PER_SECOND`). */
+  extraEnv?: NodeJS.ProcessEnv;
 }): Fleet {
   const messaging = o.members.find((m) => m.service === 'messaging');
   const env: NodeJS.ProcessEnv = {
@@ -66,6 +68,7 @@ export function pipelineFleet(o: {
     UNSUBSCRIBE_SECRET: randomBytes(32).toString('base64'),
     OUTBOX_DIR: join(o.runDir, 'outbox'),
     PUBLIC_URL: `http://127.0.0.1:${messaging?.port ?? 0}`,
+    ...o.extraEnv,
   };
   return createFleet({ members: o.members, env, logDir: o.runDir, note: o.note, signal: o.signal });
 }

@@ -30,7 +30,8 @@ const benches: Bench[] = [
     name: 'ingestion',
     script: 'bench:ingestion',
     rows: (out) => {
-      const row = (label: string) => match(out, new RegExp(`\\| ${label}[^|]*\\| ([\\d,]+) \\| [\\d,]+ \\| [\\d,]+ \\| ([\\d.]+) \\|\\s*([\\d,]*)`));
+      // | run | events/s | p50 ms | p99 ms | of broker ceiling | CPU µs per event | peak RSS |
+      const row = (label: string) => match(out, new RegExp(`\\| ${label}[^|]*\\| ([\\d,]+) \\| [\\d,]+ \\| [\\d,]+ \\| ([\\d.]+) \\| [\\d,]* \\|\\s*([\\d,]*)`));
       const broker = row('broker alone');
       const kafka = row('service, from commerce.events');
       const http = row('service, over HTTP');
