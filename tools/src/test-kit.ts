@@ -57,6 +57,8 @@ export interface ReceivedRecord {
   key: string | null;
   value: string;
   headers: Record<string, string>;
+  /** The record's Kafka timestamp, ms since the epoch. */
+  timestamp: number;
 }
 
 /** Reads a topic from the beginning into an array that fills up as records arrive. */
@@ -74,7 +76,7 @@ export async function collectTopic(
     eachMessage: async ({ message }) => {
       const headers: Record<string, string> = {};
       for (const [k, v] of Object.entries(message.headers ?? {})) if (v !== undefined) headers[k] = String(v);
-      records.push({ key: message.key?.toString('utf8') ?? null, value: message.value?.toString('utf8') ?? '', headers });
+      records.push({ key: message.key?.toString('utf8') ?? null, value: message.value?.toString('utf8') ?? '', headers, timestamp: Number(message.timestamp) });
     },
   });
   return { records, stop: () => consumer.disconnect() };

@@ -28,21 +28,25 @@ export interface FollowClockOptions {
  * Follows the compacted `system.clock` topic: reads it from the beginning with a group of its own
  * (each process must see every record, and nothing is committed, so the group leaves nothing
  * behind), and starts only once it has read up to the end the topic had at start-up, so a service
- * never stamps an event with a time the system has left behind. Time never runs backwards: an
- * earlier instant (an old record read again) is ignored, and so is a record that is not a clock
- * record, with a warning.
+ * never stamps an event with a time the system has left behind. The published clock wins over
+ * the start instant, even when earlier (a simulated year may lie in the past). Time never runs
+ * backwards: an instant earlier than one published before (an old record read again) is ignored,
+ * and so is a record that is not a clock record, with a warning.
  */
 export function followClock(opts: FollowClockOptions): FollowedClock {
   const topic = topicName(opts.prefix, 'clock');
   const log = opts.logger.child({ component: 'clock' });
-  let current = opts.start;
+  // The latest instant published; until one is, `now()` says the start instant, which never
+  // holds back a published one (a scheduler may start its clock before this process's start).
+  let published: Date | null = null;
+  const current = (): Date => published ?? opts.start;
   let caughtUp = false;
   let waiters: { instant: number; resolve: () => void }[] = [];
   const consumer = groupConsumer(opts.kafka, { groupId: `${opts.prefix}clock-follower-${randomUUID()}` });
 
   const advance = (instant: Date): void => {
-    if (instant.getTime() <= current.getTime()) return;
-    current = instant;
+    if (published !== null && instant.getTime() <= published.getTime()) return;
+    published = instant;
     const due = waiters.filter((w) => w.instant <= instant.getTime());
     waiters = waiters.filter((w) => w.instant > instant.getTime());
     for (const w of due) w.resolve();
@@ -50,14 +54,14 @@ export function followClock(opts: FollowClockOptions): FollowedClock {
 
   return {
     name: 'clock',
-    now: () => current,
+    now: current,
     ready: () => caughtUp,
     reached: (instant, timeoutMs = 10_000) => {
-      if (instant.getTime() <= current.getTime()) return Promise.resolve();
+      if (instant.getTime() <= current().getTime()) return Promise.resolve();
       return new Promise<void>((resolve, reject) => {
         const timer = setTimeout(() => {
           waiters = waiters.filter((w) => w.resolve !== done);
-          reject(new Error(`the clock did not reach ${instant.toISOString()} within ${timeoutMs} ms (it is at ${current.toISOString()})`));
+          reject(new Error(`the clock did not reach ${instant.toISOString()} within ${timeoutMs} ms (it is at ${current().toISOString()})`));
         }, timeoutMs);
         const done = (): void => {
           clearTimeout(timer);
@@ -105,7 +109,7 @@ export function followClock(opts: FollowClockOptions): FollowedClock {
       } finally {
         clearTimeout(timer);
       }
-      log.info({ now: current.toISOString() }, 'following the simulated clock');
+      log.info({ now: current().toISOString() }, 'following the simulated clock');
     },
     async stop() {
       await consumer.disconnect();

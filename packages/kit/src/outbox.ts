@@ -30,6 +30,12 @@ export interface OutboxOptions {
   logger: Logger;
   /** The service's clock: `created_at` of enqueued rows. */
   now?: () => Date;
+  /**
+   * Records carry `created_at` (when they were enqueued, by the service's clock) as their Kafka
+   * timestamp rather than the time the relay publishes them: with a simulated clock, the time
+   * the downstream services take as the records' arrival.
+   */
+  stampWithClock?: boolean;
   /** How often the relay looks for rows no commit told it about (a crash's leftovers, another replica's). */
   pollMs?: number;
   /** Most rows published per produce request. Default 500. */
@@ -70,6 +76,8 @@ const OutboxRow = z.object({
   topic: z.string(),
   key: z.string().nullable(),
   value: z.string(),
+  /** `created_at` in ms since the epoch. */
+  created: z.string(),
 });
 type OutboxRow = z.infer<typeof OutboxRow>;
 
@@ -82,11 +90,11 @@ function keyOf(value: unknown): string | null {
 }
 
 /** Rows grouped by topic, each topic's records in id order. */
-function topicMessages(rows: OutboxRow[]): { topic: string; messages: Message[] }[] {
+function topicMessages(rows: OutboxRow[], stamped: boolean): { topic: string; messages: Message[] }[] {
   const byTopic = new Map<string, Message[]>();
   for (const row of rows) {
     const messages = byTopic.get(row.topic) ?? [];
-    messages.push({ key: row.key, value: row.value });
+    messages.push(stamped ? { key: row.key, value: row.value, timestamp: row.created } : { key: row.key, value: row.value });
     byTopic.set(row.topic, messages);
   }
   return [...byTopic].map(([topic, messages]) => ({ topic, messages }));
@@ -246,7 +254,7 @@ export function createOutbox(opts: OutboxOptions): Outbox {
     // Ordered by the bigint column, not by the text it is selected as.
     const { rows } = await pool.query(
       `WITH published AS (DELETE FROM ${table} WHERE id = ANY($1::bigint[]))
-       SELECT o.id::text AS id, o.topic, o.key, o.value FROM ${table} o WHERE o.id <> ALL($1::bigint[]) ORDER BY o.id LIMIT $2`,
+       SELECT o.id::text AS id, o.topic, o.key, o.value, (extract(epoch FROM o.created_at) * 1000)::bigint::text AS created FROM ${table} o WHERE o.id <> ALL($1::bigint[]) ORDER BY o.id LIMIT $2`,
       [publishedIds, batchSize],
     );
     return rows.map((row) => OutboxRow.parse(row));
@@ -264,7 +272,7 @@ export function createOutbox(opts: OutboxOptions): Outbox {
     const batch = end === rows.length ? rows : rows.slice(0, end);
     const out = await connectedProducer();
     try {
-      await out.sendBatch({ topicMessages: topicMessages(batch), acks: -1 });
+      await out.sendBatch({ topicMessages: topicMessages(batch, opts.stampWithClock === true), acks: -1 });
     } catch (err) {
       resetProducer();
       throw err;

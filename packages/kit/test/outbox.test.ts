@@ -52,8 +52,9 @@ function cuttableKafka(brokers: string[]): { kafka: Kafka; cut: () => void; rest
   };
 }
 
-function outbox(kafka: Kafka, opts: { pool?: Pool } = {}): Outbox {
-  const created = createOutbox({ pool: opts.pool ?? pool, kafka, schema: 'kit_test', prefix: infra.prefix, logger, pollMs: 200, maxBackoffMs: 500 });
+function outbox(kafka: Kafka, opts: { pool?: Pool; now?: () => Date; stampWithClock?: boolean } = {}): Outbox {
+  const { pool: own, ...clock } = opts;
+  const created = createOutbox({ pool: own ?? pool, kafka, schema: 'kit_test', prefix: infra.prefix, logger, pollMs: 200, maxBackoffMs: 500, ...clock });
   outboxes.push(created);
   return created;
 }
@@ -112,6 +113,24 @@ describe('the transactional outbox', () => {
     const out = topic.records.filter((r) => r.key === 'large-a');
     expect(out.map((r) => r.value)).toEqual(values.map((v) => JSON.stringify(v)));
     expect(await rows()).toBe(0);
+  });
+
+  it('stamps records with the service clock when asked (a simulated time), and with the time of publishing otherwise', async () => {
+    // Relative to now: nothing here depends on the date the test runs.
+    const simulated = new Date(Date.now() - 400 * 86_400_000);
+    const stamped = outbox(infra.kafka, { now: () => simulated, stampWithClock: true });
+    stamped.start();
+    await commit(stamped, [timerFired('stamp-sim', 'stamp-a')]);
+    await stamped.drained();
+    await stamped.stop();
+    const before = Date.now();
+    const plain = outbox(infra.kafka, { now: () => simulated });
+    plain.start();
+    await commit(plain, [timerFired('stamp-wall', 'stamp-a')]);
+    await eventually(() => expect(seen().filter((r) => r.id.startsWith('stamp-'))).toHaveLength(2));
+    const at = (id: string) => topic.records.find((r) => r.value.includes(`"${id}"`))?.timestamp;
+    expect(at('stamp-sim')).toBe(simulated.getTime());
+    expect(at('stamp-wall')).toBeGreaterThanOrEqual(before);
   });
 
   it('leaves nothing on the topic when the transaction that enqueued rolls back', async () => {

@@ -35,7 +35,8 @@ export const ingestionConsumerGroup = { groupId: 'lifecycle-ingestion', topic: '
 export function createIngestionApp(opts: { runtime: Runtime; config: IngestionConfig; readiness: Readiness; now?: () => Date }): FastifyInstance {
   const { runtime, config } = opts;
   if (config.INGESTION_WRITE_KEY_HASHES.length === 0) runtime.logger.warn('no write keys configured, the HTTP tracking API refuses every call');
-  return createApp({
+  const now = opts.now ?? (() => new Date());
+  const app = createApp({
     logger: runtime.logger,
     // The HTTP API needs only Kafka: while the database is down calls still go onto
     // `commerce.events` (the consumer pauses), so a probe must not take the API out of rotation.
@@ -43,10 +44,14 @@ export function createIngestionApp(opts: { runtime: Runtime; config: IngestionCo
     informational: { database: () => databaseReachable(runtime.pool) },
     writeKeyHashes: config.INGESTION_WRITE_KEY_HASHES,
     publishTimeoutMs: config.INGESTION_PUBLISH_TIMEOUT_MS,
-    now: opts.now ?? (() => new Date()),
+    now,
+    ignoreSentAt: config.CLOCK === 'simulated',
     publish: async (records) => {
       await runtime.producer.send({ topic: topicName(runtime.prefix, 'commerceEvents'), acks: -1, messages: records });
     },
     metrics: createServiceMetrics({ kafka: runtime.kafka, prefix: runtime.prefix, logger: runtime.logger, groups: [ingestionConsumerGroup] }),
   });
+  // The time of receipt calls get: with CLOCK=simulated, the scheduler's clock as followed here.
+  app.get('/admin/clock', async () => ({ now: now().toISOString(), mode: config.CLOCK }));
+  return app;
 }

@@ -19,6 +19,8 @@ export interface IngestionConsumerOptions {
   pauseMs?: number;
   /** The service's clock: dedupe entries are stamped with it, as the purge compares with it. */
   now?: () => Date;
+  /** The time of receipt is the service's clock, not the record's timestamp (`CLOCK=simulated`: producers stamp real time). */
+  receiptFromClock?: boolean;
 }
 
 /**
@@ -82,7 +84,7 @@ export async function startIngestionConsumer(opts: IngestionConsumerOptions): Pr
     const ids = new Set<string>();
     for (const { value: call, record } of items) {
       const anonymousId = call.anonymousId;
-      const result = acceptCall(call, { receivedAt: receivedAtOf(record.timestamp), linkedUserId: anonymousId === undefined ? null : links.get(anonymousId) ?? null });
+      const result = acceptCall(call, { receivedAt: opts.receiptFromClock === true ? now() : receivedAtOf(record.timestamp), linkedUserId: anonymousId === undefined ? null : links.get(anonymousId) ?? null });
       if (!result.ok) {
         refused.push({ record, reason: result.reason, errors: result.errors });
         continue;

@@ -33,6 +33,11 @@ export interface TrackingApiOptions {
   /** How long to wait for `publish` before answering 503. */
   publishTimeoutMs: number;
   now: () => Date;
+  /**
+   * Drop the clients' `sentAt` (`CLOCK=simulated`): the calls' timestamps are the simulation's,
+   * and a client's real clock says nothing about their skew.
+   */
+  ignoreSentAt?: boolean;
 }
 
 type Prepared = { ok: true; record: OutgoingRecord } | { ok: false; messageId: string | null; reason: string; issues: FieldIssue[] };
@@ -45,16 +50,16 @@ const JsonObject = z.record(z.string(), z.unknown());
  * cannot be deduplicated). The record holds the call as sent, with the batch's `context` and
  * `sentAt` filled in, and is stamped with the request's arrival; the consumer normalizes it.
  */
-export function prepareCall(raw: unknown, type: string | undefined, now: Date, batch: BatchDefaults = {}): Prepared {
+export function prepareCall(raw: unknown, type: string | undefined, now: Date, batch: BatchDefaults = {}, ignoreSentAt = false): Prepared {
   const object = JsonObject.safeParse(raw);
   if (!object.success) return { ok: false, messageId: null, reason: 'call does not match the Segment Spec', issues: [{ field: '(root)', message: 'expected a JSON object' }] };
   // What ingestion derives is its own to write; a client's version is dropped. So is `sentAt`
-  // when the timestamp is ours: it only measures the skew of the client's clock, which then
-  // stamped nothing.
-  const ownTime = object.data.timestamp !== undefined && object.data.timestamp !== null;
-  const sent = Object.fromEntries(Object.entries(object.data).filter(([k]) => k !== 'normalized' && (ownTime || k !== 'sentAt')));
+  // when the timestamp is ours (it only measures the skew of the client's clock, which then
+  // stamped nothing), and under a simulated clock.
+  const keepSentAt = !ignoreSentAt && object.data.timestamp !== undefined && object.data.timestamp !== null;
+  const sent = Object.fromEntries(Object.entries(object.data).filter(([k]) => k !== 'normalized' && (keepSentAt || k !== 'sentAt')));
   const ownContext = JsonObject.safeParse(sent.context);
-  const sentAt = ownTime ? (sent.sentAt ?? batch.sentAt) : undefined;
+  const sentAt = keepSentAt ? (sent.sentAt ?? batch.sentAt) : undefined;
   const filled: Record<string, unknown> = {
     ...sent,
     ...(batch.context === undefined ? {} : { context: { ...batch.context, ...(ownContext.success ? ownContext.data : {}) } }),
@@ -122,7 +127,7 @@ export function registerTrackingApi(app: FastifyInstance, opts: TrackingApiOptio
 
       for (const type of ['track', 'identify', 'alias', 'page', 'screen'] as const) {
         api.post(`/${type}`, { bodyLimit: CALL_BODY_LIMIT }, async (request, reply) => {
-          const prepared = prepareCall(request.body, type, opts.now());
+          const prepared = prepareCall(request.body, type, opts.now(), {}, opts.ignoreSentAt === true);
           if (!prepared.ok) {
             request.log.info({ messageId: prepared.messageId, reason: prepared.reason }, 'event rejected');
             return reply.status(400).send({ error: 'invalid event', reason: prepared.reason, issues: prepared.issues });
@@ -147,7 +152,7 @@ export function registerTrackingApi(app: FastifyInstance, opts: TrackingApiOptio
         const records: OutgoingRecord[] = [];
         const rejected: { index: number; messageId: string | null; reason: string; issues: FieldIssue[] }[] = [];
         body.data.batch.forEach((item, index) => {
-          const prepared = prepareCall(item, undefined, now, { context: body.data.context, sentAt: body.data.sentAt });
+          const prepared = prepareCall(item, undefined, now, { context: body.data.context, sentAt: body.data.sentAt }, opts.ignoreSentAt === true);
           if (prepared.ok) records.push(prepared.record);
           else rejected.push({ index, messageId: prepared.messageId, reason: prepared.reason, issues: prepared.issues });
         });

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { runServiceMain } from '@lifecycle/kit';
+import { runServiceMain, serviceClock } from '@lifecycle/kit';
 import { loadConfig } from './config.ts';
 import { messagingService } from './service.ts';
 
@@ -10,5 +10,10 @@ await runServiceMain({
   migrationsFolder: join(import.meta.dirname, '..', 'drizzle'),
   loadConfig,
   readFiles: async () => undefined,
-  build: (runtime, config) => messagingService({ runtime, config }),
+  build: (runtime, config) => {
+    // With CLOCK=simulated sends, statuses and consent are stamped with the scheduler's clock.
+    const clock = serviceClock(runtime, config.CLOCK);
+    const service = messagingService({ runtime, config, now: clock.now });
+    return { ...service, components: [...clock.components, ...service.components] };
+  },
 });

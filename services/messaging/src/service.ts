@@ -71,7 +71,7 @@ export function messagingService(opts: MessagingOptions): MessagingService {
     stopping.signal.throwIfAborted();
   };
   const transport = opts.transport ?? selectTransport(config, runtime.logger, now);
-  const outbox = createOutbox({ pool: runtime.pool, kafka: runtime.kafka, schema: 'messaging', prefix: runtime.prefix, logger: runtime.logger, now });
+  const outbox = createOutbox({ pool: runtime.pool, kafka: runtime.kafka, schema: 'messaging', prefix: runtime.prefix, logger: runtime.logger, now, stampWithClock: config.CLOCK === 'simulated' });
   const sends = createSendsRepository({ db: runtime.db, pool: runtime.pool, outbox });
   const suppressions = createSuppressionsRepository(runtime.db);
   const registry = createMetricsRegistry();
