@@ -29,6 +29,11 @@ Commands:
 ${messagingUsage}
 ${schedulerUsage}
 ${classifierUsage('classifier:')}
+  demo                  Play the demo store for a year against a running stack started with
+                        CLOCK=simulated (CLOCK_START before --start): customers browse, order,
+                        review and answer mail through the Segment HTTP API; a summary at the end.
+      --customers N       (default 2000)   --days N (default 365)   --seed N (default 1)
+      --start YYYY-MM-DD  the year's first local date (default 2027-01-01)
   setup [--brokers N]   Like start without the services: Kafka, database and topics, then exit.
   stop-kafka            Stop the background Kafka broker (or every node of the cluster) that start,
                         setup or test started.
@@ -85,6 +90,7 @@ const commands: Record<string, Command> = {
   'messages:doubtful': onStack(messagingCommands['messages:doubtful']),
   'messages:release-doubtful': onStack(messagingCommands['messages:release-doubtful']),
   'classifier:rebuild': onStack(classifierCommands.rebuild),
+  demo: (rest) => demo(rest),
   setup: (rest) => setup(brokersOption(rest, false).brokers),
   'stop-kafka': () => stopKafka(),
 };
@@ -115,6 +121,32 @@ async function sendSampleOrder(args: string[]): Promise<number> {
   say(`with ./lifecycle start running (and no SENDGRID_API_KEY), the thank-you email lands in ${config.outboxDir}/`);
   say('once the campaign is due; the start logs say "message written to outbox" with its path');
   return 0;
+}
+
+async function demo(args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: { customers: { type: 'string', default: '2000' }, days: { type: 'string', default: '365' }, seed: { type: 'string', default: '1' }, start: { type: 'string', default: '2027-01-01' } }, strict: true });
+  const whole = (name: string, text: string, max: number): number => {
+    const n = Number(text);
+    if (!Number.isInteger(n) || n < 1 || n > max) throw new UsageError(`--${name} takes a whole number from 1 to ${max}, not ${text}`);
+    return n;
+  };
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(values.start) || Number.isNaN(Date.parse(values.start))) throw new UsageError(`--start takes a date as YYYY-MM-DD, not ${values.start}`);
+  const { readStackConfig, serviceUrl } = await import('./stack-config.ts');
+  const { runDemo } = await import('./demo/run-demo.ts');
+  const config = readStackConfig(process.env);
+  const url = (port: number): string => serviceUrl(config.host, port);
+  return runDemo({
+    customers: whole('customers', values.customers, 100_000),
+    days: whole('days', values.days, 3_660),
+    seed: whole('seed', values.seed, 2 ** 31),
+    start: values.start,
+    brokers: config.brokersFromEnv ?? [`127.0.0.1:${defaultBrokerOptions(say).brokerPort}`],
+    topicPrefix: config.topicPrefix,
+    urls: { ingestion: url(3001), classifier: url(3002), scheduler: url(3003) },
+    writeKey: process.env.DEMO_WRITE_KEY ?? 'dev-write-key',
+    say,
+    progress: (line) => (process.stdout.isTTY ? process.stdout.write(`\r${label} ${line}`) : say(line)),
+  });
 }
 
 async function setup(brokerCount: number): Promise<number> {

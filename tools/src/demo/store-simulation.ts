@@ -35,9 +35,17 @@ export const newCustomerState = (): CustomerState => ({ arrived: false, engaged:
 
 const pad = (n: number): string => String(n).padStart(2, '0');
 
+/** One formatter per zone: building an Intl.DateTimeFormat costs far more than using one. */
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
 /** Offset of `zone` from UTC at `instant`, in ms. */
 function offsetMs(instant: Date, zone: string): number {
-  const parts = new Intl.DateTimeFormat('en-US', { timeZone: zone, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit' }).formatToParts(instant);
+  let format = formatters.get(zone);
+  if (format === undefined) {
+    format = new Intl.DateTimeFormat('en-US', { timeZone: zone, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit' });
+    formatters.set(zone, format);
+  }
+  const parts = format.formatToParts(instant);
   const get = (type: string): number => Number(parts.find((p) => p.type === type)?.value ?? 0);
   return Date.UTC(get('year'), get('month') - 1, get('day'), get('hour'), get('minute'), get('second')) - (instant.getTime() - instant.getMilliseconds());
 }
@@ -145,23 +153,49 @@ export interface DemoDay {
   calls: DemoCall[];
 }
 
+/** The store's customers with their states: days played in order, mail answered as it arrives. */
+export interface DemoStore {
+  customers: readonly DemoCustomer[];
+  /** Every customer's calls on day `day` (played once each, in order), in time order. */
+  playDay(day: number): DemoDay;
+  /** A customer's answer to a mail sent on day `day`; null for a customer the store does not know. */
+  answerMail(mail: DemoMail, day: number): MailReaction | null;
+}
+
 /**
- * The store's days one after another, for `customers` from the local date `start`: what the
- * demo sends, a day at a time. Each customer has a random stream of their own (`customer:<id>`),
- * so the same seed gives the same year.
+ * The store for `customers` from the local date `start`. Each customer has random streams of
+ * their own (`behaviour:<id>`, `mail:<id>`), so the same seed gives the same year, and the mail
+ * a customer gets changes only what that customer does.
  */
-export function* demoDays(random: Random, customers: readonly DemoCustomer[], start: string, days: number): Generator<DemoDay> {
+export function demoStore(random: Random, customers: readonly DemoCustomer[], start: string): DemoStore {
   const states = new Map(customers.map((c) => [c.customerId, newCustomerState()]));
-  const streams = new Map(customers.map((c) => [c.customerId, random.fork(`behaviour:${c.customerId}`)]));
-  for (let day = 0; day < days; day++) {
-    const calls: DemoCall[] = [];
-    for (const customer of customers) {
-      const state = states.get(customer.customerId);
-      const r = streams.get(customer.customerId);
-      if (state !== undefined && r !== undefined) calls.push(...simulateCustomerDay(customer, state, day, start, r));
-    }
-    yield { day, date: dayDate(start, day), calls: calls.sort((a, b) => a.at.getTime() - b.at.getTime() || a.customerId.localeCompare(b.customerId)) };
-  }
+  const behaviour = new Map(customers.map((c) => [c.customerId, random.fork(`behaviour:${c.customerId}`)]));
+  const mail = new Map(customers.map((c) => [c.customerId, random.fork(`mail:${c.customerId}`)]));
+  const byId = new Map(customers.map((c) => [c.customerId, c]));
+  return {
+    customers,
+    playDay: (day) => {
+      const calls: DemoCall[] = [];
+      for (const customer of customers) {
+        const state = states.get(customer.customerId);
+        const r = behaviour.get(customer.customerId);
+        if (state !== undefined && r !== undefined) calls.push(...simulateCustomerDay(customer, state, day, start, r));
+      }
+      return { day, date: dayDate(start, day), calls: calls.sort((a, b) => a.at.getTime() - b.at.getTime() || a.customerId.localeCompare(b.customerId)) };
+    },
+    answerMail: (sent, day) => {
+      const customer = byId.get(sent.customerId);
+      const state = states.get(sent.customerId);
+      const r = mail.get(sent.customerId);
+      return customer === undefined || state === undefined || r === undefined ? null : reactToMail(customer, state, sent, day, r);
+    },
+  };
+}
+
+/** The store's days one after another, with no mail answered: what the demo sends, a day at a time. */
+export function* demoDays(random: Random, customers: readonly DemoCustomer[], start: string, days: number): Generator<DemoDay> {
+  const store = demoStore(random, customers, start);
+  for (let day = 0; day < days; day++) yield store.playDay(day);
 }
 
 /** A mail the system sent a demo customer, as the demo sees it arrive at the SendGrid stand-in. */

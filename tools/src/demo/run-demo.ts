@@ -1,0 +1,162 @@
+import { randomUUID } from 'node:crypto';
+import { Analytics } from '@segment/analytics-node';
+import { Kafka, logLevel } from 'kafkajs';
+import { z } from 'zod';
+import { MessageRequested, topicName } from '@lifecycle/contracts';
+import { demoCustomers } from './store-customers.ts';
+import { seededRandom } from './seeded-random.ts';
+import { dayDate, demoStore, type DemoCall } from './store-simulation.ts';
+
+/**
+ * `./lifecycle demo`: plays the demo store for a year against a running stack whose clock is
+ * simulated. Each hour of the year: the scheduler's clock moves to the hour's end (firing what
+ * is due), then the hour's calls go to ingestion's Segment HTTP API with the real
+ * `@segment/analytics-node` client; the mail the scheduler requests reaches the customers, who
+ * answer it (NPS answers, returns after a win-back). At the end, a summary from the services'
+ * read APIs. Deterministic for a `--seed`, but for what the pipeline's timing changes.
+ */
+
+export interface DemoOptions {
+  customers: number;
+  seed: number;
+  days: number;
+  /** The first local date of the year (YYYY-MM-DD). */
+  start: string;
+  brokers: string[];
+  topicPrefix: string;
+  urls: { ingestion: string; classifier: string; scheduler: string };
+  writeKey: string;
+  say: (line: string) => void;
+  /** Rewrites one progress line (a terminal), or says it. */
+  progress: (line: string) => void;
+}
+
+const Clock = z.object({ now: z.string(), mode: z.string() });
+const HOUR = 3_600_000;
+
+async function getJson<T>(url: string, schema: z.ZodType<T>): Promise<T> {
+  const response = await fetch(url);
+  if (!response.ok) throw new Error(`${url} answered ${response.status}: ${await response.text()}`);
+  return schema.parse(await response.json());
+}
+
+async function setClock(schedulerUrl: string, now: Date): Promise<void> {
+  const response = await fetch(`${schedulerUrl}/admin/clock`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ now: now.toISOString() }) });
+  if (!response.ok) throw new Error(`moving the clock to ${now.toISOString()}: the scheduler answered ${response.status}: ${await response.text()}`);
+}
+
+function send(analytics: Analytics, call: DemoCall): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const done = (err?: unknown): void => (err === undefined ? resolve() : reject(err instanceof Error ? err : new Error(String(err))));
+    if (call.type === 'identify') analytics.identify({ userId: call.customerId, traits: call.traits, timestamp: call.at }, done);
+    else analytics.track({ userId: call.customerId, event: call.event, properties: call.properties, timestamp: call.at }, done);
+  });
+}
+
+/** Runs the demo; resolves to the process exit code. */
+export async function runDemo(o: DemoOptions): Promise<number> {
+  const clocks = await Promise.all([
+    getJson(`${o.urls.scheduler}/admin/clock`, Clock).catch(() => null),
+    getJson(`${o.urls.ingestion}/admin/clock`, Clock).catch(() => null),
+  ]);
+  if (clocks.some((c) => c?.mode !== 'simulated')) {
+    o.say('the demo needs the stack running with a simulated clock; in another terminal:');
+    o.say(`  CLOCK=simulated CLOCK_START=${o.start}T00:00:00Z ./lifecycle start`);
+    return 1;
+  }
+  const firstInstant = new Date(`${o.start}T00:00:00.000Z`).getTime() - 14 * HOUR;
+  const schedulerNow = Date.parse(clocks[0]?.now ?? '');
+  if (schedulerNow > firstInstant + HOUR) {
+    o.say(`the scheduler's clock is at ${clocks[0]?.now}, after the demo's start ${o.start}: time never runs backwards; give a later --start, or restart the stack on a fresh database`);
+    return 1;
+  }
+
+  const random = seededRandom(o.seed);
+  const store = demoStore(random, demoCustomers(random, o.customers, o.days), o.start);
+  const kafka = new Kafka({ clientId: 'lifecycle-demo', brokers: o.brokers, logLevel: logLevel.NOTHING });
+  const consumer = kafka.consumer({ groupId: `${o.topicPrefix}demo-${randomUUID()}` });
+  const mails: MessageRequested[] = [];
+  await consumer.connect();
+  await consumer.subscribe({ topic: topicName(o.topicPrefix, 'messagesRequested'), fromBeginning: false });
+  const joined = new Promise<void>((resolve) => consumer.on(consumer.events.GROUP_JOIN, () => resolve()));
+  await consumer.run({
+    eachMessage: async ({ message }) => {
+      const parsed = MessageRequested.safeParse(JSON.parse(message.value?.toString('utf8') ?? 'null'));
+      if (parsed.success) mails.push(parsed.data);
+    },
+  });
+  await joined;
+  const analytics = new Analytics({ writeKey: o.writeKey, host: o.urls.ingestion, maxEventsInBatch: 100, flushInterval: 10 });
+  const totals = { events: 0, mails: 0, answered: 0 };
+  try {
+    const queue: DemoCall[] = [];
+    let nextDay = 0;
+    let mailsSeen = 0;
+    const end = new Date(`${dayDate(o.start, o.days)}T00:00:00.000Z`).getTime() + 14 * HOUR;
+    for (let target = Math.max(firstInstant, schedulerNow) + HOUR; target <= end; target += HOUR) {
+      // Days are played ahead of the clock: a day's calls span zones from Tokyo to Los Angeles.
+      while (nextDay < o.days && new Date(`${dayDate(o.start, nextDay)}T00:00:00.000Z`).getTime() - 14 * HOUR <= target) queue.push(...store.playDay(nextDay++).calls);
+      await setClock(o.urls.scheduler, new Date(target));
+      // Ingestion follows the clock the scheduler published: the hour's calls are received at its end.
+      while (Date.parse((await getJson(`${o.urls.ingestion}/admin/clock`, Clock)).now) < target) await new Promise((r) => setTimeout(r, 5));
+      queue.sort((a, b) => a.at.getTime() - b.at.getTime());
+      const due = queue.splice(0, queue.findIndex((c) => c.at.getTime() > target) === -1 ? queue.length : queue.findIndex((c) => c.at.getTime() > target));
+      await Promise.all(due.map((call) => send(analytics, call)));
+      totals.events += due.length;
+      for (const mail of mails.slice(mailsSeen)) {
+        const day = Math.floor((Date.parse(mail.occurredAt) - Date.parse(`${o.start}T00:00:00.000Z`)) / 86_400_000);
+        const reaction = store.answerMail({ customerId: mail.customerId, campaignId: mail.payload.campaignId, category: mail.payload.category, sentAt: new Date(mail.occurredAt) }, day);
+        if (reaction !== null && reaction.calls.length > 0) {
+          queue.push(...reaction.calls);
+          totals.answered += reaction.calls.length;
+        }
+      }
+      totals.mails = mailsSeen = mails.length;
+      if (target % (24 * HOUR) === 0) o.progress(`day ${Math.min(o.days, Math.max(0, nextDay - 1))}/${o.days}  events sent ${totals.events.toLocaleString('en-US')}  mails ${totals.mails.toLocaleString('en-US')}  answers ${totals.answered.toLocaleString('en-US')}`);
+    }
+  } finally {
+    await analytics.closeAndFlush({ timeout: 10_000 });
+    await consumer.disconnect();
+  }
+  o.say('');
+  await printSummary(o, totals);
+  return 0;
+}
+
+const CampaignList = z.object({ campaigns: z.array(z.object({ id: z.string(), sent: z.number(), conversions: z.number(), revenue: z.record(z.string(), z.number()) })) });
+const Stages = z.object({ stages: z.record(z.string(), z.number()) });
+const Retention = z.object({
+  customerRetentionRate: z.number().nullable(),
+  churnRate: z.number().nullable(),
+  repeatPurchaseRate: z.number().nullable(),
+  byCurrency: z.record(z.string(), z.object({ averageOrderValue: z.number().nullable(), revenue: z.number(), orders: z.number() })),
+  nps: z.number().nullable(),
+  stageMoves: z.array(z.object({ from: z.string().nullable(), to: z.string(), count: z.number() })),
+});
+
+const pct = (r: number | null): string => (r === null ? '–' : `${(r * 100).toFixed(1)}%`);
+
+async function printSummary(o: DemoOptions, totals: { events: number; mails: number; answered: number }): Promise<void> {
+  const from = `${o.start}T00:00:00.000Z`;
+  const to = `${dayDate(o.start, o.days)}T00:00:00.000Z`;
+  const [campaigns, stages, retention] = await Promise.all([
+    getJson(`${o.urls.scheduler}/campaigns`, CampaignList),
+    getJson(`${o.urls.classifier}/stages`, Stages),
+    getJson(`${o.urls.classifier}/metrics/retention?from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}`, Retention),
+  ]);
+  const lines = [
+    `Demo store: ${o.customers} customers, ${o.days} days from ${o.start}, seed ${o.seed}: ${totals.events.toLocaleString('en-US')} events sent, ${totals.mails.toLocaleString('en-US')} mails requested, ${totals.answered} answers to mail`,
+    '',
+    '| campaign | messages sent | conversions | revenue |',
+    '|---|---|---|---|',
+    ...campaigns.campaigns.map((c) => `| ${c.id} | ${c.sent} | ${c.conversions} | ${Object.entries(c.revenue).map(([cur, v]) => `${v.toLocaleString('en-US')} ${cur}`).join(', ') || '–'} |`),
+    '',
+    `Customers per stage: ${Object.entries(stages.stages).map(([s, n]) => `${s} ${n}`).join(', ')}`,
+    `Stage flow: ${retention.stageMoves.map((m) => `${m.from ?? '(new)'}→${m.to} ${m.count}`).join(', ')}`,
+    `Retention ${pct(retention.customerRetentionRate)}, churn ${pct(retention.churnRate)}, repeat purchase ${pct(retention.repeatPurchaseRate)}, NPS ${retention.nps ?? '–'}`,
+    `Average order value: ${Object.entries(retention.byCurrency).map(([cur, m]) => `${m.averageOrderValue?.toFixed(2) ?? '–'} ${cur} (${m.orders} orders)`).join(', ')}`,
+    '',
+    `The data stays: curl ${o.urls.scheduler}/campaigns, ${o.urls.classifier}/stages, ${o.urls.classifier}/customers/demo-00001`,
+  ];
+  for (const line of lines) process.stdout.write(`${line}\n`);
+}
