@@ -8,8 +8,6 @@ const repoRoot = join(import.meta.dirname, '..', '..', '..');
 export const SchedulerConfig = z.object({
   ...baseConfigShape,
   PORT: z.coerce.number().int().min(0).max(65535).default(3003),
-  /** `simulated` stops the clock and lets POST /admin/clock set it (tests and demos). */
-  CLOCK: z.enum(['system', 'simulated']).default('system'),
   /** The campaign files. */
   CAMPAIGNS_DIR: pathSetting(join(repoRoot, 'campaigns'), 'folder'),
   /** The store's shared settings file; the scheduler reads its exchange rates (`currencies`). */

@@ -90,13 +90,10 @@ export function schedulerService(opts: SchedulerOptions): SchedulerService {
     },
   });
   const { simulated } = opts;
-  const publishClock = simulated === undefined ? undefined : (now: Date) => publish(runtime.producer, runtime.prefix, 'clock', [clockSet(now, 'scheduler')]);
-  const clockStep =
-    simulated === undefined || publishClock === undefined
-      ? []
-      : [startStep('simulated clock', () => shareSimulatedClock(runtime, simulated, publishClock, opts.resumeClock === true))];
+  const publishClock = (now: Date): Promise<void> => publish(runtime.producer, runtime.prefix, 'clock', [clockSet(now, 'scheduler')]);
+  const clockStep = simulated === undefined ? [] : [startStep('simulated clock', () => shareSimulatedClock(runtime, simulated, publishClock, opts.resumeClock === true))];
   const components = [...clockStep, outboxRelay(outbox), startStep('start-up reconciliation', () => reconcileAtStartup(planning)), runner, componentGroup('consumers', consumers), purge];
-  const app = createSchedulerApp({ runtime, campaigns, clock, simulated, fireDue: runner.runDue, readiness: componentReadiness(components), ...(publishClock === undefined ? {} : { publishClock }) });
+  const app = createSchedulerApp({ runtime, campaigns, clock, simulated, fireDue: runner.runDue, readiness: componentReadiness(components), ...(simulated === undefined ? {} : { publishClock }) });
   return { app, components, consumers, runner, outbox };
 }
 

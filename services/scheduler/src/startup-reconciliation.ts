@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { desc, sql } from 'drizzle-orm';
 import { inTransaction, type Logger, type Transaction } from '@lifecycle/kit';
 import { insertJobs, type PlanningOptions } from './consumer.ts';
+import { anyOf } from './db/any-of.ts';
 import { contactFromRow } from './db/contacts-repository.ts';
 import { contacts, reconciliations } from './db/schema.ts';
 import type { Campaign, CampaignSettings } from './domain/campaign.ts';
@@ -60,12 +61,11 @@ async function planPage(tx: Transaction, campaign: Campaign, settings: CampaignS
     LIMIT ${PAGE}`);
   const last = ids.at(-1)?.customer_id ?? null;
   if (last === null) return { last, planned: 0 };
-  const list = JSON.stringify(ids.map((r) => r.customer_id));
   // Locked and read again: what a consumer committed meanwhile is what gets planned.
   const rows = await tx
     .select()
     .from(contacts)
-    .where(sql`${contacts.customerId} = ANY(ARRAY(SELECT jsonb_array_elements_text(${list}::jsonb)))`)
+    .where(anyOf(contacts.customerId, ids.map((r) => r.customer_id)))
     .orderBy(contacts.customerId)
     .for('update');
   const plans = rows.flatMap((row): PlannedJob[] => {

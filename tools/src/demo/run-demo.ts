@@ -61,7 +61,8 @@ export async function runDemo(o: DemoOptions): Promise<number> {
   ]);
   if (clocks.some((c) => c?.mode !== 'simulated')) {
     o.say('the demo needs the stack running with a simulated clock; in another terminal:');
-    o.say(`  CLOCK=simulated CLOCK_START=${o.start}T00:00:00Z ./lifecycle start`);
+    // A day early: the first local day begins in Tokyo 9 hours before it does in UTC.
+    o.say(`  CLOCK=simulated CLOCK_START=${dayDate(o.start, -1)}T00:00:00Z ./lifecycle start`);
     return 1;
   }
   const firstInstant = new Date(`${o.start}T00:00:00.000Z`).getTime() - 14 * HOUR;
@@ -81,7 +82,14 @@ export async function runDemo(o: DemoOptions): Promise<number> {
   const joined = new Promise<void>((resolve) => consumer.on(consumer.events.GROUP_JOIN, () => resolve()));
   await consumer.run({
     eachMessage: async ({ message }) => {
-      const parsed = MessageRequested.safeParse(JSON.parse(message.value?.toString('utf8') ?? 'null'));
+      // What is not a message request (the topic's contract is messaging's to enforce) is no mail to answer.
+      let value: unknown = null;
+      try {
+        value = JSON.parse(message.value?.toString('utf8') ?? 'null');
+      } catch {
+        return;
+      }
+      const parsed = MessageRequested.safeParse(value);
       if (parsed.success) mails.push(parsed.data);
     },
   });
@@ -100,10 +108,13 @@ export async function runDemo(o: DemoOptions): Promise<number> {
       // Ingestion follows the clock the scheduler published: the hour's calls are received at its end.
       while (Date.parse((await getJson(`${o.urls.ingestion}/admin/clock`, Clock)).now) < target) await new Promise((r) => setTimeout(r, 5));
       queue.sort((a, b) => a.at.getTime() - b.at.getTime());
-      const due = queue.splice(0, queue.findIndex((c) => c.at.getTime() > target) === -1 ? queue.length : queue.findIndex((c) => c.at.getTime() > target));
+      const later = queue.findIndex((c) => c.at.getTime() > target);
+      const due = queue.splice(0, later === -1 ? queue.length : later);
       await Promise.all(due.map((call) => send(analytics, call)));
       totals.events += due.length;
-      for (const mail of mails.slice(mailsSeen)) {
+      // Answered once each, then let go: a year's mail need not stay in memory.
+      for (const mail of mails.splice(0)) {
+        mailsSeen++;
         const day = Math.floor((Date.parse(mail.occurredAt) - Date.parse(`${o.start}T00:00:00.000Z`)) / 86_400_000);
         const reaction = store.answerMail({ customerId: mail.customerId, campaignId: mail.payload.campaignId, category: mail.payload.category, sentAt: new Date(mail.occurredAt) }, day);
         if (reaction !== null && reaction.calls.length > 0) {
@@ -111,7 +122,7 @@ export async function runDemo(o: DemoOptions): Promise<number> {
           totals.answered += reaction.calls.length;
         }
       }
-      totals.mails = mailsSeen = mails.length;
+      totals.mails = mailsSeen;
       if (target % (24 * HOUR) === 0) o.progress(`day ${Math.min(o.days, Math.max(0, nextDay - 1))}/${o.days}  events sent ${totals.events.toLocaleString('en-US')}  mails ${totals.mails.toLocaleString('en-US')}  answers ${totals.answered.toLocaleString('en-US')}`);
     }
   } finally {
