@@ -34,6 +34,8 @@ ${classifierUsage('classifier:')}
                         review and answer mail through the Segment HTTP API; a summary at the end.
       --customers N       (default 2000)   --days N (default 365)   --seed N (default 1)
       --start YYYY-MM-DD  the year's first local date (default 2027-01-01)
+      --step-hours N      how far the clock walks per step (default 24; 1 to 24): each step
+                          sends what happened, waits for the pipeline, then fires what came due
   setup [--brokers N]   Like start without the services: Kafka, database and topics, then exit.
   stop-kafka            Stop the background Kafka broker (or every node of the cluster) that start,
                         setup or test started.
@@ -124,7 +126,7 @@ async function sendSampleOrder(args: string[]): Promise<number> {
 }
 
 async function demo(args: string[]): Promise<number> {
-  const { values } = parseArgs({ args, options: { customers: { type: 'string', default: '2000' }, days: { type: 'string', default: '365' }, seed: { type: 'string', default: '1' }, start: { type: 'string', default: '2027-01-01' } }, strict: true });
+  const { values } = parseArgs({ args, options: { customers: { type: 'string', default: '2000' }, days: { type: 'string', default: '365' }, seed: { type: 'string', default: '1' }, start: { type: 'string', default: '2027-01-01' }, 'step-hours': { type: 'string', default: '24' } }, strict: true });
   const whole = (name: string, text: string, max: number): number => {
     const n = Number(text);
     if (!Number.isInteger(n) || n < 1 || n > max) throw new UsageError(`--${name} takes a whole number from 1 to ${max}, not ${text}`);
@@ -140,6 +142,7 @@ async function demo(args: string[]): Promise<number> {
     days: whole('days', values.days, 3_660),
     seed: whole('seed', values.seed, 2 ** 31),
     start: values.start,
+    stepHours: whole('step-hours', values['step-hours'], 24),
     brokers: config.brokersFromEnv ?? [`127.0.0.1:${defaultBrokerOptions(say).brokerPort}`],
     topicPrefix: config.topicPrefix,
     urls: { ingestion: url(3001), classifier: url(3002), scheduler: url(3003) },

@@ -20,7 +20,11 @@ export interface SchedulerAppOptions {
   readiness: Readiness;
 }
 
-const ClockBody = z.object({ now: z.iso.datetime({ offset: true }) });
+const ClockBody = z.object({
+  now: z.iso.datetime({ offset: true }),
+  /** Walk there: hold firing until POST /admin/clock/fire, then judge each job as of its due instant. */
+  walk: z.boolean().optional(),
+});
 
 interface VariantStats {
   sent: number;
@@ -158,10 +162,14 @@ export function createSchedulerApp(opts: SchedulerAppOptions): FastifyInstance {
     return campaignStats(campaign, (await statsRows(runtime, [campaign.id]))(campaign.id));
   });
 
-  app.get('/admin/clock', async () => ({ now: clock.now().toISOString(), mode: opts.simulated ? 'simulated' : 'system' }));
+  app.get('/admin/clock', async () => ({
+    now: clock.now().toISOString(),
+    mode: opts.simulated ? 'simulated' : 'system',
+    ...(opts.simulated?.heldAt() != null ? { firingHeldAt: opts.simulated.heldAt()?.toISOString() } : {}),
+  }));
   app.post('/admin/clock', async (request, reply) => {
     if (opts.simulated === undefined) return reply.status(404).send({ error: 'the clock can be set only when the scheduler runs with CLOCK=simulated' });
-    const { now } = ClockBody.parse(request.body);
+    const { now, walk } = ClockBody.parse(request.body);
     const instant = new Date(now);
     if (instant.getTime() < clock.now().getTime()) return reply.status(409).send({ error: `the clock is at ${clock.now().toISOString()} and does not run backwards` });
     // The other services follow the published clock: it goes out first, so none lags behind the scheduler's decisions.
@@ -173,11 +181,23 @@ export function createSchedulerApp(opts: SchedulerAppOptions): FastifyInstance {
         return reply.status(503).send({ error: 'the clock could not be published to Kafka; it has not moved, try again' });
       }
     }
-    const moved = opts.simulated.set(instant);
+    const moved = walk === true ? opts.simulated.walk(instant) : opts.simulated.set(instant);
     if (!moved.ok) return reply.status(409).send({ error: moved.reason });
+    if (walk === true) {
+      // Nothing fires until the walker has sent what happened on the way and calls /admin/clock/fire.
+      runtime.logger.info({ now: clock.now().toISOString(), heldAt: opts.simulated.heldAt()?.toISOString() }, 'clock walked; firing held');
+      return { now: clock.now().toISOString(), fired: 0, firingHeldAt: opts.simulated.heldAt()?.toISOString() };
+    }
     // Answer once everything due by the new time has been fired, so callers can rely on it.
     const fired = await opts.fireDue();
     runtime.logger.info({ now: clock.now().toISOString(), fired }, 'clock set');
+    return { now: clock.now().toISOString(), fired };
+  });
+  app.post('/admin/clock/fire', async (_request, reply) => {
+    if (opts.simulated === undefined) return reply.status(404).send({ error: 'the clock can be walked only when the scheduler runs with CLOCK=simulated' });
+    opts.simulated.release();
+    const fired = await opts.fireDue();
+    runtime.logger.info({ now: clock.now().toISOString(), fired }, 'walked clock fired');
     return { now: clock.now().toISOString(), fired };
   });
   return app;

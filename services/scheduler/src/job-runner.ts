@@ -4,7 +4,7 @@ import type { MessageRequested } from '@lifecycle/contracts';
 import { contactFromRow, eventTimes } from './db/contacts-repository.ts';
 import { contacts, jobs } from './db/schema.ts';
 import type { Campaign, CampaignSettings } from './domain/campaign.ts';
-import type { Clock } from './domain/clock.ts';
+import { firingNow, type Clock, type FiringHorizon } from './domain/clock.ts';
 import type { StoredContact } from './domain/contact-state.ts';
 import { decideAtDue, type FireDecision } from './domain/fire-decision.ts';
 import { planOccasion, type PlannedJob } from './domain/planning.ts';
@@ -16,6 +16,8 @@ export interface JobRunnerOptions {
   /** The scheduler's outbox: requests and fired timers are written with the decision and published after it commits. */
   outbox: Outbox;
   clock: Clock;
+  /** How far jobs may fire and as of when each is judged (a simulated clock's walk); default: all due by now, judged now. */
+  firing?: () => FiringHorizon;
   campaigns: Campaign[];
   settings: CampaignSettings;
   /** How often due jobs are looked for. */
@@ -97,6 +99,8 @@ interface BatchOutcome {
 interface Settled {
   job: Job;
   decision: FireDecision;
+  /** The instant the decision was made as of. */
+  at: Date;
 }
 
 /**
@@ -110,27 +114,34 @@ interface Settled {
  */
 export function createJobRunner(opts: JobRunnerOptions): JobRunner {
   const { runtime, clock, settings, outbox } = opts;
+  const firing = opts.firing ?? (() => firingNow(clock));
   const { logger } = runtime;
   const batchSize = opts.batchSize ?? 500;
   const workers = Math.max(1, opts.workers ?? 2);
   const campaigns = new Map(opts.campaigns.map((c) => [c.id, c]));
-  const conditionEvents = [...new Set(opts.campaigns.flatMap((c) => c.conditions?.noEventSince ?? []))];
+  // The events whose last time a decision reads: conditions, and exits that match on no property.
+  const conditionEvents = [
+    ...new Set(opts.campaigns.flatMap((c) => [...(c.conditions?.noEventSince ?? []), ...(c.exitOn ?? []).filter((e) => Object.keys(e.match ?? {}).length === 0).map((e) => e.event)])),
+  ];
   let chain: Promise<number> = Promise.resolve(0);
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
 
   /** Claims and settles one batch; `claimed` tells the caller whether more may be waiting. */
   const fireBatch = async (): Promise<BatchOutcome> => {
-    const now = clock.now();
+    const { until, asOfDue } = firing();
+    // A walked clock judges each job as of the instant it came due; a running one, now.
+    const judgedAt = (job: Job): Date => (asOfDue ? job.dueAt : until);
     return inTransaction(runtime.pool, async (tx) => {
       const due = await tx
         .select()
         .from(jobs)
-        .where(and(eq(jobs.status, 'pending'), lte(jobs.dueAt, now)))
+        .where(and(eq(jobs.status, 'pending'), lte(jobs.dueAt, until)))
         .orderBy(asc(jobs.dueAt))
         .limit(batchSize)
         .for('update', { skipLocked: true });
       if (due.length === 0) return { claimed: 0, settled: 0, busy: 0 };
+      const earliest = asOfDue ? new Date(Math.min(...due.map((j) => j.dueAt.getTime()))) : until;
       const customerIds = [...new Set(due.map((j) => j.customerId))].sort();
       // A customer another transaction holds (an event being planned, another replica) waits for the next round.
       const locked = await tx.select().from(contacts).where(inArray(contacts.customerId, customerIds)).orderBy(asc(contacts.customerId)).for('update', { skipLocked: true });
@@ -147,7 +158,7 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
         const recent = await tx
           .select({ customerId: jobs.customerId, firedAt: jobs.firedAt })
           .from(jobs)
-          .where(and(inArray(jobs.customerId, [...known.keys()]), eq(jobs.status, 'sent'), eq(jobs.category, 'marketing'), gt(jobs.firedAt, new Date(now.getTime() - cap.per))));
+          .where(and(inArray(jobs.customerId, [...known.keys()]), eq(jobs.status, 'sent'), eq(jobs.category, 'marketing'), gt(jobs.firedAt, new Date(earliest.getTime() - cap.per))));
         for (const r of recent) if (r.firedAt !== null) sentAt.set(r.customerId, [...(sentAt.get(r.customerId) ?? []), r.firedAt]);
       }
 
@@ -157,6 +168,7 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
       for (const job of ready) {
         const campaign = campaigns.get(job.campaignId);
         const contact = known.get(job.customerId) ?? null;
+        const now = judgedAt(job);
         const decision = decideAtDue({
           campaign,
           job,
@@ -166,7 +178,7 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
           settings,
           now,
         });
-        settled.push({ job, decision });
+        settled.push({ job, decision, at: now });
         if (decision.kind === 'send' && campaign !== undefined && contact?.email != null) {
           requests.push(messageRequest(job, campaign, { ...contact, email: contact.email }, now));
           if (job.category === 'marketing') sentAt.set(job.customerId, [...(sentAt.get(job.customerId) ?? []), now]);
@@ -180,19 +192,20 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
       await outbox.enqueue(tx, 'messagesRequested', requests);
       if (settled.length > 0) {
         // The batch's outcomes as one JSON parameter: no query building per value.
-        const rows = settled.map(({ job, decision }) => ({
+        const rows = settled.map(({ job, decision, at }) => ({
           key: job.dedupeKey,
           status: decision.kind === 'send' ? 'sent' : decision.kind === 'defer' ? 'pending' : decision.kind === 'skip' ? 'skipped' : 'cancelled',
           reason: decision.kind === 'skip' || decision.kind === 'cancel' ? decision.reason : null,
-          detail: decision.kind === 'skip' ? decision.detail : null,
+          detail: decision.kind === 'skip' || (decision.kind === 'cancel' && decision.reason === 'exit') ? decision.detail : null,
           due_at: decision.kind === 'defer' ? decision.until : job.dueAt,
           deferred: decision.kind === 'defer' ? 1 : 0,
+          fired_at: decision.kind === 'defer' ? null : at,
         }));
         await tx.execute(sql`
           UPDATE scheduler.jobs AS j
           SET status = u.status, skip_reason = u.reason, skip_detail = u.detail, due_at = u.due_at, deferrals = j.deferrals + u.deferred,
-              fired_at = CASE WHEN u.status = 'pending' THEN NULL ELSE ${now.toISOString()}::timestamptz END
-          FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) AS u(key text, status text, reason text, detail text, due_at timestamptz, deferred int)
+              fired_at = u.fired_at
+          FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) AS u(key text, status text, reason text, detail text, due_at timestamptz, deferred int, fired_at timestamptz)
           WHERE j.dedupe_key = u.key`);
       }
       await insertJobs(tx, next, logger, 'next-year');
@@ -236,7 +249,7 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
       total += d.value;
     }
     for (;;) {
-      const settled = await fireDueTimers(runtime, outbox, clock.now(), batchSize);
+      const settled = await fireDueTimers(runtime, outbox, firing().until, batchSize);
       total += settled;
       if (settled < batchSize) return total;
     }

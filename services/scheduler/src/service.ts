@@ -50,7 +50,16 @@ export function schedulerService(opts: SchedulerOptions): SchedulerService {
   const { logger } = runtime;
   // With a simulated clock, its records carry the scheduler's time: a fired timer "arrives" when it fires.
   const outbox = createOutbox({ pool: runtime.pool, kafka: runtime.kafka, schema: 'scheduler', prefix: runtime.prefix, logger, now: clock.now, stampWithClock: opts.simulated !== undefined });
-  const runner = createJobRunner({ runtime, outbox, clock, campaigns, settings, pollMs: opts.pollMs, ...(opts.batchSize !== undefined ? { batchSize: opts.batchSize } : {}) });
+  const runner = createJobRunner({
+    runtime,
+    outbox,
+    clock,
+    ...(opts.simulated !== undefined ? { firing: opts.simulated.firing } : {}),
+    campaigns,
+    settings,
+    pollMs: opts.pollMs,
+    ...(opts.batchSize !== undefined ? { batchSize: opts.batchSize } : {}),
+  });
   const planning: PlanningOptions = { runtime, campaigns, settings, rates: opts.rates, clock, onPlanned: () => void runner.runDue().catch(() => 0) };
   const common = { kafka: runtime.kafka, producer: runtime.producer, prefix: runtime.prefix, logger, pool: runtime.pool };
   const consumers = [

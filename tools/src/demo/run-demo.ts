@@ -3,6 +3,7 @@ import { Analytics } from '@segment/analytics-node';
 import { Kafka, logLevel } from 'kafkajs';
 import { z } from 'zod';
 import { MessageRequested, topicName } from '@lifecycle/contracts';
+import { openClockWalk } from '../timeline/clock-walk.ts';
 import { demoCustomers } from './store-customers.ts';
 import { seededRandom } from './seeded-random.ts';
 import { dayDate, demoStore, type DemoCall } from './store-simulation.ts';
@@ -22,6 +23,8 @@ export interface DemoOptions {
   days: number;
   /** The first local date of the year (YYYY-MM-DD). */
   start: string;
+  /** How far the clock walks per step, in hours (a day by default): each step costs a pipeline round trip. */
+  stepHours: number;
   brokers: string[];
   topicPrefix: string;
   urls: { ingestion: string; classifier: string; scheduler: string };
@@ -34,15 +37,16 @@ export interface DemoOptions {
 const Clock = z.object({ now: z.string(), mode: z.string() });
 const HOUR = 3_600_000;
 
+/** A progress bar of 20 cells. */
+const bar = (done: number): string => {
+  const cells = Math.round(Math.max(0, Math.min(1, done)) * 20);
+  return `[${'#'.repeat(cells)}${'.'.repeat(20 - cells)}]`;
+};
+
 async function getJson<T>(url: string, schema: z.ZodType<T>): Promise<T> {
   const response = await fetch(url);
   if (!response.ok) throw new Error(`${url} answered ${response.status}: ${await response.text()}`);
   return schema.parse(await response.json());
-}
-
-async function setClock(schedulerUrl: string, now: Date): Promise<void> {
-  const response = await fetch(`${schedulerUrl}/admin/clock`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ now: now.toISOString() }) });
-  if (!response.ok) throw new Error(`moving the clock to ${now.toISOString()}: the scheduler answered ${response.status}: ${await response.text()}`);
 }
 
 function send(analytics: Analytics, call: DemoCall): Promise<void> {
@@ -75,13 +79,17 @@ export async function runDemo(o: DemoOptions): Promise<number> {
   const random = seededRandom(o.seed);
   const store = demoStore(random, demoCustomers(random, o.customers, o.days), o.start);
   const kafka = new Kafka({ clientId: 'lifecycle-demo', brokers: o.brokers, logLevel: logLevel.NOTHING });
+  const mailTopic = topicName(o.topicPrefix, 'messagesRequested');
   const consumer = kafka.consumer({ groupId: `${o.topicPrefix}demo-${randomUUID()}` });
   const mails: MessageRequested[] = [];
+  /** How far the demo has read each partition of the mail topic (next offset). */
+  const read = new Map<number, number>();
   await consumer.connect();
-  await consumer.subscribe({ topic: topicName(o.topicPrefix, 'messagesRequested'), fromBeginning: false });
+  await consumer.subscribe({ topic: mailTopic, fromBeginning: false });
   const joined = new Promise<void>((resolve) => consumer.on(consumer.events.GROUP_JOIN, () => resolve()));
   await consumer.run({
-    eachMessage: async ({ message }) => {
+    eachMessage: async ({ partition, message }) => {
+      read.set(partition, Number(message.offset) + 1);
       // What is not a message request (the topic's contract is messaging's to enforce) is no mail to answer.
       let value: unknown = null;
       try {
@@ -94,27 +102,43 @@ export async function runDemo(o: DemoOptions): Promise<number> {
     },
   });
   await joined;
-  const analytics = new Analytics({ writeKey: o.writeKey, host: o.urls.ingestion, maxEventsInBatch: 100, flushInterval: 10 });
+  const admin = kafka.admin();
+  await admin.connect();
+  // Where the mail topic ends now: what is older than the demo is not its mail.
+  for (const { partition, high } of await admin.fetchTopicOffsets(mailTopic)) if (!read.has(partition)) read.set(partition, Number(high));
+  /** Waits until the demo has read every mail requested so far, so each is answered in the step it was sent. */
+  const readAllMail = async (): Promise<void> => {
+    const ends = await admin.fetchTopicOffsets(mailTopic);
+    for (let waited = 0; ends.some(({ partition, high }) => (read.get(partition) ?? 0) < Number(high)); waited += 5) {
+      if (waited > 60_000) throw new Error(`the demo could not read ${mailTopic} up to its end within 60 s`);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  };
+  const walk = await openClockWalk({ schedulerUrl: o.urls.scheduler, ingestionUrl: o.urls.ingestion, brokers: o.brokers, topicPrefix: o.topicPrefix });
+  const analytics = new Analytics({ writeKey: o.writeKey, host: o.urls.ingestion, maxEventsInBatch: 500, flushInterval: 10 });
   const totals = { events: 0, mails: 0, answered: 0 };
+  const began = Date.now();
   try {
     const queue: DemoCall[] = [];
     let nextDay = 0;
-    let mailsSeen = 0;
     const end = new Date(`${dayDate(o.start, o.days)}T00:00:00.000Z`).getTime() + 14 * HOUR;
-    for (let target = Math.max(firstInstant, schedulerNow) + HOUR; target <= end; target += HOUR) {
+    const stepMs = o.stepHours * HOUR;
+    for (let from = Math.max(firstInstant, schedulerNow); from < end; ) {
+      // Steps end on whole multiples of the step (UTC midnights for a day).
+      const target = Math.min(end, (Math.floor(from / stepMs) + 1) * stepMs);
       // Days are played ahead of the clock: a day's calls span zones from Tokyo to Los Angeles.
       while (nextDay < o.days && new Date(`${dayDate(o.start, nextDay)}T00:00:00.000Z`).getTime() - 14 * HOUR <= target) queue.push(...store.playDay(nextDay++).calls);
-      await setClock(o.urls.scheduler, new Date(target));
-      // Ingestion follows the clock the scheduler published: the hour's calls are received at its end.
-      while (Date.parse((await getJson(`${o.urls.ingestion}/admin/clock`, Clock)).now) < target) await new Promise((r) => setTimeout(r, 5));
       queue.sort((a, b) => a.at.getTime() - b.at.getTime());
       const later = queue.findIndex((c) => c.at.getTime() > target);
       const due = queue.splice(0, later === -1 ? queue.length : later);
-      await Promise.all(due.map((call) => send(analytics, call)));
+      // The clock walks to the step's end; the step's calls are received then, with their own
+      // times; once the pipeline has taken them in, what came due fires as of its moment.
+      await walk.step(new Date(target), () => Promise.all(due.map((c) => send(analytics, c))).then(() => undefined));
       totals.events += due.length;
+      await readAllMail();
       // Answered once each, then let go: a year's mail need not stay in memory.
       for (const mail of mails.splice(0)) {
-        mailsSeen++;
+        totals.mails++;
         const day = Math.floor((Date.parse(mail.occurredAt) - Date.parse(`${o.start}T00:00:00.000Z`)) / 86_400_000);
         const reaction = store.answerMail({ customerId: mail.customerId, campaignId: mail.payload.campaignId, category: mail.payload.category, sentAt: new Date(mail.occurredAt) }, day);
         if (reaction !== null && reaction.calls.length > 0) {
@@ -122,11 +146,14 @@ export async function runDemo(o: DemoOptions): Promise<number> {
           totals.answered += reaction.calls.length;
         }
       }
-      totals.mails = mailsSeen;
-      if (target % (24 * HOUR) === 0) o.progress(`day ${Math.min(o.days, Math.max(0, nextDay - 1))}/${o.days}  events sent ${totals.events.toLocaleString('en-US')}  mails ${totals.mails.toLocaleString('en-US')}  answers ${totals.answered.toLocaleString('en-US')}`);
+      from = target;
+      const daysDone = Math.min(o.days, Math.max(0, Math.floor((target - Date.parse(`${o.start}T00:00:00.000Z`)) / 86_400_000)));
+      o.progress(`${bar(daysDone / o.days)} day ${daysDone}/${o.days}  events sent ${totals.events.toLocaleString('en-US')}  mails ${totals.mails.toLocaleString('en-US')}  answers ${totals.answered.toLocaleString('en-US')}  ${Math.round((Date.now() - began) / 1000)} s`);
     }
   } finally {
     await analytics.closeAndFlush({ timeout: 10_000 });
+    await walk.close();
+    await admin.disconnect();
     await consumer.disconnect();
   }
   o.say('');

@@ -172,9 +172,11 @@ export function demoStore(random: Random, customers: readonly DemoCustomer[], st
   const behaviour = new Map(customers.map((c) => [c.customerId, random.fork(`behaviour:${c.customerId}`)]));
   const mail = new Map(customers.map((c) => [c.customerId, random.fork(`mail:${c.customerId}`)]));
   const byId = new Map(customers.map((c) => [c.customerId, c]));
+  let played = -1;
   return {
     customers,
     playDay: (day) => {
+      played = Math.max(played, day);
       const calls: DemoCall[] = [];
       for (const customer of customers) {
         const state = states.get(customer.customerId);
@@ -187,7 +189,8 @@ export function demoStore(random: Random, customers: readonly DemoCustomer[], st
       const customer = byId.get(sent.customerId);
       const state = states.get(sent.customerId);
       const r = mail.get(sent.customerId);
-      return customer === undefined || state === undefined || r === undefined ? null : reactToMail(customer, state, sent, day, r);
+      // Days are played ahead of the mail: what a mail makes a customer do starts on the first day not played yet.
+      return customer === undefined || state === undefined || r === undefined ? null : reactToMail(customer, state, sent, Math.max(day, played), r);
     },
   };
 }

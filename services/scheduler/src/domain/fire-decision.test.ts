@@ -244,4 +244,26 @@ describe('a message that has come due', () => {
       expect(decideAtDue(due({ settings: uncapped, marketingSentAt: [ago(DAY), ago(2 * DAY), ago(3 * DAY)] }))).toEqual({ kind: 'send' });
     });
   });
+
+  describe('an exit that arrived before its job was planned', () => {
+    const exiting = Campaign.parse({ ...winBackYaml, conditions: undefined, exitOn: [{ event: 'Order Completed' }, { event: 'Checkout Started', match: { checkout_id: 'checkout_id' } }] });
+    const lastAt = (at: Date, event = 'Order Completed') => (e: string) => (e === event ? at : null);
+
+    it('cancels the job when the exit happened after the trigger and by now', () => {
+      expect(decideAtDue(due({ campaign: exiting, lastEventAt: lastAt(after(triggerAt, DAY)) }))).toEqual({
+        kind: 'cancel',
+        reason: 'exit',
+        detail: 'Order Completed at 2026-11-14T10:00:00.000Z, after the trigger',
+      });
+    });
+
+    it('does not cancel for an exit before the trigger, or after the instant judged (a walked clock ahead of it)', () => {
+      expect(decideAtDue(due({ campaign: exiting, lastEventAt: lastAt(after(triggerAt, -DAY)) }))).toEqual({ kind: 'send' });
+      expect(decideAtDue(due({ campaign: exiting, now: dueAt, lastEventAt: lastAt(after(dueAt, 60_000)) }))).toEqual({ kind: 'send' });
+    });
+
+    it('leaves exits that match on a trigger property to their arrival', () => {
+      expect(decideAtDue(due({ campaign: exiting, lastEventAt: lastAt(after(triggerAt, DAY), 'Checkout Started') }))).toEqual({ kind: 'send' });
+    });
+  });
 });

@@ -10,7 +10,8 @@ export type FireDecision =
   | { kind: 'send' }
   | { kind: 'defer'; until: Date }
   | { kind: 'skip'; reason: SkipReason; detail: string }
-  | { kind: 'cancel'; reason: 'campaign_disabled' };
+  | { kind: 'cancel'; reason: 'campaign_disabled' }
+  | { kind: 'cancel'; reason: 'exit'; detail: string };
 
 export interface DueJob {
   dueAt: Date;
@@ -39,6 +40,16 @@ export interface DueContext {
 export function decideAtDue(ctx: DueContext): FireDecision {
   const { campaign, job, contact, now, settings } = ctx;
   if (campaign === undefined || !campaign.enabled) return { kind: 'cancel', reason: 'campaign_disabled' };
+  // An exit usually cancels the job as it arrives; one that arrived before the job was planned
+  // (another topic ahead of the trigger's, a walked clock) is caught here. Exits that match on
+  // a trigger property need the event itself, and are left to arrival.
+  for (const exit of campaign.exitOn ?? []) {
+    if (Object.keys(exit.match ?? {}).length > 0) continue;
+    const last = ctx.lastEventAt(exit.event);
+    if (last !== null && last.getTime() > job.triggerAt.getTime() && last.getTime() <= now.getTime()) {
+      return { kind: 'cancel', reason: 'exit', detail: `${exit.event} at ${last.toISOString()}, after the trigger` };
+    }
+  }
   const lateness = now.getTime() - job.dueAt.getTime();
   const staleAfter = campaign.staleAfter ?? settings.staleAfter;
   if (lateness > staleAfter) return { kind: 'skip', reason: 'stale', detail: `due ${job.dueAt.toISOString()}, ${Math.round(lateness / 3_600_000)} h late` };

@@ -1,0 +1,147 @@
+import { Kafka, logLevel, type Admin } from 'kafkajs';
+import { z } from 'zod';
+import { topicName, type TopicKey } from '@lifecycle/contracts';
+
+/**
+ * Walks a stack's simulated clock a step at a time, for the demo and what-if. A step: the
+ * scheduler's clock walks to the step's end with firing held (`POST /admin/clock` with `walk`),
+ * ingestion follows it over `system.clock`; the driver sends what happened during the step; it
+ * waits until the pipeline has taken that in (every consumer group caught up); then what came
+ * due during the step fires, each job judged as of the instant it came due
+ * (`POST /admin/clock/fire`). So a clock moving a day at a time gives the decisions a clock
+ * moving a second at a time would have given, at the cost of one pipeline round trip a day.
+ */
+
+/** A consumer group of the stack and the topic it reads (each group reads one). */
+export interface PipelineGroup {
+  groupId: string;
+  topic: TopicKey;
+}
+
+/**
+ * The groups between ingestion's input and the scheduler's decisions: what must be taken in
+ * before due jobs fire. Messaging's groups are not among them; its sends follow the decisions.
+ * (Checked against the services' own lists in clock-walk.test.ts.)
+ */
+export const decisionGroups: readonly PipelineGroup[] = [
+  { groupId: 'lifecycle-ingestion', topic: 'commerceEvents' },
+  { groupId: 'lifecycle-classifier', topic: 'lifecycleEvents' },
+  { groupId: 'lifecycle-classifier-timers', topic: 'timersFired' },
+  { groupId: 'lifecycle-classifier-engagement', topic: 'messageEvents' },
+  { groupId: 'lifecycle-classifier-consent', topic: 'consentChanges' },
+  { groupId: 'lifecycle-scheduler', topic: 'lifecycleEvents' },
+  { groupId: 'lifecycle-scheduler-stages', topic: 'stageChanges' },
+  { groupId: 'lifecycle-scheduler-message-events', topic: 'messageEvents' },
+  { groupId: 'lifecycle-scheduler-consent', topic: 'consentChanges' },
+  { groupId: 'lifecycle-scheduler-timers', topic: 'timersRequested' },
+];
+
+export interface ClockWalkOptions {
+  schedulerUrl: string;
+  /** When given, each walk waits until ingestion's clock has followed (its receipt time). */
+  ingestionUrl?: string;
+  brokers: string[];
+  topicPrefix: string;
+  /** The groups to wait for; default `decisionGroups`. */
+  groups?: readonly PipelineGroup[];
+  /** Gives up waiting for the pipeline after this long (ms); default 10 minutes. */
+  takeInTimeoutMs?: number;
+}
+
+export interface ClockWalk {
+  /** The scheduler's clock now. */
+  now(): Promise<Date>;
+  /** Walks the clock to `instant` with firing held; resolves once ingestion (if given) follows. */
+  walkTo(instant: Date): Promise<void>;
+  /** Waits until every group has taken in everything on its topic (no lag, twice in a row). */
+  waitUntilTakenIn(): Promise<void>;
+  /** Fires what came due on the walk, as of when each came due; resolves with how many were settled. */
+  fire(): Promise<number>;
+  /** One whole step: walk to `instant`, `send` what happened on the way, wait, fire. */
+  step(instant: Date, send: () => Promise<void>): Promise<number>;
+  close(): Promise<void>;
+}
+
+const ClockAnswer = z.object({ now: z.string(), fired: z.number().optional(), mode: z.string().optional() });
+
+async function call(url: string, init?: RequestInit): Promise<z.infer<typeof ClockAnswer>> {
+  const response = await fetch(url, init);
+  if (!response.ok) throw new Error(`${init?.method ?? 'GET'} ${url} answered ${response.status}: ${await response.text()}`);
+  return ClockAnswer.parse(await response.json());
+}
+
+const post = (body?: object): RequestInit => ({
+  method: 'POST',
+  ...(body !== undefined ? { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) } : {}),
+});
+
+const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Records the groups have not committed past, summed; and the topics' end offsets, to tell a quiet pipeline from a moving one. */
+async function lagAndEnds(admin: Admin, prefix: string, groups: readonly PipelineGroup[]): Promise<{ lag: number; ends: string }> {
+  const topics = [...new Set(groups.map((g) => topicName(prefix, g.topic)))];
+  const ends = new Map<string, Map<number, { high: number; low: number }>>();
+  for (const topic of topics) {
+    const offsets = await admin.fetchTopicOffsets(topic);
+    ends.set(topic, new Map(offsets.map((o) => [o.partition, { high: Number(o.high), low: Number(o.low) }])));
+  }
+  let lag = 0;
+  for (const group of groups) {
+    const topic = topicName(prefix, group.topic);
+    const [committed] = await admin.fetchOffsets({ groupId: prefix + group.groupId, topics: [topic] });
+    for (const [partition, { high, low }] of ends.get(topic) ?? []) {
+      const offset = Number(committed?.partitions.find((p) => p.partition === partition)?.offset ?? -1);
+      // A group that never committed on a partition has all of it still to read.
+      lag += Math.max(0, high - (offset < 0 ? low : offset));
+    }
+  }
+  const endsKey = [...ends].map(([topic, parts]) => `${topic}:${[...parts].map(([p, o]) => `${p}=${o.high}`).join(',')}`).join(';');
+  return { lag, ends: endsKey };
+}
+
+export async function openClockWalk(o: ClockWalkOptions): Promise<ClockWalk> {
+  const groups = o.groups ?? decisionGroups;
+  const timeoutMs = o.takeInTimeoutMs ?? 600_000;
+  // Long enough for an outbox's relay to publish what its service just committed (it is woken by NOTIFY).
+  const settleMs = 25;
+  const kafka = new Kafka({ clientId: 'lifecycle-clock-walk', brokers: o.brokers, logLevel: logLevel.NOTHING });
+  const admin = kafka.admin();
+  await admin.connect();
+
+  const walk: ClockWalk = {
+    now: async () => new Date((await call(`${o.schedulerUrl}/admin/clock`)).now),
+    walkTo: async (instant) => {
+      await call(`${o.schedulerUrl}/admin/clock`, post({ now: instant.toISOString(), walk: true }));
+      if (o.ingestionUrl === undefined) return;
+      // Ingestion follows the clock the scheduler published: what is sent next is received at `instant`.
+      for (let waited = 0; Date.parse((await call(`${o.ingestionUrl}/admin/clock`)).now) < instant.getTime(); waited += 5) {
+        if (waited > 30_000) throw new Error(`ingestion's clock did not follow the scheduler's to ${instant.toISOString()} within 30 s`);
+        await pause(5);
+      }
+    },
+    waitUntilTakenIn: async () => {
+      const deadline = Date.now() + timeoutMs;
+      let previous = '';
+      let delay = 2;
+      for (;;) {
+        const { lag, ends } = await lagAndEnds(admin, o.topicPrefix, groups);
+        // No lag, and nothing new published a moment later: a service commits its offsets with
+        // its rows and its outbox relays right after, so a quiet pipeline shows the same ends twice.
+        if (lag === 0 && ends === previous) return;
+        previous = lag === 0 ? ends : '';
+        if (Date.now() > deadline) throw new Error(`the pipeline did not take in its input within ${Math.round(timeoutMs / 1000)} s (${lag} records behind)`);
+        await pause(lag === 0 ? settleMs : delay);
+        delay = Math.min(50, delay * 2);
+      }
+    },
+    fire: async () => (await call(`${o.schedulerUrl}/admin/clock/fire`, post())).fired ?? 0,
+    step: async (instant, send) => {
+      await walk.walkTo(instant);
+      await send();
+      await walk.waitUntilTakenIn();
+      return walk.fire();
+    },
+    close: () => admin.disconnect(),
+  };
+  return walk;
+}
