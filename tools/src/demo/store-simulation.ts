@@ -116,7 +116,7 @@ export function simulateCustomerDay(customer: DemoCustomer, state: CustomerState
   const coming = state.returnOnDay === day || r.chance(customer.visitsPerWeek / 7) || day === customer.arrivesOnDay;
   if (state.returnOnDay !== null && state.returnOnDay <= day) state.returnOnDay = null;
   if (coming) {
-    const viewed = Array.from({ length: r.int(1, 4) }, () => browse(customer, state, r));
+    const viewed = Array.from({ length: r.int(1, 3) }, () => browse(customer, state, r));
     for (const product of viewed) track('Product Viewed', { ...line(product, customer), currency: customer.currency });
     if (r.chance(0.35)) {
       const product = r.pick(viewed);
