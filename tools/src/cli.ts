@@ -142,7 +142,7 @@ async function demo(args: string[]): Promise<number> {
     start: values.start,
     brokers: config.brokersFromEnv ?? [`127.0.0.1:${defaultBrokerOptions(say).brokerPort}`],
     topicPrefix: config.topicPrefix,
-    urls: { ingestion: url(3001), classifier: url(3002), scheduler: url(3003) },
+    urls: { ingestion: url(3001), classifier: url(3002), scheduler: url(3003), messaging: url(3004) },
     writeKey: process.env.DEMO_WRITE_KEY ?? 'dev-write-key',
     say,
     progress: (line) => (process.stdout.isTTY ? process.stdout.write(`\r${label} ${line}`) : say(line)),

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import { DEMO_WEBHOOK_PUBLIC_KEY } from './demo/demo-webhook-key.ts';
 import { portAnswers, repoRoot } from './kafka-broker.ts';
 import { describeTopicLayout, differingNote, ensureKafka, ensureStackDatabase, ensureStackTopics } from './local-infra.ts';
 import { serviceColors } from './log-format.ts';
@@ -49,7 +50,10 @@ export async function startStack(opts: StartOptions): Promise<number> {
   const topics = await ensureStackTopics(kafka.brokers, config.topicPrefix, config.topicSettings);
   for (const topic of topics.differing) opts.say(differingNote(topic));
   mkdirSync(config.outboxDir, { recursive: true });
-  const devDefaults = localDevelopmentDefaults(opts.env);
+  const devDefaults = { ...localDevelopmentDefaults(opts.env), ...simulatedStackDefaults(opts.env) };
+  if (devDefaults.SENDGRID_WEBHOOK_PUBLIC_KEY !== undefined && opts.env.SENDGRID_WEBHOOK_PUBLIC_KEY === undefined) {
+    opts.say('CLOCK=simulated: messaging verifies SendGrid webhooks with the demo key (tools/src/demo/demo-webhook-key.ts), so ./lifecycle demo can report opens, clicks and unsubscribes; set SENDGRID_WEBHOOK_PUBLIC_KEY for another');
+  }
 
   const services: ServiceProcessSpec[] = selected.map((s) => ({
     name: s.name,
@@ -95,6 +99,15 @@ function localDevelopmentDefaults(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
     secret = readFileSync(secretFile, 'utf8').trim();
   }
   return { INGESTION_WRITE_KEY_HASHES: DEV_WRITE_KEY_HASH, UNSUBSCRIBE_SECRET: secret };
+}
+
+/**
+ * A stack on a simulated clock is for demos and tests: unless SENDGRID_WEBHOOK_PUBLIC_KEY is set,
+ * messaging takes the demo's public key, so the demo's signed webhook posts are accepted. A stack
+ * on the system clock gets nothing here: its webhook stays closed (503) until a real key is set.
+ */
+export function simulatedStackDefaults(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return env.CLOCK === 'simulated' && env.SENDGRID_WEBHOOK_PUBLIC_KEY === undefined ? { SENDGRID_WEBHOOK_PUBLIC_KEY: DEMO_WEBHOOK_PUBLIC_KEY } : {};
 }
 
 /** What each service is given: the parent's environment, with the stack's settings made explicit. */

@@ -1,18 +1,19 @@
-import { randomUUID } from 'node:crypto';
 import { Analytics } from '@segment/analytics-node';
-import { Kafka, logLevel } from 'kafkajs';
 import { z } from 'zod';
-import { MessageRequested, topicName } from '@lifecycle/contracts';
+import type { MessageRequested } from '@lifecycle/contracts';
 import { demoCustomers } from './store-customers.ts';
 import { seededRandom } from './seeded-random.ts';
 import { dayDate, demoStore, type DemoCall } from './store-simulation.ts';
+import { followTopic } from './follow-topic.ts';
+import { startMailEngagement, type EngagementTotals } from './mail-engagement.ts';
 
 /**
  * `./lifecycle demo`: plays the demo store for a year against a running stack whose clock is
  * simulated. Each hour of the year: the scheduler's clock moves to the hour's end (firing what
  * is due), then the hour's calls go to ingestion's Segment HTTP API with the real
  * `@segment/analytics-node` client; the mail the scheduler requests reaches the customers, who
- * answer it (NPS answers, returns after a win-back). At the end, a summary from the services'
+ * answer it (NPS answers, returns after a win-back) and open, click or unsubscribe, reported through
+ * messaging's signed SendGrid webhook (`mail-engagement.ts`). At the end, a summary from the services'
  * read APIs. Deterministic for a `--seed`, but for what the pipeline's timing changes.
  */
 
@@ -24,7 +25,7 @@ export interface DemoOptions {
   start: string;
   brokers: string[];
   topicPrefix: string;
-  urls: { ingestion: string; classifier: string; scheduler: string };
+  urls: { ingestion: string; classifier: string; scheduler: string; messaging: string };
   writeKey: string;
   say: (line: string) => void;
   /** Rewrites one progress line (a terminal), or says it. */
@@ -74,26 +75,9 @@ export async function runDemo(o: DemoOptions): Promise<number> {
 
   const random = seededRandom(o.seed);
   const store = demoStore(random, demoCustomers(random, o.customers, o.days), o.start);
-  const kafka = new Kafka({ clientId: 'lifecycle-demo', brokers: o.brokers, logLevel: logLevel.NOTHING });
-  const consumer = kafka.consumer({ groupId: `${o.topicPrefix}demo-${randomUUID()}` });
   const mails: MessageRequested[] = [];
-  await consumer.connect();
-  await consumer.subscribe({ topic: topicName(o.topicPrefix, 'messagesRequested'), fromBeginning: false });
-  const joined = new Promise<void>((resolve) => consumer.on(consumer.events.GROUP_JOIN, () => resolve()));
-  await consumer.run({
-    eachMessage: async ({ message }) => {
-      // What is not a message request (the topic's contract is messaging's to enforce) is no mail to answer.
-      let value: unknown = null;
-      try {
-        value = JSON.parse(message.value?.toString('utf8') ?? 'null');
-      } catch {
-        return;
-      }
-      const parsed = MessageRequested.safeParse(value);
-      if (parsed.success) mails.push(parsed.data);
-    },
-  });
-  await joined;
+  const requests = await followTopic({ brokers: o.brokers, topicPrefix: o.topicPrefix, topic: 'messagesRequested', clientId: 'lifecycle-demo', onRecord: (mail) => mails.push(mail) });
+  const engagement = await startMailEngagement({ brokers: o.brokers, topicPrefix: o.topicPrefix, messagingUrl: o.urls.messaging, say: o.say });
   const analytics = new Analytics({ writeKey: o.writeKey, host: o.urls.ingestion, maxEventsInBatch: 100, flushInterval: 10 });
   const totals = { events: 0, mails: 0, answered: 0 };
   try {
@@ -112,11 +96,13 @@ export async function runDemo(o: DemoOptions): Promise<number> {
       const due = queue.splice(0, later === -1 ? queue.length : later);
       await Promise.all(due.map((call) => send(analytics, call)));
       totals.events += due.length;
+      await engagement.report(new Date(target));
       // Answered once each, then let go: a year's mail need not stay in memory.
       for (const mail of mails.splice(0)) {
         mailsSeen++;
         const day = Math.floor((Date.parse(mail.occurredAt) - Date.parse(`${o.start}T00:00:00.000Z`)) / 86_400_000);
         const reaction = store.answerMail({ customerId: mail.customerId, campaignId: mail.payload.campaignId, category: mail.payload.category, sentAt: new Date(mail.occurredAt) }, day);
+        engagement.add(mail, reaction);
         if (reaction !== null && reaction.calls.length > 0) {
           queue.push(...reaction.calls);
           totals.answered += reaction.calls.length;
@@ -125,12 +111,14 @@ export async function runDemo(o: DemoOptions): Promise<number> {
       totals.mails = mailsSeen;
       if (target % (24 * HOUR) === 0) o.progress(`day ${Math.min(o.days, Math.max(0, nextDay - 1))}/${o.days}  events sent ${totals.events.toLocaleString('en-US')}  mails ${totals.mails.toLocaleString('en-US')}  answers ${totals.answered.toLocaleString('en-US')}`);
     }
+    await engagement.finish(new Date(end));
   } finally {
     await analytics.closeAndFlush({ timeout: 10_000 });
-    await consumer.disconnect();
+    await requests.stop();
+    await engagement.stop();
   }
   o.say('');
-  await printSummary(o, totals);
+  await printSummary(o, totals, engagement.totals);
   return 0;
 }
 
@@ -147,7 +135,7 @@ const Retention = z.object({
 
 const pct = (r: number | null): string => (r === null ? '–' : `${(r * 100).toFixed(1)}%`);
 
-async function printSummary(o: DemoOptions, totals: { events: number; mails: number; answered: number }): Promise<void> {
+async function printSummary(o: DemoOptions, totals: { events: number; mails: number; answered: number }, engaged: EngagementTotals): Promise<void> {
   const from = `${o.start}T00:00:00.000Z`;
   const to = `${dayDate(o.start, o.days)}T00:00:00.000Z`;
   const [campaigns, stages, retention] = await Promise.all([
@@ -157,6 +145,7 @@ async function printSummary(o: DemoOptions, totals: { events: number; mails: num
   ]);
   const lines = [
     `Demo store: ${o.customers} customers, ${o.days} days from ${o.start}, seed ${o.seed}: ${totals.events.toLocaleString('en-US')} events sent, ${totals.mails.toLocaleString('en-US')} mails requested, ${totals.answered} answers to mail`,
+    `Mail engagement through the signed webhook: ${engaged.opened.toLocaleString('en-US')} opens, ${engaged.clicked.toLocaleString('en-US')} clicks, ${engaged.unsubscribed} unsubscribes`,
     '',
     '| campaign | messages sent | conversions | revenue |',
     '|---|---|---|---|',
