@@ -90,7 +90,8 @@ export type MailOutcome = { sent: true; providerMessageId: string | null } | { s
 /**
  * Engagement waiting to be reported: events held until their mail is known to be sent and the
  * clock has passed them. Outcomes may come before the mail's reaction (the two arrive on
- * different topics), so both sides are remembered until they meet.
+ * different topics), so both sides are remembered until they meet; the outcome of a mail nobody
+ * reacted to stays (a key and an id: a year of a few thousand customers' mail is a few MB).
  */
 export function engagementQueue() {
   const reactions = new Map<string, { mail: MessageRequested; reaction: Pick<MailReaction, 'openedAt' | 'clickedAt' | 'unsubscribedAt'> }>();
@@ -143,7 +144,8 @@ export function refusalAdvice(status: number | 'unreachable', messagingUrl: stri
         : 'messaging verifies SendGrid webhooks with another key than the demo’s';
   return [
     `opens, clicks and unsubscribes are not reported: ${why} (it answered the signed webhook with ${status}); the demo goes on without them`,
-    '  to report them, start the stack with CLOCK=simulated and SENDGRID_WEBHOOK_PUBLIC_KEY unset (it then uses the demo key),',
+    '  to report them: stop the stack and run ./lifecycle demo alone (it starts a stack of its own that takes them),',
+    '  or start the stack with CLOCK=simulated and SENDGRID_WEBHOOK_PUBLIC_KEY unset (messaging then takes the demo key),',
     `  or give messaging the demo key: SENDGRID_WEBHOOK_PUBLIC_KEY=${DEMO_WEBHOOK_PUBLIC_KEY}`,
   ];
 }
