@@ -160,6 +160,8 @@ export interface MailEngagementOptions {
   batchSize?: number;
   /** PEM of the signing key; default the demo key. */
   privateKeyPem?: string;
+  /** Told of every batch messaging accepted, right after it did. */
+  onPosted?: (events: readonly SendGridWebhookEvent[]) => void;
 }
 
 export interface EngagementTotals {
@@ -237,6 +239,7 @@ export async function startMailEngagement(o: MailEngagementOptions) {
     for (let i = 0; i < due.length; i += batchSize) {
       const batch = due.slice(i, i + batchSize);
       if (!(await post(batch, now))) return;
+      o.onPosted?.(batch);
       for (const e of batch) {
         if (e.event === 'open') totals.opened++;
         else if (e.event === 'click') totals.clicked++;
@@ -251,6 +254,8 @@ export async function startMailEngagement(o: MailEngagementOptions) {
     add: (mail: MessageRequested, reaction: MailReaction | null): void => queue.add(mail, reaction),
     /** Posts every event due at `now` whose mail was sent; stops for good once messaging refuses. */
     report,
+    /** Resolves once every outcome messaging has published so far is known here. */
+    readOutcomes: (): Promise<void> => outcomes.readToEnd(),
     /** Reactions still waiting for messaging to report their mail, and those whose mail was not sent. */
     pending: (): { waiting: number; undelivered: number } => ({ waiting: queue.waiting(), undelivered: queue.undelivered() }),
     /** Waits up to `timeoutMs` for the outcomes of mail still waiting, then reports what is due at `now`. */

@@ -243,8 +243,8 @@ export function reactToMail(customer: DemoCustomer, state: CustomerState, mail: 
     case 'nps-survey': {
       if (!r.chance(0.6)) break;
       // Satisfied repeat buyers promote the store; a single order leaves them lukewarm.
-      const base = state.orders >= 2 ? 8 : 6;
-      calls.push({ at: later(openedAt, r, 1, 30), customerId: customer.customerId, type: 'track', event: 'NPS Survey Answered', properties: { score: Math.min(10, base + r.int(-3, 2)), survey_id: `nps-${mail.sentAt.toISOString().slice(0, 10)}` } });
+      const base = state.orders >= 2 ? 9 : 8;
+      calls.push({ at: later(openedAt, r, 1, 30), customerId: customer.customerId, type: 'track', event: 'NPS Survey Answered', properties: { score: Math.min(10, base + r.int(-2, 1)), survey_id: `nps-${mail.sentAt.toISOString().slice(0, 10)}` } });
       break;
     }
     case 'win-back-at-risk':
