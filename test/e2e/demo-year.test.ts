@@ -104,6 +104,7 @@ beforeAll(async () => {
     stepHours: 24,
     brokers: infra.brokers,
     topicPrefix: infra.prefix,
+    databaseUrl: infra.databaseUrl,
     urls: { ingestion: url('ingestion'), classifier: url('classifier'), scheduler: url('scheduler'), messaging: url('messaging') },
     writeKey: WRITE_KEY,
     say: () => undefined,

@@ -139,7 +139,7 @@ export async function runDemoCommand(o: DemoCommandOptions): Promise<number> {
       return 1;
     case 'use-running': {
       const brokers = o.config.brokersFromEnv ?? [`127.0.0.1:${defaultBrokerOptions(o.say).brokerPort}`];
-      return runDemo({ ...o, brokers, topicPrefix: o.config.topicPrefix, urls: urlsOn(o.config.host) });
+      return runDemo({ ...o, brokers, topicPrefix: o.config.topicPrefix, databaseUrl: o.config.databaseUrl, urls: urlsOn(o.config.host) });
     }
     case 'start':
       return startAndPlay(o, urlsOn(o.config.host));
@@ -173,7 +173,7 @@ async function startAndPlay(o: DemoCommandOptions, urls: DemoOptions['urls']): P
   let code: number;
   try {
     // Ctrl-C stops the services under the demo: then the stack's end is the demo's.
-    code = await Promise.race([runDemo({ ...o, brokers: kafka.brokers, topicPrefix: o.store.topicPrefix, urls }), stack.then(() => 130)]);
+    code = await Promise.race([runDemo({ ...o, brokers: kafka.brokers, topicPrefix: o.store.topicPrefix, databaseUrl: o.store.databaseUrl, urls }), stack.then(() => 130)]);
   } catch (err) {
     stop.abort();
     await stack;

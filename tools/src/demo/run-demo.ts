@@ -10,12 +10,14 @@ import { startMailEngagement, type EngagementTotals, type SendGridWebhookEvent }
 
 /**
  * `./lifecycle demo`: plays the demo store for a year against a running stack whose clock is
- * simulated. Each hour of the year: the scheduler's clock moves to the hour's end (firing what
- * is due), then the hour's calls go to ingestion's Segment HTTP API with the real
- * `@segment/analytics-node` client; the mail the scheduler requests reaches the customers, who
- * answer it (NPS answers, returns after a win-back) and open, click or unsubscribe, reported through
- * messaging's signed SendGrid webhook (`mail-engagement.ts`). At the end, a summary from the services'
- * read APIs. Deterministic for a `--seed`, but for what the pipeline's timing changes.
+ * simulated, a step (a day) at a time: the scheduler's clock walks to the step's end with firing
+ * held (`timeline/clock-walk.ts`); once messaging has sent the last step's mail, the step's calls
+ * go to ingestion's Segment HTTP API with the real `@segment/analytics-node` client, with the opens,
+ * clicks and unsubscribes of the mail so far through messaging's signed SendGrid webhook
+ * (`mail-engagement.ts`); once the pipeline has taken them in, what came due fires, each job as
+ * of its moment; the customers answer the mail (NPS answers, returns after a win-back). At the
+ * end, a summary from the services' read APIs. The same seed plays the same year: every step
+ * waits for the system, so its speed changes nothing.
  */
 
 export interface DemoOptions {
@@ -28,6 +30,8 @@ export interface DemoOptions {
   stepHours: number;
   brokers: string[];
   topicPrefix: string;
+  /** The stack's database: each step also waits for the services' outboxes to be empty. */
+  databaseUrl?: string;
   urls: { ingestion: string; classifier: string; scheduler: string; messaging: string };
   writeKey: string;
   say: (line: string) => void;
@@ -94,7 +98,7 @@ export async function runDemo(o: DemoOptions): Promise<number> {
   const mails: MessageRequested[] = [];
   const requests = await followTopic({ brokers: o.brokers, topicPrefix: o.topicPrefix, topic: 'messagesRequested', clientId: 'lifecycle-demo', onRecord: (mail) => mails.push(mail) });
   const engagement = await startMailEngagement({ brokers: o.brokers, topicPrefix: o.topicPrefix, messagingUrl: o.urls.messaging, say: o.say, ...(o.observe?.posted ? { onPosted: o.observe.posted } : {}) });
-  const walk = await openClockWalk({ schedulerUrl: o.urls.scheduler, ingestionUrl: o.urls.ingestion, brokers: o.brokers, topicPrefix: o.topicPrefix });
+  const walk = await openClockWalk({ schedulerUrl: o.urls.scheduler, ingestionUrl: o.urls.ingestion, brokers: o.brokers, topicPrefix: o.topicPrefix, ...(o.databaseUrl !== undefined ? { databaseUrl: o.databaseUrl, outboxSchemas: ['ingestion', 'classifier', 'scheduler', 'messaging'] } : {}) });
   const analytics = new Analytics({ writeKey: o.writeKey, host: o.urls.ingestion, maxEventsInBatch: 500, flushInterval: 10 });
   const totals = { events: 0, mails: 0, answered: 0 };
   const began = Date.now();

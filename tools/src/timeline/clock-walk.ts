@@ -1,4 +1,5 @@
 import { Kafka, logLevel, type Admin } from 'kafkajs';
+import pg from 'pg';
 import { z } from 'zod';
 import { topicName, type TopicKey } from '@lifecycle/contracts';
 
@@ -50,6 +51,14 @@ export interface ClockWalkOptions {
   topicPrefix: string;
   /** The groups to wait for; default `decisionGroups`. */
   groups?: readonly PipelineGroup[];
+  /**
+   * The stack's database: a walk then also waits for the services' outboxes to be empty (what a
+   * service has committed but not yet published shows in no consumer lag). Without it, a quiet
+   * moment of the topics is taken for a quiet pipeline.
+   */
+  databaseUrl?: string;
+  /** The outboxes (service schemas) a wait for the walk's groups looks at; default those of the groups' services. */
+  outboxSchemas?: readonly string[];
   /** Gives up waiting for the pipeline after this long (ms); default 10 minutes. */
   takeInTimeoutMs?: number;
 }
@@ -61,7 +70,7 @@ export interface ClockWalk {
   walkTo(instant: Date): Promise<void>;
   /** Waits until every group (the walk's, or those given) has taken in everything on its topic (no lag, twice in a row). */
   waitUntilTakenIn(only?: readonly PipelineGroup[]): Promise<void>;
-  /** Fires what came due on the walk, as of when each came due; resolves with how many were settled. */
+  /** Fires what came due on the walk, as of when each came due; resolves with how many were settled, once they are published (with a database to tell). */
   fire(): Promise<number>;
   /** One whole step: walk to `instant`, `send` what happened on the way, wait, fire. */
   step(instant: Date, send: () => Promise<void>): Promise<number>;
@@ -112,6 +121,17 @@ export async function openClockWalk(o: ClockWalkOptions): Promise<ClockWalk> {
   // Long enough for an outbox's relay to publish what its service just committed (it is woken by NOTIFY).
   const settleMs = 25;
   const kafka = new Kafka({ clientId: 'lifecycle-clock-walk', brokers: o.brokers, logLevel: logLevel.NOTHING });
+  const pool = o.databaseUrl === undefined ? undefined : new pg.Pool({ connectionString: o.databaseUrl, max: 1 });
+  /** Rows the services of these groups have committed to their outboxes and not yet published. */
+  const unpublished = async (of: readonly PipelineGroup[] | undefined): Promise<number> => {
+    if (pool === undefined) return 0;
+    // Each service's groups are named lifecycle-<service>…, and its outbox is <service>.outbox.
+    const named = of === undefined && o.outboxSchemas !== undefined ? o.outboxSchemas : (of ?? groups).map((g) => /^lifecycle-([a-z]+)/.exec(g.groupId)?.[1] ?? '');
+    const schemas = [...new Set(named)].filter((x) => /^[a-z]+$/.test(x));
+    if (schemas.length === 0) return 0;
+    const { rows } = await pool.query<{ n: number }>(`SELECT (${schemas.map((x) => `(SELECT count(*) FROM ${x}.outbox)`).join(' + ')})::int AS n`);
+    return rows[0]?.n ?? 0;
+  };
   const admin = kafka.admin();
   await admin.connect();
 
@@ -131,7 +151,8 @@ export async function openClockWalk(o: ClockWalkOptions): Promise<ClockWalk> {
       let previous = '';
       let delay = 2;
       for (;;) {
-        const { lag, ends } = await lagAndEnds(admin, o.topicPrefix, only ?? groups);
+        const [{ lag: behind, ends }, waiting] = await Promise.all([lagAndEnds(admin, o.topicPrefix, only ?? groups), unpublished(only)]);
+        const lag = behind + waiting;
         // No lag, and nothing new published a moment later: a service commits its offsets with
         // its rows and its outbox relays right after, so a quiet pipeline shows the same ends twice.
         if (lag === 0 && ends === previous) return;
@@ -141,14 +162,24 @@ export async function openClockWalk(o: ClockWalkOptions): Promise<ClockWalk> {
         delay = Math.min(50, delay * 2);
       }
     },
-    fire: async () => (await call(`${o.schedulerUrl}/admin/clock/fire`, post())).fired ?? 0,
+    fire: async () => {
+      const fired = (await call(`${o.schedulerUrl}/admin/clock/fire`, post())).fired ?? 0;
+      // The requests are out once the scheduler's outbox is empty: a reader of messages.requested then sees them all.
+      for (const deadline = Date.now() + timeoutMs; (await unpublished([{ groupId: 'lifecycle-scheduler', topic: 'messagesRequested' }])) > 0; ) {
+        if (Date.now() > deadline) throw new Error(`the scheduler's outbox did not empty within ${Math.round(timeoutMs / 1000)} s`);
+        await pause(5);
+      }
+      return fired;
+    },
     step: async (instant, send) => {
       await walk.walkTo(instant);
       await send();
       await walk.waitUntilTakenIn();
       return walk.fire();
     },
-    close: () => admin.disconnect(),
+    close: async () => {
+      await Promise.all([admin.disconnect(), pool?.end()]);
+    },
   };
   return walk;
 }

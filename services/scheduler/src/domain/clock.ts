@@ -5,8 +5,8 @@ export interface Clock {
 
 /**
  * How far due jobs may fire, and as of when each is judged. With a clock that runs (or moves
- * with `set`), everything due by now fires, judged now. During a walk, firing is held at the
- * instant the walk began until released, and each job is judged as of the instant it came due.
+ * with `set`), everything due by now fires, judged now. During a walk nothing fires until it is
+ * released; then each job is judged as of the instant it came due.
  */
 export interface FiringHorizon {
   /** Jobs and timers due at or before this instant may fire. */
@@ -27,9 +27,10 @@ export interface SimulatedClock extends Clock {
   /** Moves the clock; time never runs backwards, so an earlier instant is refused. Due jobs fire judged at the new time. */
   set: (instant: Date) => Move;
   /**
-   * Moves the clock as a walk: nothing that comes due on the way fires until `release`, and then
-   * each job is judged as of the instant it came due, as a clock walking there second by second
-   * would have judged it. Lets a driver first send what happened on the way, then fire.
+   * Moves the clock as a walk: nothing fires until `release` (not even what was due before the
+   * walk and planned during it, so the order of a step's inputs cannot change a decision), and
+   * then each job is judged as of the instant it came due, as a clock walking there second by
+   * second would have judged it. Lets a driver first send what happened on the way, then fire.
    */
   walk: (instant: Date) => Move;
   /** Ends the hold of a walk: everything due by now may fire, each as of its due instant. */
@@ -71,7 +72,8 @@ export function simulatedClock(start: Date): SimulatedClock {
     release: () => {
       held = null;
     },
-    firing: () => ({ until: held ?? current, asOfDue }),
+    // Held: nothing is due before the epoch, so nothing is claimed.
+    firing: () => ({ until: held === null ? current : new Date(0), asOfDue }),
     heldAt: () => held,
   };
 }
