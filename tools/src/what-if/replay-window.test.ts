@@ -24,6 +24,12 @@ describe('the steps of a replay', () => {
     expect(steps.map((s) => s.toISOString())).toEqual(['2027-01-02T00:00:00.000Z', '2027-01-03T00:00:00.000Z', '2027-01-03T12:00:00.000Z']);
   });
 
+  it('adds a step just before each given instant inside the window', () => {
+    const window = { from: new Date('2027-01-01T00:00:00Z'), to: new Date('2027-01-03T00:00:00Z') };
+    const steps = walkSteps(window, 86_400_000, [Date.parse('2027-01-01T12:00:00Z'), Date.parse('2027-01-02T00:00:00.001Z'), Date.parse('2026-12-31T00:00:00Z'), Date.parse('2027-01-05T00:00:00Z')]);
+    expect(steps.map((s) => s.toISOString())).toEqual(['2027-01-01T11:59:59.999Z', '2027-01-02T00:00:00.000Z', '2027-01-03T00:00:00.000Z']);
+  });
+
   it('puts each record into the first step at or after it, earlier ones into the first, later ones nowhere', () => {
     const steps = [new Date(10), new Date(20), new Date(30)];
     expect(dueBySteps([25, 3, 10, 11, 31, 20, 30], (n) => n, steps)).toEqual([[3, 10], [11, 20], [25, 30]]);

@@ -24,12 +24,17 @@ export function replayWindow(given: { from?: string | undefined; to?: string | u
   return { from, to };
 }
 
-/** The instants a replay's clock walks to: one step each `stepMs` after `from`, the last exactly `to`. */
-export function walkSteps(window: ReplayWindow, stepMs = DAY_MS): Date[] {
-  const steps: Date[] = [];
-  for (let t = window.from.getTime() + stepMs; t < window.to.getTime(); t += stepMs) steps.push(new Date(t));
-  steps.push(window.to);
-  return steps;
+/**
+ * The instants a replay's clock walks to: one each `stepMs` after `from`, the last exactly `to`,
+ * and one just before each of `splitBefore` inside the window. A step fires what came due in it
+ * only after its records are in, judging consent as it then stands; splitting before a consent
+ * change fires the jobs due earlier that day before the change goes in.
+ */
+export function walkSteps(window: ReplayWindow, stepMs = DAY_MS, splitBefore: readonly number[] = []): Date[] {
+  const steps = new Set<number>([window.to.getTime()]);
+  for (let t = window.from.getTime() + stepMs; t < window.to.getTime(); t += stepMs) steps.add(t);
+  for (const t of splitBefore) if (t - 1 > window.from.getTime() && t - 1 < window.to.getTime()) steps.add(t - 1);
+  return [...steps].sort((a, b) => a - b).map((t) => new Date(t));
 }
 
 /** The records due by each step: those at or before it and after the step before (the first step takes all earlier ones too). */

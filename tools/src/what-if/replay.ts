@@ -28,7 +28,7 @@ export function consentInstant(record: RetainedRecord): number {
 }
 
 const Campaigns = z.object({ campaigns: z.array(z.object({ id: z.string(), enabled: z.boolean() })) });
-const Stats = z.object({ skipped: z.object({ byReason: z.record(z.string(), z.number()) }), cancelled: z.object({ byReason: z.record(z.string(), z.number()) }) });
+const Stats = z.object({ pending: z.number(), skipped: z.object({ byReason: z.record(z.string(), z.number()) }), cancelled: z.object({ byReason: z.record(z.string(), z.number()) }) });
 
 async function getJson<T>(url: string, schema: z.ZodType<T>): Promise<T> {
   const response = await fetch(url);
@@ -83,8 +83,10 @@ async function outcomeOf(stack: IsolatedStack): Promise<ReplayOutcome> {
   }
   const { campaigns } = await getJson(`${stack.urls.scheduler}/campaigns`, Campaigns);
   const skipped: ReplayOutcome['skipped'] = {};
+  const pending: ReplayOutcome['pending'] = {};
   for (const c of campaigns) {
     const stats = await getJson(`${stack.urls.scheduler}/campaigns/${encodeURIComponent(c.id)}/stats`, Stats);
+    if (stats.pending > 0) pending[c.id] = stats.pending;
     const reasons: Record<string, number> = { ...stats.skipped.byReason };
     for (const [reason, n] of Object.entries(stats.cancelled.byReason)) reasons[`cancelled: ${reason}`] = n;
     if (Object.keys(reasons).length > 0) skipped[c.id] = reasons;
@@ -93,5 +95,6 @@ async function outcomeOf(stack: IsolatedStack): Promise<ReplayOutcome> {
     campaigns,
     sent: [...byId.values()].map((m) => ({ campaignId: m.payload.campaignId, customerId: m.customerId, at: m.occurredAt })),
     skipped,
+    pending,
   };
 }

@@ -27,6 +27,7 @@ describe('comparing the candidate replay with the live one', () => {
       { campaignId: 'review', customerId: 'a', at: '2026-12-03T10:00:00.000Z' },
     ],
     skipped: { review: { unsubscribed: 2, stale: 1 } },
+    pending: {},
   };
   const candidate: ReplayOutcome = {
     campaigns: [
@@ -41,6 +42,7 @@ describe('comparing the candidate replay with the live one', () => {
       { campaignId: 'follow-up', customerId: 'a', at: '2026-12-09T10:00:00.000Z' },
     ],
     skipped: { review: { unsubscribed: 2, stale: 1 }, 'follow-up': { frequency_cap: 1 } },
+    pending: { 'follow-up': 2 },
   };
   const report = compareReplays(live, candidate);
 
@@ -50,8 +52,8 @@ describe('comparing the candidate replay with the live one', () => {
       ['review', 'unchanged'],
       ['thanks', 'changed'],
     ]);
-    expect(report[2]?.candidate).toEqual({ enabled: true, sent: 2, byWeek: { '2026-W49': 1, '2026-W50': 1 }, skipped: {} });
-    expect(report[0]?.difference).toEqual({ sent: 1, byWeek: { '2026-W50': 1 }, skipped: { frequency_cap: 1 }, onlyCandidate: [{ customerId: 'a', at: '2026-12-09T10:00:00.000Z' }], onlyLive: [], onlyCandidateTotal: 1, onlyLiveTotal: 0 });
+    expect(report[2]?.candidate).toEqual({ enabled: true, sent: 2, byWeek: { '2026-W49': 1, '2026-W50': 1 }, skipped: {}, pendingAtEnd: 0 });
+    expect(report[0]?.difference).toEqual({ sent: 1, byWeek: { '2026-W50': 1 }, skipped: { frequency_cap: 1 }, pendingAtEnd: 2, onlyCandidate: [{ customerId: 'a', at: '2026-12-09T10:00:00.000Z' }], onlyLive: [], onlyCandidateTotal: 1, onlyLiveTotal: 0 });
   });
 
   it('matches messages on customer and instant: a moved message is one only the candidate sends and one only the live set sends', () => {
@@ -64,7 +66,7 @@ describe('comparing the candidate replay with the live one', () => {
   });
 
   it('calls a campaign the candidate folder lacks removed, and one it disables changed', () => {
-    const removed = compareReplays(live, { ...live, campaigns: [{ id: 'thanks', enabled: true }], sent: live.sent.filter((m) => m.campaignId === 'thanks'), skipped: {} });
+    const removed = compareReplays(live, { ...live, campaigns: [{ id: 'thanks', enabled: true }], sent: live.sent.filter((m) => m.campaignId === 'thanks'), skipped: {}, pending: {} });
     expect(removed.find((c) => c.campaignId === 'review')).toMatchObject({ verdict: 'removed', candidate: { enabled: null, sent: 0 }, difference: { sent: -1, skipped: { stale: -1, unsubscribed: -2 } } });
     const disabled = compareReplays({ ...live, sent: [], skipped: {} }, { ...live, campaigns: [{ id: 'thanks', enabled: true }, { id: 'review', enabled: false }], sent: [], skipped: {} });
     expect(disabled.find((c) => c.campaignId === 'review')?.verdict).toBe('changed');
@@ -84,6 +86,7 @@ describe('comparing the candidate replay with the live one', () => {
       '  week       candidate   live   difference',
       '  2026-W50          1      0           +1',
       '  skipped: frequency_cap 1 (live 0)',
+      '  due after the window: 2 (live 0)',
       '  only with the candidate (1): a at 2026-12-09T10:00:00.000Z',
       '',
       'thanks (changed; live enabled, candidate enabled): would send 2, live 2 (0)',

@@ -15,8 +15,10 @@ export interface ReplayOutcome {
   /** The campaigns of the folder replayed, with whether each is enabled. */
   campaigns: { id: string; enabled: boolean }[];
   sent: ReplayedMessage[];
-  /** Per campaign, jobs skipped or cancelled, by reason (`skipped:stale`, `cancelled:exit`, …). */
+  /** Per campaign, jobs skipped or cancelled, by reason (`stale`, `cancelled: exit`, …). */
   skipped: Record<string, Record<string, number>>;
+  /** Per campaign, jobs planned and due after the window's end: not sent in it. */
+  pending: Record<string, number>;
 }
 
 export interface Example {
@@ -31,6 +33,8 @@ export interface SideReport {
   /** Messages per ISO week (`2026-W49`, weeks starting Monday, UTC). */
   byWeek: Record<string, number>;
   skipped: Record<string, number>;
+  /** Planned and due after the window's end. */
+  pendingAtEnd: number;
 }
 
 export interface CampaignReport {
@@ -44,6 +48,7 @@ export interface CampaignReport {
     sent: number;
     byWeek: Record<string, number>;
     skipped: Record<string, number>;
+    pendingAtEnd: number;
     /** Messages (customer and instant) only the candidate set sends, and only the live set, the first few. */
     onlyCandidate: Example[];
     onlyLive: Example[];
@@ -113,7 +118,7 @@ function side(outcome: ReplayOutcome, campaignId: string): { report: SideReport;
   const campaign = outcome.campaigns.find((c) => c.id === campaignId);
   return {
     messages,
-    report: { enabled: campaign?.enabled ?? null, sent: messages.length, byWeek: countBy(messages, (m) => isoWeek(m.at)), skipped: sorted(outcome.skipped[campaignId] ?? {}) },
+    report: { enabled: campaign?.enabled ?? null, sent: messages.length, byWeek: countBy(messages, (m) => isoWeek(m.at)), skipped: sorted(outcome.skipped[campaignId] ?? {}), pendingAtEnd: outcome.pending[campaignId] ?? 0 },
   };
 }
 
@@ -131,7 +136,7 @@ export function compareReplays(live: ReplayOutcome, candidate: ReplayOutcome, ex
         ? 'removed'
         : l.report.enabled === null && c.report.enabled !== null
           ? 'added'
-          : onlyCandidate.length + onlyLive.length > 0 || Object.keys(skipped).length > 0 || c.report.enabled !== l.report.enabled
+          : onlyCandidate.length + onlyLive.length > 0 || Object.keys(skipped).length > 0 || c.report.pendingAtEnd !== l.report.pendingAtEnd || c.report.enabled !== l.report.enabled
             ? 'changed'
             : 'unchanged';
     const example = (m: ReplayedMessage): Example => ({ customerId: m.customerId, at: m.at });
@@ -144,6 +149,7 @@ export function compareReplays(live: ReplayOutcome, candidate: ReplayOutcome, ex
         sent: c.report.sent - l.report.sent,
         byWeek: subtract(c.report.byWeek, l.report.byWeek),
         skipped,
+        pendingAtEnd: c.report.pendingAtEnd - l.report.pendingAtEnd,
         onlyCandidate: onlyCandidate.slice(0, examples).map(example),
         onlyLive: onlyLive.slice(0, examples).map(example),
         onlyCandidateTotal: onlyCandidate.length,
@@ -179,6 +185,7 @@ export function formatReport(report: WhatIfReport): string[] {
     }
     const reasons = [...new Set([...Object.keys(c.candidate.skipped), ...Object.keys(c.live.skipped)])].sort();
     if (reasons.length > 0) lines.push(`  skipped: ${reasons.map((r) => `${r} ${c.candidate.skipped[r] ?? 0} (live ${c.live.skipped[r] ?? 0})`).join(', ')}`);
+    if (c.candidate.pendingAtEnd + c.live.pendingAtEnd > 0) lines.push(`  due after the window: ${c.candidate.pendingAtEnd} (live ${c.live.pendingAtEnd})`);
     const list = (xs: Example[], total: number): string => `${xs.map((x) => `${x.customerId} at ${x.at}`).join(', ')}${total > xs.length ? `, … ${total - xs.length} more` : ''}`;
     if (d.onlyCandidateTotal > 0) lines.push(`  only with the candidate (${d.onlyCandidateTotal}): ${list(d.onlyCandidate, d.onlyCandidateTotal)}`);
     if (d.onlyLiveTotal > 0) lines.push(`  only with the live set (${d.onlyLiveTotal}): ${list(d.onlyLive, d.onlyLiveTotal)}`);
@@ -188,7 +195,8 @@ export function formatReport(report: WhatIfReport): string[] {
     lines.push('Unchanged:');
     for (const c of unchanged) {
       const skipped = Object.entries(c.candidate.skipped).map(([r, n]) => `${r} ${n}`).join(', ');
-      lines.push(`  ${c.campaignId}${c.candidate.enabled === false ? ' (disabled)' : ''}: ${c.candidate.sent} message(s)${skipped === '' ? '' : `; skipped ${skipped}`}`);
+      const later = c.candidate.pendingAtEnd > 0 ? `; ${c.candidate.pendingAtEnd} due after the window` : '';
+      lines.push(`  ${c.campaignId}${c.candidate.enabled === false ? ' (disabled)' : ''}: ${c.candidate.sent} message(s)${skipped === '' ? '' : `; skipped ${skipped}`}${later}`);
     }
   }
   return lines;

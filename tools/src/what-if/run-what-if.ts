@@ -55,12 +55,12 @@ export async function runWhatIf(o: WhatIfOptions): Promise<number> {
   const commerce = retained.filter((r) => r.timestamp >= window.from.getTime() && r.timestamp <= window.to.getTime());
   const consent = (await readRetained(kafka, consentTopic, o.topicPrefix)).filter((r) => consentInstant(r) <= window.to.getTime());
   const earliest = retained.length === 0 ? null : new Date(Math.min(...retained.map((r) => r.timestamp)));
-  const input: ReplayInput = { commerce, consent, steps: walkSteps(window) };
+  const input: ReplayInput = { commerce, consent, steps: walkSteps(window, 86_400_000, consent.map(consentInstant)) };
   const before = consent.filter((r) => consentInstant(r) < window.from.getTime()).length;
   const note = [
     `${commerce.length} ${commerceTopic} record(s) received in the window, at their receipt times`,
     `${consent.length} ${consentTopic} record(s) (${before} from before the window, put on at its start; the rest at the instants messaging recorded them)`,
-    `a day per step, ${input.steps.length} step(s)`,
+    `a day per step and one just before each consent change, ${input.steps.length} step(s)`,
     earliest === null ? `${commerceTopic} retains nothing` : `${commerceTopic} retains records from ${earliest.toISOString()}`,
     'customers\u2019 history before the window is not replayed; nothing was sent (no messaging service: requests stayed on the replays\u2019 own topics)',
   ].join('; ');

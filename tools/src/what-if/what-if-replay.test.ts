@@ -51,12 +51,16 @@ const calls: Call[] = [
   identify('c1', at(0, 10)),
   { ...track('c1', 'Order Completed', at(1, 13), order('o-1'), { sentAt: new Date(at(1, 13).getTime() + 1_000).toISOString() }), receivedAt: new Date(at(1, 12).getTime() + 1_000) },
   track('c1', 'Order Delivered', at(3, 12), { order_id: 'o-1' }),
+  // … and orders again on day 11, delivered on day 12: its review request is due after the window.
+  track('c1', 'Order Completed', at(11, 12), order('o-1b')),
+  track('c1', 'Order Delivered', at(12, 12), { order_id: 'o-1b' }),
   // c2: orders late on day 2, delivered on day 4, reviews on day 8 (the review request exits).
   identify('c2', at(0, 11)),
   track('c2', 'Order Completed', at(2, 22), order('o-2')),
   track('c2', 'Order Delivered', at(4, 15), { order_id: 'o-2' }),
   track('c2', 'Product Reviewed', at(8, 9), { product_id: 'MUG-STONE', rating: 5 }),
-  // c3: orders on day 5, delivered on day 6, unsubscribes on day 8 (consent.changes below).
+  // c3: orders on day 5, delivered on day 6, unsubscribes on day 7 at 12:00 (consent.changes below),
+  // two hours after the follow-up the candidate sends it that day.
   identify('c3', at(0, 12)),
   track('c3', 'Order Completed', at(5, 12), order('o-3')),
   track('c3', 'Order Delivered', at(6, 12), { order_id: 'o-3' }),
@@ -106,7 +110,7 @@ beforeAll(async () => {
     acks: -1,
     topicMessages: [
       { topic: topicName(infra.prefix, 'commerceEvents'), messages: calls.map((c) => ({ key: String(c.call.userId), value: JSON.stringify(c.call), timestamp: String(c.receivedAt.getTime()) })) },
-      { topic: topicName(infra.prefix, 'consentChanges'), messages: [unsubscribe('c5', at(-3)), unsubscribe('c3', at(8, 12))].map((c) => ({ key: c.customerId, value: JSON.stringify(c), timestamp: String(Date.parse(c.occurredAt)) })) },
+      { topic: topicName(infra.prefix, 'consentChanges'), messages: [unsubscribe('c5', at(-3)), unsubscribe('c3', at(7, 12))].map((c) => ({ key: c.customerId, value: JSON.stringify(c), timestamp: String(Date.parse(c.occurredAt)) })) },
     ],
   });
   await producer.disconnect();
@@ -142,19 +146,19 @@ describe('what-if on a fixture worked out by hand', () => {
   it('replays the window’s records and the consent changes up to its end', () => {
     expect(report.from).toBe(iso(0));
     expect(report.to).toBe(iso(14));
-    expect(report.replayed).toMatchObject({ commerceEvents: 12, consentChanges: 2, consentChangesBeforeWindow: 1, steps: 14 });
+    expect(report.replayed).toMatchObject({ commerceEvents: 14, consentChanges: 2, consentChangesBeforeWindow: 1, steps: 15 });
   });
 
   it('moves every thank-you an hour later, at the original order instants (the fast client’s corrected)', () => {
     const c = campaign('post-purchase-thank-you');
-    const live = [iso(1, 12), iso(2, 12), iso(2, 22), iso(5, 12)];
-    const candidate = [iso(1, 13), iso(2, 13), iso(2, 23), iso(5, 13)];
+    const live = [iso(1, 12), iso(2, 12), iso(2, 22), iso(5, 12), iso(11, 12)];
+    const candidate = [iso(1, 13), iso(2, 13), iso(2, 23), iso(5, 13), iso(11, 13)];
     expect(c.verdict).toBe('changed');
-    expect(c.live).toMatchObject({ enabled: true, sent: 4, byWeek: weeks(...live), skipped: {} });
-    expect(c.candidate).toMatchObject({ enabled: true, sent: 4, byWeek: weeks(...candidate), skipped: {} });
+    expect(c.live).toMatchObject({ enabled: true, sent: 5, byWeek: weeks(...live), skipped: {}, pendingAtEnd: 0 });
+    expect(c.candidate).toMatchObject({ enabled: true, sent: 5, byWeek: weeks(...candidate), skipped: {}, pendingAtEnd: 0 });
     expect(c.difference.sent).toBe(0);
-    expect(c.difference.onlyCandidateTotal).toBe(4);
-    expect(c.difference.onlyLiveTotal).toBe(4);
+    expect(c.difference.onlyCandidateTotal).toBe(5);
+    expect(c.difference.onlyLiveTotal).toBe(5);
     expect(c.difference.onlyCandidate).toEqual([
       { customerId: 'c1', at: iso(1, 13) },
       { customerId: 'c5', at: iso(2, 13) },
@@ -163,24 +167,25 @@ describe('what-if on a fixture worked out by hand', () => {
     expect(c.difference.onlyLive[0]).toEqual({ customerId: 'c1', at: iso(1, 12) });
   });
 
-  it('shows what disabling the review request takes away: one request, an exit and an unsubscribe skip', () => {
+  it('shows what disabling the review request takes away: one request, an exit, an unsubscribe skip and one due later', () => {
     const c = campaign('review-request');
     expect(c.verdict).toBe('changed');
-    expect(c.live).toMatchObject({ enabled: true, sent: 1, byWeek: weeks(iso(10, 10)), skipped: { 'cancelled: exit': 1, unsubscribed: 1 } });
-    expect(c.candidate).toMatchObject({ enabled: false, sent: 0, byWeek: {} });
-    expect(c.difference).toMatchObject({ sent: -1, onlyLive: [{ customerId: 'c1', at: iso(10, 10) }], onlyCandidateTotal: 0 });
+    expect(c.live).toEqual({ enabled: true, sent: 1, byWeek: weeks(iso(10, 10)), skipped: { 'cancelled: exit': 1, unsubscribed: 1 }, pendingAtEnd: 1 });
+    expect(c.candidate).toEqual({ enabled: false, sent: 0, byWeek: {}, skipped: {}, pendingAtEnd: 0 });
+    expect(c.difference).toMatchObject({ sent: -1, pendingAtEnd: -1, onlyLive: [{ customerId: 'c1', at: iso(10, 10) }], onlyCandidateTotal: 0 });
   });
 
-  it('shows what the added follow-up sends, and that it skips the customer who left before the window', () => {
+  it('shows what the added follow-up sends: to the customer who leaves later that day, not to the one who left before the window', () => {
     const c = campaign('order-follow-up');
     expect(c.verdict).toBe('added');
-    expect(c.live).toEqual({ enabled: null, sent: 0, byWeek: {}, skipped: {} });
-    expect(c.candidate).toEqual({ enabled: true, sent: 3, byWeek: weeks(iso(3, 10), iso(4, 10), iso(7, 10)), skipped: { unsubscribed: 1 } });
+    expect(c.live).toEqual({ enabled: null, sent: 0, byWeek: {}, skipped: {}, pendingAtEnd: 0 });
+    expect(c.candidate).toEqual({ enabled: true, sent: 4, byWeek: weeks(iso(3, 10), iso(4, 10), iso(7, 10), iso(13, 10)), skipped: { unsubscribed: 1 }, pendingAtEnd: 0 });
     expect(c.difference.onlyCandidate).toEqual([
       { customerId: 'c1', at: iso(3, 10) },
       { customerId: 'c2', at: iso(4, 10) },
       { customerId: 'c3', at: iso(7, 10) },
     ]);
+    expect(c.difference.onlyCandidateTotal).toBe(4);
   });
 
   it('refuses a candidate folder that fails campaigns:check, naming file and line, and replays nothing', async () => {
