@@ -57,7 +57,8 @@ export async function replay(stack: IsolatedStack, input: ReplayInput, onStep: (
         { topic: topicName(stack.prefix, 'commerceEvents'), messages: messages(commerce[i] ?? []) },
       ].filter((t) => t.messages.length > 0);
       let fired = await walk.step(step, async () => {
-        if (topicMessages.length > 0) await producer.sendBatch({ topicMessages, acks: -1 });
+        // In slices: a busy day's records in one request would pass the broker's message.max.bytes.
+        for (const { topic, messages: all } of topicMessages) for (let at = 0; at < all.length; at += 500) await producer.send({ topic, messages: all.slice(at, at + 500), acks: -1 });
       });
       for (let round = 0; round < 20 && fired > 0; round++) {
         await walk.waitUntilTakenIn();
@@ -74,7 +75,7 @@ export async function replay(stack: IsolatedStack, input: ReplayInput, onStep: (
 
 /** What the stack's scheduler requested (its `messages.requested`) and skipped (its stats API). */
 async function outcomeOf(stack: IsolatedStack): Promise<ReplayOutcome> {
-  const records = await readRetained(stack.kafka, topicName(stack.prefix, 'messagesRequested'), stack.prefix);
+  const { records } = await readRetained(stack.kafka, topicName(stack.prefix, 'messagesRequested'), stack.prefix);
   const byId = new Map<string, MessageRequested>();
   for (const r of records) {
     const parsed = MessageRequested.safeParse(JSON.parse(r.value?.toString('utf8') ?? 'null'));

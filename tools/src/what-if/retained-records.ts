@@ -10,12 +10,20 @@ export interface RetainedRecord {
   timestamp: number;
 }
 
+export interface Retained {
+  /** The records `keep` kept. */
+  records: RetainedRecord[];
+  /** The earliest timestamp of any record the topic retains; null when it retains none. */
+  earliest: number | null;
+}
+
 /**
  * Reads everything a topic retains right now, from each partition's start to the end offsets of
- * the moment it begins (records added meanwhile are not waited for). A consumer group of its own,
+ * the moment it begins (records added meanwhile are not waited for), keeping those `keep` keeps
+ * (a year of events need not sit in memory for a month's window). A consumer group of its own,
  * named after `groupPrefix`, deleted at the end: it commits nothing and leaves nothing behind.
  */
-export async function readRetained(kafka: Kafka, topic: string, groupPrefix: string, timeoutMs = 120_000): Promise<RetainedRecord[]> {
+export async function readRetained(kafka: Kafka, topic: string, groupPrefix: string, keep: (r: RetainedRecord) => boolean = () => true, timeoutMs = 300_000): Promise<Retained> {
   const admin = kafka.admin();
   await admin.connect();
   const groupId = `${groupPrefix}what-if-reader-${randomBytes(4).toString('hex')}`;
@@ -23,8 +31,9 @@ export async function readRetained(kafka: Kafka, topic: string, groupPrefix: str
   try {
     const ends = new Map<number, number>();
     for (const p of await admin.fetchTopicOffsets(topic)) if (Number(p.high) > Number(p.low)) ends.set(p.partition, Number(p.high));
-    if (ends.size === 0) return [];
+    if (ends.size === 0) return { records: [], earliest: null };
     const records: RetainedRecord[] = [];
+    let earliest: number | null = null;
     const left = new Set(ends.keys());
     let finish = (): void => {};
     const done = new Promise<void>((resolve) => (finish = resolve));
@@ -37,7 +46,9 @@ export async function readRetained(kafka: Kafka, topic: string, groupPrefix: str
         if (end === undefined || Number(message.offset) >= end) return;
         const headers: Record<string, Buffer> = {};
         for (const [k, v] of Object.entries(message.headers ?? {})) if (Buffer.isBuffer(v)) headers[k] = v;
-        records.push({ key: message.key, value: message.value, headers, timestamp: Number(message.timestamp) });
+        const record = { key: message.key, value: message.value, headers, timestamp: Number(message.timestamp) };
+        earliest = Math.min(earliest ?? record.timestamp, record.timestamp);
+        if (keep(record)) records.push(record);
         if (Number(message.offset) >= end - 1) {
           left.delete(partition);
           if (left.size === 0) finish();
@@ -51,7 +62,7 @@ export async function readRetained(kafka: Kafka, topic: string, groupPrefix: str
     } finally {
       clearTimeout(timer);
     }
-    return records;
+    return { records, earliest };
   } finally {
     await consumer.disconnect().catch(() => undefined);
     await admin.deleteGroups([groupId]).catch(() => undefined);

@@ -51,10 +51,15 @@ export async function runWhatIf(o: WhatIfOptions): Promise<number> {
   const kafka = new Kafka({ clientId: 'lifecycle-what-if', brokers: o.brokers, logLevel: logLevel.NOTHING });
   const commerceTopic = topicName(o.topicPrefix, 'commerceEvents');
   const consentTopic = topicName(o.topicPrefix, 'consentChanges');
-  const retained = await readRetained(kafka, commerceTopic, o.topicPrefix);
-  const commerce = retained.filter((r) => r.timestamp >= window.from.getTime() && r.timestamp <= window.to.getTime());
-  const consent = (await readRetained(kafka, consentTopic, o.topicPrefix)).filter((r) => consentInstant(r) <= window.to.getTime());
-  const earliest = retained.length === 0 ? null : new Date(Math.min(...retained.map((r) => r.timestamp)));
+  const missing = await missingTopics(kafka, [commerceTopic, consentTopic]);
+  if (missing.length > 0) {
+    o.say(`no topic ${missing.join(', ')} on ${o.brokers.join(',')}: run what-if with the live stack's KAFKA_BROKERS and TOPIC_PREFIX`);
+    return 1;
+  }
+  const retained = await readRetained(kafka, commerceTopic, o.topicPrefix, (r) => r.timestamp >= window.from.getTime() && r.timestamp <= window.to.getTime());
+  const commerce = retained.records;
+  const consent = (await readRetained(kafka, consentTopic, o.topicPrefix, (r) => consentInstant(r) <= window.to.getTime())).records;
+  const earliest = retained.earliest === null ? null : new Date(retained.earliest);
   const input: ReplayInput = { commerce, consent, steps: walkSteps(window, 86_400_000, consent.map(consentInstant)) };
   const before = consent.filter((r) => consentInstant(r) < window.from.getTime()).length;
   const note = [
@@ -108,5 +113,16 @@ export async function runWhatIf(o: WhatIfOptions): Promise<number> {
     await Promise.all(cleanups.map((dispose) => dispose().catch(() => undefined)));
     process.off('SIGINT', interrupted);
     process.off('SIGTERM', interrupted);
+  }
+}
+
+async function missingTopics(kafka: Kafka, topics: string[]): Promise<string[]> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const existing = new Set(await admin.listTopics());
+    return topics.filter((t) => !existing.has(t));
+  } finally {
+    await admin.disconnect();
   }
 }
