@@ -2,11 +2,16 @@ import { describe, expect, it } from 'vitest';
 import { classifierGroups } from '../../services/classifier/src/rebuild.ts';
 import { ingestionConsumerGroup } from '../../services/ingestion/src/app.ts';
 import { schedulerConsumerGroups } from '../../services/scheduler/src/app.ts';
-import { decisionGroups } from '../../tools/src/timeline/clock-walk.ts';
+import { messagingConsumerGroups } from '../../services/messaging/src/app.ts';
+import { decisionGroups, messagingGroups } from '../../tools/src/timeline/clock-walk.ts';
 
 describe('the groups a walk waits for', () => {
   it('are every consumer group of ingestion, the classifier and the scheduler, with its topic', () => {
     const services = [ingestionConsumerGroup, ...classifierGroups, ...schedulerConsumerGroups].map((g) => `${g.groupId} ${g.topic}`).sort();
     expect(decisionGroups.map((g) => `${g.groupId} ${g.topic}`).sort()).toEqual(services);
+  });
+
+  it('and messaging’s, for a walk that waits for the mail to go out', () => {
+    expect(messagingGroups.map((g) => `${g.groupId} ${g.topic}`).sort()).toEqual(Object.values(messagingConsumerGroups).map((g) => `${g.groupId} ${g.topic}`).sort());
   });
 });

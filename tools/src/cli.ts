@@ -29,9 +29,12 @@ Commands:
 ${messagingUsage}
 ${schedulerUsage}
 ${classifierUsage('classifier:')}
-  demo                  Play the demo store for a year against a running stack started with
-                        CLOCK=simulated (CLOCK_START before --start): customers browse, order,
-                        review and answer mail through the Segment HTTP API; a summary at the end.
+  demo                  Play the demo store for a year: customers browse, order, review and answer
+                        mail through the Segment HTTP API, and open, click and unsubscribe through
+                        messaging's signed SendGrid webhook; a summary at the end. With no stack
+                        running, it starts one (CLOCK=simulated, database lifecycle_demo, topic
+                        prefix demo., both emptied first) and keeps it running until Ctrl-C;
+                        otherwise it uses the running one, which must run CLOCK=simulated.
       --customers N       (default 2000)   --days N (default 365)   --seed N (default 1)
       --start YYYY-MM-DD  the year's first local date (default 2027-01-01)
       --step-hours N      how far the clock walks per step (default 24; 1 to 24): each step
@@ -144,22 +147,23 @@ async function demo(args: string[]): Promise<number> {
     return n;
   };
   if (!/^\d{4}-\d{2}-\d{2}$/.test(values.start) || Number.isNaN(Date.parse(values.start))) throw new UsageError(`--start takes a date as YYYY-MM-DD, not ${values.start}`);
-  const { readStackConfig, serviceUrl } = await import('./stack-config.ts');
-  const { runDemo } = await import('./demo/run-demo.ts');
+  const { readStackConfig, servicePorts } = await import('./stack-config.ts');
+  const { defaultDemoStore, runDemoCommand } = await import('./demo/demo-stack.ts');
   const config = readStackConfig(process.env);
-  const url = (port: number): string => serviceUrl(config.host, port);
-  return runDemo({
+  return runDemoCommand({
     customers: whole('customers', values.customers, 100_000),
     days: whole('days', values.days, 3_660),
     seed: whole('seed', values.seed, 2 ** 31),
     start: values.start,
     stepHours: whole('step-hours', values['step-hours'], 24),
-    brokers: config.brokersFromEnv ?? [`127.0.0.1:${defaultBrokerOptions(say).brokerPort}`],
-    topicPrefix: config.topicPrefix,
-    urls: { ingestion: url(3001), classifier: url(3002), scheduler: url(3003) },
     writeKey: process.env.DEMO_WRITE_KEY ?? 'dev-write-key',
     say,
     progress: (line) => (process.stdout.isTTY ? process.stdout.write(`\r${label} ${line}`) : say(line)),
+    env: process.env,
+    config,
+    ports: servicePorts(),
+    store: defaultDemoStore(config),
+    color,
   });
 }
 

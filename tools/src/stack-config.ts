@@ -17,6 +17,12 @@ export function isServiceName(name: string): name is ServiceName {
   return serviceCatalog.some((s) => s.name === name);
 }
 
+/** Each service's port: the catalog's, unless `overrides` names another. */
+export function servicePorts(overrides: Partial<Record<ServiceName, number>> = {}): Record<ServiceName, number> {
+  const port = (name: ServiceName): number => overrides[name] ?? serviceCatalog.find((s) => s.name === name)?.port ?? 0;
+  return { ingestion: port('ingestion'), classifier: port('classifier'), scheduler: port('scheduler'), messaging: port('messaging') };
+}
+
 /** The entry point of a service, relative to the repository root. */
 export function serviceEntry(name: ServiceName): string {
   return join('services', name, 'src', 'main.ts');

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import { DEMO_WEBHOOK_PUBLIC_KEY } from './demo/demo-webhook-key.ts';
 import { portAnswers, repoRoot } from './kafka-broker.ts';
 import { describeTopicLayout, differingNote, ensureKafka, ensureStackDatabase, ensureStackTopics } from './local-infra.ts';
 import { serviceColors } from './log-format.ts';
@@ -11,6 +12,7 @@ import {
   redactUrl,
   serviceCatalog,
   serviceEntry,
+  servicePorts,
   serviceUrl,
   type ServiceName,
   type StackConfig,
@@ -25,12 +27,21 @@ export interface StartOptions {
   say: (line: string) => void;
   /** Colours for a terminal. */
   color: boolean;
+  /** Ports other than the catalog's, e.g. for a test beside a developer's stack. */
+  ports?: Partial<Record<ServiceName, number>>;
+  /** Called once every service answers `/readyz`, instead of the hint to send a sample order. */
+  onAllReady?: () => void;
+  /** Stops the services as Ctrl-C does. */
+  stopSignal?: AbortSignal;
+  /** The banner's closing hints, instead of the ones for a developer's stack. */
+  hints?: string[];
 }
 
 /** `./lifecycle start`: infrastructure, banner, then the services in the foreground until Ctrl-C. */
 export async function startStack(opts: StartOptions): Promise<number> {
   const config = readStackConfig(opts.env);
-  const selected = serviceCatalog.filter((s) => opts.only.length === 0 || opts.only.includes(s.name));
+  const ports = servicePorts(opts.ports);
+  const selected = serviceCatalog.filter((s) => opts.only.length === 0 || opts.only.includes(s.name)).map((s) => ({ name: s.name, port: ports[s.name] }));
   const missing = selected.filter((s) => !existsSync(join(repoRoot, serviceEntry(s.name))));
   if (missing.length > 0) {
     const present = selected.filter((s) => !missing.includes(s)).map((s) => s.name);
@@ -49,7 +60,11 @@ export async function startStack(opts: StartOptions): Promise<number> {
   const topics = await ensureStackTopics(kafka.brokers, config.topicPrefix, config.topicSettings);
   for (const topic of topics.differing) opts.say(differingNote(topic));
   mkdirSync(config.outboxDir, { recursive: true });
-  const devDefaults = localDevelopmentDefaults(opts.env);
+  // Unsubscribe links point at messaging wherever it listens (unless PUBLIC_URL says otherwise).
+  const devDefaults: NodeJS.ProcessEnv = { ...localDevelopmentDefaults(opts.env), ...simulatedStackDefaults(opts.env), PUBLIC_URL: serviceUrl(config.host, ports.messaging) };
+  if (devDefaults.SENDGRID_WEBHOOK_PUBLIC_KEY !== undefined && opts.env.SENDGRID_WEBHOOK_PUBLIC_KEY === undefined) {
+    opts.say('CLOCK=simulated: messaging verifies SendGrid webhooks with the demo key (tools/src/demo/demo-webhook-key.ts), so ./lifecycle demo can report opens, clicks and unsubscribes; set SENDGRID_WEBHOOK_PUBLIC_KEY for another');
+  }
 
   const services: ServiceProcessSpec[] = selected.map((s) => ({
     name: s.name,
@@ -58,7 +73,7 @@ export async function startStack(opts: StartOptions): Promise<number> {
     url: serviceUrl(config.host, s.port),
     env: serviceEnv({ ...devDefaults, ...opts.env }, config, kafka.brokers, s.port),
   }));
-  for (const line of banner({ config, kafka, database, topics, services })) process.stdout.write(`${line}\n`);
+  for (const line of banner({ config, kafka, database, topics, services, hints: opts.hints })) process.stdout.write(`${line}\n`);
 
   const nameWidth = Math.max(...serviceCatalog.map((s) => s.name.length));
   return superviseServices({
@@ -71,7 +86,8 @@ export async function startStack(opts: StartOptions): Promise<number> {
       color: opts.color,
       serviceColor: serviceColors[serviceCatalog.findIndex((s) => s.name === name) % serviceColors.length],
     }),
-    onAllReady: () => opts.say(`all ${services.length} services are ready; in another terminal: ./lifecycle send-sample-order`),
+    stopSignal: opts.stopSignal,
+    onAllReady: opts.onAllReady ?? (() => opts.say(`all ${services.length} services are ready; in another terminal: ./lifecycle send-sample-order`)),
   });
 }
 
@@ -97,6 +113,15 @@ function localDevelopmentDefaults(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   return { INGESTION_WRITE_KEY_HASHES: DEV_WRITE_KEY_HASH, UNSUBSCRIBE_SECRET: secret };
 }
 
+/**
+ * A stack on a simulated clock is for demos and tests: unless SENDGRID_WEBHOOK_PUBLIC_KEY is set,
+ * messaging takes the demo's public key, so the demo's signed webhook posts are accepted. A stack
+ * on the system clock gets nothing here: its webhook stays closed (503) until a real key is set.
+ */
+export function simulatedStackDefaults(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return env.CLOCK === 'simulated' && env.SENDGRID_WEBHOOK_PUBLIC_KEY === undefined ? { SENDGRID_WEBHOOK_PUBLIC_KEY: DEMO_WEBHOOK_PUBLIC_KEY } : {};
+}
+
 /** What each service is given: the parent's environment, with the stack's settings made explicit. */
 function serviceEnv(env: NodeJS.ProcessEnv, config: StackConfig, brokers: string[], port: number): NodeJS.ProcessEnv {
   return {
@@ -116,8 +141,14 @@ function banner(input: {
   database: 'created' | 'exists';
   topics: { created: string[]; all: string[]; planned: Parameters<typeof describeTopicLayout>[0]['planned']; brokerCount: number };
   services: ServiceProcessSpec[];
+  hints: string[] | undefined;
 }): string[] {
   const { config, kafka, database, topics, services } = input;
+  const hints = input.hints ?? [
+    '  Send a sample order from another terminal:  ./lifecycle send-sample-order',
+    '  A service that dies is restarted (1 s, 2 s, 4 s … up to 30 s); the others keep running.',
+    '  Stop with Ctrl-C (Kafka keeps running in the background).',
+  ];
   const outbox = relative(repoRoot, config.outboxDir);
   const local = kafka.brokers.length > 1 ? `local cluster of ${kafka.brokers.length}` : 'local broker';
   const kafkaNote = kafka.origin === 'KAFKA_BROKERS' ? 'from KAFKA_BROKERS' : `${local}, ${kafka.origin}; ./lifecycle stop-kafka stops it`;
@@ -134,9 +165,7 @@ function banner(input: {
     `  Outbox      ${outbox === '' || outbox.startsWith('..') ? config.outboxDir : `${outbox}/`}  (emails land here when SENDGRID_API_KEY is unset)`,
     ...services.map((s, i) => `  ${i === 0 ? 'Services' : '        '}    ${s.name.padEnd(width)}  ${s.url}`),
     '',
-    '  Send a sample order from another terminal:  ./lifecycle send-sample-order',
-    '  A service that dies is restarted (1 s, 2 s, 4 s … up to 30 s); the others keep running.',
-    '  Stop with Ctrl-C (Kafka keeps running in the background).',
+    ...hints,
     '',
   ];
 }

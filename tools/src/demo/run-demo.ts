@@ -1,19 +1,20 @@
-import { randomUUID } from 'node:crypto';
 import { Analytics } from '@segment/analytics-node';
-import { Kafka, logLevel } from 'kafkajs';
 import { z } from 'zod';
-import { MessageRequested, topicName } from '@lifecycle/contracts';
-import { openClockWalk } from '../timeline/clock-walk.ts';
+import type { MessageRequested } from '@lifecycle/contracts';
+import { messagingGroups, openClockWalk } from '../timeline/clock-walk.ts';
 import { demoCustomers } from './store-customers.ts';
 import { seededRandom } from './seeded-random.ts';
 import { dayDate, demoStore, type DemoCall } from './store-simulation.ts';
+import { followTopic } from './follow-topic.ts';
+import { startMailEngagement, type EngagementTotals, type SendGridWebhookEvent } from './mail-engagement.ts';
 
 /**
  * `./lifecycle demo`: plays the demo store for a year against a running stack whose clock is
  * simulated. Each hour of the year: the scheduler's clock moves to the hour's end (firing what
  * is due), then the hour's calls go to ingestion's Segment HTTP API with the real
  * `@segment/analytics-node` client; the mail the scheduler requests reaches the customers, who
- * answer it (NPS answers, returns after a win-back). At the end, a summary from the services'
+ * answer it (NPS answers, returns after a win-back) and open, click or unsubscribe, reported through
+ * messaging's signed SendGrid webhook (`mail-engagement.ts`). At the end, a summary from the services'
  * read APIs. Deterministic for a `--seed`, but for what the pipeline's timing changes.
  */
 
@@ -27,11 +28,23 @@ export interface DemoOptions {
   stepHours: number;
   brokers: string[];
   topicPrefix: string;
-  urls: { ingestion: string; classifier: string; scheduler: string };
+  urls: { ingestion: string; classifier: string; scheduler: string; messaging: string };
   writeKey: string;
   say: (line: string) => void;
+  /** Told what the demo does, for tests that check the system's answers against it. */
+  observe?: DemoObserver;
   /** Rewrites one progress line (a terminal), or says it. */
   progress: (line: string) => void;
+}
+
+/** What a test can watch the demo do. */
+export interface DemoObserver {
+  /** A Segment call, as it is sent. */
+  call?: (call: DemoCall) => void;
+  /** A batch of webhook events messaging accepted. */
+  posted?: (events: readonly SendGridWebhookEvent[]) => void;
+  /** The summary, as printed. */
+  summary?: (summary: DemoSummary) => void;
 }
 
 const Clock = z.object({ now: z.string(), mode: z.string() });
@@ -78,42 +91,9 @@ export async function runDemo(o: DemoOptions): Promise<number> {
 
   const random = seededRandom(o.seed);
   const store = demoStore(random, demoCustomers(random, o.customers, o.days), o.start);
-  const kafka = new Kafka({ clientId: 'lifecycle-demo', brokers: o.brokers, logLevel: logLevel.NOTHING });
-  const mailTopic = topicName(o.topicPrefix, 'messagesRequested');
-  const consumer = kafka.consumer({ groupId: `${o.topicPrefix}demo-${randomUUID()}` });
   const mails: MessageRequested[] = [];
-  /** How far the demo has read each partition of the mail topic (next offset). */
-  const read = new Map<number, number>();
-  await consumer.connect();
-  await consumer.subscribe({ topic: mailTopic, fromBeginning: false });
-  const joined = new Promise<void>((resolve) => consumer.on(consumer.events.GROUP_JOIN, () => resolve()));
-  await consumer.run({
-    eachMessage: async ({ partition, message }) => {
-      read.set(partition, Number(message.offset) + 1);
-      // What is not a message request (the topic's contract is messaging's to enforce) is no mail to answer.
-      let value: unknown = null;
-      try {
-        value = JSON.parse(message.value?.toString('utf8') ?? 'null');
-      } catch {
-        return;
-      }
-      const parsed = MessageRequested.safeParse(value);
-      if (parsed.success) mails.push(parsed.data);
-    },
-  });
-  await joined;
-  const admin = kafka.admin();
-  await admin.connect();
-  // Where the mail topic ends now: what is older than the demo is not its mail.
-  for (const { partition, high } of await admin.fetchTopicOffsets(mailTopic)) if (!read.has(partition)) read.set(partition, Number(high));
-  /** Waits until the demo has read every mail requested so far, so each is answered in the step it was sent. */
-  const readAllMail = async (): Promise<void> => {
-    const ends = await admin.fetchTopicOffsets(mailTopic);
-    for (let waited = 0; ends.some(({ partition, high }) => (read.get(partition) ?? 0) < Number(high)); waited += 5) {
-      if (waited > 60_000) throw new Error(`the demo could not read ${mailTopic} up to its end within 60 s`);
-      await new Promise((r) => setTimeout(r, 5));
-    }
-  };
+  const requests = await followTopic({ brokers: o.brokers, topicPrefix: o.topicPrefix, topic: 'messagesRequested', clientId: 'lifecycle-demo', onRecord: (mail) => mails.push(mail) });
+  const engagement = await startMailEngagement({ brokers: o.brokers, topicPrefix: o.topicPrefix, messagingUrl: o.urls.messaging, say: o.say, ...(o.observe?.posted ? { onPosted: o.observe.posted } : {}) });
   const walk = await openClockWalk({ schedulerUrl: o.urls.scheduler, ingestionUrl: o.urls.ingestion, brokers: o.brokers, topicPrefix: o.topicPrefix });
   const analytics = new Analytics({ writeKey: o.writeKey, host: o.urls.ingestion, maxEventsInBatch: 500, flushInterval: 10 });
   const totals = { events: 0, mails: 0, answered: 0 };
@@ -133,14 +113,25 @@ export async function runDemo(o: DemoOptions): Promise<number> {
       const due = queue.splice(0, later === -1 ? queue.length : later);
       // The clock walks to the step's end; the step's calls are received then, with their own
       // times; once the pipeline has taken them in, what came due fires as of its moment.
-      await walk.step(new Date(target), () => Promise.all(due.map((c) => send(analytics, c))).then(() => undefined));
+      // Opens, clicks and unsubscribes that happened by then go in with the calls, so an
+      // unsubscribe reaches the scheduler and messaging before what comes due fires.
+      // Messaging has had the step to send the mail of the last one: once it has, and its
+      // outcomes are read, engagement goes out the same way whatever the machine's speed.
+      await walk.step(new Date(target), async () => {
+        for (const call of due) o.observe?.call?.(call);
+        await walk.waitUntilTakenIn(messagingGroups);
+        await engagement.readOutcomes();
+        await Promise.all([...due.map((c) => send(analytics, c)), engagement.report(new Date(target))]);
+      });
       totals.events += due.length;
-      await readAllMail();
+      // Every mail the step requested is answered in the step.
+      await requests.readToEnd();
       // Answered once each, then let go: a year's mail need not stay in memory.
       for (const mail of mails.splice(0)) {
         totals.mails++;
         const day = Math.floor((Date.parse(mail.occurredAt) - Date.parse(`${o.start}T00:00:00.000Z`)) / 86_400_000);
         const reaction = store.answerMail({ customerId: mail.customerId, campaignId: mail.payload.campaignId, category: mail.payload.category, sentAt: new Date(mail.occurredAt) }, day);
+        engagement.add(mail, reaction);
         if (reaction !== null && reaction.calls.length > 0) {
           queue.push(...reaction.calls);
           totals.answered += reaction.calls.length;
@@ -150,14 +141,15 @@ export async function runDemo(o: DemoOptions): Promise<number> {
       const daysDone = Math.min(o.days, Math.max(0, Math.floor((target - Date.parse(`${o.start}T00:00:00.000Z`)) / 86_400_000)));
       o.progress(`${bar(daysDone / o.days)} day ${daysDone}/${o.days}  events sent ${totals.events.toLocaleString('en-US')}  mails ${totals.mails.toLocaleString('en-US')}  answers ${totals.answered.toLocaleString('en-US')}  ${Math.round((Date.now() - began) / 1000)} s`);
     }
+    await engagement.finish(new Date(end));
   } finally {
     await analytics.closeAndFlush({ timeout: 10_000 });
     await walk.close();
-    await admin.disconnect();
-    await consumer.disconnect();
+    await requests.stop();
+    await engagement.stop();
   }
   o.say('');
-  await printSummary(o, totals);
+  await printSummary(o, totals, engagement.totals);
   return 0;
 }
 
@@ -174,16 +166,29 @@ const Retention = z.object({
 
 const pct = (r: number | null): string => (r === null ? '–' : `${(r * 100).toFixed(1)}%`);
 
-async function printSummary(o: DemoOptions, totals: { events: number; mails: number; answered: number }): Promise<void> {
+/** The figures the summary prints, as the read APIs gave them. */
+export interface DemoSummary {
+  totals: { events: number; mails: number; answered: number };
+  engagement: EngagementTotals;
+  campaigns: z.infer<typeof CampaignList>['campaigns'];
+  stages: Record<string, number>;
+  /** Over the whole run. */
+  retention: z.infer<typeof Retention>;
+  /** Over the last quarter (half of a short run): retention and churn. */
+  period: z.infer<typeof Retention>;
+}
+
+async function printSummary(o: DemoOptions, totals: { events: number; mails: number; answered: number }, engaged: EngagementTotals): Promise<void> {
   const from = `${o.start}T00:00:00.000Z`;
   const to = `${dayDate(o.start, o.days)}T00:00:00.000Z`;
-  const [campaigns, stages, retention] = await Promise.all([
-    getJson(`${o.urls.scheduler}/campaigns`, CampaignList),
-    getJson(`${o.urls.classifier}/stages`, Stages),
-    getJson(`${o.urls.classifier}/metrics/retention?from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}`, Retention),
-  ]);
+  // Retention needs customers who had bought before the period: the last quarter (or half, for a short run).
+  const periodDays = Math.max(1, Math.min(90, Math.floor(o.days / 2)));
+  const periodFrom = `${dayDate(o.start, o.days - periodDays)}T00:00:00.000Z`;
+  const metrics = (since: string) => getJson(`${o.urls.classifier}/metrics/retention?from=${encodeURIComponent(since)}&to=${encodeURIComponent(to)}`, Retention);
+  const [campaigns, stages, retention, period] = await Promise.all([getJson(`${o.urls.scheduler}/campaigns`, CampaignList), getJson(`${o.urls.classifier}/stages`, Stages), metrics(from), metrics(periodFrom)]);
   const lines = [
     `Demo store: ${o.customers} customers, ${o.days} days from ${o.start}, seed ${o.seed}: ${totals.events.toLocaleString('en-US')} events sent, ${totals.mails.toLocaleString('en-US')} mails requested, ${totals.answered} answers to mail`,
+    `Mail engagement through the signed webhook: ${engaged.opened.toLocaleString('en-US')} opens, ${engaged.clicked.toLocaleString('en-US')} clicks, ${engaged.unsubscribed} unsubscribes`,
     '',
     '| campaign | messages sent | conversions | revenue |',
     '|---|---|---|---|',
@@ -191,10 +196,12 @@ async function printSummary(o: DemoOptions, totals: { events: number; mails: num
     '',
     `Customers per stage: ${Object.entries(stages.stages).map(([s, n]) => `${s} ${n}`).join(', ')}`,
     `Stage flow: ${retention.stageMoves.map((m) => `${m.from ?? '(new)'}→${m.to} ${m.count}`).join(', ')}`,
-    `Retention ${pct(retention.customerRetentionRate)}, churn ${pct(retention.churnRate)}, repeat purchase ${pct(retention.repeatPurchaseRate)}, NPS ${retention.nps ?? '–'}`,
+    `Over the last ${periodDays} days: retention ${pct(period.customerRetentionRate)}, churn ${pct(period.churnRate)} (of the customers who had bought before, the share who bought again, and who did not)`,
+    `Over the run: repeat purchase ${pct(retention.repeatPurchaseRate)} (customers with two orders or more, of those with one), NPS ${retention.nps ?? '–'}`,
     `Average order value: ${Object.entries(retention.byCurrency).map(([cur, m]) => `${m.averageOrderValue?.toFixed(2) ?? '–'} ${cur} (${m.orders} orders)`).join(', ')}`,
     '',
     `The data stays: curl ${o.urls.scheduler}/campaigns, ${o.urls.classifier}/stages, ${o.urls.classifier}/customers/demo-00001`,
   ];
   for (const line of lines) process.stdout.write(`${line}\n`);
+  o.observe?.summary?.({ totals, engagement: { ...engaged }, campaigns: campaigns.campaigns, stages: stages.stages, retention, period });
 }

@@ -70,7 +70,7 @@ export function demoCustomers(random: Random, count: number, days: number): Demo
       currency: market.currency,
       birthday: birthdayOf(r),
       arrivesOnDay,
-      visitsPerWeek: 0.5 + r.next() * 3,
+      visitsPerWeek: 0.3 + r.next() * 1.7,
       buyRate: 0.15 + r.next() * 0.45,
       churnPerWeek: 0.01 + r.next() * 0.05,
       favourite: r.pick(demoCategories),

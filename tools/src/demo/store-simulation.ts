@@ -116,7 +116,7 @@ export function simulateCustomerDay(customer: DemoCustomer, state: CustomerState
   const coming = state.returnOnDay === day || r.chance(customer.visitsPerWeek / 7) || day === customer.arrivesOnDay;
   if (state.returnOnDay !== null && state.returnOnDay <= day) state.returnOnDay = null;
   if (coming) {
-    const viewed = Array.from({ length: r.int(1, 4) }, () => browse(customer, state, r));
+    const viewed = Array.from({ length: r.int(1, 3) }, () => browse(customer, state, r));
     for (const product of viewed) track('Product Viewed', { ...line(product, customer), currency: customer.currency });
     if (r.chance(0.35)) {
       const product = r.pick(viewed);
@@ -243,8 +243,8 @@ export function reactToMail(customer: DemoCustomer, state: CustomerState, mail: 
     case 'nps-survey': {
       if (!r.chance(0.6)) break;
       // Satisfied repeat buyers promote the store; a single order leaves them lukewarm.
-      const base = state.orders >= 2 ? 8 : 6;
-      calls.push({ at: later(openedAt, r, 1, 30), customerId: customer.customerId, type: 'track', event: 'NPS Survey Answered', properties: { score: Math.min(10, base + r.int(-3, 2)), survey_id: `nps-${mail.sentAt.toISOString().slice(0, 10)}` } });
+      const base = state.orders >= 2 ? 9 : 8;
+      calls.push({ at: later(openedAt, r, 1, 30), customerId: customer.customerId, type: 'track', event: 'NPS Survey Answered', properties: { score: Math.min(10, base + r.int(-2, 1)), survey_id: `nps-${mail.sentAt.toISOString().slice(0, 10)}` } });
       break;
     }
     case 'win-back-at-risk':

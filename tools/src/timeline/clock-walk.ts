@@ -36,6 +36,12 @@ export const decisionGroups: readonly PipelineGroup[] = [
   { groupId: 'lifecycle-scheduler-timers', topic: 'timersRequested' },
 ];
 
+/** Messaging's groups: what sends the mail the scheduler requested, and hears unsubscribes among the events. */
+export const messagingGroups: readonly PipelineGroup[] = [
+  { groupId: 'lifecycle-messaging', topic: 'messagesRequested' },
+  { groupId: 'lifecycle-messaging-unsubscribes', topic: 'lifecycleEvents' },
+];
+
 export interface ClockWalkOptions {
   schedulerUrl: string;
   /** When given, each walk waits until ingestion's clock has followed (its receipt time). */
@@ -53,8 +59,8 @@ export interface ClockWalk {
   now(): Promise<Date>;
   /** Walks the clock to `instant` with firing held; resolves once ingestion (if given) follows. */
   walkTo(instant: Date): Promise<void>;
-  /** Waits until every group has taken in everything on its topic (no lag, twice in a row). */
-  waitUntilTakenIn(): Promise<void>;
+  /** Waits until every group (the walk's, or those given) has taken in everything on its topic (no lag, twice in a row). */
+  waitUntilTakenIn(only?: readonly PipelineGroup[]): Promise<void>;
   /** Fires what came due on the walk, as of when each came due; resolves with how many were settled. */
   fire(): Promise<number>;
   /** One whole step: walk to `instant`, `send` what happened on the way, wait, fire. */
@@ -80,21 +86,22 @@ const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 /** Records the groups have not committed past, summed; and the topics' end offsets, to tell a quiet pipeline from a moving one. */
 async function lagAndEnds(admin: Admin, prefix: string, groups: readonly PipelineGroup[]): Promise<{ lag: number; ends: string }> {
   const topics = [...new Set(groups.map((g) => topicName(prefix, g.topic)))];
-  const ends = new Map<string, Map<number, { high: number; low: number }>>();
-  for (const topic of topics) {
-    const offsets = await admin.fetchTopicOffsets(topic);
-    ends.set(topic, new Map(offsets.map((o) => [o.partition, { high: Number(o.high), low: Number(o.low) }])));
-  }
+  // One round of requests side by side: a walk asks this a few times every step.
+  const [offsets, committed] = await Promise.all([
+    Promise.all(topics.map(async (topic) => [topic, await admin.fetchTopicOffsets(topic)] as const)),
+    Promise.all(groups.map((group) => admin.fetchOffsets({ groupId: prefix + group.groupId, topics: [topicName(prefix, group.topic)] }))),
+  ]);
+  const ends = new Map(offsets.map(([topic, parts]) => [topic, new Map(parts.map((o) => [o.partition, { high: Number(o.high), low: Number(o.low) }]))]));
   let lag = 0;
-  for (const group of groups) {
+  groups.forEach((group, i) => {
     const topic = topicName(prefix, group.topic);
-    const [committed] = await admin.fetchOffsets({ groupId: prefix + group.groupId, topics: [topic] });
+    const [mine] = committed[i] ?? [];
     for (const [partition, { high, low }] of ends.get(topic) ?? []) {
-      const offset = Number(committed?.partitions.find((p) => p.partition === partition)?.offset ?? -1);
+      const offset = Number(mine?.partitions.find((p) => p.partition === partition)?.offset ?? -1);
       // A group that never committed on a partition has all of it still to read.
       lag += Math.max(0, high - (offset < 0 ? low : offset));
     }
-  }
+  });
   const endsKey = [...ends].map(([topic, parts]) => `${topic}:${[...parts].map(([p, o]) => `${p}=${o.high}`).join(',')}`).join(';');
   return { lag, ends: endsKey };
 }
@@ -119,12 +126,12 @@ export async function openClockWalk(o: ClockWalkOptions): Promise<ClockWalk> {
         await pause(5);
       }
     },
-    waitUntilTakenIn: async () => {
+    waitUntilTakenIn: async (only) => {
       const deadline = Date.now() + timeoutMs;
       let previous = '';
       let delay = 2;
       for (;;) {
-        const { lag, ends } = await lagAndEnds(admin, o.topicPrefix, groups);
+        const { lag, ends } = await lagAndEnds(admin, o.topicPrefix, only ?? groups);
         // No lag, and nothing new published a moment later: a service commits its offsets with
         // its rows and its outbox relays right after, so a quiet pipeline shows the same ends twice.
         if (lag === 0 && ends === previous) return;

@@ -1,0 +1,220 @@
+import { createHash } from 'node:crypto';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MessageRequested } from '@lifecycle/contracts';
+import { startFakeSendGrid, SendGridMail, type FakeSendGrid } from '@lifecycle/tools/fake-sendgrid';
+import { startServiceProcess, type ServiceProcess } from '@lifecycle/tools/service-process';
+import { collectTopic, createTestInfra, eventually, serviceEnv, type TestInfra } from '@lifecycle/tools/test-kit';
+import { DEMO_WEBHOOK_PUBLIC_KEY } from '../../tools/src/demo/demo-webhook-key.ts';
+import type { SendGridWebhookEvent } from '../../tools/src/demo/mail-engagement.ts';
+import { runDemo, type DemoSummary } from '../../tools/src/demo/run-demo.ts';
+import { seededRandom } from '../../tools/src/demo/seeded-random.ts';
+import { demoCustomers, type DemoCustomer } from '../../tools/src/demo/store-customers.ts';
+import { dayDate, type DemoCall } from '../../tools/src/demo/store-simulation.ts';
+
+/**
+ * The demo store, shortened (a hundred and fifty customers, February and March), played by
+ * `runDemo` against the four services as processes on a simulated clock, with a SendGrid
+ * stand-in. The test checks what a store owner and the customers would see against what the
+ * demo did, as invariants rather than snapshots: every order gets exactly one thank-you; no
+ * marketing mail arrives in quiet hours in the customer's zone; birthday mail comes on the
+ * birthday in the customer's zone (29 February on the 28th in other years); once an unsubscribe
+ * has reached the system, no marketing mail reaches that customer; the summary's figures are
+ * those of the system's own records.
+ */
+
+const CUSTOMERS = 150;
+const DAYS = 59;
+const WRITE_KEY = 'demo-year-write-key';
+// February and March of next year (as this process sees the date): always ahead of the broker's
+// clock, so no record is old enough for retention, whatever day the test runs.
+const YEAR = new Date().getUTCFullYear() + 1;
+const START = `${YEAR}-02-01`;
+const leap = (y: number): boolean => (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0;
+
+/** The first seed whose customers include one born on 29 February who arrives before the 28th: the case to check. */
+function seedWithLeapBirthday(): { seed: number; leapling: DemoCustomer } {
+  for (let seed = 1; seed < 1_000; seed++) {
+    const leapling = demoCustomers(seededRandom(seed), CUSTOMERS, DAYS).find((c) => c.birthday.endsWith('-02-29') && c.arrivesOnDay < 20);
+    if (leapling !== undefined) return { seed, leapling };
+  }
+  throw new Error('no seed below 1000 gives a customer born on 29 February');
+}
+const { seed: SEED, leapling } = seedWithLeapBirthday();
+const customers = new Map(demoCustomers(seededRandom(SEED), CUSTOMERS, DAYS).map((c) => [c.customerId, c]));
+
+let infra: TestInfra;
+let sendgrid: FakeSendGrid;
+const services: ServiceProcess[] = [];
+let requested: Awaited<ReturnType<typeof collectTopic>>;
+const calls: DemoCall[] = [];
+/** Webhook events messaging accepted, with the real time it did. */
+const posted: { event: SendGridWebhookEvent; at: number }[] = [];
+let summary: DemoSummary | undefined;
+let exitCode = -1;
+const url = (name: string) => services.find((s) => s.name === name)?.url ?? '';
+
+/** The mails SendGrid accepted, with the request each came from. */
+function mails() {
+  const requests = new Map(requested.records.map((r) => MessageRequested.parse(JSON.parse(r.value))).map((m) => [m.payload.dedupeKey, m]));
+  return sendgrid.accepted().map((r) => {
+    const mail = SendGridMail.parse(r.body);
+    const dedupeKey = mail.custom_args?.['dedupeKey'] ?? '';
+    const request = requests.get(dedupeKey);
+    if (request === undefined) throw new Error(`SendGrid got a mail (${dedupeKey}) no request on messages.requested asked for`);
+    return { request, receivedAt: r.receivedAt };
+  });
+}
+
+/** Wall time `instant` shows in `zone`: date and minutes after midnight. */
+function local(instant: Date, zone: string): { date: string; minutes: number } {
+  const parts = Object.fromEntries(
+    new Intl.DateTimeFormat('en-CA', { timeZone: zone, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit' })
+      .formatToParts(instant)
+      .map((p) => [p.type, p.value]),
+  );
+  return { date: `${parts['year']}-${parts['month']}-${parts['day']}`, minutes: Number(parts['hour']) * 60 + Number(parts['minute']) };
+}
+
+beforeAll(async () => {
+  infra = await createTestInfra();
+  sendgrid = await startFakeSendGrid();
+  const env = {
+    ...serviceEnv(infra),
+    LOG_LEVEL: 'warn',
+    CLOCK: 'simulated',
+    CLOCK_START: `${dayDate(START, -1)}T00:00:00.000Z`,
+    SENDGRID_API_KEY: 'SG.demo-year-key',
+    SENDGRID_BASE_URL: sendgrid.url,
+    SENDGRID_WEBHOOK_PUBLIC_KEY: DEMO_WEBHOOK_PUBLIC_KEY,
+    OUTBOX_DIR: await mkdtemp(join(tmpdir(), 'lifecycle-outbox-')),
+    UNSUBSCRIBE_SECRET: 'demo-year-unsubscribe-secret-0123456789',
+    INGESTION_WRITE_KEY_HASHES: createHash('sha256').update(WRITE_KEY).digest('hex'),
+  };
+  // The scheduler first: it publishes the clock the others start from.
+  for (const name of ['scheduler', 'ingestion', 'classifier', 'messaging']) services.push(await startServiceProcess(name, env));
+  requested = await collectTopic(infra, 'messagesRequested');
+  exitCode = await runDemo({
+    customers: CUSTOMERS,
+    days: DAYS,
+    seed: SEED,
+    start: START,
+    stepHours: 24,
+    brokers: infra.brokers,
+    topicPrefix: infra.prefix,
+    urls: { ingestion: url('ingestion'), classifier: url('classifier'), scheduler: url('scheduler'), messaging: url('messaging') },
+    writeKey: WRITE_KEY,
+    say: () => undefined,
+    progress: () => undefined,
+    observe: {
+      call: (call) => calls.push(call),
+      posted: (events) => posted.push(...events.map((event) => ({ event, at: Date.now() }))),
+      summary: (s) => {
+        summary = s;
+      },
+    },
+  });
+  // Messaging sends after the scheduler's last decisions: wait until SendGrid has stopped receiving.
+  let last = -1;
+  let still = 0;
+  await eventually(
+    () => {
+      const now = sendgrid.accepted().length;
+      still = now === last ? still + 1 : 0;
+      last = now;
+      expect(still).toBeGreaterThanOrEqual(6);
+    },
+    120_000,
+    500,
+  );
+}, 900_000);
+
+afterAll(async () => {
+  await requested?.stop();
+  await sendgrid?.close();
+  await Promise.all(services.map((s) => s.stop(15_000)));
+});
+
+describe('the demo store’s February and March, through the whole system', () => {
+  it('plays to the end and prints its summary', () => {
+    expect(exitCode).toBe(0);
+    expect(calls.filter((c) => c.type === 'track' && c.event === 'Order Completed').length).toBeGreaterThan(50);
+    expect(posted.length, 'opens, clicks or unsubscribes reported').toBeGreaterThan(0);
+    expect(summary).toBeDefined();
+  });
+
+  it('gives every order exactly one thank-you', async () => {
+    const orders = new Map<string, number>();
+    for (const c of calls) if (c.type === 'track' && c.event === 'Order Completed') orders.set(c.customerId, (orders.get(c.customerId) ?? 0) + 1);
+    await eventually(() => {
+      const thanks = new Map<string, number>();
+      for (const { request } of mails()) if (request.payload.campaignId === 'post-purchase-thank-you') thanks.set(request.customerId, (thanks.get(request.customerId) ?? 0) + 1);
+      expect(Object.fromEntries([...thanks].sort())).toEqual(Object.fromEntries([...orders].sort()));
+    }, 60_000);
+  });
+
+  it('sends no marketing mail in quiet hours (09:00 to 20:00 in the customer’s zone)', () => {
+    const marketing = mails().filter(({ request }) => request.payload.category === 'marketing');
+    expect(marketing.length).toBeGreaterThan(20);
+    const outside = marketing
+      .map(({ request }) => ({ id: request.payload.dedupeKey, zone: request.payload.timeZone, ...local(new Date(request.occurredAt), request.payload.timeZone) }))
+      .filter((m) => m.minutes < 9 * 60 || m.minutes > 20 * 60);
+    expect(outside).toEqual([]);
+    // Every customer's zone is the one they told the store.
+    for (const { request } of marketing) expect(request.payload.timeZone).toBe(customers.get(request.customerId)?.timeZone);
+  });
+
+  it('sends birthday mail on the birthday in the customer’s zone, 29 February on the 28th in other years', () => {
+    const birthdays = mails().filter(({ request }) => request.payload.campaignId === 'birthday');
+    expect(birthdays.length).toBeGreaterThan(0);
+    for (const { request } of birthdays) {
+      const customer = customers.get(request.customerId);
+      const { date } = local(new Date(request.occurredAt), customer?.timeZone ?? 'UTC');
+      const monthDay = customer?.birthday.slice(5) ?? '';
+      const expected = monthDay === '02-29' && !leap(Number(date.slice(0, 4))) ? '02-28' : monthDay;
+      expect(`${request.customerId} ${date.slice(5)}`).toBe(`${request.customerId} ${expected}`);
+    }
+    const leaplings = birthdays.filter(({ request }) => request.customerId === leapling.customerId);
+    expect(leaplings.map(({ request }) => local(new Date(request.occurredAt), leapling.timeZone).date)).toEqual([leap(YEAR) ? `${YEAR}-02-29` : `${YEAR}-02-28`]);
+  });
+
+  it('mails no marketing to a customer once their unsubscribe has reached the system', () => {
+    const unsubscribed = new Map<string, number>();
+    for (const { event, at } of posted) if (event.event === 'unsubscribe' && !unsubscribed.has(event.customerId)) unsubscribed.set(event.customerId, at);
+    expect(unsubscribed.size, 'some demo customers unsubscribe').toBeGreaterThan(0);
+    const after = mails().filter(({ request, receivedAt }) => request.payload.category === 'marketing' && receivedAt > (unsubscribed.get(request.customerId) ?? Infinity));
+    expect(after.map(({ request }) => `${request.customerId} ${request.payload.campaignId}`)).toEqual([]);
+  });
+
+  it('prints figures that match what SendGrid received and what the demo sent', () => {
+    const sentBy = new Map<string, number>();
+    for (const { request } of mails()) sentBy.set(request.payload.campaignId, (sentBy.get(request.payload.campaignId) ?? 0) + 1);
+    const printed = Object.fromEntries((summary?.campaigns ?? []).filter((c) => c.sent > 0).map((c) => [c.id, c.sent]));
+    expect(printed).toEqual(Object.fromEntries([...sentBy].sort()));
+    // Orders and their average value per currency, from the demo's own calls.
+    const byCurrency = new Map<string, { orders: number; total: number }>();
+    for (const c of calls) {
+      if (c.type !== 'track' || c.event !== 'Order Completed') continue;
+      const currency = String(c.properties['currency']);
+      const seen = byCurrency.get(currency) ?? { orders: 0, total: 0 };
+      byCurrency.set(currency, { orders: seen.orders + 1, total: seen.total + Number(c.properties['total']) });
+    }
+    for (const [currency, { orders, total }] of byCurrency) {
+      expect(summary?.retention.byCurrency[currency]?.orders, currency).toBe(orders);
+      expect(summary?.retention.byCurrency[currency]?.averageOrderValue, currency).toBeCloseTo(total / orders, 2);
+    }
+    // Retention over the last half of the run: of those who had ordered before it, the share who ordered in it.
+    const periodFrom = Date.parse(`${dayDate(START, DAYS - Math.floor(DAYS / 2))}T00:00:00.000Z`);
+    const orderTimes = new Map<string, number[]>();
+    for (const c of calls) if (c.type === 'track' && c.event === 'Order Completed') orderTimes.set(c.customerId, [...(orderTimes.get(c.customerId) ?? []), c.at.getTime()]);
+    const before = [...orderTimes.values()].filter((times) => times.some((t) => t < periodFrom));
+    const returned = before.filter((times) => times.some((t) => t >= periodFrom));
+    expect(before.length).toBeGreaterThan(10);
+    expect(summary?.period.customerRetentionRate).toBeCloseTo(returned.length / before.length, 6);
+    // Everyone who arrived has a stage, and the flow into each stage adds up to who is there.
+    const arrived = new Set(calls.filter((c) => c.type === 'identify').map((c) => c.customerId));
+    expect(Object.values(summary?.stages ?? {}).reduce((a, b) => a + b, 0)).toBe(arrived.size);
+  });
+});
