@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { runCommandLine, UsageError, type Command } from '@lifecycle/kit/command';
 import { classifierCommands, classifierUsage } from '@lifecycle/classifier/commands';
 import { campaignTemplateProblems, messagingCommands, messagingUsage } from '@lifecycle/messaging/commands';
-import { campaignsCheckWith, schedulerUsage } from '@lifecycle/scheduler/commands';
+import { campaignFolderProblems, campaignsCheckWith, schedulerUsage } from '@lifecycle/scheduler/commands';
 import { defaultBrokerOptions, defaultClusterOptions, portAnswers, stopBroker, stopKafkaCluster } from './kafka-broker.ts';
 
 // Commands load their modules when run, so `help` answers without loading kafkajs, pg and zod.
@@ -39,6 +39,16 @@ ${classifierUsage('classifier:')}
       --start YYYY-MM-DD  the year's first local date (default 2027-01-01)
       --step-hours N      how far the clock walks per step (default 24; 1 to 24): each step
                           sends what happened, waits for the pipeline, then fires what came due
+  what-if --campaigns DIR
+                        What would the campaigns in DIR have sent? Replays the records the live
+                        commerce.events retains in the window (and the consent changes up to its end)
+                        through ingestion, classifier and scheduler twice, with the live campaigns and
+                        with DIR, each on its own database, topics and simulated clock, a day per step;
+                        sends nothing. Prints per campaign the messages by ISO week, the skips by reason
+                        and the difference from the live set, with example customers. Refuses a DIR
+                        that fails campaigns:check.
+      --from ISO --to ISO the window (default: --to the live clock's now, --from 28 days before --to)
+      --json              the same as one JSON document
   setup [--brokers N]   Like start without the services: Kafka, database and topics, then exit.
   stop-kafka            Stop the background Kafka broker (or every node of the cluster) that start,
                         setup or test started.
@@ -96,6 +106,7 @@ const commands: Record<string, Command> = {
   'messages:release-doubtful': onStack(messagingCommands['messages:release-doubtful']),
   'classifier:rebuild': onStack(classifierCommands.rebuild),
   demo: (rest) => demo(rest),
+  'what-if': (rest) => whatIf(rest),
   setup: (rest) => setup(brokersOption(rest, false).brokers),
   'stop-kafka': () => stopKafka(),
 };
@@ -153,6 +164,42 @@ async function demo(args: string[]): Promise<number> {
     ports: servicePorts(),
     store: defaultDemoStore(config),
     color,
+  });
+}
+
+async function whatIf(args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: { campaigns: { type: 'string' }, from: { type: 'string' }, to: { type: 'string' }, json: { type: 'boolean', default: false } }, strict: true });
+  if (values.campaigns === undefined) throw new UsageError('what-if needs --campaigns DIR, the candidate campaign folder');
+  const { resolve } = await import('node:path');
+  const { repoRoot } = await import('./kafka-broker.ts');
+  const { readStackConfig, serviceUrl } = await import('./stack-config.ts');
+  const { runWhatIf } = await import('./what-if/run-what-if.ts');
+  const config = readStackConfig(process.env);
+  const schedulerUrl = serviceUrl(config.host, 3003);
+  const candidateDir = resolve(values.campaigns);
+  const quiet = values.json === true;
+  return runWhatIf({
+    brokers: config.brokersFromEnv ?? [`127.0.0.1:${defaultBrokerOptions(say).brokerPort}`],
+    databaseUrl: config.databaseUrl,
+    topicPrefix: config.topicPrefix,
+    liveCampaignsDir: resolve(process.env.CAMPAIGNS_DIR ?? `${repoRoot}/campaigns`),
+    candidateDir,
+    from: values.from,
+    to: values.to,
+    liveNow: async () => {
+      try {
+        const body: unknown = await (await fetch(`${schedulerUrl}/admin/clock`)).json();
+        if (typeof body === 'object' && body !== null && 'now' in body && typeof body.now === 'string') return new Date(body.now);
+      } catch {
+        // no live scheduler answers: this machine's clock
+      }
+      if (!quiet) say(`the live scheduler (${schedulerUrl}) does not answer; the window ends now by this machine's clock`);
+      return new Date();
+    },
+    campaignProblems: (dir) => campaignFolderProblems(dir, (campaigns, templatesDir) => campaignTemplateProblems(campaigns, templatesDir, process.env)),
+    json: quiet,
+    say: quiet ? (line) => process.stderr.write(`lifecycle: ${line}\n`) : say,
+    write: (line) => process.stdout.write(`${line}\n`),
   });
 }
 

@@ -21,6 +21,13 @@ export const IngestionConfig = z.object({
   INGESTION_DEDUPE_PURGE_INTERVAL_MS: z.coerce.number().int().positive().default(3_600_000),
   /** How long an HTTP request waits for Kafka before it answers 503. */
   INGESTION_PUBLISH_TIMEOUT_MS: z.coerce.number().int().positive().default(5_000),
+  /**
+   * When a `commerce.events` record was received: `clock` (the default with CLOCK=simulated: other
+   * producers stamp real time) or `record`, its Kafka timestamp (the default with CLOCK=system). A
+   * replay (`./lifecycle what-if`) re-publishes records with their original receipt times and
+   * sets `record` on its simulated stack, so skew correction and the future cap see them as received then.
+   */
+  INGESTION_RECEIPT_TIME: z.enum(['clock', 'record']).optional(),
 });
 export type IngestionConfig = z.infer<typeof IngestionConfig>;
 

@@ -21,7 +21,7 @@ export function ingestionService(runtime: Runtime, config: IngestionConfig, now:
   // A replay's relay publishes thousands of events a second: fewer, larger produce requests (the
   // kit caps their bytes) keep it from falling behind the consumer.
   const outbox = createOutbox({ pool: runtime.pool, kafka: runtime.kafka, schema: 'ingestion', prefix: runtime.prefix, logger, now, batchSize: 1_000, stampWithClock: config.CLOCK === 'simulated' });
-  const consumer = consumerComponent('lifecycle-ingestion', () => startIngestionConsumer({ runtime, outbox, logger, now, receiptFromClock: config.CLOCK === 'simulated' }));
+  const consumer = consumerComponent('lifecycle-ingestion', () => startIngestionConsumer({ runtime, outbox, logger, now, receiptFromClock: (config.INGESTION_RECEIPT_TIME ?? (config.CLOCK === 'simulated' ? 'clock' : 'record')) === 'clock' }));
   const retentionDays = config.INGESTION_DEDUPE_RETENTION_DAYS;
   const purge = intervalTask({
     name: 'dedupe purge',

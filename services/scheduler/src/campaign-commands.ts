@@ -12,26 +12,34 @@ import type { Campaign } from './domain/campaign.ts';
 export type TemplateProblems = (campaigns: readonly Campaign[], templatesDir: string | undefined) => Promise<string[]>;
 
 /**
+ * What `campaigns:check` finds in a folder: the campaign files' mistakes (file, line and field),
+ * else, given a check of the templates, theirs; no problems when the folder passes.
+ */
+export async function checkCampaignFolder(dir: string, templateProblems?: TemplateProblems, templatesDir?: string): Promise<{ campaigns: Campaign[]; problems: string[]; in: 'files' | 'templates' }> {
+  let loaded;
+  try {
+    loaded = await loadCampaigns(dir);
+  } catch (err) {
+    return { campaigns: [], problems: [err instanceof Error ? err.message : String(err)], in: 'files' };
+  }
+  const problems = templateProblems === undefined ? [] : await templateProblems(loaded.campaigns, templatesDir);
+  return { campaigns: loaded.campaigns, problems, in: 'templates' };
+}
+
+/**
  * `campaigns:check [--dir D] [--templates D]`: validate every campaign file (file, line and field
  * of each mistake) and, given a check of their templates, the templates' data; exit 1 on a problem.
  */
 export async function campaignsCheck(args: string[], { say, env }: CommandContext, templateProblems?: TemplateProblems): Promise<number> {
   const { values } = parseArgs({ args, options: { dir: { type: 'string' }, templates: { type: 'string' } }, strict: true });
   const dir = resolve(values.dir ?? loadConfig(env).CAMPAIGNS_DIR);
-  let loaded;
-  try {
-    loaded = await loadCampaigns(dir);
-  } catch (err) {
-    process.stdout.write(`${err instanceof Error ? err.message : String(err)}\n`);
+  const checked = await checkCampaignFolder(dir, templateProblems, values.templates);
+  for (const problem of checked.problems) process.stdout.write(`${problem}\n`);
+  if (checked.problems.length > 0) {
+    if (checked.in === 'templates') say(`${checked.problems.length} problem(s)`);
     return 1;
   }
-  const problems = templateProblems === undefined ? [] : await templateProblems(loaded.campaigns, values.templates);
-  for (const problem of problems) process.stdout.write(`${problem}\n`);
-  if (problems.length > 0) {
-    say(`${problems.length} problem(s)`);
-    return 1;
-  }
-  for (const c of loaded.campaigns) say(`ok ${c.id}${c.enabled ? '' : ' (disabled)'}`);
-  say(`${loaded.campaigns.length} campaign(s) checked in ${dir}${templateProblems === undefined ? ' (their templates are checked by messaging: templates:check)' : ''}`);
+  for (const c of checked.campaigns) say(`ok ${c.id}${c.enabled ? '' : ' (disabled)'}`);
+  say(`${checked.campaigns.length} campaign(s) checked in ${dir}${templateProblems === undefined ? ' (their templates are checked by messaging: templates:check)' : ''}`);
   return 0;
 }

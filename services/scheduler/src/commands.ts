@@ -13,3 +13,8 @@ export const schedulerCommands = {
 export function campaignsCheckWith(templateProblems: TemplateProblems): Command {
   return async (args, ctx) => (await import('./campaign-commands.ts')).campaignsCheck(args, ctx, templateProblems);
 }
+
+/** The problems `campaigns:check` (with the templates' check given) finds in a campaign folder; none when it passes. */
+export async function campaignFolderProblems(dir: string, templateProblems?: TemplateProblems): Promise<string[]> {
+  return (await (await import('./campaign-commands.ts')).checkCampaignFolder(dir, templateProblems)).problems;
+}
