@@ -145,6 +145,9 @@ export async function runDemo(o: DemoOptions): Promise<number> {
       const daysDone = Math.min(o.days, Math.max(0, Math.floor((target - Date.parse(`${o.start}T00:00:00.000Z`)) / 86_400_000)));
       o.progress(`${bar(daysDone / o.days)} day ${daysDone}/${o.days}  events sent ${totals.events.toLocaleString('en-US')}  mails ${totals.mails.toLocaleString('en-US')}  answers ${totals.answered.toLocaleString('en-US')}  ${Math.round((Date.now() - began) / 1000)} s`);
     }
+    // The last step's mail: sent, its outcomes read, its engagement reported.
+    await walk.waitUntilTakenIn(messagingGroups);
+    await engagement.readOutcomes();
     await engagement.finish(new Date(end));
   } finally {
     await analytics.closeAndFlush({ timeout: 10_000 });
