@@ -89,6 +89,8 @@ beforeAll(async () => {
     SENDGRID_API_KEY: 'SG.demo-year-key',
     SENDGRID_BASE_URL: sendgrid.url,
     SENDGRID_WEBHOOK_PUBLIC_KEY: DEMO_WEBHOOK_PUBLIC_KEY,
+    SEND_CONCURRENCY: '32',
+    SENDGRID_SENDS_PER_SECOND: '100000',
     OUTBOX_DIR: await mkdtemp(join(tmpdir(), 'lifecycle-outbox-')),
     UNSUBSCRIBE_SECRET: 'demo-year-unsubscribe-secret-0123456789',
     INGESTION_WRITE_KEY_HASHES: createHash('sha256').update(WRITE_KEY).digest('hex'),

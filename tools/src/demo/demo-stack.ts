@@ -95,6 +95,9 @@ export function demoStackEnv(env: NodeJS.ProcessEnv, store: DemoStore, start: st
     OUTBOX_DIR: store.outboxDir,
     // The services' info lines would bury the demo's progress; warnings and errors still show.
     LOG_LEVEL: env.LOG_LEVEL ?? 'warn',
+    // The outbox folder is no provider with a rate to respect: a day's mail goes out at once.
+    SEND_CONCURRENCY: env.SEND_CONCURRENCY ?? '32',
+    SENDGRID_SENDS_PER_SECOND: env.SENDGRID_SENDS_PER_SECOND ?? '100000',
   };
 }
 

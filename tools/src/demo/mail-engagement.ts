@@ -256,6 +256,14 @@ export async function startMailEngagement(o: MailEngagementOptions) {
     report,
     /** Resolves once every outcome messaging has published so far is known here. */
     readOutcomes: (): Promise<void> => outcomes.readToEnd(),
+    /** Resolves once every reaction added so far has its mail's outcome (messaging has sent or refused it). */
+    async waitForOutcomes(timeoutMs = 120_000): Promise<void> {
+      const deadline = Date.now() + timeoutMs;
+      while (queue.waiting() > 0) {
+        if (Date.now() > deadline) throw new Error(`messaging reported no outcome for ${queue.waiting()} mails within ${Math.round(timeoutMs / 1000)} s`);
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    },
     /** Reactions still waiting for messaging to report their mail, and those whose mail was not sent. */
     pending: (): { waiting: number; undelivered: number } => ({ waiting: queue.waiting(), undelivered: queue.undelivered() }),
     /** Waits up to `timeoutMs` for the outcomes of mail still waiting, then reports what is due at `now`. */

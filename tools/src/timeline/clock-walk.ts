@@ -172,10 +172,18 @@ export async function openClockWalk(o: ClockWalkOptions): Promise<ClockWalk> {
       return fired;
     },
     step: async (instant, send) => {
+      const t0 = performance.now();
       await walk.walkTo(instant);
+      const t1 = performance.now();
       await send();
+      const t2 = performance.now();
       await walk.waitUntilTakenIn();
-      return walk.fire();
+      const t3 = performance.now();
+      const fired = await walk.fire();
+      if (process.env['LIFECYCLE_WALK_TIMINGS'] === '1') {
+        process.stderr.write(`walk step ${instant.toISOString()}: walk ${Math.round(t1 - t0)} ms, send ${Math.round(t2 - t1)} ms, take in ${Math.round(t3 - t2)} ms, fire ${Math.round(performance.now() - t3)} ms (${fired})\n`);
+      }
+      return fired;
     },
     close: async () => {
       await Promise.all([admin.disconnect(), pool?.end()]);
