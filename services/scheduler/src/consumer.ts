@@ -6,7 +6,7 @@ import { anyOf } from './db/any-of.ts';
 import { firstTime, firstTimes } from './db/processed-events.ts';
 import { conversions, jobs } from './db/schema.ts';
 import type { Campaign, CampaignSettings } from './domain/campaign.ts';
-import type { Clock } from './domain/clock.ts';
+import type { Clock, FiringHorizon } from './domain/clock.ts';
 import { contactAfterConsent, contactAfterEvent, emptyContact, type StoredContact } from './domain/contact-state.ts';
 import { dueTime, exitsJob, planJobs, planOccasion, triggers, type PlannedJob, type TriggerInput } from './domain/planning.ts';
 
@@ -15,6 +15,8 @@ export interface PlanningOptions {
   campaigns: Campaign[];
   settings: CampaignSettings;
   clock: Clock;
+  /** A simulated clock's firing (a walk judges jobs as of their due instants); absent: the clock runs. */
+  firing?: () => FiringHorizon;
   /** The store's exchange rates (`currencies` in config/lifecycle.yaml); unset: amounts are never converted. */
   rates?: CurrencyRates | undefined;
   /** Called after new jobs were stored, so the runner can fire the ones already due. */
@@ -151,6 +153,7 @@ interface ExitableJob {
   triggerProps: Record<string, unknown>;
   triggerEventId: string;
   triggerAt: Date;
+  dueAt: Date;
 }
 
 interface SentJob {
@@ -246,7 +249,7 @@ class BatchState {
     const ids = [...new Set([...this.index.exitsBy.values()].flat().map((c) => c.id))];
     if (customers.length === 0 || ids.length === 0) return;
     const rows = await tx
-      .select({ customerId: jobs.customerId, dedupeKey: jobs.dedupeKey, campaignId: jobs.campaignId, triggerProps: jobs.triggerProps, triggerEventId: jobs.triggerEventId, triggerAt: jobs.triggerAt })
+      .select({ customerId: jobs.customerId, dedupeKey: jobs.dedupeKey, campaignId: jobs.campaignId, triggerProps: jobs.triggerProps, triggerEventId: jobs.triggerEventId, triggerAt: jobs.triggerAt, dueAt: jobs.dueAt })
       .from(jobs)
       .where(and(anyOf(jobs.customerId, customers), eq(jobs.status, 'pending'), inArray(jobs.campaignId, ids)));
     const byCustomer = groupBy(rows);
@@ -284,7 +287,7 @@ class BatchState {
         const last = this.entries.get(key);
         if (last === undefined || last < job.triggerAt) this.entries.set(key, job.triggerAt);
       }
-      this.exitable.get(job.customerId)?.push({ dedupeKey: job.dedupeKey, campaignId: job.campaignId, triggerProps: job.triggerProps, triggerEventId: job.triggerEventId, triggerAt: job.triggerAt });
+      this.exitable.get(job.customerId)?.push({ dedupeKey: job.dedupeKey, campaignId: job.campaignId, triggerProps: job.triggerProps, triggerEventId: job.triggerEventId, triggerAt: job.triggerAt, dueAt: job.dueAt });
     }
   }
 
@@ -295,10 +298,14 @@ class BatchState {
     if (exiting === undefined || pending === undefined) return;
     const at = Date.parse(event.occurredAt);
     const byId = new Map(exiting.map((c) => [c.id, c]));
+    // On a walked clock a job due before the exit happened fired before it (the walk fires it
+    // later, as of its due instant): the exit does not reach back to it.
+    const walked = this.opts.firing?.().asOfDue === true;
     const kept: ExitableJob[] = [];
     for (const job of pending) {
       const campaign = byId.get(job.campaignId);
-      if (campaign === undefined || job.triggerAt.getTime() > at || job.triggerEventId === event.id || !exitsJob(campaign, { name, properties }, job.triggerProps)) kept.push(job);
+      const firedBefore = walked && job.dueAt.getTime() <= at;
+      if (campaign === undefined || firedBefore || job.triggerAt.getTime() > at || job.triggerEventId === event.id || !exitsJob(campaign, { name, properties }, job.triggerProps)) kept.push(job);
       else this.cancels.set(job.dedupeKey, { dedupeKey: job.dedupeKey, detail: name, eventId: event.id, customerId: event.customerId, campaignId: job.campaignId });
     }
     this.exitable.set(event.customerId, kept);

@@ -60,7 +60,15 @@ export function schedulerService(opts: SchedulerOptions): SchedulerService {
     pollMs: opts.pollMs,
     ...(opts.batchSize !== undefined ? { batchSize: opts.batchSize } : {}),
   });
-  const planning: PlanningOptions = { runtime, campaigns, settings, rates: opts.rates, clock, onPlanned: () => void runner.runDue().catch(() => 0) };
+  const planning: PlanningOptions = {
+    runtime,
+    campaigns,
+    settings,
+    rates: opts.rates,
+    clock,
+    ...(opts.simulated !== undefined ? { firing: opts.simulated.firing } : {}),
+    onPlanned: () => void runner.runDue().catch(() => 0),
+  };
   const common = { kafka: runtime.kafka, producer: runtime.producer, prefix: runtime.prefix, logger, pool: runtime.pool };
   const consumers = [
     topicConsumerComponent({
