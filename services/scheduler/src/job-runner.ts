@@ -130,8 +130,9 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
   /** Claims and settles one batch; `claimed` tells the caller whether more may be waiting. */
   const fireBatch = async (): Promise<BatchOutcome> => {
     const { until, asOfDue } = firing();
-    // A walked clock judges each job as of the instant it came due; a running one, now.
-    const judgedAt = (job: Job): Date => (asOfDue ? job.dueAt : until);
+    // A walked clock judges each job as of the instant it came due (never before its trigger: a
+    // job due "today at 10:00" planned at 16:00 came due when planned); a running one, now.
+    const judgedAt = (job: Job): Date => (asOfDue ? new Date(Math.max(job.dueAt.getTime(), job.triggerAt.getTime())) : until);
     return inTransaction(runtime.pool, async (tx) => {
       const due = await tx
         .select()
@@ -141,7 +142,7 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
         .limit(batchSize)
         .for('update', { skipLocked: true });
       if (due.length === 0) return { claimed: 0, settled: 0, busy: 0 };
-      const earliest = asOfDue ? new Date(Math.min(...due.map((j) => j.dueAt.getTime()))) : until;
+      const earliest = asOfDue ? new Date(Math.min(...due.map((j) => judgedAt(j).getTime()))) : until;
       const customerIds = [...new Set(due.map((j) => j.customerId))].sort();
       // A customer another transaction holds (an event being planned, another replica) waits for the next round.
       const locked = await tx.select().from(contacts).where(inArray(contacts.customerId, customerIds)).orderBy(asc(contacts.customerId)).for('update', { skipLocked: true });

@@ -9,6 +9,10 @@ import { dueBySteps } from './replay-window.ts';
 
 /** What a replay puts on its stack: the live records, and the instants its clock walks to. */
 export interface ReplayInput {
+  /** `commerce.events` records received before the window: put on first, as received at `from`. */
+  history: RetainedRecord[];
+  /** The window's start: messages requested before it are not counted. */
+  from: Date;
   /** `commerce.events` records received in the window, put on at their receipt times. */
   commerce: RetainedRecord[];
   /** `consent.changes` records up to the window's end, put on when messaging recorded them (those before the window at its start). */
@@ -50,7 +54,20 @@ export async function replay(stack: IsolatedStack, input: ReplayInput, onStep: (
   try {
     const commerce = dueBySteps(input.commerce, (r) => r.timestamp, input.steps);
     const consent = dueBySteps(input.consent, consentInstant, input.steps);
-    const messages = (records: RetainedRecord[]) => records.map((r) => ({ key: r.key, value: r.value, headers: r.headers, timestamp: String(r.timestamp) }));
+    const messages = (records: RetainedRecord[], at?: Date) => records.map((r) => ({ key: r.key, value: r.value, headers: r.headers, timestamp: String(at?.getTime() ?? r.timestamp) }));
+    // The customers' history first, all of it received at the window's start: what is a week
+    // old or more then is historical (profiles and contacts, no campaign), as an import would be.
+    if (input.history.length > 0) {
+      const topic = topicName(stack.prefix, 'commerceEvents');
+      const all = messages(input.history, input.from);
+      let fired = await walk.step(input.from, async () => {
+        for (let at = 0; at < all.length; at += 500) await producer.send({ topic, messages: all.slice(at, at + 500), acks: -1 });
+      });
+      for (let round = 0; round < 20 && fired > 0; round++) {
+        await walk.waitUntilTakenIn();
+        fired = await walk.fire();
+      }
+    }
     for (const [i, step] of input.steps.entries()) {
       const topicMessages = [
         { topic: topicName(stack.prefix, 'consentChanges'), messages: messages(consent[i] ?? []) },
@@ -70,7 +87,9 @@ export async function replay(stack: IsolatedStack, input: ReplayInput, onStep: (
     await walk.close();
     await producer.disconnect();
   }
-  return outcomeOf(stack);
+  const outcome = await outcomeOf(stack);
+  // What the history's campaigns sent before the window is no answer about the window.
+  return { ...outcome, sent: outcome.sent.filter((m) => Date.parse(m.at) >= input.from.getTime()) };
 }
 
 /** What the stack's scheduler requested (its `messages.requested`) and skipped (its stats API). */

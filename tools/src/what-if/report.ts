@@ -61,7 +61,7 @@ export interface WhatIfReport {
   from: string;
   to: string;
   /** What was replayed, in words and numbers. */
-  replayed: { commerceEvents: number; consentChanges: number; consentChangesBeforeWindow: number; steps: number; note: string };
+  replayed: { historyBeforeWindow?: number; commerceEvents: number; consentChanges: number; consentChangesBeforeWindow: number; steps: number; note: string };
   campaigns: CampaignReport[];
 }
 

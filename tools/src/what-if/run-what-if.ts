@@ -56,18 +56,20 @@ export async function runWhatIf(o: WhatIfOptions): Promise<number> {
     o.say(`no topic ${missing.join(', ')} on ${o.brokers.join(',')}: run what-if with the live stack's KAFKA_BROKERS and TOPIC_PREFIX`);
     return 1;
   }
-  const retained = await readRetained(kafka, commerceTopic, o.topicPrefix, (r) => r.timestamp >= window.from.getTime() && r.timestamp <= window.to.getTime());
-  const commerce = retained.records;
+  const retained = await readRetained(kafka, commerceTopic, o.topicPrefix, (r) => r.timestamp <= window.to.getTime());
+  const commerce = retained.records.filter((r) => r.timestamp >= window.from.getTime());
+  const history = retained.records.filter((r) => r.timestamp < window.from.getTime());
   const consent = (await readRetained(kafka, consentTopic, o.topicPrefix, (r) => consentInstant(r) <= window.to.getTime())).records;
   const earliest = retained.earliest === null ? null : new Date(retained.earliest);
-  const input: ReplayInput = { commerce, consent, steps: walkSteps(window, 86_400_000, consent.map(consentInstant)) };
+  const input: ReplayInput = { history, from: window.from, commerce, consent, steps: walkSteps(window, 86_400_000, consent.map(consentInstant)) };
   const before = consent.filter((r) => consentInstant(r) < window.from.getTime()).length;
   const note = [
+    `${history.length} ${commerceTopic} record(s) from before the window, received at its start (a week old or more, they build profiles and contacts and start nothing; newer ones start their campaigns, whose messages due before the window are not counted)`,
     `${commerce.length} ${commerceTopic} record(s) received in the window, at their receipt times`,
     `${consent.length} ${consentTopic} record(s) (${before} from before the window, put on at its start; the rest at the instants messaging recorded them)`,
     `a day per step and one just before each consent change, ${input.steps.length} step(s)`,
     earliest === null ? `${commerceTopic} retains nothing` : `${commerceTopic} retains records from ${earliest.toISOString()}`,
-    'customers\u2019 history before the window is not replayed; nothing was sent (no messaging service: requests stayed on the replays\u2019 own topics)',
+    'nothing was sent (no messaging service: requests stayed on the replays\u2019 own topics)',
   ].join('; ');
   if (!o.json) o.say(`replaying ${window.from.toISOString()} to ${window.to.toISOString()}: ${note}`);
 
@@ -103,7 +105,7 @@ export async function runWhatIf(o: WhatIfOptions): Promise<number> {
     const report: WhatIfReport = {
       from: window.from.toISOString(),
       to: window.to.toISOString(),
-      replayed: { commerceEvents: commerce.length, consentChanges: consent.length, consentChangesBeforeWindow: before, steps: input.steps.length, note },
+      replayed: { historyBeforeWindow: history.length, commerceEvents: commerce.length, consentChanges: consent.length, consentChangesBeforeWindow: before, steps: input.steps.length, note },
       campaigns: compareReplays(live, candidate),
     };
     if (o.json) o.write(JSON.stringify(report, null, 2));

@@ -146,7 +146,8 @@ describe('what-if on a fixture worked out by hand', () => {
   it('replays the window’s records and the consent changes up to its end', () => {
     expect(report.from).toBe(iso(0));
     expect(report.to).toBe(iso(14));
-    expect(report.replayed).toMatchObject({ commerceEvents: 14, consentChanges: 2, consentChangesBeforeWindow: 1, steps: 15 });
+    // c4's identify and first order came before the window: history, received at its start.
+    expect(report.replayed).toMatchObject({ historyBeforeWindow: 2, commerceEvents: 14, consentChanges: 2, consentChangesBeforeWindow: 1, steps: 15 });
   });
 
   it('moves every thank-you an hour later, at the original order instants (the fast client’s corrected)', () => {
@@ -175,17 +176,18 @@ describe('what-if on a fixture worked out by hand', () => {
     expect(c.difference).toMatchObject({ sent: -1, pendingAtEnd: -1, onlyLive: [{ customerId: 'c1', at: iso(10, 10) }], onlyCandidateTotal: 0 });
   });
 
-  it('shows what the added follow-up sends: to the customer who leaves later that day, not to the one who left before the window', () => {
+  it('shows what the added follow-up sends: to the customer who leaves later that day, not to the one who left before the window, and for an order two days before the window', () => {
     const c = campaign('order-follow-up');
     expect(c.verdict).toBe('added');
     expect(c.live).toEqual({ enabled: null, sent: 0, byWeek: {}, skipped: {}, pendingAtEnd: 0 });
-    expect(c.candidate).toEqual({ enabled: true, sent: 4, byWeek: weeks(iso(3, 10), iso(4, 10), iso(7, 10), iso(13, 10)), skipped: { unsubscribed: 1 }, pendingAtEnd: 0 });
+    // c4's order on day -2 at 12:00 (history) is followed up on day 0 at 10:00, inside the window.
+    expect(c.candidate).toEqual({ enabled: true, sent: 5, byWeek: weeks(iso(0, 10), iso(3, 10), iso(4, 10), iso(7, 10), iso(13, 10)), skipped: { unsubscribed: 1 }, pendingAtEnd: 0 });
     expect(c.difference.onlyCandidate).toEqual([
+      { customerId: 'c4', at: iso(0, 10) },
       { customerId: 'c1', at: iso(3, 10) },
       { customerId: 'c2', at: iso(4, 10) },
-      { customerId: 'c3', at: iso(7, 10) },
     ]);
-    expect(c.difference.onlyCandidateTotal).toBe(4);
+    expect(c.difference.onlyCandidateTotal).toBe(5);
   });
 
   it('refuses a candidate folder that fails campaigns:check, naming file and line, and replays nothing', async () => {
