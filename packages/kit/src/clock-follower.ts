@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { ClockSet, topicName } from '@lifecycle/contracts';
 import type { Component } from './components.ts';
 import { groupConsumer } from './kafka-clients.ts';
+import { topicOffsets } from './topics.ts';
 import type { Runtime } from './runtime.ts';
 
 /** A service's view of the system's simulated time, as the scheduler last published it. */
@@ -73,7 +74,7 @@ export function followClock(opts: FollowClockOptions): FollowedClock {
     async start() {
       const admin = opts.kafka.admin();
       await admin.connect();
-      const ends = await admin.fetchTopicOffsets(topic).finally(() => admin.disconnect());
+      const ends = await topicOffsets(admin, topic).finally(() => admin.disconnect());
       // Offsets still to read per partition before the clock is what the system says.
       const pending = new Map(ends.filter((p) => Number(p.high) > Number(p.low)).map((p) => [p.partition, Number(p.high)]));
       let markCaughtUp: () => void = () => {};

@@ -10,11 +10,28 @@ import { planTopics, type PlannedTopic, type TopicSettings } from './topic-plan.
  */
 const lagging = new Set(['UNKNOWN_TOPIC_OR_PARTITION', 'LEADER_NOT_AVAILABLE', 'NOT_LEADER_FOR_PARTITION', 'NOT_LEADER_OR_FOLLOWER']);
 
-function isLagging(err: unknown, depth = 0): boolean {
+export function isLagging(err: unknown, depth = 0): boolean {
   if (typeof err !== 'object' || err === null || depth > 3) return false;
   if ('type' in err && typeof err.type === 'string' && lagging.has(err.type)) return true;
   if ('cause' in err && isLagging(err.cause, depth + 1)) return true;
   return 'originalError' in err && isLagging(err.originalError, depth + 1);
+}
+
+/**
+ * The offsets of every partition of `topic` (low and high), asked again while the broker answers
+ * that it is not yet the leader: right after a topic is created, a KRaft broker's metadata can
+ * name a leader that does not serve the partition yet (`NOT_LEADER_FOR_PARTITION` on ListOffsets).
+ */
+export async function topicOffsets(admin: Admin, topic: string, timeoutMs = 30_000): Promise<{ partition: number; low: string; high: string }[]> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return (await admin.fetchTopicOffsets(topic)).map(({ partition, low, high }) => ({ partition, low, high }));
+    } catch (err) {
+      if (!isLagging(err) || Date.now() > deadline) throw err;
+      await sleep(250);
+    }
+  }
 }
 
 /** Creates every planned topic that is missing; existing topics are left as they are. */
@@ -82,6 +99,9 @@ export async function ensureTopicLayout(kafka: Kafka, prefix: string, opts: Ensu
           return found !== undefined && found.partitions.length > 0 && found.partitions.every((p) => p.leader >= 0);
         });
         if (ready) {
+          // A leader named in the metadata may not serve yet: ask each new topic for its offsets
+          // (retried while it answers "not the leader"), so the first reader does not meet that.
+          for (const name of names.filter((n) => !before.has(n))) await topicOffsets(admin, name, Math.max(1_000, deadline - Date.now()));
           const differing = plan.flatMap((planned) => {
             const found = topics.find((t) => t.name === planned.name);
             if (found === undefined || !before.has(planned.name)) return [];
