@@ -2,7 +2,7 @@ import type { Logger } from '@lifecycle/kit';
 import type { ConsentRepository, ConsentTarget } from './db/consent-repository.ts';
 import type { SuppressionsRepository } from './db/suppressions-repository.ts';
 import type { ConsentDecision, ConsentInput } from './domain/consent.ts';
-import type { SuppressionReason, SuppressionSource } from './domain/suppression.ts';
+import { normalizeAddress, type SuppressionReason, type SuppressionSource } from './domain/suppression.ts';
 
 /** Whether marketing mail may go to a customer at an address, and if not why. */
 export type MarketingVerdict = { allowed: true } | { allowed: false; reason: string };
@@ -11,6 +11,8 @@ export type MarketingVerdict = { allowed: true } | { allowed: false; reason: str
 export interface MarketingConsent {
   /** Asked for every marketing message; also learns that the address belongs to the customer. */
   marketingVerdict: (customerId: string, email: string) => Promise<MarketingVerdict>;
+  /** `marketingVerdict` for many at once (a statement per step, not per message), in the order asked. */
+  marketingVerdicts: (asked: readonly { customerId: string; email: string }[]) => Promise<MarketingVerdict[]>;
 }
 
 export interface LiftResult {
@@ -86,6 +88,17 @@ export function createConsentKeeper(deps: ConsentKeeperDeps): ConsentKeeper {
       if (blocked !== null) return { allowed: false, reason: blocked };
       const suppression = await deps.suppressions.find(email);
       return suppression === undefined ? { allowed: true } : { allowed: false, reason: suppression.reason };
+    },
+    marketingVerdicts: async (asked) => {
+      if (asked.length === 0) return [];
+      await repository.rememberMany(asked, deps.now());
+      const [blocked, suppressed] = await Promise.all([repository.blockingMany(asked), deps.suppressions.findMany(asked.map((a) => a.email))]);
+      return asked.map(({ email }, i): MarketingVerdict => {
+        const block = blocked[i] ?? null;
+        if (block !== null) return { allowed: false, reason: block };
+        const suppression = suppressed.get(normalizeAddress(email));
+        return suppression === undefined ? { allowed: true } : { allowed: false, reason: suppression.reason };
+      });
     },
     lift: async (target) => {
       const byAddress = target.includes('@');

@@ -1,6 +1,6 @@
 import { RejectRecord, type ChunkResult, type ConsumedRecord, type Logger, type Refusal } from '@lifecycle/kit';
 import type { MessageRequested } from '@lifecycle/contracts';
-import type { MarketingConsent } from './consent-keeper.ts';
+import type { MarketingConsent, MarketingVerdict } from './consent-keeper.ts';
 import type { SendRow } from './db/schema.ts';
 import type { HeldClaim, NewClaim, SendsRepository } from './db/sends-repository.ts';
 import { composeMail, type OutgoingMail } from './domain/outgoing-mail.ts';
@@ -26,7 +26,7 @@ export interface UnsubscribeSettings {
 export interface MessageHandlerDeps {
   /** Claims and outcomes; recording an outcome also writes its `messages.events` record to the outbox. */
   sends: SendsRepository;
-  /** The customer's consent (and address-level suppressions), asked for every marketing message. */
+  /** The customer's consent (and address-level suppressions), asked for every marketing message (a chunk's at once). */
   consent: MarketingConsent;
   templates: TemplateCatalog;
   transport: MailTransport;
@@ -80,7 +80,7 @@ export function messageRequestedHandler(deps: MessageHandlerDeps): MessageReques
     if (memory.size > ATTEMPT_MEMORY_LIMIT) memory.delete(memory.keys().next().value ?? key);
   };
 
-  const compose = async (request: MessageRequested, log: Logger): Promise<Composed> => {
+  const compose = async (request: MessageRequested, log: Logger, token?: string): Promise<Composed> => {
     const { payload } = request;
     const lookup = await templates.get(payload.templateId);
     if (!lookup.ok) return { ok: false, error: lookup.error };
@@ -94,7 +94,7 @@ export function messageRequestedHandler(deps: MessageHandlerDeps): MessageReques
     if (payload.category === 'marketing') {
       const { tokens, publicUrl, mailto } = deps.unsubscribe;
       if (tokens === undefined) return { ok: false, error: 'marketing mail needs an unsubscribe link: set UNSUBSCRIBE_SECRET' };
-      const links = unsubscribeLinks({ token: await tokens.issue(payload.recipient.email, now()), publicUrl, mailto });
+      const links = unsubscribeLinks({ token: token ?? (await tokens.issue(payload.recipient.email, now())), publicUrl, mailto });
       data = { ...data, unsubscribeUrl: links.url };
       headers = links.headers;
     }
@@ -156,17 +156,23 @@ export function messageRequestedHandler(deps: MessageHandlerDeps): MessageReques
 
   type Prepared = { send: OutgoingMail } | { outcome: FinalOutcome; refusal?: string };
 
-  /** What a claimed request comes to before any provider call: a mail to send, or an outcome (suppressed, failed to render). */
-  const prepare = async (request: MessageRequested, log: Logger): Promise<Prepared> => {
+  /** A marketing request's consent verdict and link token, read for a whole chunk at once. */
+  type Known = { verdict: MarketingVerdict; token: string | undefined };
+
+  /**
+   * What a claimed request comes to before any provider call: a mail to send, or an outcome
+   * (suppressed, failed to render). `known`: its consent and token, already read with its chunk's.
+   */
+  const prepare = async (request: MessageRequested, log: Logger, known?: Known): Promise<Prepared> => {
     if (request.payload.category === 'marketing') {
-      const verdict = await consent.marketingVerdict(request.customerId, request.payload.recipient.email);
+      const verdict = known?.verdict ?? (await consent.marketingVerdict(request.customerId, request.payload.recipient.email));
       if (shouldSuppress(request.payload.category, !verdict.allowed)) {
         const reason = verdict.allowed ? 'unknown' : verdict.reason;
         log.info({ reason }, 'recipient is suppressed, marketing message skipped');
         return { outcome: { status: 'suppressed', error: `recipient suppressed: ${reason}` } };
       }
     }
-    const composed = await compose(request, log);
+    const composed = await compose(request, log, known?.token);
     if (!composed.ok) return { outcome: { status: 'failed', error: composed.error }, refusal: composed.error };
     return { send: composed.mail };
   };
@@ -338,6 +344,20 @@ export function messageRequestedHandler(deps: MessageHandlerDeps): MessageReques
     return wave;
   };
 
+  /** The consent verdicts of a chunk's marketing requests and the link tokens of those allowed, a statement per step. */
+  const marketingKnown = async (requests: MessageRequested[]): Promise<Map<MessageRequested, Known>> => {
+    const marketing = requests.filter((r) => r.payload.category === 'marketing');
+    const verdicts = await consent.marketingVerdicts(marketing.map((r) => ({ customerId: r.customerId, email: r.payload.recipient.email })));
+    const allowed = marketing.filter((_, i) => verdicts[i]?.allowed === true).map((r) => r.payload.recipient.email);
+    const tokens = deps.unsubscribe.tokens === undefined || allowed.length === 0 ? new Map<string, string>() : await deps.unsubscribe.tokens.issueMany(allowed, now());
+    const known = new Map<MessageRequested, Known>();
+    marketing.forEach((request, i) => {
+      const verdict = verdicts[i];
+      if (verdict !== undefined) known.set(request, { verdict, token: tokens.get(request.payload.recipient.email) });
+    });
+    return known;
+  };
+
   /**
    * A chunk of one partition's records, in offset order: claims in one statement, renders, then
    * waves of sends (`sendWave`); a customer's next record goes out only once the one before has
@@ -370,7 +390,8 @@ export function messageRequestedHandler(deps: MessageHandlerDeps): MessageReques
       remember(row.dedupeKey, { claimToken: row.claimToken, provider: 'not-called' });
       held.push({ item, log, key: row.dedupeKey, token: row.claimToken });
     }
-    const prepared = await Promise.all(held.map(async (h) => ({ ...h, prepared: await prepare(h.item.value, h.log) })));
+    const known = await marketingKnown(held.map((h) => h.item.value));
+    const prepared = await Promise.all(held.map(async (h) => ({ ...h, prepared: await prepare(h.item.value, h.log, known.get(h.item.value)) })));
     const before: (HeldClaim & { outcome: FinalOutcome })[] = [];
     let pending: Ready[] = [];
     for (const { item, log, key, token, prepared: p } of prepared) {

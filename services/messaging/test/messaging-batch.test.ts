@@ -8,6 +8,7 @@ import { createTestInfra, serviceEnv, type TestInfra } from '@lifecycle/tools/te
 import { loadConfig } from '../src/config.ts';
 import { createConsentKeeper } from '../src/consent-keeper.ts';
 import { messageRequestedHandler, type MessageRequestedHandler } from '../src/consumer.ts';
+import { createAddressIdsRepository } from '../src/db/address-ids-repository.ts';
 import { createConsentRepository } from '../src/db/consent-repository.ts';
 import { sends } from '../src/db/schema.ts';
 import { createSendsRepository, type SendsRepository } from '../src/db/sends-repository.ts';
@@ -15,6 +16,7 @@ import { createSuppressionsRepository } from '../src/db/suppressions-repository.
 import { createMessagingMetrics } from '../src/metrics.ts';
 import { createSendSlots } from '../src/send-slots.ts';
 import { createTemplateCatalog } from '../src/template-catalog.ts';
+import { createUnsubscribeTokens, type UnsubscribeTokens } from '../src/unsubscribe-tokens.ts';
 import { createSendGridTransport } from '../src/transport/sendgrid-transport.ts';
 import { thankYouRequest } from './message-requests.ts';
 
@@ -29,6 +31,11 @@ let runtime: Runtime;
 let repository: SendsRepository;
 let handler: MessageRequestedHandler;
 let outboxBacklog: () => Promise<number>;
+/** The same handler, with unsubscribe links (marketing mail needs them) and the consent it reads. */
+let marketingHandler: MessageRequestedHandler;
+let tokens: UnsubscribeTokens;
+let consent: ReturnType<typeof createConsentKeeper>;
+let consentRepository: ReturnType<typeof createConsentRepository>;
 
 beforeAll(async () => {
   infra = await createTestInfra();
@@ -42,9 +49,12 @@ beforeAll(async () => {
   repository = createSendsRepository({ db: runtime.db, pool: runtime.pool, outbox });
   const suppressions = createSuppressionsRepository(runtime.db);
   await suppressions.suppress('bounced.reader@example.com', 'bounced', 'sendgrid-webhook', now());
-  handler = messageRequestedHandler({
+  consentRepository = createConsentRepository({ db: runtime.db, pool: runtime.pool, outbox });
+  consent = createConsentKeeper({ repository: consentRepository, suppressions, logger: runtime.logger, now });
+  tokens = createUnsubscribeTokens({ ids: createAddressIdsRepository(runtime.db), secrets: { current: 'batch-test-unsubscribe-secret-0123456789' }, acceptLegacy: false });
+  const deps = {
     sends: repository,
-    consent: createConsentKeeper({ repository: createConsentRepository({ db: runtime.db, pool: runtime.pool, outbox }), suppressions, logger: runtime.logger, now }),
+    consent,
     templates: createTemplateCatalog({ dir: config.TEMPLATES_DIR }),
     transport: createSendGridTransport({ apiKey: 'SG.test-key', baseUrl: sendgrid.url, timeoutMs: 10_000 }),
     logger: runtime.logger,
@@ -59,7 +69,9 @@ beforeAll(async () => {
     },
     random: () => 0.5,
     slots: createSendSlots(SEND_CONCURRENCY),
-  });
+  };
+  handler = messageRequestedHandler(deps);
+  marketingHandler = messageRequestedHandler({ ...deps, unsubscribe: { tokens, publicUrl: 'https://mail.example.com', mailto: undefined } });
 });
 
 afterAll(async () => {
@@ -150,5 +162,47 @@ describe('a chunk of messages.requested handled as one batch', () => {
     const rows = await runtime.db.select().from(sends).where(inArray(sends.dedupeKey, [refusedFirst, refusedNext, ...others].map(key)));
     expect(rows.map((r) => r.status)).toEqual(rows.map(() => 'sent'));
     expect(rows).toHaveLength(5);
+  });
+
+  it('reads the consent of a chunk’s marketing mail at once: sends to those allowed, each with its own address’s link, and suppresses the rest with the reason', async () => {
+    sendgrid.reset();
+    sendgrid.respondAfter(0);
+    const marketing = (n: string, email?: string, customerId?: string): MessageRequested => {
+      const base = thankYouRequest(`batch-mkt-${n}`, { category: 'marketing', campaignId: 'newsletter' });
+      return { ...base, customerId: customerId ?? base.customerId, payload: { ...base.payload, ...(email === undefined ? {} : { recipient: { email, name: 'Ada' } }) } };
+    };
+    // Left all marketing: the customer, and at the same address under another id the store filed.
+    await consent.record({ customerId: 'cust-batch-mkt-left', email: 'left.reader@example.com' }, { kind: 'unsubscribe', at: new Date(), source: 'unsubscribe-link' }, 'batch-mkt-cause');
+    const allowed = [marketing('a'), marketing('b'), marketing('c', 'Shared.Reader@example.com'), marketing('d', 'shared.reader@example.com')];
+    const left = marketing('left', 'left.reader@example.com', 'cust-batch-mkt-left');
+    const sameAddress = marketing('same-address', 'LEFT.reader@example.com');
+    const bounced = marketing('bounced', 'bounced.reader@example.com');
+    const receipt = { ...thankYouRequest('batch-mkt-receipt'), customerId: 'cust-batch-mkt-left' };
+    const requests = [allowed[0], left, allowed[1], sameAddress, bounced, allowed[2], receipt, allowed[3]].filter((r) => r !== undefined);
+
+    const result = await marketingHandler.handleBatch(chunk(requests));
+
+    expect(result.refused ?? []).toEqual([]);
+    const rows = await runtime.db.select().from(sends).where(inArray(sends.dedupeKey, requests.map((r) => r.payload.dedupeKey)));
+    const rowOf = (r: MessageRequested) => rows.find((row) => row.dedupeKey === r.payload.dedupeKey);
+    for (const r of [...allowed, receipt]) expect(rowOf(r)?.status).toBe('sent');
+    expect(rowOf(left)).toMatchObject({ status: 'suppressed', error: 'recipient suppressed: unsubscribed' });
+    expect(rowOf(sameAddress)).toMatchObject({ status: 'suppressed', error: 'recipient suppressed: unsubscribed' });
+    expect(rowOf(bounced)).toMatchObject({ status: 'suppressed', error: 'recipient suppressed: bounced' });
+    // Each marketing mail's unsubscribe link stands for its own address (one id per address, whatever its case).
+    const linkOf = new Map<string, string>();
+    for (const request of sendgrid.accepted()) {
+      const mail = SendGridMail.parse(request.body);
+      const link = /<(https:[^>]+)>/.exec(mail.headers?.['List-Unsubscribe'] ?? '')?.[1];
+      if (link !== undefined) linkOf.set(mail.custom_args?.dedupeKey ?? '', link);
+    }
+    expect([...linkOf.keys()].toSorted()).toEqual(allowed.map((r) => r.payload.dedupeKey).toSorted());
+    for (const r of allowed) {
+      const token = new URL(linkOf.get(r.payload.dedupeKey) ?? '').searchParams.get('token') ?? '';
+      expect(await tokens.resolve(token)).toMatchObject({ ok: true, email: r.payload.recipient.email.toLowerCase() });
+    }
+    expect(linkOf.get(allowed[2]?.payload.dedupeKey ?? '')).toBe(linkOf.get(allowed[3]?.payload.dedupeKey ?? ''));
+    // Asking learned whose address it is, so a link naming only the address finds every customer at it.
+    expect(await consentRepository.customersOf('shared.reader@example.com')).toEqual([allowed[2]?.customerId, allowed[3]?.customerId].toSorted());
   });
 });

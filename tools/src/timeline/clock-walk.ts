@@ -121,15 +121,17 @@ export async function openClockWalk(o: ClockWalkOptions): Promise<ClockWalk> {
   // Long enough for an outbox's relay to publish what its service just committed (it is woken by NOTIFY).
   const settleMs = 25;
   const kafka = new Kafka({ clientId: 'lifecycle-clock-walk', brokers: o.brokers, logLevel: logLevel.NOTHING });
-  const pool = o.databaseUrl === undefined ? undefined : new pg.Pool({ connectionString: o.databaseUrl, max: 1 });
-  /** Rows the services of these groups have committed to their outboxes and not yet published. */
+  // Asked every few ms while a step waits: no parallel workers for so small a question.
+  const pool = o.databaseUrl === undefined ? undefined : new pg.Pool({ connectionString: o.databaseUrl, max: 1, options: '-c max_parallel_workers_per_gather=0' });
+  /** How many of the outboxes of these groups' services hold rows committed and not yet published. */
   const unpublished = async (of: readonly PipelineGroup[] | undefined): Promise<number> => {
     if (pool === undefined) return 0;
     // Each service's groups are named lifecycle-<service>…, and its outbox is <service>.outbox.
     const named = of === undefined && o.outboxSchemas !== undefined ? o.outboxSchemas : (of ?? groups).map((g) => /^lifecycle-([a-z]+)/.exec(g.groupId)?.[1] ?? '');
     const schemas = [...new Set(named)].filter((x) => /^[a-z]+$/.test(x));
     if (schemas.length === 0) return 0;
-    const { rows } = await pool.query<{ n: number }>(`SELECT (${schemas.map((x) => `(SELECT count(*) FROM ${x}.outbox)`).join(' + ')})::int AS n`);
+    // Whether each holds a row, not how many: a count would read every row (and dead row) of a busy outbox.
+    const { rows } = await pool.query<{ n: number }>(`SELECT (${schemas.map((x) => `(EXISTS (SELECT 1 FROM ${x}.outbox))::int`).join(' + ')}) AS n`);
     return rows[0]?.n ?? 0;
   };
   const admin = kafka.admin();
@@ -157,7 +159,7 @@ export async function openClockWalk(o: ClockWalkOptions): Promise<ClockWalk> {
         // its rows and its outbox relays right after, so a quiet pipeline shows the same ends twice.
         if (lag === 0 && ends === previous) return;
         previous = lag === 0 ? ends : '';
-        if (Date.now() > deadline) throw new Error(`the pipeline did not take in its input within ${Math.round(timeoutMs / 1000)} s (${lag} records behind)`);
+        if (Date.now() > deadline) throw new Error(`the pipeline did not take in its input within ${Math.round(timeoutMs / 1000)} s (${behind} records behind, ${waiting} outboxes not empty)`);
         await pause(lag === 0 ? settleMs : delay);
         delay = Math.min(50, delay * 2);
       }

@@ -1,4 +1,4 @@
-import { and, eq, inArray, lte, sql } from 'drizzle-orm';
+import { and, eq, inArray, lte, or, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { ConsentChanged, ConsentState } from '@lifecycle/contracts';
 import { inTransaction, type Database, type Outbox, type Pool } from '@lifecycle/kit';
@@ -42,10 +42,14 @@ export interface ConsentRepository {
    * owner's, whichever customer id the store filed it under). Null when marketing may go.
    */
   blocking: (customerId: string, email: string) => Promise<string | null>;
+  /** `blocking` for many customers and addresses at once (one statement), in the order asked. */
+  blockingMany: (targets: readonly { customerId: string; email: string }[]) => Promise<(string | null)[]>;
   /** The customers an address belongs to, as far as messaging has seen. */
   customersOf: (email: string) => Promise<string[]>;
   /** Remembers that an address belongs to a customer (first sighting kept). */
   remember: (email: string, customerId: string, now: Date) => Promise<void>;
+  /** `remember` for many at once (one statement). */
+  rememberMany: (pairs: readonly { email: string; customerId: string }[], now: Date) => Promise<void>;
   /** Removes address-level suppressions of these reasons; resolves to how many. */
   removeAddressSuppressions: (email: string, reasons: ('unsubscribed' | 'bounced' | 'spam-report')[], before?: Date) => Promise<number>;
 }
@@ -104,6 +108,16 @@ export function createConsentRepository(deps: { db: Database; pool: Pool; outbox
       const states = rows.map((r) => ConsentState.nullable().parse(r.state));
       return states.find((state) => state !== null && !marketingAllowed(state)) ?? null;
     },
+    blockingMany: async (targets) => {
+      if (targets.length === 0) return [];
+      const asked = targets.map((t) => ({ customerId: t.customerId, email: normalizeAddress(t.email) }));
+      const rows = await db
+        .select({ customerId: consent.customerId, email: consent.email, state: consent.state })
+        .from(consent)
+        .where(or(inArray(consent.customerId, [...new Set(asked.map((t) => t.customerId))]), inArray(consent.email, [...new Set(asked.map((t) => t.email))])));
+      const parsed = rows.map((r) => ({ ...r, state: ConsentState.nullable().parse(r.state) }));
+      return asked.map(({ customerId, email }) => parsed.find((r) => (r.customerId === customerId || r.email === email) && r.state !== null && !marketingAllowed(r.state))?.state ?? null);
+    },
     customersOf: async (email) => {
       const address = normalizeAddress(email);
       const rows = await db.execute<{ customer_id: string }>(sql`
@@ -114,6 +128,13 @@ export function createConsentRepository(deps: { db: Database; pool: Pool; outbox
     },
     remember: async (email, customerId, now) => {
       await db.insert(recipients).values({ email: normalizeAddress(email), customerId, seenAt: now }).onConflictDoNothing();
+    },
+    rememberMany: async (pairs, now) => {
+      if (pairs.length === 0) return;
+      await db
+        .insert(recipients)
+        .values(pairs.map((p) => ({ email: normalizeAddress(p.email), customerId: p.customerId, seenAt: now })))
+        .onConflictDoNothing();
     },
     removeAddressSuppressions,
   };

@@ -1,4 +1,4 @@
-import { eq } from 'drizzle-orm';
+import { eq, inArray } from 'drizzle-orm';
 import type { Database } from '@lifecycle/kit';
 import { normalizeAddress, type SuppressionReason, type SuppressionSource } from '../domain/suppression.ts';
 import { suppressions, type SuppressionRow } from './schema.ts';
@@ -7,6 +7,8 @@ export interface SuppressionsRepository {
   /** Idempotent: suppressing an address again keeps the first record. */
   suppress: (email: string, reason: SuppressionReason, source: SuppressionSource, now: Date) => Promise<void>;
   find: (email: string) => Promise<SuppressionRow | undefined>;
+  /** The suppressions of many addresses at once (one statement), by normalized address. */
+  findMany: (emails: readonly string[]) => Promise<Map<string, SuppressionRow>>;
 }
 
 export function createSuppressionsRepository(db: Database): SuppressionsRepository {
@@ -17,6 +19,14 @@ export function createSuppressionsRepository(db: Database): SuppressionsReposito
     find: async (email) => {
       const [row] = await db.select().from(suppressions).where(eq(suppressions.email, normalizeAddress(email)));
       return row;
+    },
+    findMany: async (emails) => {
+      if (emails.length === 0) return new Map();
+      const rows = await db
+        .select()
+        .from(suppressions)
+        .where(inArray(suppressions.email, [...new Set(emails.map(normalizeAddress))]));
+      return new Map(rows.map((row) => [row.email, row]));
     },
   };
 }

@@ -89,21 +89,27 @@ export function formatDate(date: Date): string {
   return date.toUTCString().replace(/GMT$/, '+0000');
 }
 
+/** Each byte as quoted-printable writes it in the middle of a line: itself when printable (not "="), else "=XX". */
+const QP_TOKEN = Array.from({ length: 256 }, (_, byte) => ((byte >= 33 && byte <= 126 && byte !== 61) || byte === 32 || byte === 9 ? String.fromCharCode(byte) : `=${byte.toString(16).toUpperCase().padStart(2, '0')}`));
+/** A line that needs no encoding: printable ASCII without "=", not ending in a space or tab, short enough. */
+const QP_PLAIN = /^[\x20-\x3c\x3e-\x7e\t]{0,75}$/;
+
 function qpLine(line: string): string {
+  if (QP_PLAIN.test(line) && !/[ \t]$/.test(line)) return line;
   const bytes = Buffer.from(line, 'utf8');
   const physical: string[] = [];
   let current = '';
-  bytes.forEach((byte, i) => {
-    const atEnd = i === bytes.length - 1;
-    const literal = (byte >= 33 && byte <= 126 && byte !== 61) || ((byte === 32 || byte === 9) && !atEnd);
-    const token = literal ? String.fromCharCode(byte) : `=${byte.toString(16).toUpperCase().padStart(2, '0')}`;
+  for (let i = 0; i < bytes.length; i++) {
+    const byte = bytes[i] ?? 0;
+    // A space or tab ending the line is encoded, so a transport's trailing-space stripping cannot lose it.
+    const token = i === bytes.length - 1 && (byte === 32 || byte === 9) ? `=${byte.toString(16).toUpperCase().padStart(2, '0')}` : (QP_TOKEN[byte] ?? '');
     // 75 characters plus the soft-break "=" keep each physical line within RFC 2045's 76.
     if (current.length + token.length > 75) {
       physical.push(`${current}=`);
       current = '';
     }
     current += token;
-  });
+  }
   physical.push(current);
   return physical.join(CRLF);
 }

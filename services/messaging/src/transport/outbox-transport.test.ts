@@ -57,6 +57,16 @@ describe('outbox transport', () => {
     expect(lines).toContainEqual({ msg: 'message written to outbox', path, messageId: 'req-1' });
   });
 
+  it('makes its folder again when it was removed while the service runs', async () => {
+    const { logger } = capturingLogger();
+    const outbox = createOutboxTransport({ dir: join(dir, 'outbox'), logger, now: () => new Date() });
+    expect(await outbox.send(mail)).toMatchObject({ kind: 'accepted' });
+    await rm(join(dir, 'outbox'), { recursive: true });
+    const second = { ...mail, tags: { ...mail.tags, dedupeKey: 'thank-you:cust/1:order 2' } };
+    expect(await outbox.send(second)).toMatchObject({ kind: 'accepted' });
+    expect(await readdir(join(dir, 'outbox'))).toEqual([outboxFileName(second.tags.dedupeKey)]);
+  });
+
   it('writes one file per dedupe key, even when asked twice', async () => {
     const { logger } = capturingLogger();
     const outbox = createOutboxTransport({ dir, logger, now: () => new Date() });

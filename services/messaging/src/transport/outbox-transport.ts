@@ -38,6 +38,8 @@ function messageIdFor(mail: OutgoingMail): string {
  * repeated write replaces it instead of adding a second message.
  */
 export function createOutboxTransport(opts: OutboxTransportOptions): MailTransport {
+  // Made once, and again should it be removed while the service runs.
+  let made: Promise<unknown> | undefined;
   return {
     name: 'outbox',
     send: async (mail) => {
@@ -46,10 +48,20 @@ export function createOutboxTransport(opts: OutboxTransportOptions): MailTranspo
       const path = join(opts.dir, outboxFileName(mail.tags.dedupeKey));
       const temp = `${path}.${randomBytes(4).toString('hex')}.tmp`;
       try {
-        await mkdir(opts.dir, { recursive: true });
-        await writeFile(temp, eml, 'utf8');
+        made ??= mkdir(opts.dir, { recursive: true });
+        await made;
+        try {
+          await writeFile(temp, eml, 'utf8');
+        } catch (err) {
+          // The folder went away since it was made: make it again.
+          if (!(err instanceof Error && 'code' in err && err.code === 'ENOENT')) throw err;
+          made = mkdir(opts.dir, { recursive: true });
+          await made;
+          await writeFile(temp, eml, 'utf8');
+        }
         await rename(temp, path);
       } catch (err) {
+        made = undefined;
         await rm(temp, { force: true }).catch(() => undefined);
         // Nothing reached a reader: a full or read-only disk is worth trying again.
         return { kind: 'retryable', status: null, error: `could not write the outbox file: ${err instanceof Error ? err.message : String(err)}` };
