@@ -43,6 +43,12 @@ export interface MessageHandlerDeps {
   random: () => number;
   /** The provider calls this process may have open at once (`SEND_CONCURRENCY`). */
   slots: SendSlots;
+  /**
+   * `CLOCK=simulated`: a request's outcome is reported as of the instant the scheduler requested
+   * it (a walked clock may already be a step further when messaging gets to the mail, and a
+   * replay of the same year must report the same times); otherwise as of `now()`.
+   */
+  reportAtRequestTime?: boolean;
 }
 
 export interface MessageRequestedHandler {
@@ -103,9 +109,12 @@ export function messageRequestedHandler(deps: MessageHandlerDeps): MessageReques
     return { ok: true, mail: composeMail(request, lookup.template.meta, rendered.content, headers) };
   };
 
-  /** Records the outcome of the attempt holding `claimToken`, and with it its status report. */
-  const finishAndReport = async (key: string, claimToken: string | null, outcome: FinalOutcome, request?: MessageRequested): Promise<void> => {
-    const row = await sends.finish(key, outcome, now(), claimToken, request);
+  /** When an outcome of this request is reported as having happened (see `reportAtRequestTime`). */
+  const reportAt = (request: MessageRequested): Date | undefined => (deps.reportAtRequestTime === true ? new Date(request.occurredAt) : undefined);
+
+  /** Records the outcome of the attempt holding `claimToken` for `request`, and with it its status report. */
+  const finishAndReport = async (key: string, claimToken: string | null, outcome: FinalOutcome, request: MessageRequested, keepRequest = false): Promise<void> => {
+    const row = await sends.finish(key, outcome, now(), claimToken, keepRequest ? request : undefined, reportAt(request));
     // On the row (or the row moved on without us): nothing left that only this process knows.
     memory.delete(key);
     if (row !== null) metrics.countOutcome(outcome.status);
@@ -135,13 +144,13 @@ export function messageRequestedHandler(deps: MessageHandlerDeps): MessageReques
         }
         case 'record-outcome':
           log.info({ status: verdict.outcome.status }, 'recording the provider answer an earlier attempt could not record, nothing sent');
-          await finishAndReport(row.dedupeKey, row.claimToken, verdict.outcome);
+          await finishAndReport(row.dedupeKey, row.claimToken, verdict.outcome, claim.request);
           return null;
         case 'mark-doubtful': {
           const error = 'an earlier attempt stopped before recording whether the provider accepted the message';
           log.warn({ claimedAt: row.claimedAt.toISOString() }, 'earlier attempt left no outcome, marked doubtful, nothing sent');
           // The request in hand goes on the row (a row claimed before requests were kept has none), so an operator can release it.
-          await finishAndReport(row.dedupeKey, row.claimToken, { status: 'doubtful', error }, claim.request);
+          await finishAndReport(row.dedupeKey, row.claimToken, { status: 'doubtful', error }, claim.request, true);
           return null;
         }
         default:
@@ -224,7 +233,7 @@ export function messageRequestedHandler(deps: MessageHandlerDeps): MessageReques
   };
 
   /** Calls the provider for a claimed key from attempt `first` on, until the outcome is recorded. */
-  const sendLoop = async (key: string, token: string, mail: OutgoingMail, log: Logger, first: number): Promise<void> => {
+  const sendLoop = async (request: MessageRequested, key: string, token: string, mail: OutgoingMail, log: Logger, first: number): Promise<void> => {
     for (let attempt = first; ; attempt++) {
       // Shutting down rejects here, before the call: the key stays `claimed` for the next run.
       await deps.pace();
@@ -238,7 +247,7 @@ export function messageRequestedHandler(deps: MessageHandlerDeps): MessageReques
       memory.delete(key);
       const answer = judge(key, token, await transport.send(mail), attempt, log);
       if ('record' in answer) {
-        await finishAndReport(key, token, answer.record);
+        await finishAndReport(key, token, answer.record, request);
         return;
       }
       await waitToRetry(key, token, answer.retryInMs);
@@ -255,13 +264,13 @@ export function messageRequestedHandler(deps: MessageHandlerDeps): MessageReques
     remember(key, { claimToken: token, provider: 'not-called' });
     const prepared = await prepare(request, log);
     if ('outcome' in prepared) {
-      await finishAndReport(key, token, prepared.outcome);
+      await finishAndReport(key, token, prepared.outcome, request);
       if (prepared.refusal !== undefined) throw new RejectRecord('message could not be rendered', [prepared.refusal]);
       return;
     }
     await slots.take(1);
     try {
-      await sendLoop(key, token, prepared.send, log, 1);
+      await sendLoop(request, key, token, prepared.send, log, 1);
     } finally {
       slots.give(1);
     }
@@ -286,9 +295,12 @@ export function messageRequestedHandler(deps: MessageHandlerDeps): MessageReques
   });
 
   /** Records the outcomes of attempts holding their claims, with their status reports, in one transaction. */
-  const finishAll = async (outcomes: (HeldClaim & { outcome: FinalOutcome })[]): Promise<void> => {
+  const finishAll = async (outcomes: (HeldClaim & { outcome: FinalOutcome; reportAt?: Date | undefined })[]): Promise<void> => {
     if (outcomes.length === 0) return;
-    const rows = await sends.finishMany(outcomes, now());
+    const rows = await sends.finishMany(
+      outcomes.map(({ reportAt: at, ...o }) => (at === undefined ? o : { ...o, reportAt: at })),
+      now(),
+    );
     for (const { dedupeKey } of outcomes) memory.delete(dedupeKey);
     for (const row of rows) if (isFinal(row.status)) metrics.countOutcome(row.status);
   };
@@ -323,10 +335,10 @@ export function messageRequestedHandler(deps: MessageHandlerDeps): MessageReques
       else ready.log.info('claim taken over by another attempt, nothing sent here');
     }
     const answers = await Promise.all(calling.map(async (ready) => ({ ready, answer: judge(ready.key, ready.token, await transport.send(ready.mail), 1, ready.log) })));
-    const outcomes: (HeldClaim & { outcome: FinalOutcome })[] = [];
+    const outcomes: (HeldClaim & { outcome: FinalOutcome; reportAt: Date | undefined })[] = [];
     const retries: { ready: Ready; attempt: number; retryInMs: number }[] = [];
     for (const { ready, answer } of answers) {
-      if ('record' in answer) outcomes.push({ dedupeKey: ready.key, claimToken: ready.token, outcome: answer.record });
+      if ('record' in answer) outcomes.push({ dedupeKey: ready.key, claimToken: ready.token, outcome: answer.record, reportAt: reportAt(ready.request) });
       else retries.push({ ready, attempt: 1, retryInMs: answer.retryInMs });
     }
     await finishAll(outcomes);
@@ -392,14 +404,14 @@ export function messageRequestedHandler(deps: MessageHandlerDeps): MessageReques
     }
     const known = await marketingKnown(held.map((h) => h.item.value));
     const prepared = await Promise.all(held.map(async (h) => ({ ...h, prepared: await prepare(h.item.value, h.log, known.get(h.item.value)) })));
-    const before: (HeldClaim & { outcome: FinalOutcome })[] = [];
+    const before: (HeldClaim & { outcome: FinalOutcome; reportAt: Date | undefined })[] = [];
     let pending: Ready[] = [];
     for (const { item, log, key, token, prepared: p } of prepared) {
       if ('send' in p) {
         pending.push({ request: item.value, log, key, token, mail: p.send });
         continue;
       }
-      before.push({ dedupeKey: key, claimToken: token, outcome: p.outcome });
+      before.push({ dedupeKey: key, claimToken: token, outcome: p.outcome, reportAt: reportAt(item.value) });
       if (p.refusal !== undefined) refused.push({ record: item.record, reason: 'message could not be rendered', errors: [p.refusal] });
     }
     await finishAll(before);
@@ -412,7 +424,7 @@ export function messageRequestedHandler(deps: MessageHandlerDeps): MessageReques
       const done = (async () => {
         try {
           await waitToRetry(ready.key, ready.token, retry.retryInMs);
-          await sendLoop(ready.key, ready.token, ready.mail, ready.log, 2);
+          await sendLoop(ready.request, ready.key, ready.token, ready.mail, ready.log, 2);
         } catch (err) {
           failures.push(err);
         } finally {

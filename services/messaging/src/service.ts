@@ -101,6 +101,7 @@ export function messagingService(opts: MessagingOptions): MessagingService {
     sleep: wait,
     random: opts.random ?? Math.random,
     slots: createSendSlots(config.SEND_CONCURRENCY),
+    reportAtRequestTime: config.CLOCK === 'simulated',
   });
   const retries = {
     ...(opts.maxAttempts === undefined ? {} : { maxAttempts: opts.maxAttempts }),

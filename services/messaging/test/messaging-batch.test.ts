@@ -7,7 +7,7 @@ import { SendGridMail, startFakeSendGrid, type FakeSendGrid } from '@lifecycle/t
 import { createTestInfra, serviceEnv, type TestInfra } from '@lifecycle/tools/test-kit';
 import { loadConfig } from '../src/config.ts';
 import { createConsentKeeper } from '../src/consent-keeper.ts';
-import { messageRequestedHandler, type MessageRequestedHandler } from '../src/consumer.ts';
+import { messageRequestedHandler, type MessageHandlerDeps, type MessageRequestedHandler } from '../src/consumer.ts';
 import { createAddressIdsRepository } from '../src/db/address-ids-repository.ts';
 import { createConsentRepository } from '../src/db/consent-repository.ts';
 import { sends } from '../src/db/schema.ts';
@@ -36,6 +36,8 @@ let marketingHandler: MessageRequestedHandler;
 let tokens: UnsubscribeTokens;
 let consent: ReturnType<typeof createConsentKeeper>;
 let consentRepository: ReturnType<typeof createConsentRepository>;
+/** The same handler as a stack on a simulated clock runs it. */
+let simulatedHandler: MessageRequestedHandler;
 
 beforeAll(async () => {
   infra = await createTestInfra();
@@ -52,7 +54,7 @@ beforeAll(async () => {
   consentRepository = createConsentRepository({ db: runtime.db, pool: runtime.pool, outbox });
   consent = createConsentKeeper({ repository: consentRepository, suppressions, logger: runtime.logger, now });
   tokens = createUnsubscribeTokens({ ids: createAddressIdsRepository(runtime.db), secrets: { current: 'batch-test-unsubscribe-secret-0123456789' }, acceptLegacy: false });
-  const deps = {
+  const deps: MessageHandlerDeps = {
     sends: repository,
     consent,
     templates: createTemplateCatalog({ dir: config.TEMPLATES_DIR }),
@@ -72,6 +74,7 @@ beforeAll(async () => {
   };
   handler = messageRequestedHandler(deps);
   marketingHandler = messageRequestedHandler({ ...deps, unsubscribe: { tokens, publicUrl: 'https://mail.example.com', mailto: undefined } });
+  simulatedHandler = messageRequestedHandler({ ...deps, reportAtRequestTime: true });
 });
 
 afterAll(async () => {
@@ -204,5 +207,30 @@ describe('a chunk of messages.requested handled as one batch', () => {
     expect(linkOf.get(allowed[2]?.payload.dedupeKey ?? '')).toBe(linkOf.get(allowed[3]?.payload.dedupeKey ?? ''));
     // Asking learned whose address it is, so a link naming only the address finds every customer at it.
     expect(await consentRepository.customersOf('shared.reader@example.com')).toEqual([allowed[2]?.customerId, allowed[3]?.customerId].toSorted());
+  });
+
+  it('on a simulated clock reports each outcome as of when its request was made, however far the clock has walked since', async () => {
+    sendgrid.reset();
+    sendgrid.respondAfter(0);
+    // Requested at the end of a walked day; the clock has since walked on (here: real time, hours later).
+    const requestedAt = new Date(Date.now() - 5 * 3_600_000).toISOString();
+    const at = (r: MessageRequested): MessageRequested => ({ ...r, occurredAt: requestedAt });
+    const sent = at(thankYouRequest('batch-sim-sent'));
+    const suppressedBase = at(thankYouRequest('batch-sim-suppressed', { category: 'marketing', campaignId: 'newsletter' }));
+    const suppressed = { ...suppressedBase, payload: { ...suppressedBase.payload, recipient: { email: 'bounced.reader@example.com', name: 'Ada' } } };
+    const alone = at(thankYouRequest('batch-sim-alone'));
+
+    await simulatedHandler.handleBatch(chunk([sent, suppressed]));
+    await simulatedHandler.handle(alone);
+
+    const reported = await runtime.pool.query<{ value: string }>("SELECT value FROM messaging.outbox WHERE topic LIKE '%messages.events' AND value LIKE '%batch-sim-%'");
+    const events = reported.rows.map((r) => JSON.parse(r.value) as { occurredAt: string; payload: { dedupeKey: string; status: string } });
+    expect(events.map((e) => [e.payload.dedupeKey, e.payload.status, e.occurredAt]).toSorted()).toEqual(
+      [
+        [sent.payload.dedupeKey, 'sent', requestedAt],
+        [suppressed.payload.dedupeKey, 'suppressed', requestedAt],
+        [alone.payload.dedupeKey, 'sent', requestedAt],
+      ].toSorted(),
+    );
   });
 });

@@ -48,9 +48,10 @@ export interface SendsRepository {
    * exactly when the outcome is recorded. With a claim token (string, or null for rows without
    * one) only that attempt's row; without one (a SendGrid event) any. Null when the row had moved
    * on (nothing reported). A `doubtful` row keeps its request (`request` fills it in on a row
-   * claimed before requests were kept); any other outcome drops it.
+   * claimed before requests were kept); any other outcome drops it. The status is reported as of
+   * `reportAt` when given, else `now`.
    */
-  finish: (dedupeKey: string, outcome: FinalOutcome, now: Date, claimToken?: string | null, request?: MessageRequested) => Promise<SendRow | null>;
+  finish: (dedupeKey: string, outcome: FinalOutcome, now: Date, claimToken?: string | null, request?: MessageRequested, reportAt?: Date) => Promise<SendRow | null>;
   /**
    * SendGrid reported it took the message (processed, delivered, opened, clicked): the row is
    * `sent`, whatever attempt holds it and whether or not its answer was lost, and `sent` is
@@ -67,9 +68,10 @@ export interface SendsRepository {
   markSendingMany: (held: HeldClaim[], now: Date) => Promise<Set<string>>;
   /**
    * `finish` for many attempts holding their claims, all outcomes with their `messages.events`
-   * records in one transaction. The rows that moved (a row that moved on without us is left as it is).
+   * records in one transaction (each as of its `reportAt` when given, else `now`). The rows that
+   * moved (a row that moved on without us is left as it is).
    */
-  finishMany: (outcomes: (HeldClaim & { outcome: FinalOutcome })[], now: Date) => Promise<SendRow[]>;
+  finishMany: (outcomes: (HeldClaim & { outcome: FinalOutcome; reportAt?: Date })[], now: Date) => Promise<SendRow[]>;
   /** Rows per status. */
   countByStatus: () => Promise<Partial<Record<SendStatus, number>>>;
 }
@@ -79,8 +81,9 @@ function tokenIs(claimToken: string | null): SQL {
 }
 
 /** Writes the `messages.events` record of a row's outcome to the outbox, in the transaction that recorded it. */
-export async function reportOutcome(outbox: Outbox, tx: OutboxTransaction, rows: SendRow[], now: Date): Promise<void> {
-  const events = rows.flatMap((row) => (isFinal(row.status) ? [messageStatusEvent({ ...row, status: row.status }, now)] : []));
+/** Writes each final row's `messages.events` record to the outbox, as of `now` or, where given, of the time `reportAt` has for its dedupe key. */
+export async function reportOutcome(outbox: Outbox, tx: OutboxTransaction, rows: SendRow[], now: Date, reportAt?: ReadonlyMap<string, Date>): Promise<void> {
+  const events = rows.flatMap((row) => (isFinal(row.status) ? [messageStatusEvent({ ...row, status: row.status }, reportAt?.get(row.dedupeKey) ?? now)] : []));
   await outbox.enqueue(tx, 'messageEvents', events);
 }
 
@@ -122,7 +125,7 @@ export function createSendsRepository(deps: { db: Database; pool: Pool; outbox: 
     return moved.length === 1;
   };
 
-  const finish = async (dedupeKey: string, outcome: FinalOutcome, now: Date, claimToken?: string | null, request?: MessageRequested): Promise<SendRow | null> => {
+  const finish = async (dedupeKey: string, outcome: FinalOutcome, now: Date, claimToken?: string | null, request?: MessageRequested, reportAt?: Date): Promise<SendRow | null> => {
     // Kept only while an operator may still release the key; a request holds the recipient's address.
     const kept = outcome.status !== 'doubtful' ? null : request === undefined ? sends.request : sql`coalesce(${sends.request}, ${JSON.stringify(request)}::jsonb)`;
     return inTransaction(pool, async (tx) => {
@@ -132,7 +135,7 @@ export function createSendsRepository(deps: { db: Database; pool: Pool; outbox: 
         .where(and(eq(sends.dedupeKey, dedupeKey), inArray(sends.status, [...settlesFrom(outcome.status)]), claimToken === undefined ? undefined : tokenIs(claimToken)))
         .returning();
       if (row === undefined) return null;
-      await reportOutcome(outbox, tx, [row], now);
+      await reportOutcome(outbox, tx, [row], now, reportAt === undefined ? undefined : new Map([[dedupeKey, reportAt]]));
       return row;
     });
   };
@@ -183,7 +186,7 @@ export function createSendsRepository(deps: { db: Database; pool: Pool; outbox: 
     return new Set(moved.map((m) => m.dedupeKey));
   };
 
-  const finishMany = async (outcomes: (HeldClaim & { outcome: FinalOutcome })[], now: Date): Promise<SendRow[]> => {
+  const finishMany = async (outcomes: (HeldClaim & { outcome: FinalOutcome; reportAt?: Date })[], now: Date): Promise<SendRow[]> => {
     if (outcomes.length === 0) return [];
     // One update for every status: each row settles only from the states its own outcome settles.
     const column = <T>(pick: (o: (typeof outcomes)[number]) => T): Param => sql.param(outcomes.map(pick));
@@ -203,7 +206,7 @@ export function createSendsRepository(deps: { db: Database; pool: Pool; outbox: 
         .from(v)
         .where(and(sql`${sends.dedupeKey} = v.v_key`, sql`${sends.claimToken} = v.v_token`, sql`${sends.status}::text = any(string_to_array(v.v_from, ','))`))
         .returning(getTableColumns(sends));
-      await reportOutcome(outbox, tx, rows, now);
+      await reportOutcome(outbox, tx, rows, now, new Map(outcomes.flatMap((o) => (o.reportAt === undefined ? [] : [[o.dedupeKey, o.reportAt] as const]))));
       return rows;
     });
   };
