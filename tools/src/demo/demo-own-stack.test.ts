@@ -75,6 +75,35 @@ describe('./lifecycle demo with no stack running', () => {
     await expect(resetDemoStore({ ...store, databaseUrl: server.toString() }, brokers)).rejects.toThrow(/drops its own database/);
   });
 
+  it('waits for the consumer groups of a stack stopped a moment ago to empty, and names those that stay busy', async () => {
+    await admin.connect();
+    const topic = `${store.topicPrefix}busy`;
+    await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true });
+    const member = async (groupId: string) => {
+      const consumer = new Kafka({ clientId: 'demo-own-stack-test', brokers, logLevel: logLevel.NOTHING }).consumer({ groupId });
+      await consumer.connect();
+      await consumer.subscribe({ topic, fromBeginning: true });
+      let joined: () => void = () => {};
+      const isIn = new Promise<void>((resolve) => (joined = resolve));
+      consumer.on(consumer.events.GROUP_JOIN, () => joined());
+      await consumer.run({ eachMessage: async () => {} });
+      await isIn;
+      return consumer;
+    };
+    // A member that stays: the reset gives up, saying which group and why.
+    const staying = await member(`${store.topicPrefix}busy-group`);
+    await expect(resetDemoStore(store, brokers, { groupsTimeoutMs: 1_500 })).rejects.toThrow(`consumer groups ${store.topicPrefix}busy-group still have members after 2 s: is another demo stack still running?`);
+    // A member leaving while the reset waits: the reset goes on once it has.
+    const leaving = setTimeout(() => void staying.disconnect(), 1_500);
+    try {
+      expect(await resetDemoStore(store, brokers, { groupsTimeoutMs: 30_000 })).toMatchObject({ groups: 1 });
+    } finally {
+      clearTimeout(leaving);
+      await staying.disconnect();
+    }
+    expect((await admin.listGroups()).groups.map((g) => g.groupId).filter((id) => id.startsWith(store.topicPrefix))).toEqual([]);
+  });
+
   it('empties its store, starts the stack on a simulated clock, plays, and keeps the data until stopped', async () => {
     await leaveAnEarlierDemo();
     const ports: Record<ServiceName, number> = { ingestion: await freePort(), classifier: await freePort(), scheduler: await freePort(), messaging: await freePort() };

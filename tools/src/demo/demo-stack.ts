@@ -1,5 +1,6 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { KafkaJSDeleteGroupsError, type Admin } from 'kafkajs';
 import pg from 'pg';
 import { adminKafka, ensureKafka } from '../local-infra.ts';
 import { defaultBrokerOptions, portAnswers, repoRoot } from '../kafka-broker.ts';
@@ -47,7 +48,7 @@ export function planDemoStack(answering: readonly ServiceName[]): StackPlan {
  * and consumer groups under its prefix, and removes its outbox folder. Refuses an empty prefix and
  * a database without a name of its own, which would take more than the demo's.
  */
-export async function resetDemoStore(store: DemoStore, brokers: string[]): Promise<{ topics: number; groups: number }> {
+export async function resetDemoStore(store: DemoStore, brokers: string[], opts: { groupsTimeoutMs?: number } = {}): Promise<{ topics: number; groups: number }> {
   const database = decodeURIComponent(new URL(store.databaseUrl).pathname.replace(/^\//, ''));
   if (store.topicPrefix === '') throw new Error('the demo resets its own topics: it needs a topic prefix');
   if (database === '' || database === 'postgres') throw new Error(`the demo drops its own database: ${redactUrl(store.databaseUrl)} is not one`);
@@ -65,7 +66,7 @@ export async function resetDemoStore(store: DemoStore, brokers: string[]): Promi
   await kafka.connect();
   try {
     const groups = (await kafka.listGroups()).groups.map((g) => g.groupId).filter((id) => id.startsWith(store.topicPrefix));
-    if (groups.length > 0) await kafka.deleteGroups(groups);
+    if (groups.length > 0) await deleteGroupsOnceLeft(kafka, groups, opts.groupsTimeoutMs ?? 30_000);
     const topics = (await kafka.listTopics()).filter((t) => t.startsWith(store.topicPrefix));
     if (topics.length > 0) await kafka.deleteTopics({ topics, timeout: 30_000 });
     // Deletion finishes in the background; topics of the same names can be created once they are gone.
@@ -78,6 +79,30 @@ export async function resetDemoStore(store: DemoStore, brokers: string[]): Promi
     return { topics: topics.length, groups: groups.length };
   } finally {
     await kafka.disconnect();
+  }
+}
+
+/**
+ * Deletes consumer groups, waiting while some still have members: a stack stopped a moment ago
+ * (killed rather than stopped, its members not yet timed out) leaves them for a session timeout.
+ */
+async function deleteGroupsOnceLeft(admin: Admin, groups: string[], timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let pending = groups;
+  for (;;) {
+    try {
+      await admin.deleteGroups(pending);
+      return;
+    } catch (err) {
+      const failed = err instanceof KafkaJSDeleteGroupsError ? err.groups : [];
+      const inUse = failed.filter((g) => g.error?.type === 'NON_EMPTY_GROUP').map((g) => g.groupId);
+      if (failed.length === 0 || inUse.length < failed.length) throw err;
+      if (Date.now() > deadline) {
+        throw new Error(`consumer groups ${inUse.join(', ')} still have members after ${Math.round(timeoutMs / 1000)} s: is another demo stack still running? Stop it (Ctrl-C) and try again`);
+      }
+      pending = inUse;
+      await new Promise((r) => setTimeout(r, 500));
+    }
   }
 }
 
