@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
@@ -24,5 +25,15 @@ describe('./lifecycle, re-exporting the services’ commands', () => {
     const { stdout } = await lifecycle('campaigns:check');
     expect(stdout).toContain('lifecycle: ok cross-sell\n');
     expect(stdout).toMatch(/lifecycle: 13 campaign\(s\) checked in .*campaigns\n$/);
+  });
+
+  it('loads every module a command imports when it runs, under plain node (no test runner’s module interop)', async () => {
+    // A named import node cannot link (e.g. a class from a CommonJS package) fails only when the
+    // command that imports it runs; vitest's interop would hide it.
+    const cli = readFileSync(join(repoRoot, 'tools', 'src', 'cli.ts'), 'utf8');
+    const lazy = [...new Set([...cli.matchAll(/await import\('(\.\/[^']+)'\)/g)].map((m) => m[1] ?? ''))];
+    expect(lazy).toContain('./demo/demo-stack.ts');
+    const script = lazy.map((path) => `await import(${JSON.stringify(join(repoRoot, 'tools', 'src', path))});`).join('\n');
+    await expect(promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], { cwd: repoRoot })).resolves.toMatchObject({ stderr: '' });
   });
 });

@@ -1,6 +1,6 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { KafkaJSDeleteGroupsError, type Admin } from 'kafkajs';
+import type { Admin, DeleteGroupsResult } from 'kafkajs';
 import pg from 'pg';
 import { adminKafka, ensureKafka } from '../local-infra.ts';
 import { defaultBrokerOptions, portAnswers, repoRoot } from '../kafka-broker.ts';
@@ -94,7 +94,8 @@ async function deleteGroupsOnceLeft(admin: Admin, groups: string[], timeoutMs: n
       await admin.deleteGroups(pending);
       return;
     } catch (err) {
-      const failed = err instanceof KafkaJSDeleteGroupsError ? err.groups : [];
+      // kafkajs' KafkaJSDeleteGroupsError, told by name: kafkajs is CommonJS without named exports under node.
+      const failed: DeleteGroupsResult[] = err instanceof Error && err.name === 'KafkaJSDeleteGroupsError' && 'groups' in err && Array.isArray(err.groups) ? (err.groups as DeleteGroupsResult[]) : [];
       const inUse = failed.filter((g) => g.error?.type === 'NON_EMPTY_GROUP').map((g) => g.groupId);
       if (failed.length === 0 || inUse.length < failed.length) throw err;
       if (Date.now() > deadline) {
