@@ -138,7 +138,9 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
         .select()
         .from(jobs)
         .where(and(eq(jobs.status, 'pending'), lte(jobs.dueAt, until)))
-        .orderBy(asc(jobs.dueAt))
+        // Ties in a set order (jobs_pending_due_idx): which of a customer's jobs due at one instant the
+        // frequency cap lets through depends on the jobs, not on the order their rows were written.
+        .orderBy(asc(jobs.dueAt), asc(jobs.triggerAt), asc(jobs.campaignId), asc(jobs.dedupeKey))
         .limit(batchSize)
         .for('update', { skipLocked: true });
       if (due.length === 0) return { claimed: 0, settled: 0, busy: 0 };

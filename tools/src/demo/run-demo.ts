@@ -20,6 +20,11 @@ import { startMailEngagement, type EngagementTotals, type SendGridWebhookEvent }
  * waits for the system, so its speed changes nothing.
  */
 
+/** The order a step's mail is answered in: when it was requested, then whose and which it is. */
+export function mailOrder(a: MessageRequested, b: MessageRequested): number {
+  return Date.parse(a.occurredAt) - Date.parse(b.occurredAt) || a.customerId.localeCompare(b.customerId) || a.payload.dedupeKey.localeCompare(b.payload.dedupeKey);
+}
+
 export interface DemoOptions {
   customers: number;
   seed: number;
@@ -140,8 +145,10 @@ export async function runDemo(o: DemoOptions): Promise<number> {
       // Every mail the step requested is answered in the step.
       await requests.readToEnd();
       answeredLast = [];
-      // Answered once each, then let go: a year's mail need not stay in memory.
-      for (const mail of mails.splice(0)) {
+      // Answered once each, then let go: a year's mail need not stay in memory. In an order of their
+      // own (the partitions interleave, and the scheduler's workers write a step's mail in any order),
+      // so a customer's mail stream answers the same mail with the same draw whatever the timing.
+      for (const mail of mails.splice(0).sort(mailOrder)) {
         totals.mails++;
         const day = Math.floor((Date.parse(mail.occurredAt) - Date.parse(`${o.start}T00:00:00.000Z`)) / 86_400_000);
         const reaction = store.answerMail({ customerId: mail.customerId, campaignId: mail.payload.campaignId, category: mail.payload.category, sentAt: new Date(mail.occurredAt) }, day);

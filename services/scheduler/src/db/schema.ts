@@ -33,7 +33,9 @@ export const jobs = scheduler.table(
     deferrals: integer('deferrals').notNull().default(0),
   },
   (t) => [
-    index('jobs_pending_due_idx').on(t.dueAt).where(sql`status = 'pending'`),
+    // The order due jobs fire in: by due time, then the older trigger first, so of two jobs due at
+    // one instant for one customer the frequency cap always lets the same one through.
+    index('jobs_pending_due_idx').on(t.dueAt, t.triggerAt, t.campaignId, t.dedupeKey).where(sql`status = 'pending'`),
     index('jobs_customer_pending_idx').on(t.customerId).where(sql`status = 'pending'`),
     index('jobs_customer_campaign_idx').on(t.customerId, t.campaignId, t.triggerAt),
     // Campaign stats group one campaign's jobs by status.

@@ -1,0 +1,2 @@
+DROP INDEX "scheduler"."jobs_pending_due_idx";--> statement-breakpoint
+CREATE INDEX "jobs_pending_due_idx" ON "scheduler"."jobs" USING btree ("due_at","trigger_at","campaign_id","dedupe_key") WHERE status = 'pending';
