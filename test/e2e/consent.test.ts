@@ -5,7 +5,7 @@ import { topicName, type LifecycleEvent } from '@lifecycle/contracts';
 import { openRuntime, type Producer, type Runtime } from '@lifecycle/kit';
 import { SendGridMail, startFakeSendGrid, type FakeSendGrid } from '@lifecycle/tools/fake-sendgrid';
 import { repoRoot } from '@lifecycle/tools/kafka-broker';
-import { connectedProducer, createTestInfra, eventually, serviceEnv, type TestInfra } from '@lifecycle/tools/test-kit';
+import { connectedProducer, createTestInfra, eventually, serviceEnv, trackedEvent, type TestInfra } from '@lifecycle/tools/test-kit';
 import { loadConfig as loadClassifierConfig } from '../../services/classifier/src/config.ts';
 import { startClassifier, type Classifier } from '../../services/classifier/src/service.ts';
 import { loadThresholds } from '../../services/classifier/src/thresholds-file.ts';
@@ -44,18 +44,7 @@ let messagingNow = day(0);
 
 let seq = 0;
 function track(customerId: string, event: string, properties: Record<string, unknown>, at: Date): LifecycleEvent {
-  const id = `ev-${++seq}-${customerId}`;
-  return {
-    id,
-    type: 'commerce.event',
-    version: 1,
-    occurredAt: at.toISOString(),
-    customerId,
-    causationId: id,
-    payload: {
-      call: { type: 'track', messageId: id, timestamp: at.toISOString(), userId: customerId, event, properties, context: { traits: { email: `${customerId}@example.com`, first_name: customerId } } },
-    },
-  };
+  return trackedEvent({ id: `ev-${++seq}-${customerId}`, customerId, event, properties, at });
 }
 
 const order = (customerId: string, orderId: string, at: Date) =>

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { inject } from 'vitest';
 import { Kafka, logLevel } from 'kafkajs';
 import { createProducer, ensureDatabase, ensureTopics, type Producer } from '@lifecycle/kit';
-import { deadLetterTopicName, topicName, type TopicKey } from '@lifecycle/contracts';
+import { deadLetterTopicName, topicName, type LifecycleEvent, type TopicKey } from '@lifecycle/contracts';
 
 /** Helpers for integration tests against the real broker and database of `test-infra.ts`. */
 
@@ -93,4 +93,30 @@ export async function eventually<T>(check: () => T | Promise<T>, timeoutMs = 20_
       await new Promise((r) => setTimeout(r, intervalMs));
     }
   }
+}
+
+/**
+ * A `lifecycle.events` record of a Segment track call by a known customer, as ingestion publishes
+ * it: `id` is also the call's messageId; the traits carry `<customerId>@example.com` and a first name.
+ */
+export function trackedEvent(o: { id: string; customerId: string; event: string; properties: Record<string, unknown>; at: Date; firstName?: string }): LifecycleEvent {
+  return {
+    id: o.id,
+    type: 'commerce.event',
+    version: 1,
+    occurredAt: o.at.toISOString(),
+    customerId: o.customerId,
+    causationId: o.id,
+    payload: {
+      call: {
+        type: 'track',
+        messageId: o.id,
+        timestamp: o.at.toISOString(),
+        userId: o.customerId,
+        event: o.event,
+        properties: o.properties,
+        context: { traits: { email: `${o.customerId}@example.com`, first_name: o.firstName ?? o.customerId } },
+      },
+    },
+  };
 }

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LifecycleEvent } from '@lifecycle/contracts';
 import { openRuntime, publish, type Producer, type Runtime } from '@lifecycle/kit';
-import { connectedProducer, createTestInfra, eventually, serviceEnv, type TestInfra } from '@lifecycle/tools/test-kit';
+import { connectedProducer, createTestInfra, eventually, serviceEnv, trackedEvent, type TestInfra } from '@lifecycle/tools/test-kit';
 import { loadConfig } from '../src/config.ts';
 import { Campaign, CampaignSettings } from '../src/domain/campaign.ts';
 import { simulatedClock } from '../src/domain/clock.ts';
@@ -30,25 +30,8 @@ let scheduler: Scheduler;
 let producer: Producer;
 
 function track(id: string, customerId: string, event: string, at: Date): LifecycleEvent {
-  return {
-    id,
-    type: 'commerce.event',
-    version: 1,
-    occurredAt: at.toISOString(),
-    customerId,
-    causationId: id,
-    payload: {
-      call: {
-        type: 'track',
-        messageId: id,
-        timestamp: at.toISOString(),
-        userId: customerId,
-        event,
-        properties: event === 'Order Completed' ? { order_id: `o-${customerId}`, total: 42, currency: 'USD', products: [{ name: 'Kettle', price: 42, quantity: 1 }] } : { order_id: `o-${customerId}` },
-        context: { traits: { first_name: 'Ada', email: `${customerId}@example.com` } },
-      },
-    },
-  };
+  const properties = event === 'Order Completed' ? { order_id: `o-${customerId}`, total: 42, currency: 'USD', products: [{ name: 'Kettle', price: 42, quantity: 1 }] } : { order_id: `o-${customerId}` };
+  return trackedEvent({ id, customerId, event, properties, at, firstName: 'Ada' });
 }
 
 beforeAll(async () => {
