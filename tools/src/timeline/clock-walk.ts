@@ -37,6 +37,19 @@ export const decisionGroups: readonly PipelineGroup[] = [
   { groupId: 'lifecycle-scheduler-timers', topic: 'timersRequested' },
 ];
 
+/**
+ * What a firing sets off besides mail: fired timers (the classifier's silence checks), the stage
+ * changes they make, the jobs those plan and the timers they ask for. A walk waits for these after
+ * each firing, so the next step's input never overtakes them (a customer who orders the next
+ * morning is found at risk, or not, the same way in every run). Mail is not among them: messaging
+ * sends while the next step's calls go in, and what it reports does not move a stage.
+ */
+export const firingGroups: readonly PipelineGroup[] = [
+  { groupId: 'lifecycle-classifier-timers', topic: 'timersFired' },
+  { groupId: 'lifecycle-scheduler-stages', topic: 'stageChanges' },
+  { groupId: 'lifecycle-scheduler-timers', topic: 'timersRequested' },
+];
+
 /** Messaging's groups: what sends the mail the scheduler requested, and hears unsubscribes among the events. */
 export const messagingGroups: readonly PipelineGroup[] = [
   { groupId: 'lifecycle-messaging', topic: 'messagesRequested' },
@@ -70,7 +83,11 @@ export interface ClockWalk {
   walkTo(instant: Date): Promise<void>;
   /** Waits until every group (the walk's, or those given) has taken in everything on its topic (no lag, twice in a row). */
   waitUntilTakenIn(only?: readonly PipelineGroup[]): Promise<void>;
-  /** Fires what came due on the walk, as of when each came due; resolves with how many were settled, once they are published (with a database to tell). */
+  /**
+   * Fires what came due on the walk, as of when each came due; resolves with how many were
+   * settled, once they are published (with a database to tell) and what the firing set off
+   * (`firingGroups`) has been taken in.
+   */
   fire(): Promise<number>;
   /** One whole step: walk to `instant`, `send` what happened on the way, wait, fire. */
   step(instant: Date, send: () => Promise<void>): Promise<number>;
@@ -171,6 +188,7 @@ export async function openClockWalk(o: ClockWalkOptions): Promise<ClockWalk> {
         if (Date.now() > deadline) throw new Error(`the scheduler's outbox did not empty within ${Math.round(timeoutMs / 1000)} s`);
         await pause(5);
       }
+      await walk.waitUntilTakenIn(firingGroups);
       return fired;
     },
     step: async (instant, send) => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { LifecycleEvent } from '@lifecycle/contracts';
-import { applyEvent, emptyProfile, ledgerOf, mergeProfiles, type Profile } from './profile.ts';
+import { LifecycleEvent, type MessageEvent } from '@lifecycle/contracts';
+import { applyEvent, applyMessageEvent, emptyProfile, ledgerOf, mergeProfiles, type Profile } from './profile.ts';
 
 const track = (id: string, at: string, event: string, properties: Record<string, unknown>, customerId = 'c-1'): LifecycleEvent =>
   LifecycleEvent.parse({ id, type: 'commerce.event', version: 1, occurredAt: at, customerId, causationId: id, payload: { call: { type: 'track', messageId: id, timestamp: at, userId: customerId, event, properties } } });
@@ -43,5 +43,29 @@ describe('orders in the profile follow the shared order-value rule', () => {
     expect(orders(later)).toEqual([['A', 19.99, 'USD', 1999]]);
     const anon = fold([track('a1', '2026-01-02T00:00:00Z', 'Order Completed', { order_id: 'A', total: 19.99, currency: 'USD' }, 'anon')], 'anon');
     expect(orders(mergeProfiles(later, anon))).toEqual([['A', 19.99, 'USD', 1999]]);
+  });
+});
+
+describe('what became of a message', () => {
+  const status = (status: MessageEvent['payload']['status'], occurredAt: string, providerTimestamp?: string): MessageEvent => ({
+    id: `m:${status}`,
+    type: 'message.status',
+    version: 1,
+    occurredAt,
+    customerId: 'c-1',
+    causationId: 'req-1',
+    payload: { dedupeKey: 'k-1', campaignId: 'cross-sell', status, ...(providerTimestamp ? { providerTimestamp } : {}) },
+  });
+  const before = fold([track('e1', '2026-01-02T00:00:00.000Z', 'Product Viewed', {})]);
+
+  it('leaves the profile and its clock alone when the mail was only sent or delivered (the customer did nothing)', () => {
+    expect(applyMessageEvent(before, status('sent', '2026-01-09T00:00:00.000Z'))).toEqual(before);
+    expect(applyMessageEvent(before, status('delivered', '2026-01-09T00:00:00.000Z', '2026-01-09T00:01:00.000Z'))).toEqual(before);
+  });
+
+  it('takes an open or a click as the customer’s engagement, at the provider’s time, and moves the clock to it', () => {
+    const opened = applyMessageEvent(before, status('opened', '2026-01-09T00:00:00.000Z', '2026-01-08T20:00:00.000Z'));
+    expect(opened).toMatchObject({ lastOpenAt: '2026-01-08T20:00:00.000Z', clockAt: '2026-01-08T20:00:00.000Z' });
+    expect(applyMessageEvent(opened, status('clicked', '2026-01-09T00:00:00.000Z'))).toMatchObject({ lastClickAt: '2026-01-09T00:00:00.000Z', clockAt: '2026-01-09T00:00:00.000Z' });
   });
 });

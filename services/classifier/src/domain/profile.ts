@@ -214,20 +214,22 @@ function withSignal(profile: Profile, kind: Signal['kind'], value: number | null
 }
 
 /**
- * Folds what became of a message into the profile: opens and clicks are engagement. Consent is
- * not taken from here (an unsubscribe or spam report reaches messaging first, and messaging, its
- * owner, publishes the result on `consent.changes`). Order-independent like `applyEvent`.
+ * Folds what became of a message into the profile: opens and clicks are engagement, and move the
+ * profile's clock as anything the customer does. The other statuses (sent, delivered, bounced …)
+ * are what happened to the mail, not what the customer did: they leave the profile as it is, so
+ * when messaging reports them does not change when a stage is decided. Consent is not taken from
+ * here (an unsubscribe or spam report reaches messaging first, and messaging, its owner,
+ * publishes the result on `consent.changes`). Order-independent like `applyEvent`.
  */
 export function applyMessageEvent(profile: Profile, event: MessageEvent): Profile {
   const at = event.payload.providerTimestamp ?? event.occurredAt;
-  const next = { ...profile, clockAt: later(profile.clockAt, at) };
   switch (event.payload.status) {
     case 'opened':
-      return { ...next, lastOpenAt: next.lastOpenAt === null ? at : later(next.lastOpenAt, at) };
+      return { ...profile, clockAt: later(profile.clockAt, at), lastOpenAt: profile.lastOpenAt === null ? at : later(profile.lastOpenAt, at) };
     case 'clicked':
-      return { ...next, lastClickAt: next.lastClickAt === null ? at : later(next.lastClickAt, at) };
+      return { ...profile, clockAt: later(profile.clockAt, at), lastClickAt: profile.lastClickAt === null ? at : later(profile.lastClickAt, at) };
     default:
-      return next;
+      return profile;
   }
 }
 
