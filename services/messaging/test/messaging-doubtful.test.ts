@@ -133,6 +133,22 @@ describe('a doubtful send', () => {
     expect(await operator(new Date(), (d) => d.release({ dedupeKey: key }))).toEqual([{ dedupeKey: key, released: false, reason: 'the send is sent, not doubtful' }]);
   });
 
+  it('settles every doubtful send a webhook batch reports, each once, with its own SendGrid id', async () => {
+    const [a, b] = [await doubtfulSend('batch-a'), await doubtfulSend('batch-b')];
+    const idOf = (req: MessageRequested): string => postsFor(req.payload.dedupeKey)[0]?.messageId ?? '';
+    const answer = await webhook([
+      processed(a, idOf(a), 'ev-batch-a-processed'),
+      { ...processed(a, idOf(a), 'ev-batch-a-delivered'), event: 'delivered' },
+      processed(b, idOf(b), 'ev-batch-b-processed'),
+    ]);
+    // Two settlements (one per key, though `a` is reported twice) and the three events.
+    expect(answer).toEqual({ statusCode: 200, body: { received: 3, published: 5, suppressed: 0, unmatched: 0 } });
+    for (const req of [a, b]) expect(await sendRow(runtime.db, req.payload.dedupeKey)).toMatchObject({ status: 'sent', providerMessageId: idOf(req), request: null });
+    expect(idOf(a)).not.toBe(idOf(b));
+    await eventually(() => expect(statuses(a.payload.dedupeKey)).toEqual(['doubtful', 'sent', 'processed', 'delivered']), 30_000);
+    await eventually(() => expect(statuses(b.payload.dedupeKey)).toEqual(['doubtful', 'sent', 'processed']), 30_000);
+  });
+
   it('is listed only after the wait, and an operator’s release has the running service send it once more', async () => {
     const req = await doubtfulSend('released');
     const key = req.payload.dedupeKey;
@@ -228,14 +244,14 @@ describe('GET /metrics', () => {
   it('shows messages by status, the process’s counters, consumer lag of messaging’s groups and process metrics, and the documented JSON', async () => {
     const text = (await service.app.inject({ method: 'GET', url: '/metrics' })).body;
     expect(text).toMatch(/^lifecycle_messaging_messages\{status="doubtful"\} 1$/m);
-    expect(text).toMatch(/^lifecycle_messaging_outcomes_total\{outcome="doubtful"\} 4$/m);
+    expect(text).toMatch(/^lifecycle_messaging_outcomes_total\{outcome="doubtful"\} 6$/m);
     expect(text).toContain('# TYPE lifecycle_messaging_provider_retries_total counter');
-    expect(text).toMatch(/^lifecycle_messaging_webhook_events_total\{event="processed"\} 3$/m);
+    expect(text).toMatch(/^lifecycle_messaging_webhook_events_total\{event="processed"\} 5$/m);
     for (const group of ['lifecycle-messaging', 'lifecycle-messaging-unsubscribes']) {
       expect(text).toMatch(new RegExp(`^lifecycle_kafka_consumer_lag\\{group="${infra.prefix.replace('.', '\\.')}${group}",topic="[^"]+",partition="0"\\} \\d+$`, 'm'));
     }
     expect(text).toMatch(/^process_resident_memory_bytes \d/m);
     const json = (await service.app.inject({ method: 'GET', url: '/metrics?format=json' })).json();
-    expect(json).toMatchObject({ messages: { doubtful: 1, claimed: 0, sending: 0 }, outcomes: { doubtful: 4, sent: 4 }, retries: {}, webhookEvents: { processed: 3 } });
+    expect(json).toMatchObject({ messages: { doubtful: 1, claimed: 0, sending: 0 }, outcomes: { doubtful: 6, sent: 4 }, retries: {}, webhookEvents: { processed: 5, delivered: 1 } });
   });
 });

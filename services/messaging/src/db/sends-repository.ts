@@ -55,10 +55,11 @@ export interface SendsRepository {
   /**
    * SendGrid reported it took the message (processed, delivered, opened, clicked): the row is
    * `sent`, whatever attempt holds it and whether or not its answer was lost, and `sent` is
-   * reported in the same transaction. Null when the row already had another outcome (or does not
-   * exist).
+   * reported in the same transaction. A webhook batch's settlements in one transaction (a key
+   * given twice counts once, with its first provider id); the rows that moved, leaving out those
+   * that already had another outcome (or do not exist).
    */
-  settleAsSent: (dedupeKey: string, providerMessageId: string | null, now: Date) => Promise<SendRow | null>;
+  settleAsSent: (settlements: readonly { dedupeKey: string; providerMessageId: string | null }[], now: Date) => Promise<SendRow[]>;
   /**
    * `claim` for many keys in one statement (the batch path); keys must be distinct. One result
    * per claim, in order: claimed here, or the row as found.
@@ -140,17 +141,23 @@ export function createSendsRepository(deps: { db: Database; pool: Pool; outbox: 
     });
   };
 
-  const settleAsSent = async (dedupeKey: string, providerMessageId: string | null, now: Date): Promise<SendRow | null> =>
-    inTransaction(pool, async (tx) => {
-      const [row] = await tx
+  const settleAsSent = async (settlements: readonly { dedupeKey: string; providerMessageId: string | null }[], now: Date): Promise<SendRow[]> => {
+    const providerIds = new Map<string, string | null>();
+    for (const s of settlements) if (!providerIds.has(s.dedupeKey)) providerIds.set(s.dedupeKey, s.providerMessageId);
+    if (providerIds.size === 0) return [];
+    // One statement for the batch: each key with its own provider id, from arrays side by side.
+    const v = sql`unnest(${sql.param([...providerIds.keys()])}::text[], ${sql.param([...providerIds.values()])}::text[]) as v(v_key, v_provider_id)`;
+    return inTransaction(pool, async (tx) => {
+      const rows = await tx
         .update(sends)
-        .set({ status: 'sent', providerMessageId, error: null, request: null, updatedAt: now, reportedAt: now })
-        .where(and(eq(sends.dedupeKey, dedupeKey), inArray(sends.status, [...providerSettlesFrom])))
-        .returning();
-      if (row === undefined) return null;
-      await reportOutcome(outbox, tx, [row], now);
-      return row;
+        .set({ status: 'sent', providerMessageId: sql`v.v_provider_id`, error: null, request: null, updatedAt: now, reportedAt: now })
+        .from(v)
+        .where(and(sql`${sends.dedupeKey} = v.v_key`, inArray(sends.status, [...providerSettlesFrom])))
+        .returning(getTableColumns(sends));
+      await reportOutcome(outbox, tx, rows, now);
+      return rows;
     });
+  };
 
   const claimMany = async (values: NewClaim[], now: Date): Promise<ClaimResult[]> => {
     if (values.length === 0) return [];

@@ -42,8 +42,8 @@ function header(value: string | string[] | undefined): string | undefined {
  * record; bounces, spam reports and unsubscribes change the customer's consent (the address's,
  * for mail that is not ours), as of the provider's timestamp; SendGrid's report that it took a
  * message (processed, delivered, open, click) settles a doubtful or still open send as sent.
- * Every record goes through messaging's outbox: a consent change and a settled send's `sent`
- * with their own transactions, the batch's events in one more after them. Answering 2xx only
+ * Every record goes through messaging's outbox: each consent change with its own transaction,
+ * the batch's settled sends' `sent` in one after them, the batch's events in one more after that. Answering 2xx only
  * after all of that has committed means SendGrid retries a batch we failed on, and the
  * deterministic ids make the retry harmless.
  */
@@ -73,7 +73,7 @@ export function sendGridWebhookRoutes(opts: SendGridWebhookOptions) {
       const records: MessageEvent[] = [];
       let suppressed = 0;
       let unmatched = 0;
-      let settledCount = 0;
+      const settlements: { dedupeKey: string; providerMessageId: string | null }[] = [];
       for (const item of batch.data) {
         const parsed = SendGridEvent.safeParse(item);
         if (!parsed.success) {
@@ -90,17 +90,15 @@ export function sendGridWebhookRoutes(opts: SendGridWebhookOptions) {
           else await opts.consent.recordForAddress(effect.suppress.email, input, cause);
           suppressed += 1;
         }
-        if (effect.settlesAsSent !== null) {
-          const settled = await opts.sends.settleAsSent(effect.settlesAsSent.dedupeKey, effect.settlesAsSent.providerMessageId, receivedAt);
-          if (settled !== null) {
-            request.log.info({ dedupeKey: settled.dedupeKey, customerId: settled.customerId, providerMessageId: settled.providerMessageId }, 'send settled as sent by a SendGrid event');
-            settledCount += 1;
-          }
-        }
+        if (effect.settlesAsSent !== null) settlements.push(effect.settlesAsSent);
         if (effect.event === null) unmatched += 1;
         else records.push(effect.event);
       }
-      // After the settlements: a key's `sent` goes out before SendGrid's own event for it.
+      // The batch's settlements in one transaction, after its consent changes; then its events,
+      // so a key's `sent` goes out before SendGrid's own event for it.
+      const settled = await opts.sends.settleAsSent(settlements, receivedAt);
+      for (const row of settled) request.log.info({ dedupeKey: row.dedupeKey, customerId: row.customerId, providerMessageId: row.providerMessageId }, 'send settled as sent by a SendGrid event');
+      const settledCount = settled.length;
       await opts.outbox.enqueue(opts.db, 'messageEvents', records);
       return reply.send({ received: batch.data.length, published: settledCount + records.length, suppressed, unmatched });
     });
