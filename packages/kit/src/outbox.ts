@@ -49,6 +49,13 @@ export interface OutboxOptions {
   maxBackoffMs?: number;
   /** How long `stop` waits to publish what is left before giving up (the rows stay for another replica or the next start). */
   stopTimeoutMs?: number;
+  /**
+   * The relay vacuums the outbox itself after deleting this many rows (default 10,000; 0: never).
+   * Every record is a row inserted and deleted, so the table is all dead rows unless vacuumed;
+   * autovacuum may be off, or a minute behind a busy relay, and meanwhile every read of the
+   * table (the relay's, a health check's) walks the dead rows and the table only grows.
+   */
+  vacuumAfterRows?: number;
 }
 
 /** The part of a transaction `enqueue` uses: any drizzle transaction on the service's pool. */
@@ -174,6 +181,7 @@ export function createOutbox(opts: OutboxOptions): Outbox {
   const maxBatchBytes = opts.maxBatchBytes ?? 900_000;
   const maxBackoffMs = opts.maxBackoffMs ?? 10_000;
   const stopTimeoutMs = opts.stopTimeoutMs ?? 3_000;
+  const vacuumAfterRows = opts.vacuumAfterRows ?? 10_000;
   const table = `"${schema}".outbox`;
   const channel = `lifecycle_outbox_${schema}`;
   const log = logger.child({ component: 'outbox' });
@@ -280,6 +288,25 @@ export function createOutbox(opts: OutboxOptions): Outbox {
     return batch;
   };
 
+  let deletedSinceVacuum = 0;
+  /**
+   * Vacuums the outbox once enough rows were deleted since the last time: their space is reused
+   * and reads skip them. SKIP_LOCKED: an autovacuum already at it is enough. A failure (a role
+   * that does not own the table gets a warning, not an error) never stops the relay.
+   */
+  const vacuumIfDue = async (deleted: number): Promise<void> => {
+    deletedSinceVacuum += deleted;
+    if (vacuumAfterRows <= 0 || deletedSinceVacuum < vacuumAfterRows) return;
+    deletedSinceVacuum = 0;
+    const began = Date.now();
+    try {
+      await pool.query(`VACUUM (SKIP_LOCKED) ${table}`);
+      log.debug({ ms: Date.now() - began }, 'outbox vacuumed');
+    } catch (err) {
+      log.warn({ err }, 'outbox could not be vacuumed; publishing goes on');
+    }
+  };
+
   /** Publishes until the outbox is found empty (or the relay stops); resolves to how many rows went out. */
   const relayAll = async (): Promise<number> => {
     let published = 0;
@@ -293,6 +320,7 @@ export function createOutbox(opts: OutboxOptions): Outbox {
         break;
       }
       rows = await deleteAndRead(ids);
+      await vacuumIfDue(ids.length);
     }
     return published;
   };
