@@ -94,6 +94,11 @@ interface BatchOutcome {
   settled: number;
   /** Jobs left pending because another transaction held their customer. */
   busy: number;
+  /**
+   * Jobs deferred to a send window that opens by the firing's end (a walked clock judges a job as
+   * of its due instant, so a job due at 03:00 opens at 09:00 of the same walked day): due again now.
+   */
+  dueAgain: number;
 }
 
 interface Settled {
@@ -143,7 +148,7 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
         .orderBy(asc(jobs.dueAt), asc(jobs.triggerAt), asc(jobs.campaignId), asc(jobs.dedupeKey))
         .limit(batchSize)
         .for('update', { skipLocked: true });
-      if (due.length === 0) return { claimed: 0, settled: 0, busy: 0 };
+      if (due.length === 0) return { claimed: 0, settled: 0, busy: 0, dueAgain: 0 };
       const earliest = asOfDue ? new Date(Math.min(...due.map((j) => judgedAt(j).getTime()))) : until;
       const customerIds = [...new Set(due.map((j) => j.customerId))].sort();
       // A customer another transaction holds (an event being planned, another replica) waits for the next round.
@@ -218,21 +223,24 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
         else if (decision.kind === 'defer') logger.info({ ...fields, until: decision.until.toISOString() }, 'message deferred to the send window');
         else logger.info({ ...fields, status: decision.kind, reason: decision.reason }, 'job not sent');
       }
-      return { claimed: due.length, settled: settled.length, busy: due.length - ready.length };
+      const dueAgain = settled.filter(({ decision }) => decision.kind === 'defer' && decision.until.getTime() <= until.getTime()).length;
+      return { claimed: due.length, settled: settled.length, busy: due.length - ready.length, dueAgain };
     });
   };
 
   /**
    * Fires batches, starting with the outcome of one already fired (or none), until none is
    * left. A customer whose row another transaction holds (an event being applied) is tried
-   * again shortly, so a run ends with everything due fired, not only what was free at the time.
+   * again shortly, so a run ends with everything due fired, not only what was free at the time;
+   * so is a job a batch deferred to a send window that opened by then.
    */
   const drainJobs = async (first: BatchOutcome | null): Promise<number> => {
     let total = 0;
     let outcome = first;
     for (let waits = 0; ; outcome = null) {
-      const { claimed, settled, busy } = outcome ?? (await fireBatch());
+      const { claimed, settled, busy, dueAgain } = outcome ?? (await fireBatch());
       total += settled;
+      if (dueAgain > 0) continue;
       if (claimed < batchSize || settled === 0) {
         if (busy === 0 || waits++ >= 40 || stopped) return total;
         await new Promise((r) => setTimeout(r, 25));

@@ -132,6 +132,7 @@ const zones: Record<string, { timezone?: string; birthday?: string }> = {
   capped: {},
   importer: {},
   optout: {},
+  nightowl: { timezone: 'Asia/Tokyo' },
 };
 
 const actions: Action[] = [
@@ -177,6 +178,9 @@ const actions: Action[] = [
   },
   { at: days(3), inputs: [order('spender', 'o-s3', 100, [product('Beans', 'BEANS', 100)], days(3)), track('buyer', 'Order Delivered', { order_id: 'o-1' }, days(3))] },
   { at: days(12, '17:00'), inputs: [order('buyer', 'o-2', 45, [product('Burr Hand Grinder', 'GRIND-HAND-01', 45, 'Coffee')], days(12, '17:00'))] },
+  // At risk at 22:30 in Tokyo: the win-back's 10:00 has passed, so it is due at once, inside
+  // quiet hours, and goes when they end, 09:00 there the next morning (00:00 UTC).
+  { at: days(20, '13:30'), inputs: [stage('nightowl', 'retention', 'at_risk', days(20, '13:30'))] },
   { at: days(60), inputs: [stage('quiet', 'at_risk', 'lapsed', days(60))] },
 ];
 
@@ -200,6 +204,7 @@ const expected = [
   ['carter', 'cross-sell', '2027-01-14T01:00:00.000Z'],
   ['carter', 'first-order-anniversary', '2028-01-04T01:00:00.000Z'],
   ['carter', 'post-purchase-thank-you', '2027-01-04T14:20:00.000Z'],
+  ['nightowl', 'win-back-at-risk', '2027-01-25T00:00:00.000Z'], // at risk at 22:30 in Tokyo: sent at 09:00 there
   ['importer', 'first-order-anniversary', '2027-01-10T15:00:00.000Z'], // from history: no thank-you, but the date counts
   ['quiet', 'win-back-at-risk', '2027-01-04T15:00:00.000Z'],
   ['quiet', 'win-back-lapsed', '2027-03-05T15:00:00.000Z'],
@@ -345,7 +350,7 @@ describe('the shipped campaigns through a year', () => {
   it('counts sends, exits, skips by reason and attributed revenue per campaign', async () => {
     expect(await stats('cart-abandonment')).toMatchObject({ sent: 2, pending: 0, cancelled: { total: 1, byReason: { exit: 1 } }, skipped: { total: 1, byReason: { frequency_cap: 1 } } });
     expect(await stats('cross-sell')).toMatchObject({ sent: 5, skipped: { byReason: { condition: 2 } }, conversions: 1, revenue: { USD: 45 } });
-    expect(await stats('win-back-at-risk')).toMatchObject({ sent: 2, cancelled: { byReason: { exit: 1 } } });
+    expect(await stats('win-back-at-risk')).toMatchObject({ sent: 3, cancelled: { byReason: { exit: 1 } } });
     // optout's nudge was planned, then they unsubscribed through an earlier email: skipped when due.
     expect(await stats('browse-abandonment')).toMatchObject({ sent: 2, cancelled: { byReason: { exit: 1 } }, skipped: { byReason: { unsubscribed: 1 } } });
     const list = (await scheduler.app.inject({ url: '/campaigns' })).json();
@@ -443,6 +448,10 @@ describe('the same year walked a day at a time', () => {
         expect(Number(rows[0]?.n)).toBe(0);
       }
       await post('/admin/clock/fire');
+      // Fired means everything due by the walked instant, a job deferred to a send window that
+      // opened by then included (the cart reminder due at midnight in Tokyo goes at 09:00 there).
+      const { rows: left } = await walkRuntime.pool.query<{ n: string }>("SELECT count(*) AS n FROM scheduler.jobs WHERE status = 'pending' AND due_at <= $1", [at]);
+      expect(Number(left[0]?.n), `pending jobs due by ${at.toISOString()} after firing`).toBe(0);
       steps++;
     }
   }, 180_000);

@@ -136,8 +136,8 @@ async function lagAndEnds(admin: Admin, prefix: string, groups: readonly Pipelin
 export async function openClockWalk(o: ClockWalkOptions): Promise<ClockWalk> {
   const groups = o.groups ?? decisionGroups;
   const timeoutMs = o.takeInTimeoutMs ?? 600_000;
-  // Long enough for an outbox's relay to publish what its service just committed (it is woken by NOTIFY).
-  const settleMs = 25;
+  // Between the two looks that find the pipeline quiet (see `takenIn`).
+  const settleMs = 5;
   const kafka = new Kafka({ clientId: 'lifecycle-clock-walk', brokers: o.brokers, logLevel: logLevel.NOTHING });
   // Asked every few ms while a step waits: no parallel workers for so small a question.
   const pool = o.databaseUrl === undefined ? undefined : new pg.Pool({ connectionString: o.databaseUrl, max: 1, options: '-c max_parallel_workers_per_gather=0' });
@@ -155,6 +155,26 @@ export async function openClockWalk(o: ClockWalkOptions): Promise<ClockWalk> {
   const admin = kafka.admin();
   await admin.connect();
 
+  /** Waits until the groups have taken in everything (no lag, twice in a row); resolves to the topics' ends they were quiet at. */
+  const takenIn = async (only: readonly PipelineGroup[] | undefined): Promise<string> => {
+    const deadline = Date.now() + timeoutMs;
+    let previous = '';
+    let delay = 2;
+    for (;;) {
+      const [{ lag: behind, ends }, waiting] = await Promise.all([lagAndEnds(admin, o.topicPrefix, only ?? groups), unpublished(only)]);
+      const lag = behind + waiting;
+      // No lag, and nothing new published a moment later: a service commits its offsets after
+      // the transaction holding its outbox rows, and a relay deletes rows only once they are
+      // published, so rows published between the two reads of one look show as new ends on the
+      // next look, however soon it comes.
+      if (lag === 0 && ends === previous) return ends;
+      previous = lag === 0 ? ends : '';
+      if (Date.now() > deadline) throw new Error(`the pipeline did not take in its input within ${Math.round(timeoutMs / 1000)} s (${behind} records behind, ${waiting} outboxes not empty)`);
+      await pause(lag === 0 ? settleMs : delay);
+      delay = Math.min(50, delay * 2);
+    }
+  };
+
   const walk: ClockWalk = {
     now: async () => new Date((await call(`${o.schedulerUrl}/admin/clock`)).now),
     walkTo: async (instant) => {
@@ -167,37 +187,34 @@ export async function openClockWalk(o: ClockWalkOptions): Promise<ClockWalk> {
       }
     },
     waitUntilTakenIn: async (only) => {
-      const deadline = Date.now() + timeoutMs;
-      let previous = '';
-      let delay = 2;
-      for (;;) {
-        const [{ lag: behind, ends }, waiting] = await Promise.all([lagAndEnds(admin, o.topicPrefix, only ?? groups), unpublished(only)]);
-        const lag = behind + waiting;
-        // No lag, and nothing new published a moment later: a service commits its offsets with
-        // its rows and its outbox relays right after, so a quiet pipeline shows the same ends twice.
-        if (lag === 0 && ends === previous) return;
-        previous = lag === 0 ? ends : '';
-        if (Date.now() > deadline) throw new Error(`the pipeline did not take in its input within ${Math.round(timeoutMs / 1000)} s (${behind} records behind, ${waiting} outboxes not empty)`);
-        await pause(lag === 0 ? settleMs : delay);
-        delay = Math.min(50, delay * 2);
-      }
+      await takenIn(only);
     },
     fire: async () => {
-      // Until a firing settles nothing: what one sets off (a silence timer making a customer at
-      // risk, whose win-back came due earlier that day) fires in the same step, as a clock
-      // moving second by second would have fired it, not whenever the next step comes.
+      // Until a firing settles nothing new: what one sets off (a silence timer making a customer
+      // at risk, whose win-back came due earlier that day) fires in the same step, as a clock
+      // moving second by second would have fired it, not whenever the next step comes. A round
+      // whose firing published nothing on the topics of what it sets off (`firingGroups`) can
+      // have made nothing else due: no further round is needed.
       let total = 0;
+      const rounds: string[] = [];
+      let before = (await lagAndEnds(admin, o.topicPrefix, firingGroups)).ends;
       for (let round = 0; round < 10; round++) {
+        const r0 = performance.now();
         const fired = (await call(`${o.schedulerUrl}/admin/clock/fire`, post())).fired ?? 0;
+        const r1 = performance.now();
         // The requests are out once the scheduler's outbox is empty: a reader of messages.requested then sees them all.
         for (const deadline = Date.now() + timeoutMs; (await unpublished([{ groupId: 'lifecycle-scheduler', topic: 'messagesRequested' }])) > 0; ) {
           if (Date.now() > deadline) throw new Error(`the scheduler's outbox did not empty within ${Math.round(timeoutMs / 1000)} s`);
           await pause(5);
         }
-        await walk.waitUntilTakenIn(firingGroups);
+        const r2 = performance.now();
+        const after = await takenIn(firingGroups);
+        rounds.push(`${fired}: post ${Math.round(r1 - r0)} outbox ${Math.round(r2 - r1)} groups ${Math.round(performance.now() - r2)}`);
         total += fired;
-        if (fired === 0) break;
+        if (fired === 0 || after === before) break;
+        before = after;
       }
+      if (process.env['LIFECYCLE_WALK_TIMINGS'] === '1') process.stderr.write(`  fire rounds ${rounds.join(' | ')}\n`);
       return total;
     },
     step: async (instant, send) => {
