@@ -15,6 +15,9 @@ describe('the groups a walk waits for', () => {
     const decision = new Set(decisionGroups.map((g) => `${g.groupId} ${g.topic}`));
     expect(firingGroups.filter((g) => !decision.has(`${g.groupId} ${g.topic}`))).toEqual([]);
     expect(firingGroups.map((g) => g.topic)).toEqual(expect.arrayContaining(['timersFired', 'stageChanges']));
+    // A scheduler group among them: the wait after a firing then also waits for the scheduler's
+    // outbox, which holds the mail requests the firing made.
+    expect(firingGroups.some((g) => g.groupId.startsWith('lifecycle-scheduler'))).toBe(true);
   });
 
   it('and messaging’s, for a walk that waits for the mail to go out', () => {

@@ -202,14 +202,10 @@ export async function openClockWalk(o: ClockWalkOptions): Promise<ClockWalk> {
         const r0 = performance.now();
         const fired = (await call(`${o.schedulerUrl}/admin/clock/fire`, post())).fired ?? 0;
         const r1 = performance.now();
-        // The requests are out once the scheduler's outbox is empty: a reader of messages.requested then sees them all.
-        for (const deadline = Date.now() + timeoutMs; (await unpublished([{ groupId: 'lifecycle-scheduler', topic: 'messagesRequested' }])) > 0; ) {
-          if (Date.now() > deadline) throw new Error(`the scheduler's outbox did not empty within ${Math.round(timeoutMs / 1000)} s`);
-          await pause(5);
-        }
-        const r2 = performance.now();
+        // The firing groups' services include the scheduler: once its outbox is empty too, a
+        // reader of messages.requested sees every request this round made.
         const after = await takenIn(firingGroups);
-        rounds.push(`${fired}: post ${Math.round(r1 - r0)} outbox ${Math.round(r2 - r1)} groups ${Math.round(performance.now() - r2)}`);
+        rounds.push(`${fired}: post ${Math.round(r1 - r0)} ms, taken in ${Math.round(performance.now() - r1)} ms`);
         total += fired;
         if (fired === 0 || after === before) break;
         before = after;

@@ -43,9 +43,9 @@ function header(value: string | string[] | undefined): string | undefined {
  * for mail that is not ours), as of the provider's timestamp; SendGrid's report that it took a
  * message (processed, delivered, open, click) settles a doubtful or still open send as sent.
  * Every record goes through messaging's outbox: each consent change with its own transaction,
- * the batch's settled sends' `sent` in one after them, the batch's events in one more after that. Answering 2xx only
- * after all of that has committed means SendGrid retries a batch we failed on, and the
- * deterministic ids make the retry harmless.
+ * the batch's settled sends' `sent` in one after them, the batch's events in one more after
+ * that. Answering 2xx only after all of that has committed means SendGrid retries a batch we
+ * failed on, and the deterministic ids make the retry harmless.
  */
 export function sendGridWebhookRoutes(opts: SendGridWebhookOptions) {
   return async (app: FastifyInstance): Promise<void> => {
