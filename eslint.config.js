@@ -4,7 +4,7 @@ import js from '@eslint/js';
 import { defineConfig, globalIgnores } from 'eslint/config';
 import tseslint from 'typescript-eslint';
 
-const services = ['classifier', 'ingestion', 'messaging', 'scheduler'];
+const services = ['classifier', 'console', 'ingestion', 'messaging', 'scheduler'];
 
 /**
  * Each service stands on its own: a file under services/<name>/ or tools/ reaches another
@@ -31,6 +31,8 @@ export default defineConfig(
     'outbox/',
     'coverage/',
     '**/drizzle/**',
+    // Built output (the console's web app).
+    '**/dist/',
   ]),
   js.configs.recommended,
   tseslint.configs.recommended,

@@ -9,7 +9,7 @@ import { defaultBrokerOptions, defaultClusterOptions, portAnswers, stopBroker, s
 // The services' own commands (their package bins) are run here with the stack's settings.
 
 /** Mirrors `serviceCatalog` in stack-config.ts for the usage text. */
-const serviceList = 'ingestion (:3001), classifier (:3002), scheduler (:3003), messaging (:3004)';
+const serviceList = 'ingestion (:3001), classifier (:3002), scheduler (:3003), messaging (:3004), console (:3005)';
 
 const usage = `Usage: ./lifecycle <command> [options]
 
@@ -17,7 +17,10 @@ Commands:
   start [service...]    Start Kafka (unless KAFKA_BROKERS is set), create the database and topics,
                         then run the services in the foreground with combined logs; a service that
                         dies is restarted (1 s, 2 s, 4 s … up to 30 s); Ctrl-C stops them.
-                        Services: ${serviceList}.
+                        Services: ${serviceList}. The console's web app is built first
+                        when it is missing or older than its sources; every service gets the same
+                        SERVICE_TOKEN (else .local/service-token) and the console CONSOLE_PASSWORD
+                        (else .local/console-password, printed at start).
       --brokers N         run a local cluster of N Kafka brokers instead of one (ports 9092, 9094, …)
   send-sample-order     Publish a Segment "Order Completed" call to commerce.events.
       --email ADDR        the customer's email (default jane.doe+<random>@example.com)
@@ -56,7 +59,8 @@ ${classifierUsage('classifier:')}
 
 Environment: KAFKA_BROKERS (default: local broker on 127.0.0.1:9092), DATABASE_URL
 (default postgres://postgres@127.0.0.1:5432/lifecycle), TOPIC_PREFIX, HOST, LOG_LEVEL,
-OUTBOX_DIR (default ./outbox), SENDGRID_API_KEY, TOPIC_PARTITIONS, TOPIC_REPLICATION_FACTOR;
+OUTBOX_DIR (default ./outbox), SENDGRID_API_KEY, TOPIC_PARTITIONS, TOPIC_REPLICATION_FACTOR,
+SERVICE_TOKEN, CONSOLE_PASSWORD;
 LIFECYCLE_KAFKA_PORT moves the local broker (and the first node of a cluster).`;
 
 const color = process.stdout.isTTY && process.env.NO_COLOR === undefined;
@@ -83,12 +87,12 @@ function onStack(command: Command): Command {
 
 const commands: Record<string, Command> = {
   start: async (rest) => {
-    const { isServiceName } = await import('./stack-config.ts');
+    const { isStackProcessName } = await import('./stack-config.ts');
     const { startStack } = await import('./start-stack.ts');
     const { brokers, positionals } = brokersOption(rest, true);
-    const unknown = positionals.filter((name) => !isServiceName(name));
+    const unknown = positionals.filter((name) => !isStackProcessName(name));
     if (unknown.length > 0) throw new UsageError(`unknown service ${unknown.join(', ')}`);
-    return startStack({ only: positionals.filter((name) => isServiceName(name)), brokers, env: process.env, say, color });
+    return startStack({ only: positionals.filter((name) => isStackProcessName(name)), brokers, env: process.env, say, color });
   },
   'send-sample-order': (rest) => sendSampleOrder(rest),
   test: async (rest) => {
@@ -188,7 +192,8 @@ async function whatIf(args: string[]): Promise<number> {
     to: values.to,
     liveNow: async () => {
       try {
-        const body: unknown = await (await fetch(`${schedulerUrl}/admin/clock`)).json();
+        const { serviceAuthHeaders } = await import('./stack-secrets.ts');
+        const body: unknown = await (await fetch(`${schedulerUrl}/admin/clock`, { headers: serviceAuthHeaders() })).json();
         if (typeof body === 'object' && body !== null && 'now' in body && typeof body.now === 'string') return new Date(body.now);
       } catch {
         // no live scheduler answers: this machine's clock

@@ -13,6 +13,19 @@ export const serviceCatalog = [
 
 export type ServiceName = (typeof serviceCatalog)[number]['name'];
 
+/**
+ * The console (docs/console.md): started by `./lifecycle start` after the services, but not one
+ * of them (no Kafka, not in the schema and wiring lists that `serviceCatalog` feeds).
+ */
+export const consoleProcess = { name: 'console', port: 3005, entry: join('services', 'console', 'src', 'main.ts') } as const;
+
+/** What `./lifecycle start` may be asked to run: a service or the console. */
+export type StackProcessName = ServiceName | typeof consoleProcess.name;
+
+export function isStackProcessName(name: string): name is StackProcessName {
+  return name === consoleProcess.name || isServiceName(name);
+}
+
 export function isServiceName(name: string): name is ServiceName {
   return serviceCatalog.some((s) => s.name === name);
 }

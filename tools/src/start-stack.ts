@@ -1,12 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import { ensureConsoleWeb } from './console-web.ts';
 import { DEMO_WEBHOOK_PUBLIC_KEY } from './demo/demo-webhook-key.ts';
 import { portAnswers, repoRoot } from './kafka-broker.ts';
 import { describeTopicLayout, differingNote, ensureKafka, ensureStackDatabase, ensureStackTopics } from './local-infra.ts';
 import { serviceColors } from './log-format.ts';
 import { superviseServices, type ServiceProcessSpec } from './service-supervisor.ts';
+import { stackConsolePassword, stackServiceToken } from './stack-secrets.ts';
 import {
+  consoleProcess,
   nodeFlags,
   readStackConfig,
   redactUrl,
@@ -16,11 +19,12 @@ import {
   serviceUrl,
   type ServiceName,
   type StackConfig,
+  type StackProcessName,
 } from './stack-config.ts';
 
 export interface StartOptions {
-  /** The services to run; all of them when empty. */
-  only: ServiceName[];
+  /** The services to run (and `console`); all of them and the console when empty. */
+  only: StackProcessName[];
   /** Local Kafka brokers to run when KAFKA_BROKERS is unset (`--brokers`); default 1. */
   brokers?: number;
   env: NodeJS.ProcessEnv;
@@ -29,6 +33,8 @@ export interface StartOptions {
   color: boolean;
   /** Ports other than the catalog's, e.g. for a test beside a developer's stack. */
   ports?: Partial<Record<ServiceName, number>>;
+  /** The console's port, instead of 3005. */
+  consolePort?: number;
   /** Called once every service answers `/readyz`, instead of the hint to send a sample order. */
   onAllReady?: () => void;
   /** Stops the services as Ctrl-C does. */
@@ -41,11 +47,14 @@ export interface StartOptions {
 export async function startStack(opts: StartOptions): Promise<number> {
   const config = readStackConfig(opts.env);
   const ports = servicePorts(opts.ports);
-  const selected = serviceCatalog.filter((s) => opts.only.length === 0 || opts.only.includes(s.name)).map((s) => ({ name: s.name, port: ports[s.name] }));
-  const missing = selected.filter((s) => !existsSync(join(repoRoot, serviceEntry(s.name))));
+  const services = serviceCatalog.filter((s) => opts.only.length === 0 || opts.only.includes(s.name)).map((s) => ({ name: s.name, port: ports[s.name], entry: serviceEntry(s.name) }));
+  const withConsole = opts.only.length === 0 || opts.only.includes('console');
+  // The console last: it reads through the others, and its line closes the list.
+  const selected: { name: StackProcessName; port: number; entry: string }[] = withConsole ? [...services, { name: 'console', port: opts.consolePort ?? consoleProcess.port, entry: consoleProcess.entry }] : services;
+  const missing = selected.filter((s) => !existsSync(join(repoRoot, s.entry)));
   if (missing.length > 0) {
     const present = selected.filter((s) => !missing.includes(s)).map((s) => s.name);
-    opts.say(`cannot start: ${missing.map((s) => serviceEntry(s.name)).join(', ')} does not exist yet`);
+    opts.say(`cannot start: ${missing.map((s) => s.entry).join(', ')} does not exist yet`);
     if (present.length > 0) opts.say(`start the others alone with: ./lifecycle start ${present.join(' ')}`);
     return 1;
   }
@@ -66,28 +75,42 @@ export async function startStack(opts: StartOptions): Promise<number> {
     opts.say('CLOCK=simulated: messaging verifies SendGrid webhooks with the demo key (tools/src/demo/demo-webhook-key.ts), so ./lifecycle demo can report opens, clicks and unsubscribes; set SENDGRID_WEBHOOK_PUBLIC_KEY for another');
   }
 
-  const services: ServiceProcessSpec[] = selected.map((s) => ({
+  // One token for every service and the console (docs/console.md §1), and the console's password.
+  const token = stackServiceToken(opts.env);
+  const consoleLogin = withConsole ? stackConsolePassword(opts.env) : undefined;
+  if (withConsole) await ensureConsoleWeb(opts.say);
+  const specs: ServiceProcessSpec[] = selected.map((s) => ({
     name: s.name,
-    entry: serviceEntry(s.name),
+    entry: s.entry,
     nodeFlags,
     url: serviceUrl(config.host, s.port),
-    env: serviceEnv({ ...devDefaults, ...opts.env }, config, kafka.brokers, s.port),
+    env: {
+      ...serviceEnv({ ...devDefaults, ...opts.env }, config, kafka.brokers, s.port),
+      SERVICE_TOKEN: token,
+      ...(s.name === 'console' ? consoleEnv(config, ports, consoleLogin?.password ?? '') : {}),
+    },
   }));
-  for (const line of banner({ config, kafka, database, topics, services, hints: opts.hints })) process.stdout.write(`${line}\n`);
+  const consoleHints = consoleLogin === undefined ? [] : consoleBanner(consoleLogin);
+  for (const line of banner({ config, kafka, database, topics, services: specs, hints: [...(opts.hints ?? defaultHints), ...consoleHints] })) process.stdout.write(`${line}\n`);
 
-  const nameWidth = Math.max(...serviceCatalog.map((s) => s.name.length));
+  const nameWidth = Math.max(...serviceCatalog.map((s) => s.name.length), consoleProcess.name.length);
   return superviseServices({
-    services,
+    services: specs,
     cwd: repoRoot,
     write: (text) => process.stdout.write(`${text}\n`),
     note: (text) => opts.say(text),
     format: (name) => ({
       nameWidth,
       color: opts.color,
-      serviceColor: serviceColors[serviceCatalog.findIndex((s) => s.name === name) % serviceColors.length],
+      serviceColor: serviceColors[(name === 'console' ? serviceCatalog.length : serviceCatalog.findIndex((s) => s.name === name)) % serviceColors.length],
     }),
     stopSignal: opts.stopSignal,
-    onAllReady: opts.onAllReady ?? (() => opts.say(`all ${services.length} services are ready; in another terminal: ./lifecycle send-sample-order`)),
+    onAllReady:
+      opts.onAllReady ??
+      (() => {
+        const consoleSpec = specs.find((s) => s.name === 'console');
+        opts.say(`all ${specs.length} services are ready; in another terminal: ./lifecycle send-sample-order${consoleSpec === undefined ? '' : `; the console: ${consoleSpec.url}`}`);
+      }),
   });
 }
 
@@ -135,20 +158,38 @@ function serviceEnv(env: NodeJS.ProcessEnv, config: StackConfig, brokers: string
   };
 }
 
+/** The console reads the services where this stack runs them, with the stack's token. */
+function consoleEnv(config: StackConfig, ports: Record<ServiceName, number>, password: string): NodeJS.ProcessEnv {
+  return {
+    CONSOLE_PASSWORD: password,
+    INGESTION_URL: serviceUrl(config.host, ports.ingestion),
+    CLASSIFIER_URL: serviceUrl(config.host, ports.classifier),
+    SCHEDULER_URL: serviceUrl(config.host, ports.scheduler),
+    MESSAGING_URL: serviceUrl(config.host, ports.messaging),
+  };
+}
+
+/** How to log in to the console, below the banner's hints. */
+export function consoleBanner(login: { password: string; source: 'CONSOLE_PASSWORD' | 'file'; file: string; created: boolean }): string[] {
+  const where = login.source === 'CONSOLE_PASSWORD' ? 'CONSOLE_PASSWORD from the environment' : `${relative(repoRoot, login.file)}${login.created ? ', generated now' : ''}; set CONSOLE_PASSWORD for another`;
+  return [`  Console: open the URL above and log in with the password ${login.password}  (${where})`];
+}
+
+const defaultHints = [
+  '  Send a sample order from another terminal:  ./lifecycle send-sample-order',
+  '  A service that dies is restarted (1 s, 2 s, 4 s … up to 30 s); the others keep running.',
+  '  Stop with Ctrl-C (Kafka keeps running in the background).',
+];
+
 function banner(input: {
   config: StackConfig;
   kafka: { brokers: string[]; origin: string };
   database: 'created' | 'exists';
   topics: { created: string[]; all: string[]; planned: Parameters<typeof describeTopicLayout>[0]['planned']; brokerCount: number };
   services: ServiceProcessSpec[];
-  hints: string[] | undefined;
+  hints: string[];
 }): string[] {
-  const { config, kafka, database, topics, services } = input;
-  const hints = input.hints ?? [
-    '  Send a sample order from another terminal:  ./lifecycle send-sample-order',
-    '  A service that dies is restarted (1 s, 2 s, 4 s … up to 30 s); the others keep running.',
-    '  Stop with Ctrl-C (Kafka keeps running in the background).',
-  ];
+  const { config, kafka, database, topics, services, hints } = input;
   const outbox = relative(repoRoot, config.outboxDir);
   const local = kafka.brokers.length > 1 ? `local cluster of ${kafka.brokers.length}` : 'local broker';
   const kafkaNote = kafka.origin === 'KAFKA_BROKERS' ? 'from KAFKA_BROKERS' : `${local}, ${kafka.origin}; ./lifecycle stop-kafka stops it`;

@@ -23,6 +23,11 @@ export const baseConfigShape = {
    * and publishes it on `system.clock`; every other service follows it (see `serviceClock`).
    */
   CLOCK: z.enum(['system', 'simulated']).default('system'),
+  /**
+   * Given, every route but the open ones (health, metrics, docs, the tracking API, SendGrid's
+   * webhook, unsubscribe links) needs `Authorization: Bearer <token>`; unset, every route is open.
+   */
+  SERVICE_TOKEN: z.string().min(16, 'at least 16 characters').optional(),
 };
 
 /**
@@ -52,6 +57,7 @@ const hints: Record<string, string> = {
   KAFKA_BROKERS: 'a comma-separated list such as 127.0.0.1:9092',
   DATABASE_URL: 'a URL such as postgres://postgres@127.0.0.1:5432/lifecycle',
   PORT: 'a TCP port number such as 3001',
+  SERVICE_TOKEN: 'a random string of at least 16 characters, the same for every service and the console; or leave it unset',
 };
 
 /**

@@ -1,3 +1,4 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { ZodError } from 'zod';
@@ -35,6 +36,35 @@ class PathOnlyLogController extends LogController {
   }
 }
 
+/**
+ * Routes that stay open when `SERVICE_TOKEN` is set: probes, scrapes and docs, and the routes
+ * whose callers prove themselves otherwise (ingestion's tracking API: Segment write keys;
+ * messaging's SendGrid webhook: signed; unsubscribe links: signed tokens). A pattern is a route
+ * as registered (`/customers/:id`); one ending in `/*` opens every route under it.
+ */
+export const openRoutes: readonly string[] = ['/healthz', '/readyz', '/metrics', '/docs', '/docs/openapi.json', '/v1/*', '/webhooks/sendgrid', '/unsubscribe'];
+
+/**
+ * Whether a route is open. Matched on the route's registered pattern, not the request path, so
+ * a path that routes elsewhere (or nowhere: a 404) never borrows an open route's standing.
+ */
+export function isOpenRoute(route: string | undefined, open: readonly string[] = openRoutes): boolean {
+  if (route === undefined) return false;
+  return open.some((pattern) => (pattern.endsWith('/*') ? route.startsWith(pattern.slice(0, -1)) : route === pattern));
+}
+
+function digest(text: string): Buffer {
+  return createHash('sha256').update(text, 'utf8').digest();
+}
+
+/** Whether an `Authorization` header carries the token, compared in constant time (digests are of equal length whatever was sent). */
+export function carriesServiceToken(authorization: string | undefined, token: string): boolean {
+  const match = /^Bearer[ ]+(\S+)\s*$/i.exec(authorization ?? '');
+  const given = match?.[1];
+  if (given === undefined) return false;
+  return timingSafeEqual(digest(given), digest(token));
+}
+
 /** Named checks of `/readyz`. */
 export type Readiness = Record<string, () => boolean | Promise<boolean>>;
 
@@ -47,18 +77,28 @@ export interface BaseAppOptions {
    * a while (ingestion keeps accepting calls onto Kafka while its database is down).
    */
   informational?: Readiness;
+  /** Given, every route outside `openRoutes` answers 401 without `Authorization: Bearer <serviceToken>`. */
+  serviceToken?: string | undefined;
 }
 
 /**
  * A fastify app with the routes every service has: `/healthz` (the process is alive) and
  * `/readyz` (its consumers have joined and its database answers), and one error handler.
  */
-export function createBaseApp({ logger, readiness, informational = {} }: BaseAppOptions): FastifyInstance {
+export function createBaseApp({ logger, readiness, informational = {}, serviceToken }: BaseAppOptions): FastifyInstance {
   // fastify merges these over its own serializers, which would print the query string.
   const loggerInstance: FastifyBaseLogger = logger.child({}, { serializers: { req: serializeRequest } });
   // Probes and scrapes hit /healthz, /readyz and /metrics every few seconds; logging each would drown real traffic.
   const logController = new PathOnlyLogController({ disableRequestLogging: (req) => ['/healthz', '/readyz', '/metrics'].includes(loggablePath(req.url)) });
   const app = Fastify({ loggerInstance, logController });
+
+  if (serviceToken !== undefined) {
+    // A root hook runs for every route, those of plugins registered later included, and for 404s.
+    app.addHook('onRequest', async (request, reply) => {
+      if (isOpenRoute(request.routeOptions.url) || carriesServiceToken(request.headers.authorization, serviceToken)) return;
+      return reply.status(401).header('www-authenticate', 'Bearer realm="lifecycle"').send({ error: 'missing or wrong service token' });
+    });
+  }
 
   app.setErrorHandler((err: FastifyError | ZodError, request, reply) => {
     if (err instanceof ZodError) {

@@ -15,5 +15,7 @@ export * from './topics.ts';
 export * from './topic-plan.ts';
 export * from './error-serializer.ts';
 export * from './metrics.ts';
+export * from './dead-letters.ts';
+export * from './operator-openapi.ts';
 export * from './outbox.ts';
 export * from './outbox-table.ts';

@@ -19,6 +19,10 @@ export interface PartitionLag {
   topic: string;
   partition: number;
   lag: number;
+  /** The group's committed offset (the next record it reads); null when it has committed none on the partition. */
+  committed: number | null;
+  /** The partition's high watermark: the offset the next record written gets. */
+  high: number;
 }
 
 export interface ServiceMetricsOptions {
@@ -101,7 +105,11 @@ export function createServiceMetrics(opts: ServiceMetricsOptions): ServiceMetric
       highs.set(topic, offsets);
       const [found] = await client.fetchOffsets({ groupId: group, topics: [topic] });
       const committed = new Map((found?.partitions ?? []).map((p) => [p.partition, p.offset]));
-      for (const p of partitionLag(offsets, committed)) samples.push({ group, topic, ...p });
+      const highOf = new Map(offsets.map((o) => [o.partition, Number(o.high)]));
+      for (const p of partitionLag(offsets, committed)) {
+        const at = Number(committed.get(p.partition) ?? '-1');
+        samples.push({ group, topic, ...p, committed: at < 0 ? null : at, high: highOf.get(p.partition) ?? 0 });
+      }
     }
     return samples;
   };
@@ -175,4 +183,23 @@ export function installMetrics(app: FastifyInstance, metrics: ServiceMetrics, op
     return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
   app.addHook('onClose', async () => metrics.close());
+}
+
+/**
+ * `GET /admin/consumer-lag`: the lag `/metrics` shows, read from the broker now, as JSON
+ * (`{ groups: [{ groupId, topic, partition, lag, committed, high }] }`; names as on the broker,
+ * prefix included). 503 while Kafka does not answer.
+ */
+export function installConsumerLagApi(app: FastifyInstance, metrics: Pick<ServiceMetrics, 'readLag'>): void {
+  app.get('/admin/consumer-lag', async (request, reply) => {
+    let samples: PartitionLag[];
+    try {
+      samples = await metrics.readLag();
+    } catch (err) {
+      request.log.warn({ err }, 'consumer lag not read');
+      return reply.status(503).send({ error: 'consumer lag cannot be read right now (Kafka unavailable); retry later' });
+    }
+    const sorted = [...samples].sort((a, b) => a.group.localeCompare(b.group) || a.topic.localeCompare(b.topic) || a.partition - b.partition);
+    return { groups: sorted.map((s) => ({ groupId: s.group, topic: s.topic, partition: s.partition, lag: s.lag, committed: s.committed, high: s.high })) };
+  });
 }

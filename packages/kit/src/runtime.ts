@@ -8,7 +8,8 @@ import { createLogger } from './logger.ts';
 import { ConfigError } from './config.ts';
 import { retry } from './retry.ts';
 import { describeError, serializeError } from './error-serializer.ts';
-import { createServiceMetrics, installMetrics, type ConsumerGroupRef, type Registry } from './metrics.ts';
+import { createServiceMetrics, installConsumerLagApi, installMetrics, type ConsumerGroupRef, type Registry, type ServiceMetrics } from './metrics.ts';
+import { createDeadLetterStore, installDeadLetterApi } from './dead-letters.ts';
 import { startComponents, type ServiceParts } from './components.ts';
 
 export interface RuntimeConfig {
@@ -16,6 +17,8 @@ export interface RuntimeConfig {
   DATABASE_URL: string;
   LOG_LEVEL: string;
   TOPIC_PREFIX: string;
+  /** Given, the service's apps require it on every route but the open ones (see `openRoutes`). */
+  SERVICE_TOKEN?: string | undefined;
 }
 
 /** The connections a service is built from, handed to its factories as one options object. */
@@ -27,6 +30,8 @@ export interface Runtime {
   kafka: Kafka;
   producer: Producer;
   prefix: string;
+  /** What `createServiceApp` requires as `Authorization: Bearer …` on protected routes; unset, every route is open. */
+  serviceToken?: string | undefined;
   close: () => Promise<void>;
 }
 
@@ -72,6 +77,7 @@ export async function openRuntime(opts: {
     kafka,
     producer,
     prefix: config.TOPIC_PREFIX,
+    serviceToken: config.SERVICE_TOKEN,
     close: async () => {
       await producer.disconnect();
       await pool.end();
@@ -106,6 +112,7 @@ export function createServiceApp(runtime: Runtime, opts: ServiceAppOptions): Fas
   const app = createBaseApp({
     logger: runtime.logger,
     readiness: { ...opts.readiness, database: () => databaseReachable(runtime.pool) },
+    serviceToken: runtime.serviceToken,
   });
   const { metrics } = opts;
   if (metrics !== undefined) {
@@ -118,8 +125,29 @@ export function createServiceApp(runtime: Runtime, opts: ServiceAppOptions): Fas
       lagMaxAgeMs: metrics.lagMaxAgeMs,
     });
     installMetrics(app, served, { json: metrics.json });
+    installOperatorApi(app, runtime, { groups: metrics.groups, metrics: served });
   }
   return app;
+}
+
+/**
+ * The routes every service offers its operators (and the console), for the consumer groups it
+ * runs: `GET /admin/consumer-lag`, and the dead-letter API over the `.dlq` topics of the topics
+ * those groups read. `createServiceApp` installs them; an app built otherwise calls this.
+ */
+export function installOperatorApi(app: FastifyInstance, runtime: Runtime, opts: { groups: readonly ConsumerGroupRef[]; metrics: Pick<ServiceMetrics, 'readLag'> }): void {
+  installConsumerLagApi(app, opts.metrics);
+  installDeadLetterApi(
+    app,
+    createDeadLetterStore({
+      kafka: runtime.kafka,
+      producer: runtime.producer,
+      prefix: runtime.prefix,
+      topics: opts.groups.map((g) => g.topic),
+      logger: runtime.logger,
+      service: runtime.service,
+    }),
+  );
 }
 
 /**
@@ -191,6 +219,7 @@ export function runServiceMain<C extends RuntimeConfig & { HOST: string; PORT: n
       migrationsFolder: main.migrationsFolder,
       ...(main.previousSchemaNames === undefined ? {} : { previousSchemaNames: main.previousSchemaNames }),
     });
+    if (runtime.serviceToken === undefined) runtime.logger.warn('no SERVICE_TOKEN set: read and admin routes are open to anyone who can reach the port');
     const { app, components } = main.build(runtime, config, files);
     await runService({ runtime, app, components, host: config.HOST, port: config.PORT });
   });

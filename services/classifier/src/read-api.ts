@@ -16,6 +16,17 @@ const Period = z
   .object({ from: z.iso.datetime({ offset: true }), to: z.iso.datetime({ offset: true }) })
   .refine((p) => Date.parse(p.from) < Date.parse(p.to), { message: 'from must be before to', path: ['to'] });
 
+/** About ten years of days: a longer period by day is a mistake, not a chart. */
+const MAX_DAY_BUCKETS = 3_700;
+const StageFlows = z
+  .object({
+    from: z.iso.datetime({ offset: true }),
+    to: z.iso.datetime({ offset: true }),
+    bucket: z.enum(['month', 'week', 'day']).default('month'),
+  })
+  .refine((p) => Date.parse(p.from) < Date.parse(p.to), { message: 'from must be before to', path: ['to'] })
+  .refine((p) => (Date.parse(p.to) - Date.parse(p.from)) / 86_400_000 <= MAX_DAY_BUCKETS || p.bucket !== 'day', { message: `at most ${MAX_DAY_BUCKETS} days by day; use week or month`, path: ['bucket'] });
+
 const ratio = (part: number, whole: number): number | null => (whole === 0 ? null : part / whole);
 
 /** The read API for ops: customers, stage counts and retention figures. */
@@ -42,6 +53,32 @@ export function registerReadApi(app: FastifyInstance, db: Database): void {
   app.get('/stages', async () => {
     const rows = await db.select({ stage: profiles.stage, customers: count() }).from(profiles).groupBy(profiles.stage);
     return { stages: Object.fromEntries(Stage.options.map((s) => [s, rows.find((r) => r.stage === s)?.customers ?? 0])) };
+  });
+
+  // Every bucket (UTC; weeks start on Monday) that overlaps [from, to), empty ones included, so a chart's axis has no gaps.
+  app.get('/metrics/stage-flows', async (request) => {
+    const { from, to, bucket } = StageFlows.parse(request.query);
+    const unit = sql.raw(`'${bucket}'`);
+    const rows = (
+      await db.execute<{ start: string; from_stage: string | null; to_stage: string | null; moves: number }>(sql`
+        WITH b AS (
+          SELECT generate_series(date_trunc(${unit}, ${from}::timestamptz AT TIME ZONE 'UTC'), (${to}::timestamptz - interval '1 microsecond') AT TIME ZONE 'UTC', ${sql.raw(`interval '1 ${bucket}'`)}) AS start
+        ), m AS (
+          SELECT date_trunc(${unit}, ${stageHistory.occurredAt} AT TIME ZONE 'UTC') AS start, ${stageHistory.fromStage} AS from_stage, ${stageHistory.toStage} AS to_stage, count(*)::int AS moves
+          FROM ${stageHistory}
+          WHERE ${stageHistory.occurredAt} >= ${from} AND ${stageHistory.occurredAt} < ${to}
+          GROUP BY 1, 2, 3
+        )
+        SELECT to_char(b.start, 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS start, m.from_stage, m.to_stage, coalesce(m.moves, 0)::int AS moves
+        FROM b LEFT JOIN m ON m.start = b.start
+        ORDER BY b.start, m.from_stage NULLS FIRST, m.to_stage`)
+    ).rows;
+    const buckets: { start: string; moves: { from: string | null; to: string; count: number }[] }[] = [];
+    for (const row of rows) {
+      if (buckets.at(-1)?.start !== row.start) buckets.push({ start: row.start, moves: [] });
+      if (row.to_stage !== null) buckets.at(-1)?.moves.push({ from: row.from_stage, to: row.to_stage, count: row.moves });
+    }
+    return { from, to, bucket, buckets };
   });
 
   app.get('/metrics/retention', async (request) => {

@@ -126,6 +126,16 @@ describe('classifier on a real broker and database', () => {
     // sees it finds the profile that caused it.
     const response = await service.app.inject({ url: '/customers/jo' });
     expect(response.statusCode).toBe(200);
+    // Each event once though delivered twice, oldest first; the fired timer is no event.
+    expect(response.json().profile.recentEvents).toEqual([
+      { eventId: 'j-1', type: 'Page Viewed', occurredAt: day(0) },
+      { eventId: 'j-2', type: 'Product Viewed', occurredAt: day(0) },
+      { eventId: 'j-3', type: 'Product Added', occurredAt: day(0) },
+      { eventId: 'j-4', type: 'Order Completed', occurredAt: day(1) },
+      { eventId: 'j-5', type: 'Order Completed', occurredAt: day(21) },
+      { eventId: 'j-6', type: 'NPS Survey Answered', occurredAt: day(22) },
+      { eventId: 'j-7', type: 'Order Completed', occurredAt: day(60) },
+    ]);
     expect(response.json()).toMatchObject({
       profile: { stage: 'retention', orderCount: 3, email: 'jo@example.com', npsScore: 10, revenue: { USD: 60 }, averageOrderValue: { USD: 20 }, medianGapDays: 29.5 },
       history: [
@@ -267,6 +277,45 @@ describe('classifier on a real broker and database', () => {
     });
     expect(response.json().stageMoves).toHaveLength(4);
     expect((await service.app.inject({ url: `/metrics/retention?from=${day(90)}&to=${day(20)}` })).statusCode).toBe(400);
+  });
+
+  it('describes its read API and the operations routes in an OpenAPI document at /docs', async () => {
+    const doc = (await service.app.inject({ url: '/docs/openapi.json' })).json();
+    expect(doc.openapi).toBe('3.1.0');
+    expect(Object.keys(doc.paths)).toEqual(['/customers/{id}', '/customers', '/stages', '/metrics/retention', '/metrics/stage-flows', '/dead-letters', '/dead-letters/records', '/dead-letters/republish', '/admin/consumer-lag']);
+    expect(doc.components.schemas.Profile.properties.recentEvents).toMatchObject({ type: 'array', default: [] });
+    expect((await service.app.inject({ url: '/docs' })).json()).toEqual(doc);
+  });
+
+  it('counts stage moves per UTC month, week or day, empty buckets included', async () => {
+    // The same period as the retention figures: jo's four moves on days 21, 22, 51 and 60.
+    const monthly = await service.app.inject({ url: `/metrics/stage-flows?from=${day(20)}&to=${day(90)}&bucket=month` });
+    expect(monthly.statusCode).toBe(200);
+    expect(monthly.json()).toEqual({
+      from: day(20),
+      to: day(90),
+      bucket: 'month',
+      buckets: [
+        { start: '2026-01-01T00:00:00.000Z', moves: [{ from: 'conversion', to: 'retention', count: 1 }, { from: 'retention', to: 'advocacy', count: 1 }] },
+        { start: '2026-02-01T00:00:00.000Z', moves: [{ from: 'advocacy', to: 'at_risk', count: 1 }] },
+        { start: '2026-03-01T00:00:00.000Z', moves: [{ from: 'at_risk', to: 'retention', count: 1 }] },
+      ],
+    });
+    // Weeks start on Monday: 2026-02-16 holds day 51 (Saturday 21 February).
+    const weekly = (await service.app.inject({ url: `/metrics/stage-flows?from=${day(46)}&to=${day(54)}&bucket=week` })).json();
+    expect(weekly.buckets).toEqual([
+      { start: '2026-02-16T00:00:00.000Z', moves: [{ from: 'advocacy', to: 'at_risk', count: 1 }] },
+      { start: '2026-02-23T00:00:00.000Z', moves: [] },
+    ]);
+    const daily = (await service.app.inject({ url: `/metrics/stage-flows?from=${day(59)}&to=${day(61)}&bucket=day` })).json();
+    expect(daily.buckets).toEqual([
+      { start: day(59), moves: [] },
+      { start: day(60), moves: [{ from: 'at_risk', to: 'retention', count: 1 }] },
+    ]);
+    const bad = await service.app.inject({ url: `/metrics/stage-flows?from=${day(20)}&to=${day(90)}&bucket=year` });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json().issues[0].field).toBe('bucket');
+    expect((await service.app.inject({ url: `/metrics/stage-flows?from=yesterday&to=${day(90)}` })).json().issues[0].field).toBe('from');
   });
 
   it('keeps engagement that arrives before the customer’s own events (a rebuild’s replay order) and folds it in', async () => {

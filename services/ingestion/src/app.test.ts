@@ -237,7 +237,8 @@ describe('HTTP tracking API', () => {
     expect(response.statusCode).toBe(200);
     const doc = response.json();
     expect(doc.openapi).toBe('3.1.0');
-    expect(Object.keys(doc.paths)).toEqual(['/v1/track', '/v1/identify', '/v1/alias', '/v1/page', '/v1/screen', '/v1/batch']);
+    expect(Object.keys(doc.paths)).toEqual(['/v1/track', '/v1/identify', '/v1/alias', '/v1/page', '/v1/screen', '/v1/batch', '/dead-letters', '/dead-letters/records', '/dead-letters/republish', '/admin/consumer-lag']);
+    expect(doc.paths['/dead-letters/records'].get.security).toEqual([{ serviceToken: [] }]);
     expect(doc.components.schemas.TrackCall.required).toEqual(expect.arrayContaining(['messageId', 'timestamp', 'type', 'event']));
     expect(doc.components.schemas['Properties: NPS Survey Answered'].properties.score).toMatchObject({ minimum: 0, maximum: 10 });
   });

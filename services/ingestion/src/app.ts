@@ -1,4 +1,4 @@
-import { createBaseApp, createServiceMetrics, databaseReachable, installMetrics, type FastifyInstance, type Logger, type Readiness, type Runtime, type ServiceMetrics } from '@lifecycle/kit';
+import { createBaseApp, createServiceMetrics, databaseReachable, installMetrics, installOperatorApi, type FastifyInstance, type Logger, type Readiness, type Runtime, type ServiceMetrics } from '@lifecycle/kit';
 import { topicName } from '@lifecycle/contracts';
 import type { IngestionConfig } from './config.ts';
 import { openApiDocument } from './openapi.ts';
@@ -12,11 +12,13 @@ export interface AppOptions extends TrackingApiOptions {
   informational?: Readiness;
   /** Given, `GET /metrics` shows them. */
   metrics?: ServiceMetrics;
+  /** Given, routes other than the kit's open ones (the tracking API, health, metrics, docs) require it as a bearer token. */
+  serviceToken?: string | undefined;
 }
 
 /** The HTTP app: health, the Segment-compatible tracking API and its OpenAPI description at `/docs`. */
 export function createApp(opts: AppOptions): FastifyInstance {
-  const app = createBaseApp({ logger: opts.logger, readiness: opts.readiness, ...(opts.informational !== undefined ? { informational: opts.informational } : {}) });
+  const app = createBaseApp({ logger: opts.logger, readiness: opts.readiness, ...(opts.informational !== undefined ? { informational: opts.informational } : {}), serviceToken: opts.serviceToken });
   registerTrackingApi(app, opts);
   const document = openApiDocument();
   app.get('/docs', async () => document);
@@ -36,6 +38,7 @@ export function createIngestionApp(opts: { runtime: Runtime; config: IngestionCo
   const { runtime, config } = opts;
   if (config.INGESTION_WRITE_KEY_HASHES.length === 0) runtime.logger.warn('no write keys configured, the HTTP tracking API refuses every call');
   const now = opts.now ?? (() => new Date());
+  const metrics = createServiceMetrics({ kafka: runtime.kafka, prefix: runtime.prefix, logger: runtime.logger, groups: [ingestionConsumerGroup] });
   const app = createApp({
     logger: runtime.logger,
     // The HTTP API needs only Kafka: while the database is down calls still go onto
@@ -49,8 +52,10 @@ export function createIngestionApp(opts: { runtime: Runtime; config: IngestionCo
     publish: async (records) => {
       await runtime.producer.send({ topic: topicName(runtime.prefix, 'commerceEvents'), acks: -1, messages: records });
     },
-    metrics: createServiceMetrics({ kafka: runtime.kafka, prefix: runtime.prefix, logger: runtime.logger, groups: [ingestionConsumerGroup] }),
+    metrics,
+    serviceToken: runtime.serviceToken,
   });
+  installOperatorApi(app, runtime, { groups: [ingestionConsumerGroup], metrics });
   // The time of receipt calls get: with CLOCK=simulated, the scheduler's clock as followed here.
   app.get('/admin/clock', async () => ({ now: now().toISOString(), mode: config.CLOCK }));
   return app;

@@ -1,6 +1,9 @@
 import { z } from 'zod';
 import { AliasCall, IdentifyCall, knownEventProperties, PageCall, ScreenCall, TrackCall } from '@lifecycle/contracts';
+import { openApi, operatorApiPaths, serviceTokenScheme } from '@lifecycle/kit';
 import { BATCH_BODY_LIMIT, BATCH_MAX_EVENTS, CALL_BODY_LIMIT } from './tracking-api.ts';
+
+const { json } = openApi;
 
 function jsonSchema(schema: z.ZodType): Record<string, unknown> {
   const { $schema: _dialect, ...rest } = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' });
@@ -8,7 +11,6 @@ function jsonSchema(schema: z.ZodType): Record<string, unknown> {
 }
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
-const json = (schema: unknown) => ({ 'application/json': { schema } });
 
 const FieldIssue = { type: 'object', properties: { field: { type: 'string' }, message: { type: 'string' } }, required: ['field', 'message'] };
 
@@ -91,7 +93,7 @@ export function openApiDocument(): Record<string, unknown> {
       description:
         'Point a Segment analytics client at this host. Calls are validated against the Segment Spec and, for the events listed under components, their documented properties; other event names pass through as custom events.',
     },
-    paths,
-    components: { schemas, securitySchemes: { writeKey: { type: 'http', scheme: 'basic', description: 'The write key as user name, empty password.' } } },
+    paths: { ...paths, ...operatorApiPaths() },
+    components: { schemas, securitySchemes: { writeKey: { type: 'http', scheme: 'basic', description: 'The write key as user name, empty password.' }, serviceToken: serviceTokenScheme } },
   };
 }

@@ -4,9 +4,11 @@ import type { ConsentKeeper } from './consent-keeper.ts';
 import type { SendsRepository } from './db/sends-repository.ts';
 import { parseWebhookPublicKey } from './domain/webhook-signature.ts';
 import { previewRoutes } from './http/preview-routes.ts';
+import { readRoutes } from './http/read-routes.ts';
 import { sendGridWebhookRoutes } from './http/sendgrid-webhook-routes.ts';
 import { unsubscribeRoutes } from './http/unsubscribe-routes.ts';
 import type { MessagingMetrics } from './metrics.ts';
+import { openApiDocument } from './openapi.ts';
 import type { MailTransport } from './transport/mail-transport.ts';
 import { createOutboxTransport } from './transport/outbox-transport.ts';
 import { createSendGridTransport } from './transport/sendgrid-transport.ts';
@@ -48,7 +50,7 @@ export interface MessagingAppOptions {
 
 /**
  * Messaging's HTTP app: health, `/metrics` (consumer lag, send outcomes), the unsubscribe pages,
- * SendGrid's Event Webhook and the template preview. It starts nothing; what it commits (consent
+ * SendGrid's Event Webhook, the template preview, the read API and its OpenAPI description at `/docs`. It starts nothing; what it commits (consent
  * changes, settled sends, webhook events) goes to the outbox the relay beside it publishes.
  */
 export function createMessagingApp(opts: MessagingAppOptions): FastifyInstance {
@@ -70,5 +72,9 @@ export function createMessagingApp(opts: MessagingAppOptions): FastifyInstance {
     }),
   );
   void app.register(previewRoutes({ dir: config.TEMPLATES_DIR }));
+  void app.register(readRoutes({ db: runtime.db }));
+  const document = openApiDocument();
+  app.get('/docs', async () => document);
+  app.get('/docs/openapi.json', async () => document);
   return app;
 }

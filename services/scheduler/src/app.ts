@@ -2,13 +2,18 @@ import { count, inArray, sql, sum } from 'drizzle-orm';
 import { z } from 'zod';
 import { toMajorUnits } from '@lifecycle/contracts';
 import { createServiceApp, type ConsumerGroupRef, type FastifyInstance, type Readiness, type Runtime } from '@lifecycle/kit';
+import type { CampaignSource } from './campaign-files.ts';
 import { conversions, jobs } from './db/schema.ts';
 import type { Campaign } from './domain/campaign.ts';
 import type { Clock, SimulatedClock } from './domain/clock.ts';
+import { openApiDocument } from './openapi.ts';
+import { registerReadApi } from './read-api.ts';
 
 export interface SchedulerAppOptions {
   runtime: Runtime;
   campaigns: Campaign[];
+  /** The campaigns' files as in the repository, for `GET /campaigns/:id`; without them `yaml` and `file` are null. */
+  sources?: CampaignSource[] | undefined;
   clock: Clock;
   /** Present in simulated-clock mode only: enables POST /admin/clock. */
   simulated?: SimulatedClock | undefined;
@@ -18,6 +23,23 @@ export interface SchedulerAppOptions {
   publishClock?: (now: Date) => Promise<void>;
   /** What `/readyz` gates on besides the database: the components started beside the app. */
   readiness: Readiness;
+}
+
+const CampaignParams = z.object({ id: z.string().min(1) });
+
+/** Sent and skipped jobs per UTC day of their firing, oldest first. */
+async function sendsByDay(runtime: Runtime, campaignId: string): Promise<{ day: string; sent: number; skipped: number }[]> {
+  const rows = await runtime.db
+    .select({
+      day: sql<string>`to_char(${jobs.firedAt} AT TIME ZONE 'UTC', 'YYYY-MM-DD')`,
+      sent: sql<number>`count(*) FILTER (WHERE ${jobs.status} = 'sent')::int`,
+      skipped: sql<number>`count(*) FILTER (WHERE ${jobs.status} = 'skipped')::int`,
+    })
+    .from(jobs)
+    .where(sql`${jobs.campaignId} = ${campaignId} AND ${jobs.status} IN ('sent', 'skipped') AND ${jobs.firedAt} IS NOT NULL`)
+    .groupBy(sql`1`)
+    .orderBy(sql`1`);
+  return rows;
 }
 
 const ClockBody = z.object({
@@ -156,11 +178,37 @@ export function createSchedulerApp(opts: SchedulerAppOptions): FastifyInstance {
     };
   });
 
+  app.get('/campaigns/:id', async (request, reply) => {
+    const { id } = CampaignParams.parse(request.params);
+    const campaign = campaigns.find((c) => c.id === id);
+    if (campaign === undefined) return reply.status(404).send({ error: `no campaign "${id}"; GET /campaigns lists them` });
+    const source = opts.sources?.find((s) => s.campaignId === id);
+    const [stats, byDay] = await Promise.all([statsRows(runtime, [id]).then((rowsOf) => campaignStats(campaign, rowsOf(id))), sendsByDay(runtime, id)]);
+    return {
+      ...stats,
+      template: campaign.template,
+      templateId: campaign.template,
+      category: campaign.category,
+      trigger: campaign.trigger,
+      delay: campaign.delay,
+      // The languages the campaign's own data is translated into; the template's translations are messaging's (GET /preview/:templateId?locale=).
+      locales: Object.keys(campaign.localizedData ?? {}).sort(),
+      file: source?.file ?? null,
+      yaml: source?.yaml ?? null,
+      sendsByDay: byDay,
+    };
+  });
+
   app.get<{ Params: { id: string } }>('/campaigns/:id/stats', async (request, reply) => {
     const campaign = campaigns.find((c) => c.id === request.params.id);
     if (campaign === undefined) return reply.status(404).send({ error: `no campaign "${request.params.id}"; GET /campaigns lists them` });
     return campaignStats(campaign, (await statsRows(runtime, [campaign.id]))(campaign.id));
   });
+
+  registerReadApi(app, { runtime, campaigns, clock });
+  const document = openApiDocument();
+  app.get('/docs', async () => document);
+  app.get('/docs/openapi.json', async () => document);
 
   app.get('/admin/clock', async () => ({
     now: clock.now().toISOString(),

@@ -13,9 +13,19 @@ export class CampaignFileError extends ConfigError {
 /** The store-wide settings file beside the campaigns; its name starts with `_`, so it is no campaign. */
 export const SETTINGS_FILE = '_settings.yaml';
 
+/** A campaign's file as it is in the repository, for people reading it (the console). */
+export interface CampaignSource {
+  campaignId: string;
+  /** The file's name in the campaigns folder (`birthday.yaml`). */
+  file: string;
+  yaml: string;
+}
+
 export interface CampaignSet {
   campaigns: Campaign[];
   settings: CampaignSettings;
+  /** Each campaign's file, in the order of `campaigns`. */
+  sources: CampaignSource[];
 }
 
 /** The line of the deepest node the path reaches (the field itself, or its nearest parent). */
@@ -51,13 +61,15 @@ export function explainIssues(issues: readonly z.core.$ZodIssue[], prefix: reado
   });
 }
 
-type Parsed<T> = { ok: true; value: T } | { ok: false; problems: string[] };
+type Parsed<T> = { ok: true; value: T; text: string } | { ok: false; problems: string[] };
 
 async function parseFile<S extends z.ZodType>(file: string, schema: S): Promise<Parsed<z.infer<S>>> {
   const lines = new LineCounter();
   let doc: Document;
+  let text: string;
   try {
-    doc = parseDocument(await readFile(file, 'utf8'), { lineCounter: lines, prettyErrors: true });
+    text = await readFile(file, 'utf8');
+    doc = parseDocument(text, { lineCounter: lines, prettyErrors: true });
   } catch (err) {
     return { ok: false, problems: [`${file}: cannot read: ${err instanceof Error ? err.message : String(err)}`] };
   }
@@ -65,7 +77,7 @@ async function parseFile<S extends z.ZodType>(file: string, schema: S): Promise<
     return { ok: false, problems: doc.errors.map((e) => `${file}:${e.linePos?.[0].line ?? 1}: not valid YAML: ${e.message.split('\n')[0] ?? ''}`) };
   }
   const result = schema.safeParse(doc.toJS() ?? {});
-  if (result.success) return { ok: true, value: result.data };
+  if (result.success) return { ok: true, value: result.data, text };
   return {
     ok: false,
     problems: explainIssues(result.error.issues).map((issue) => {
@@ -89,6 +101,7 @@ export async function loadCampaigns(dir: string): Promise<CampaignSet> {
   }
   const problems: string[] = [];
   const campaigns: Campaign[] = [];
+  const sources: CampaignSource[] = [];
   let settings = CampaignSettings.parse({});
   for (const name of names) {
     const file = join(dir, name);
@@ -103,15 +116,17 @@ export async function loadCampaigns(dir: string): Promise<CampaignSet> {
       continue;
     }
     const parsed = await parseFile(file, Campaign);
-    if (parsed.ok) campaigns.push(parsed.value);
-    else problems.push(...parsed.problems);
+    if (parsed.ok) {
+      campaigns.push(parsed.value);
+      sources.push({ campaignId: parsed.value.id, file: name, yaml: parsed.text });
+    } else problems.push(...parsed.problems);
   }
   const ids = new Map<string, number>();
   for (const c of campaigns) ids.set(c.id, (ids.get(c.id) ?? 0) + 1);
   for (const [id, count] of ids) if (count > 1) problems.push(`campaign id "${id}" is used by ${count} files`);
   if (!isZone(settings.storeTimeZone)) problems.push(`${join(dir, SETTINGS_FILE)}: storeTimeZone: "${settings.storeTimeZone}" is not an IANA time zone (e.g. Europe/Berlin)`);
   if (problems.length > 0) throw new CampaignFileError(`invalid campaign files:\n  ${problems.join('\n  ')}`);
-  return { campaigns, settings };
+  return { campaigns, settings, sources };
 }
 
 function isZone(zone: string): boolean {

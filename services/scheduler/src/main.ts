@@ -14,12 +14,13 @@ await runServiceMain({
   migrationsFolder: join(import.meta.dirname, '..', 'drizzle'),
   loadConfig,
   readFiles: async (config) => ({ ...(await loadCampaigns(config.CAMPAIGNS_DIR)), rates: await loadCurrencyRates(config.LIFECYCLE_CONFIG) }),
-  build: (runtime, config, { campaigns, settings, rates }) => {
+  build: (runtime, config, { campaigns, settings, sources, rates }) => {
     runtime.logger.info({ campaigns: campaigns.filter((c) => c.enabled).map((c) => c.id), disabled: campaigns.filter((c) => !c.enabled).map((c) => c.id), clock: config.CLOCK }, 'campaigns loaded');
     const simulated = config.CLOCK === 'simulated' ? simulatedClock(config.CLOCK_START === undefined ? new Date() : new Date(config.CLOCK_START)) : undefined;
     return schedulerService({
       runtime,
       campaigns,
+      sources,
       settings,
       rates,
       clock: simulated ?? systemClock,

@@ -3,6 +3,7 @@ import { componentGroup, componentReadiness, createOutbox, followClock, publish,
 import { createSchedulerApp } from './app.ts';
 import { consentChangeHandler, lifecycleBatchHandler, lifecycleEventHandler, messageEventHandler, stageChangeHandler, stageChangesBatchHandler, type PlanningOptions } from './consumer.ts';
 import { purgeProcessedEvents, purgeSettledJobs } from './db/purge.ts';
+import type { CampaignSource } from './campaign-files.ts';
 import type { Campaign, CampaignSettings } from './domain/campaign.ts';
 import type { Clock, SimulatedClock } from './domain/clock.ts';
 import { createJobRunner, type JobRunner } from './job-runner.ts';
@@ -12,6 +13,8 @@ import { timerRequestHandler, timerRequestsBatchHandler } from './timers.ts';
 export interface SchedulerOptions {
   runtime: Runtime;
   campaigns: Campaign[];
+  /** The campaigns' files, for `GET /campaigns/:id`. */
+  sources?: CampaignSource[] | undefined;
   settings: CampaignSettings;
   /** The store's exchange rates (`currencies` in config/lifecycle.yaml); unset: never converted. */
   rates?: CurrencyRates | undefined;
@@ -110,7 +113,7 @@ export function schedulerService(opts: SchedulerOptions): SchedulerService {
   const publishClock = (now: Date): Promise<void> => publish(runtime.producer, runtime.prefix, 'clock', [clockSet(now, 'scheduler')]);
   const clockStep = simulated === undefined ? [] : [startStep('simulated clock', () => shareSimulatedClock(runtime, simulated, publishClock, opts.resumeClock === true))];
   const components = [...clockStep, outboxRelay(outbox), startStep('start-up reconciliation', () => reconcileAtStartup(planning)), runner, componentGroup('consumers', consumers), purge];
-  const app = createSchedulerApp({ runtime, campaigns, clock, simulated, fireDue: runner.runDue, readiness: componentReadiness(components), ...(simulated === undefined ? {} : { publishClock }) });
+  const app = createSchedulerApp({ runtime, campaigns, sources: opts.sources, clock, simulated, fireDue: runner.runDue, readiness: componentReadiness(components), ...(simulated === undefined ? {} : { publishClock }) });
   return { app, components, consumers, runner, outbox };
 }
 

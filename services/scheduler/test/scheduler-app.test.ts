@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
@@ -6,7 +7,7 @@ import { createTestInfra, serviceEnv, type TestInfra } from '@lifecycle/tools/te
 import { createSchedulerApp } from '../src/app.ts';
 import { loadCampaigns } from '../src/campaign-files.ts';
 import { loadConfig } from '../src/config.ts';
-import { conversions, jobs } from '../src/db/schema.ts';
+import { contacts, conversions, customerEvents, jobs } from '../src/db/schema.ts';
 import { simulatedClock, systemClock, type SimulatedClock } from '../src/domain/clock.ts';
 
 // The HTTP app alone, on a real database, with the shipped campaigns: no consumer, runner or
@@ -24,6 +25,7 @@ let runtime: Runtime;
 let app: FastifyInstance;
 let systemApp: FastifyInstance;
 let clock: SimulatedClock;
+let campaignsDir: string;
 let joined = false;
 /** The clock's time at each call of `fireDue`. */
 const firedAt: string[] = [];
@@ -32,13 +34,14 @@ beforeAll(async () => {
   infra = await createTestInfra();
   const config = loadConfig({ ...serviceEnv(infra), PORT: '0' });
   runtime = await openRuntime({ service: 'scheduler', config, schema: 'scheduler', migrationsFolder: join(import.meta.dirname, '..', 'drizzle') });
-  const { campaigns } = await loadCampaigns(config.CAMPAIGNS_DIR);
+  campaignsDir = config.CAMPAIGNS_DIR;
+  const { campaigns, sources } = await loadCampaigns(config.CAMPAIGNS_DIR);
   clock = simulatedClock(start);
   const fireDue = async (): Promise<number> => {
     firedAt.push(clock.now().toISOString());
     return 3;
   };
-  app = createSchedulerApp({ runtime, campaigns, clock, simulated: clock, fireDue, readiness: { consumers: () => joined } });
+  app = createSchedulerApp({ runtime, campaigns, sources, clock, simulated: clock, fireDue, readiness: { consumers: () => joined } });
   systemApp = createSchedulerApp({ runtime, campaigns, clock: systemClock, fireDue, readiness: {} });
 });
 
@@ -88,6 +91,127 @@ describe('the scheduler HTTP app, without its consumers', () => {
     const unknown = await app.inject({ url: '/campaigns/nope/stats' });
     expect(unknown.statusCode).toBe(404);
     expect(unknown.json()).toEqual({ error: 'no campaign "nope"; GET /campaigns lists them' });
+  });
+
+  it('shows one campaign with its stats, its file as in the repository and its sends per UTC day', async () => {
+    const response = await app.inject({ url: `/campaigns/${thankYou}` });
+    expect(response.statusCode).toBe(200);
+    expect(response.json()).toMatchObject({
+      id: thankYou,
+      pending: 1,
+      sent: 2,
+      skipped: { total: 1, byReason: { stale: 1 } },
+      conversions: 1,
+      revenue: { USD: 42.5 },
+      templateId: thankYou,
+      category: 'transactional',
+      trigger: { event: 'Order Completed' },
+      locales: [],
+      file: `${thankYou}.yaml`,
+      yaml: await readFile(join(campaignsDir, `${thankYou}.yaml`), 'utf8'),
+      sendsByDay: [{ day: '2026-11-20', sent: 2, skipped: 1 }],
+    });
+    expect((await app.inject({ url: '/campaigns/loyalty-milestone' })).json()).toMatchObject({ locales: ['ja'], sendsByDay: [] });
+    const unknown = await app.inject({ url: '/campaigns/nope' });
+    expect(unknown.statusCode).toBe(404);
+    expect(unknown.json()).toEqual({ error: 'no campaign "nope"; GET /campaigns lists them' });
+  });
+
+  it('finds a contact by email, shows it, lists its jobs and says why it got a campaign or not', async () => {
+    const changedAt = new Date('2026-11-02T08:15:00.000Z');
+    await runtime.db.insert(contacts).values({
+      customerId: 'kim',
+      email: 'Kim@Example.com',
+      firstName: 'Kim',
+      locale: 'de-DE',
+      timeZone: 'Europe/Berlin',
+      stage: 'retention',
+      unsubscribed: true,
+      consentState: 'unsubscribed',
+      consentSequence: 2,
+      subscriptionAsOf: changedAt,
+      asOf: new Date('2026-11-01T10:00:00.000Z'),
+    });
+    await runtime.db.insert(customerEvents).values({ customerId: 'kim', event: 'Order Delivered', lastAt: new Date('2026-11-03T12:00:00.000Z') });
+    await runtime.db.insert(jobs).values([
+      { ...job('kim-thanks', 'sent'), customerId: 'kim', createdAt: new Date('2026-11-01T10:00:00.000Z'), triggerAt: new Date('2026-11-01T10:00:00.000Z') },
+      {
+        ...job('kim-review', 'skipped', 'unsubscribed'),
+        campaignId: 'review-request',
+        customerId: 'kim',
+        category: 'marketing',
+        skipDetail: 'unsubscribed on 2026-11-02',
+        deferrals: 1,
+        createdAt: new Date('2026-11-03T12:00:01.000Z'),
+        triggerAt: new Date('2026-11-03T12:00:00.000Z'),
+        dueAt: new Date('2026-11-10T09:00:00.000Z'),
+        firedAt: new Date('2026-11-10T09:00:05.000Z'),
+      },
+    ]);
+
+    expect((await app.inject({ url: '/contacts?email=kim@example.COM' })).json()).toEqual({ customerId: 'kim' });
+    expect((await app.inject({ url: '/contacts?email=nobody@example.com' })).statusCode).toBe(404);
+    const bad = await app.inject({ url: '/contacts?email=not-an-address' });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json().issues[0].field).toBe('email');
+
+    expect((await app.inject({ url: '/contacts/kim' })).json()).toEqual({
+      customerId: 'kim',
+      email: 'Kim@Example.com',
+      firstName: 'Kim',
+      locale: 'de-DE',
+      timeZone: 'Europe/Berlin',
+      stage: 'retention',
+      consent: { state: 'unsubscribed', marketingAllowed: false, asOf: changedAt.toISOString(), sequence: 2 },
+      birthday: null,
+      firstOrderDate: null,
+      signupDate: null,
+      asOf: '2026-11-01T10:00:00.000Z',
+    });
+    expect((await app.inject({ url: '/contacts/nobody' })).statusCode).toBe(404);
+
+    expect((await app.inject({ url: '/customers/kim/jobs' })).json()).toEqual({
+      jobs: [
+        {
+          dedupeKey: 'kim-review',
+          campaignId: 'review-request',
+          status: 'skipped',
+          skipReason: 'unsubscribed',
+          skipDetail: 'unsubscribed on 2026-11-02',
+          dueAt: '2026-11-10T09:00:00.000Z',
+          firedAt: '2026-11-10T09:00:05.000Z',
+          createdAt: '2026-11-03T12:00:01.000Z',
+          triggerAt: '2026-11-03T12:00:00.000Z',
+          deferrals: 1,
+          variant: null,
+        },
+        expect.objectContaining({ dedupeKey: 'kim-thanks', campaignId: thankYou, status: 'sent', firedAt: start.toISOString() }),
+      ],
+    });
+    expect((await app.inject({ url: '/customers/nobody/jobs' })).statusCode).toBe(404);
+
+    const why = (await app.inject({ url: '/customers/kim/why?campaign=review-request' })).json();
+    expect(why).toMatchObject({
+      campaignId: 'review-request',
+      answer: 'Skipped: deferred once by the send window (quiet hours), then the customer does not allow marketing email: unsubscribed on 2026-11-02 (job fired at 2026-11-10 09:00 UTC).',
+    });
+    expect(why.facts).toContainEqual({ kind: 'trigger', text: 'The customer last did Order Delivered at 2026-11-03 12:00 UTC.', at: '2026-11-03T12:00:00.000Z' });
+    expect((await app.inject({ url: `/customers/kim/why?campaign=${thankYou}` })).json().answer).toBe('Sent on 2026-11-20 (job fired at 2026-11-20 09:00 UTC).');
+    expect((await app.inject({ url: '/customers/kim/why?campaign=browse-abandonment' })).json().answer).toBe(
+      'Not planned: the customer does not allow marketing email (unsubscribed since 2026-11-02).',
+    );
+    const missing = await app.inject({ url: '/customers/kim/why' });
+    expect(missing.statusCode).toBe(400);
+    expect(missing.json().issues[0].field).toBe('campaign');
+    expect((await app.inject({ url: '/customers/kim/why?campaign=nope' })).statusCode).toBe(404);
+    expect((await app.inject({ url: '/customers/nobody/why?campaign=review-request' })).statusCode).toBe(404);
+  });
+
+  it('describes its read API and the operations routes in an OpenAPI document at /docs', async () => {
+    const doc = (await app.inject({ url: '/docs/openapi.json' })).json();
+    expect(doc.openapi).toBe('3.1.0');
+    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/campaigns/{id}', '/contacts', '/contacts/{id}', '/customers/{id}/jobs', '/customers/{id}/why', '/dead-letters', '/admin/consumer-lag']));
+    expect((await app.inject({ url: '/docs' })).json()).toEqual(doc);
   });
 
   it('moves the simulated clock and answers once what became due has been fired', async () => {

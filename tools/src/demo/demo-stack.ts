@@ -5,7 +5,7 @@ import pg from 'pg';
 import { adminKafka, ensureKafka } from '../local-infra.ts';
 import { defaultBrokerOptions, portAnswers, repoRoot } from '../kafka-broker.ts';
 import { startStack } from '../start-stack.ts';
-import { redactUrl, serviceCatalog, serviceUrl, type ServiceName, type StackConfig } from '../stack-config.ts';
+import { consoleProcess, redactUrl, serviceCatalog, serviceUrl, type ServiceName, type StackConfig } from '../stack-config.ts';
 import { runDemo, type DemoOptions } from './run-demo.ts';
 import { dayDate } from './store-simulation.ts';
 
@@ -128,9 +128,10 @@ export function demoStackEnv(env: NodeJS.ProcessEnv, store: DemoStore, start: st
 }
 
 /** Where to look once the demo has played, while its stack keeps running. */
-export function whereToLook(urls: DemoOptions['urls'], store: DemoStore, brokers: string[]): string[] {
+export function whereToLook(urls: DemoOptions['urls'], store: DemoStore, brokers: string[], consoleUrl?: string): string[] {
   return [
     'the demo store stays in place while the stack runs:',
+    ...(consoleUrl === undefined ? [] : [`  console     ${consoleUrl}  (the password is in .local/console-password unless CONSOLE_PASSWORD is set)`]),
     `  read APIs   ${urls.scheduler}/campaigns  ${urls.classifier}/stages  ${urls.classifier}/customers?stage=…  ${urls.classifier}/customers/demo-00001`,
     `              ${urls.classifier}/metrics/retention?from=…&to=…  (and each service's /docs)`,
     `  database    ${redactUrl(store.databaseUrl)}  (schemas ingestion, classifier, scheduler, messaging)`,
@@ -150,6 +151,8 @@ export interface DemoCommandOptions extends Omit<DemoOptions, 'brokers' | 'topic
   color: boolean;
   /** Stops a stack the demo started, as Ctrl-C does (tests). */
   stopSignal?: AbortSignal;
+  /** The port of the console a stack the demo starts runs (default 3005). */
+  consolePort?: number;
 }
 
 /** Runs `./lifecycle demo`; resolves to the exit code. */
@@ -189,6 +192,7 @@ async function startAndPlay(o: DemoCommandOptions, urls: DemoOptions['urls']): P
   const stack = startStack({
     only: [],
     ports: o.ports,
+    ...(o.consolePort === undefined ? {} : { consolePort: o.consolePort }),
     env: demoStackEnv(o.env, o.store, o.start),
     say: o.say,
     color: o.color,
@@ -213,6 +217,6 @@ async function startAndPlay(o: DemoCommandOptions, urls: DemoOptions['urls']): P
     await stack;
     return code;
   }
-  for (const line of whereToLook(urls, o.store, kafka.brokers)) o.say(line);
+  for (const line of whereToLook(urls, o.store, kafka.brokers, serviceUrl(o.config.host, o.consolePort ?? consoleProcess.port))) o.say(line);
   return stack;
 }

@@ -7,6 +7,7 @@ import { seededRandom } from './seeded-random.ts';
 import { dayDate, demoStore, type DemoCall, type MailReaction } from './store-simulation.ts';
 import { followTopic } from './follow-topic.ts';
 import { startMailEngagement, type EngagementTotals, type SendGridWebhookEvent } from './mail-engagement.ts';
+import { serviceAuthHeaders } from '../stack-secrets.ts';
 
 /**
  * `./lifecycle demo`: plays the demo store for a year against a running stack whose clock is
@@ -66,7 +67,7 @@ const bar = (done: number): string => {
 };
 
 async function getJson<T>(url: string, schema: z.ZodType<T>): Promise<T> {
-  const response = await fetch(url);
+  const response = await fetch(url, { headers: serviceAuthHeaders() });
   if (!response.ok) throw new Error(`${url} answered ${response.status}: ${await response.text()}`);
   return schema.parse(await response.json());
 }

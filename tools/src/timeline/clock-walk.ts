@@ -2,6 +2,7 @@ import { Kafka, logLevel, type Admin } from 'kafkajs';
 import pg from 'pg';
 import { z } from 'zod';
 import { topicName, type TopicKey } from '@lifecycle/contracts';
+import { serviceAuthHeaders } from '../stack-secrets.ts';
 
 /**
  * Walks a stack's simulated clock a step at a time, for the demo and what-if. A step: the
@@ -98,7 +99,8 @@ export interface ClockWalk {
 const ClockAnswer = z.object({ now: z.string(), fired: z.number().optional(), mode: z.string().optional() });
 
 async function call(url: string, init?: RequestInit): Promise<z.infer<typeof ClockAnswer>> {
-  const response = await fetch(url, init);
+  // The stack's service token, if it has one: /admin/clock is a protected route.
+  const response = await fetch(url, { ...init, headers: { ...serviceAuthHeaders(), ...Object.fromEntries(new Headers(init?.headers).entries()) } });
   if (!response.ok) throw new Error(`${init?.method ?? 'GET'} ${url} answered ${response.status}: ${await response.text()}`);
   return ClockAnswer.parse(await response.json());
 }

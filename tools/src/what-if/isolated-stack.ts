@@ -2,6 +2,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import pg from 'pg';
 import { ensureDatabase, ensureTopics } from '@lifecycle/kit';
 import { startServiceProcess, type ServiceProcess } from '../service-process.ts';
+import { stackServiceToken } from '../stack-secrets.ts';
 
 /**
  * A stack of its own for one replay: a database and a topic prefix nobody else uses, and
@@ -70,6 +71,8 @@ export async function startIsolatedStack(o: IsolatedStackOptions, track: (dispos
       CAMPAIGNS_DIR: o.campaignsDir,
       // The replayed records carry their original receipt times as Kafka timestamps.
       INGESTION_RECEIPT_TIME: 'record',
+      // The same token as the developer's stack: the replay's clock walk sends it (stack-secrets.ts).
+      SERVICE_TOKEN: stackServiceToken(o.env ?? process.env),
     };
     // The scheduler first: it publishes the clock the others start from.
     for (const name of ['scheduler', 'ingestion', 'classifier']) services.push(await startServiceProcess(name, env));

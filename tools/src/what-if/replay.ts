@@ -6,6 +6,7 @@ import type { IsolatedStack } from './isolated-stack.ts';
 import type { ReplayOutcome } from './report.ts';
 import { readRetained, type RetainedRecord } from './retained-records.ts';
 import { dueBySteps } from './replay-window.ts';
+import { serviceAuthHeaders } from '../stack-secrets.ts';
 
 /** What a replay puts on its stack: the live records, and the instants its clock walks to. */
 export interface ReplayInput {
@@ -35,7 +36,7 @@ const Campaigns = z.object({ campaigns: z.array(z.object({ id: z.string(), enabl
 const Stats = z.object({ pending: z.number(), skipped: z.object({ byReason: z.record(z.string(), z.number()) }), cancelled: z.object({ byReason: z.record(z.string(), z.number()) }) });
 
 async function getJson<T>(url: string, schema: z.ZodType<T>): Promise<T> {
-  const response = await fetch(url);
+  const response = await fetch(url, { headers: serviceAuthHeaders() });
   if (!response.ok) throw new Error(`${url} answered ${response.status}: ${await response.text()}`);
   return schema.parse(await response.json());
 }

@@ -69,3 +69,27 @@ describe('what became of a message', () => {
     expect(applyMessageEvent(opened, status('clicked', '2026-01-09T00:00:00.000Z'))).toMatchObject({ lastClickAt: '2026-01-09T00:00:00.000Z', clockAt: '2026-01-09T00:00:00.000Z' });
   });
 });
+
+describe('the recent events a profile keeps', () => {
+  const minute = (n: number) => new Date(Date.UTC(2026, 0, 2) + n * 60_000).toISOString();
+
+  it('keeps the last 50 events by event time, oldest first, whatever order they arrived in', () => {
+    const events = Array.from({ length: 55 }, (_, i) => track(`e${i}`, minute(i), i % 2 === 0 ? 'Product Viewed' : 'Order Completed', { order_id: `o${i}`, total: 1 }));
+    const p = fold([...events].reverse());
+    expect(p.recentEvents).toHaveLength(50);
+    expect(p.recentEvents[0]).toEqual({ eventId: 'e5', type: 'Order Completed', occurredAt: minute(5) });
+    expect(p.recentEvents.at(-1)).toEqual({ eventId: 'e54', type: 'Product Viewed', occurredAt: minute(54) });
+    expect(fold(events).recentEvents).toEqual(p.recentEvents);
+    // Arrival order mixed: the newest first, then the rest in order.
+    expect(fold([...events.slice(30), ...events.slice(0, 30)]).recentEvents).toEqual(p.recentEvents);
+  });
+
+  it('lists a redelivered event once and merges an anonymous id’s events in', () => {
+    const customer = fold([track('e1', minute(1), 'Product Viewed', {}), track('e1', minute(1), 'Product Viewed', {})]);
+    const anonymous = fold([track('a1', minute(0), 'Cart Viewed', {}, 'anon')], 'anon');
+    expect(mergeProfiles(customer, anonymous).recentEvents.map((e) => [e.eventId, e.type])).toEqual([
+      ['a1', 'Cart Viewed'],
+      ['e1', 'Product Viewed'],
+    ]);
+  });
+});

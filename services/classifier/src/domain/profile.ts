@@ -71,6 +71,11 @@ export const Profile = z.object({
   signals: z.array(z.object({ kind: z.enum(['nps', 'review', 'referral', 'share']), value: z.number().nullable(), at: Iso })),
   /** When the classifier has asked the scheduler to wake it for this customer. */
   nextCheckAt: Iso.nullable(),
+  /**
+   * The last RECENT_EVENTS_KEPT events folded in, oldest first by event time: what the console's
+   * timeline shows. Profiles from before it have none.
+   */
+  recentEvents: z.array(z.object({ eventId: z.string(), type: z.string(), occurredAt: Iso })).default([]),
 });
 export type Profile = z.infer<typeof Profile>;
 
@@ -104,7 +109,28 @@ export function emptyProfile(customerId: string, at: string): Profile {
     referrals: 0,
     signals: [],
     nextCheckAt: null,
+    recentEvents: [],
   };
+}
+
+/** How many events a profile keeps in `recentEvents`. */
+export const RECENT_EVENTS_KEPT = 50;
+
+type RecentEvent = Profile['recentEvents'][number];
+
+/** Events by event time (then id), each once, the newest RECENT_EVENTS_KEPT: the same list whatever order they came in. */
+function keepRecent(events: RecentEvent[]): RecentEvent[] {
+  const unique = [...new Map(events.map((e) => [e.eventId, e])).values()];
+  unique.sort((a, b) => (a.occurredAt < b.occurredAt ? -1 : a.occurredAt > b.occurredAt ? 1 : a.eventId < b.eventId ? -1 : a.eventId > b.eventId ? 1 : 0));
+  return unique.slice(-RECENT_EVENTS_KEPT);
+}
+
+/** `keepRecent` with one more event; the usual case (the newest, not seen yet) without sorting, as it runs for every event. */
+function withRecent(events: RecentEvent[], event: RecentEvent): RecentEvent[] {
+  const last = events.at(-1);
+  if (last !== undefined && last.occurredAt > event.occurredAt) return keepRecent([...events, event]);
+  if (events.some((e) => e.eventId === event.eventId)) return events;
+  return events.length < RECENT_EVENTS_KEPT ? [...events, event] : [...events.slice(events.length - RECENT_EVENTS_KEPT + 1), event];
 }
 
 const earlier = (a: string, b: string): string => (b < a ? b : a);
@@ -157,6 +183,7 @@ export function applyEvent(profile: Profile, event: LifecycleEvent): Profile {
     firstSeenAt: earlier(profile.firstSeenAt, at),
     lastEventAt: later(profile.lastEventAt, at),
     clockAt: later(profile.clockAt, at),
+    recentEvents: withRecent(profile.recentEvents, { eventId: event.id, type: call.type === 'track' ? call.event : call.type, occurredAt: at }),
   };
   if (call.type !== 'track') return next;
   const props = call.properties;
@@ -293,5 +320,6 @@ export function mergeProfiles(customer: Profile, anonymous: Profile): Profile {
     subscribedAt: consentFromAnonymous ? anonymous.subscribedAt : customer.subscribedAt,
     lastOpenAt: newest(customer.lastOpenAt, anonymous.lastOpenAt),
     lastClickAt: newest(customer.lastClickAt, anonymous.lastClickAt),
+    recentEvents: keepRecent([...customer.recentEvents, ...anonymous.recentEvents]),
   };
 }

@@ -4,7 +4,7 @@ import { ConsentChanged, ConsentState } from '@lifecycle/contracts';
 import { inTransaction, type Database, type Outbox, type Pool } from '@lifecycle/kit';
 import { decideConsent, marketingAllowed, noConsent, type Consent, type ConsentDecision, type ConsentInput } from '../domain/consent.ts';
 import { normalizeAddress } from '../domain/suppression.ts';
-import { consent, recipients, suppressions, type ConsentRow } from './schema.ts';
+import { consent, consentHistory, recipients, suppressions, type ConsentRow } from './schema.ts';
 
 const Preference = z.enum(['subscribed', 'unsubscribed']).nullable();
 const Block = z.enum(['bounced', 'complained']).nullable();
@@ -88,6 +88,10 @@ export function createConsentRepository(deps: { db: Database; pool: Pool; outbox
             causationId: cause,
             payload: { ...change, consentAt: change.consentAt.toISOString() },
           };
+          await tx
+            .insert(consentHistory)
+            .values({ customerId: target.customerId, sequence: change.sequence, state: change.state, previousState: change.previousState, source: change.source, consentAt: change.consentAt, recordedAt: now })
+            .onConflictDoNothing();
           await outbox.enqueue(tx, 'consentChanges', [record]);
         }
         return decided;

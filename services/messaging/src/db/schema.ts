@@ -45,6 +45,9 @@ export const sends = messaging.table(
     request: jsonb('request'),
     /** When an operator last released the key from `doubtful` for one more try; null if never. */
     releasedAt: timestamp('released_at', { withTimezone: true }),
+    /** The first open and click SendGrid reported for the message (its timestamps); null until one is known. */
+    openedAt: timestamp('opened_at', { withTimezone: true }),
+    clickedAt: timestamp('clicked_at', { withTimezone: true }),
   },
   (t) => [
     index('sends_customer_id_idx').on(t.customerId),
@@ -104,6 +107,26 @@ export const consent = messaging.table(
   (t) => [index('consent_email_idx').on(t.email)],
 );
 export type ConsentRow = typeof consent.$inferSelect;
+
+/**
+ * Every change of a customer's consent state, as published on `consent.changes` (one row per
+ * record, written in the transaction that decided it): what `GET /customers/:id/consent` shows.
+ * Changes from before this table have no row.
+ */
+export const consentHistory = messaging.table(
+  'consent_history',
+  {
+    customerId: text('customer_id').notNull(),
+    sequence: integer('sequence').notNull(),
+    state: text('state').notNull(),
+    previousState: text('previous_state'),
+    source: text('source').notNull(),
+    /** When the customer (or the provider) decided it. */
+    consentAt: timestamp('consent_at', { withTimezone: true }).notNull(),
+    recordedAt: timestamp('recorded_at', { withTimezone: true }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.customerId, t.sequence] })],
+);
 
 /**
  * Consent's own outbox from before messaging used the kit's: nothing writes it any more. Start-up

@@ -61,6 +61,11 @@ export interface SendsRepository {
    */
   settleAsSent: (settlements: readonly { dedupeKey: string; providerMessageId: string | null }[], now: Date) => Promise<SendRow[]>;
   /**
+   * Keeps the first open and click the provider reported for each message (one statement for a
+   * webhook batch); a redelivered or older report changes nothing but an earlier time.
+   */
+  recordEngagement: (reports: readonly { dedupeKey: string; kind: 'opened' | 'clicked'; at: Date }[]) => Promise<void>;
+  /**
    * `claim` for many keys in one statement (the batch path); keys must be distinct. One result
    * per claim, in order: claimed here, or the row as found.
    */
@@ -235,6 +240,20 @@ export function createSendsRepository(deps: { db: Database; pool: Pool; outbox: 
     },
     finish,
     settleAsSent,
+    recordEngagement: async (reports) => {
+      if (reports.length === 0) return;
+      const column = <K extends 'dedupeKey' | 'kind'>(key: K) => sql.param(reports.map((r) => r[key]));
+      await db.execute(sql`
+        UPDATE ${sends} s SET
+          opened_at = CASE WHEN r.opened IS NULL THEN s.opened_at ELSE least(coalesce(s.opened_at, r.opened), r.opened) END,
+          clicked_at = CASE WHEN r.clicked IS NULL THEN s.clicked_at ELSE least(coalesce(s.clicked_at, r.clicked), r.clicked) END
+        FROM (
+          SELECT key, min(at) FILTER (WHERE kind = 'opened') AS opened, min(at) FILTER (WHERE kind = 'clicked') AS clicked
+          FROM unnest(${column('dedupeKey')}::text[], ${column('kind')}::text[], ${sql.param(reports.map((r) => r.at.toISOString()))}::timestamptz[]) AS u(key, kind, at)
+          GROUP BY key
+        ) r
+        WHERE s.dedupe_key = r.key`);
+    },
     countByStatus,
   };
 }

@@ -99,6 +99,11 @@ export function sendGridWebhookRoutes(opts: SendGridWebhookOptions) {
       const settled = await opts.sends.settleAsSent(settlements, receivedAt);
       for (const row of settled) request.log.info({ dedupeKey: row.dedupeKey, customerId: row.customerId, providerMessageId: row.providerMessageId }, 'send settled as sent by a SendGrid event');
       const settledCount = settled.length;
+      await opts.sends.recordEngagement(
+        records.flatMap((r) =>
+          r.payload.status === 'opened' || r.payload.status === 'clicked' ? [{ dedupeKey: r.payload.dedupeKey, kind: r.payload.status, at: new Date(r.payload.providerTimestamp ?? r.occurredAt) }] : [],
+        ),
+      );
       await opts.outbox.enqueue(opts.db, 'messageEvents', records);
       return reply.send({ received: batch.data.length, published: settledCount + records.length, suppressed, unmatched });
     });

@@ -72,7 +72,10 @@ export const contacts = scheduler.table('contacts', {
   lastOrder: jsonb('last_order').$type<Record<string, unknown>>(),
   /** When each trait was last set, by trait name (ISO times). */
   traitsAsOf: jsonb('traits_as_of').$type<Record<string, string>>().notNull().default({}),
-});
+}, (t) => [
+  // `GET /contacts?email=`: an operator's lookup by address, whatever its case.
+  index('contacts_email_idx').on(sql`lower(${t.email})`),
+]);
 
 /** When each customer last did each event, for conditions like "still no second order". */
 export const customerEvents = scheduler.table(

@@ -1,0 +1,120 @@
+import { z } from 'zod';
+import { formatInteger } from '../format.ts';
+import { Empty, ErrorAlert, Loading } from '../states.tsx';
+import { useApi } from '../use-api.ts';
+
+const LagRow = z.looseObject({
+  groupId: z.string(),
+  topic: z.string(),
+  partition: z.number(),
+  lag: z.number().nullable(),
+  committed: z.union([z.string(), z.number()]).nullable().optional(),
+  high: z.union([z.string(), z.number()]).nullable().optional(),
+});
+const ServiceStatus = z.looseObject({
+  service: z.string(),
+  url: z.string().optional(),
+  ready: z.boolean(),
+  checks: z.record(z.string(), z.boolean()).nullable().default(null),
+  lag: z.array(LagRow).nullable().default(null),
+  error: z.string().nullable().optional(),
+});
+const SystemAnswer = z.looseObject({ services: z.array(ServiceStatus) });
+type ServiceStatus = z.infer<typeof ServiceStatus>;
+
+/** Readiness checks as the services name them; broker and database first, as the operator looks for them. */
+function orderedChecks(checks: Record<string, boolean>): [string, boolean][] {
+  const weight = (name: string) => (/kafka|broker/i.test(name) ? 0 : /database|postgres|db/i.test(name) ? 1 : 2);
+  return Object.entries(checks).sort((a, b) => weight(a[0]) - weight(b[0]) || a[0].localeCompare(b[0]));
+}
+
+function ServiceCard({ s }: { s: ServiceStatus }) {
+  const totalLag = s.lag?.reduce((n, r) => n + (r.lag ?? 0), 0) ?? null;
+  return (
+    <section className="card" data-testid={`service-${s.service}`} data-ready={String(s.ready)}>
+      <h2>
+        {s.service} <span className={`badge badge-${s.ready ? 'enabled' : 'failed'}`}>{s.ready ? 'ready' : 'not ready'}</span>
+      </h2>
+      {s.url !== undefined ? <p className="muted small">{s.url}</p> : null}
+      {s.error !== null && s.error !== undefined ? (
+        <p role="alert" className="state state-error">
+          {s.service} did not answer every question: {s.error}.
+        </p>
+      ) : null}
+      <h3>Readiness</h3>
+      {s.checks === null ? (
+        <p className="muted">No readiness details: the service did not say which of its parts are ready.</p>
+      ) : (
+        <ul className="checks">
+          {orderedChecks(s.checks).map(([name, ok]) => (
+            <li key={name} data-ok={String(ok)}>
+              <span className={ok ? 'dot ok' : 'dot bad'} aria-hidden="true" /> {name}: {ok ? 'ok' : 'failing'}
+            </li>
+          ))}
+        </ul>
+      )}
+      <h3 title="Records on each partition that the consumer group has not committed yet.">Consumer lag{totalLag !== null ? ` (${formatInteger(totalLag)} in all)` : ''}</h3>
+      {s.lag === null ? (
+        <p className="muted">No lag figures: the service did not answer them.</p>
+      ) : s.lag.length === 0 ? (
+        <Empty>No consumer groups: this service consumes no topics yet.</Empty>
+      ) : (
+        <div className="table-wrap">
+          <table className="compact">
+            <thead>
+              <tr>
+                <th scope="col">Group</th>
+                <th scope="col">Topic</th>
+                <th scope="col" className="num">
+                  Partition
+                </th>
+                <th scope="col" className="num">
+                  Lag
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {s.lag.map((r) => (
+                <tr key={`${r.groupId}-${r.topic}-${r.partition}`} className={r.lag !== null && r.lag > 0 ? 'lagging' : undefined}>
+                  <td>{r.groupId}</td>
+                  <td>{r.topic}</td>
+                  <td className="num">{r.partition}</td>
+                  <td className="num" title={r.committed !== undefined && r.high !== undefined ? `committed ${String(r.committed)}, high watermark ${String(r.high)}` : undefined}>
+                    {formatInteger(r.lag)}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </section>
+  );
+}
+
+export function SystemPage() {
+  const result = useApi('/api/system', SystemAnswer);
+  return (
+    <>
+      <div className="page-head">
+        <h1>System</h1>
+        <button type="button" className="secondary" onClick={result.reload}>
+          Refresh
+        </button>
+      </div>
+      {result.state === 'loading' ? (
+        <Loading />
+      ) : result.state === 'error' ? (
+        <ErrorAlert error={result.error} onRetry={result.reload} />
+      ) : result.data.services.length === 0 ? (
+        <Empty>No services configured.</Empty>
+      ) : (
+        <div className="grid">
+          {result.data.services.map((s) => (
+            <ServiceCard key={s.service} s={s} />
+          ))}
+        </div>
+      )}
+    </>
+  );
+}

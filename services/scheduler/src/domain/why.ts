@@ -1,0 +1,172 @@
+import type { Campaign, Trigger } from './campaign.ts';
+
+/** One job of the customer's for the campaign, as the jobs table holds it. */
+export interface WhyJob {
+  dedupeKey: string;
+  status: string;
+  skipReason: string | null;
+  skipDetail: string | null;
+  dueAt: Date;
+  firedAt: Date | null;
+  createdAt: Date;
+  triggerAt: Date;
+  /** How often the send window moved the job to a later time. */
+  deferrals: number;
+  variant: string | null;
+}
+
+/** What the scheduler knows of the customer; null when it has never seen them. */
+export interface WhyContact {
+  email: string | null;
+  locale: string | null;
+  timeZone: string | null;
+  stage: string | null;
+  unsubscribed: boolean;
+  consentState: string | null;
+  /** When consent's owner last changed it. */
+  subscriptionAsOf: Date | null;
+  birthday: string | null;
+  firstOrderDate: string | null;
+  signupDate: string | null;
+}
+
+export interface WhyInput {
+  campaign: Campaign;
+  contact: WhyContact | null;
+  jobs: readonly WhyJob[];
+  /** When the customer last did the campaign's trigger event, if it has one and they did. */
+  lastTriggerEventAt: Date | null;
+  now: Date;
+}
+
+export interface WhyFact {
+  kind: 'campaign' | 'contact' | 'consent' | 'trigger' | 'job';
+  text: string;
+  /** ISO 8601 UTC, when the fact has a time. */
+  at?: string;
+}
+
+export interface WhyAnswer {
+  campaignId: string;
+  answer: string;
+  facts: WhyFact[];
+}
+
+/** `2026-03-02 09:00 UTC`: a time a person reads, exact to the minute. */
+export function readableInstant(at: Date): string {
+  return `${at.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+}
+
+const day = (at: Date): string => at.toISOString().slice(0, 10);
+
+export function describeTrigger(trigger: Trigger): string {
+  if ('event' in trigger) return `the customer does ${trigger.event}${trigger.where === undefined ? '' : ` (with ${Object.keys(trigger.where).join(', ')} matching)`}`;
+  if ('stage' in trigger) return 'entered' in trigger.stage ? `the customer enters the ${trigger.stage.entered} stage` : `the customer leaves the ${trigger.stage.left} stage`;
+  if ('date' in trigger) return `the customer's ${trigger.date.replace(/_/g, ' ')} comes round`;
+  return `the customer's lifetime spend reaches ${trigger.milestone.lifetimeSpend} ${trigger.milestone.currency}`;
+}
+
+const skipReasons: Record<string, string> = {
+  stale: 'it was due too long ago when the scheduler got to it (stale)',
+  no_email: 'the scheduler knows no email address for the customer',
+  unsubscribed: 'the customer does not allow marketing email',
+  condition: 'a condition of the campaign no longer held',
+  frequency_cap: 'the customer had already had as many marketing emails as the frequency cap allows',
+};
+
+const cancelReasons: Record<string, string> = {
+  campaign_disabled: 'the campaign was disabled',
+  exit: 'the customer did an exit event',
+  rescheduled: 'a newer plan replaced it',
+};
+
+const withDetail = (text: string, detail: string | null): string => (detail === null || detail === '' ? text : `${text}: ${detail}`);
+
+/** What happened to one job, in a sentence. */
+export function describeJob(job: WhyJob): string {
+  const fired = job.firedAt === null ? '' : ` (job fired at ${readableInstant(job.firedAt)})`;
+  const times = job.deferrals === 1 ? 'once' : `${job.deferrals} times`;
+  const deferred = job.deferrals > 0 ? `deferred ${times} by the send window (quiet hours), then ` : '';
+  const wasDeferred = job.deferrals > 0 ? ` (the send window deferred it ${times})` : '';
+  switch (job.status) {
+    case 'pending':
+      return `Planned: due at ${readableInstant(job.dueAt)}${wasDeferred}.`;
+    case 'sent':
+      return `Sent on ${day(job.firedAt ?? job.dueAt)}${fired}${wasDeferred}.`;
+    case 'suppressed':
+      return `Not sent: requested${fired}, then messaging held it back because the customer's consent did not allow it.`;
+    case 'failed':
+      return `Not sent: requested${fired}, then messaging could not send it (template error or refused by the provider).`;
+    case 'skipped':
+      return `Skipped: ${deferred}${withDetail(skipReasons[job.skipReason ?? ''] ?? `skipped (${job.skipReason ?? 'no reason recorded'})`, job.skipDetail)}${fired}.`;
+    case 'cancelled':
+      return `Cancelled before it was due: ${withDetail(cancelReasons[job.skipReason ?? ''] ?? (job.skipReason ?? 'no reason recorded'), job.skipDetail)}.`;
+    default:
+      return `Job ${job.status}.`;
+  }
+}
+
+/** Why the trigger never planned a job for this customer, as far as the scheduler can tell. */
+function notPlanned(input: WhyInput): string {
+  const { campaign, contact, lastTriggerEventAt } = input;
+  const { trigger } = campaign;
+  if (!campaign.enabled) return 'Not planned: the campaign is disabled.';
+  if (contact === null) return 'Not planned: the scheduler has never seen this customer.';
+  if (campaign.category === 'marketing' && contact.unsubscribed) {
+    return `Not planned: the customer does not allow marketing email (${contact.consentState ?? 'unsubscribed'}${contact.subscriptionAsOf === null ? '' : ` since ${day(contact.subscriptionAsOf)}`}).`;
+  }
+  if ('event' in trigger) {
+    if (lastTriggerEventAt === null) return `Not planned: the customer never did ${trigger.event}.`;
+    return `Not planned: the customer last did ${trigger.event} on ${day(lastTriggerEventAt)}, but no job came of it${trigger.where === undefined ? ' (it may have been historical, or before the campaign existed)' : ' (its properties did not match the trigger\'s filter, or it was historical)'}.`;
+  }
+  if ('stage' in trigger) {
+    const target = 'entered' in trigger.stage ? trigger.stage.entered : trigger.stage.left;
+    const verb = 'entered' in trigger.stage ? 'entered' : 'left';
+    return `Not planned: the customer has not ${verb} the ${target} stage since the campaign started (stage now: ${contact.stage ?? 'unknown'}).`;
+  }
+  if ('date' in trigger) {
+    const known = trigger.date === 'birthday' ? contact.birthday : trigger.date === 'signup_anniversary' ? contact.signupDate : contact.firstOrderDate;
+    if (known === null) return `Not planned: the scheduler knows no date for the customer's ${trigger.date.replace(/_/g, ' ')}.`;
+    return `Not planned yet: the customer's ${trigger.date.replace(/_/g, ' ')} (${known}) has no job on the schedule.`;
+  }
+  return `Not planned: the customer's lifetime spend has not reached ${trigger.milestone.lifetimeSpend} ${trigger.milestone.currency}.`;
+}
+
+/**
+ * Why a customer did or did not get a campaign, in plain language, from the customer's jobs for
+ * it, the contact and the campaign's definition. The answer is about the latest job (by trigger
+ * time); the facts list every job and what the answer rests on.
+ */
+export function explainCampaign(input: WhyInput): WhyAnswer {
+  const { campaign, contact, now } = input;
+  const jobs = [...input.jobs].sort((a, b) => a.triggerAt.getTime() - b.triggerAt.getTime() || a.createdAt.getTime() - b.createdAt.getTime());
+  const facts: WhyFact[] = [
+    { kind: 'campaign', text: `${campaign.name} (${campaign.category}) is ${campaign.enabled ? 'enabled' : 'disabled'}; it starts when ${describeTrigger(campaign.trigger)}.` },
+  ];
+  if (contact === null) facts.push({ kind: 'contact', text: 'The scheduler has no contact for this customer.' });
+  else {
+    facts.push({
+      kind: 'contact',
+      text: `Email ${contact.email === null ? 'unknown' : 'known'}, locale ${contact.locale ?? 'unknown'}, time zone ${contact.timeZone ?? 'unknown (the store’s is used)'}, stage ${contact.stage ?? 'unknown'}.`,
+    });
+    facts.push({
+      kind: 'consent',
+      text: `Marketing email ${contact.unsubscribed ? 'not allowed' : 'allowed'} (${contact.consentState ?? 'no word from consent’s owner yet'}).`,
+      ...(contact.subscriptionAsOf === null ? {} : { at: contact.subscriptionAsOf.toISOString() }),
+    });
+  }
+  if ('event' in campaign.trigger) {
+    facts.push(
+      input.lastTriggerEventAt === null
+        ? { kind: 'trigger', text: `The customer never did ${campaign.trigger.event}.` }
+        : { kind: 'trigger', text: `The customer last did ${campaign.trigger.event} at ${readableInstant(input.lastTriggerEventAt)}.`, at: input.lastTriggerEventAt.toISOString() },
+    );
+  }
+  for (const job of jobs) facts.push({ kind: 'job', text: `Triggered at ${readableInstant(job.triggerAt)}: ${describeJob(job)}`, at: job.triggerAt.toISOString() });
+  const latest = jobs.at(-1);
+  if (latest === undefined) return { campaignId: campaign.id, answer: notPlanned(input), facts };
+  let answer = describeJob(latest);
+  if (latest.status === 'pending' && latest.dueAt.getTime() <= now.getTime()) answer = `${answer.slice(0, -1)}; it is due now and fires on the next run.`;
+  if (jobs.length > 1) answer = `${answer} (${jobs.length} jobs in all, the latest shown.)`;
+  return { campaignId: campaign.id, answer, facts };
+}

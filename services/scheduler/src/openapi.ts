@@ -1,0 +1,163 @@
+import { openApi, operatorApiPaths, serviceTokenScheme } from '@lifecycle/kit';
+
+const { json, str, nstr, time, ntime, int, obj, protectedRoute, badRequest, unauthorized, notFound } = openApi;
+
+const counts = { type: 'object', additionalProperties: int };
+const byCurrency = { type: 'object', additionalProperties: { type: 'number' }, description: 'Major units, keyed by ISO 4217 currency.' };
+const idParam = (description: string) => ({ name: 'id', in: 'path', required: true, schema: str, description });
+
+const CampaignStats = obj(
+  {
+    id: str,
+    name: str,
+    enabled: { type: 'boolean' },
+    jobs: { ...counts, description: 'Jobs by status: pending, sent, skipped, cancelled, suppressed, failed.' },
+    pending: int,
+    sent: { ...int, description: 'Requested from messaging and not turned down by it.' },
+    suppressed: int,
+    failed: int,
+    cancelled: obj({ total: int, byReason: counts }),
+    skipped: obj({ total: int, byReason: counts }),
+    deferredBySendWindow: int,
+    conversions: int,
+    revenue: byCurrency,
+    goal: obj({ event: str, withinMs: int }),
+    variants: { type: 'object', additionalProperties: obj({ sent: int, conversions: int, revenue: byCurrency }), description: 'By variant id (`default` without an A/B test).' },
+  },
+  ['id', 'name', 'enabled', 'jobs', 'pending', 'sent', 'suppressed', 'failed', 'cancelled', 'skipped', 'deferredBySendWindow', 'conversions', 'revenue', 'variants'],
+);
+
+const Job = obj({
+  dedupeKey: str,
+  campaignId: str,
+  status: { enum: ['pending', 'sent', 'skipped', 'cancelled', 'suppressed', 'failed'] },
+  skipReason: { ...nstr, description: 'stale, no_email, unsubscribed, condition, frequency_cap; for cancelled jobs campaign_disabled, exit, rescheduled.' },
+  skipDetail: nstr,
+  dueAt: time,
+  firedAt: ntime,
+  createdAt: time,
+  triggerAt: time,
+  deferrals: { ...int, description: 'How often the send window moved the job later.' },
+  variant: nstr,
+});
+
+/** The OpenAPI description of the scheduler's read API (and the kit's operations routes). */
+export function openApiDocument(): Record<string, unknown> {
+  const paths: Record<string, unknown> = {
+    '/campaigns': {
+      get: {
+        summary: 'Every campaign with its definition and totals.',
+        ...protectedRoute,
+        responses: { '200': { description: 'The campaigns and the scheduler’s clock.', content: json(obj({ now: time, campaigns: { type: 'array', items: { type: 'object' } } })) }, '401': unauthorized },
+      },
+    },
+    '/campaigns/{id}': {
+      get: {
+        summary: 'One campaign: its stats, its file as in the repository and its sends per UTC day.',
+        ...protectedRoute,
+        parameters: [idParam('A campaign id.')],
+        responses: {
+          '200': {
+            description: 'The campaign.',
+            content: json({
+              allOf: [
+                CampaignStats,
+                obj({
+                  template: str,
+                  templateId: { ...str, description: 'The template folder (messaging’s `GET /preview/{templateId}`).' },
+                  category: { enum: ['transactional', 'marketing'] },
+                  trigger: { type: 'object' },
+                  delay: { type: 'object' },
+                  locales: { type: 'array', items: str, description: 'Languages the campaign’s data is translated into (`localizedData`).' },
+                  file: { ...nstr, description: 'The file’s name in the campaigns folder.' },
+                  yaml: { ...nstr, description: 'The file’s text.' },
+                  sendsByDay: { type: 'array', items: obj({ day: { ...str, format: 'date' }, sent: int, skipped: int }), description: 'Jobs sent and skipped per UTC day they fired on, oldest first; days without any are left out.' },
+                }),
+              ],
+            }),
+          },
+          '400': badRequest,
+          '401': unauthorized,
+          '404': notFound('No campaign with this id.'),
+        },
+      },
+    },
+    '/campaigns/{id}/stats': {
+      get: { summary: 'One campaign’s stats.', ...protectedRoute, parameters: [idParam('A campaign id.')], responses: { '200': { description: 'The stats.', content: json(CampaignStats) }, '401': unauthorized, '404': notFound('No campaign with this id.') } },
+    },
+    '/contacts': {
+      get: {
+        summary: 'The customer id of a contact by email address (any case).',
+        ...protectedRoute,
+        parameters: [{ name: 'email', in: 'query', required: true, schema: { ...str, format: 'email' } }],
+        responses: { '200': { description: 'The customer (the oldest contact when several share the address).', content: json(obj({ customerId: str })) }, '400': badRequest, '401': unauthorized, '404': notFound('No contact with this address.') },
+      },
+    },
+    '/contacts/{id}': {
+      get: {
+        summary: 'A contact as the scheduler knows it: locale, time zone, consent, stage and dates.',
+        ...protectedRoute,
+        parameters: [idParam('A customer id.')],
+        responses: {
+          '200': {
+            description: 'The contact.',
+            content: json(
+              obj({
+                customerId: str,
+                email: nstr,
+                firstName: nstr,
+                locale: nstr,
+                timeZone: { ...nstr, description: 'IANA zone; null: the store’s is used.' },
+                stage: nstr,
+                consent: obj({ state: nstr, marketingAllowed: { type: 'boolean' }, asOf: ntime, sequence: int }),
+                birthday: nstr,
+                firstOrderDate: nstr,
+                signupDate: nstr,
+                asOf: time,
+              }),
+            ),
+          },
+          '401': unauthorized,
+          '404': notFound('No contact with this id.'),
+        },
+      },
+    },
+    '/customers/{id}/jobs': {
+      get: {
+        summary: 'The customer’s jobs, newest first.',
+        ...protectedRoute,
+        parameters: [idParam('A customer id.')],
+        responses: { '200': { description: 'The jobs.', content: json(obj({ jobs: { type: 'array', items: Job } })) }, '401': unauthorized, '404': notFound('Neither a contact nor a job for this id.') },
+      },
+    },
+    '/customers/{id}/why': {
+      get: {
+        summary: 'Why the customer did or did not get a campaign, in plain language, from the jobs, the contact and the campaign’s trigger.',
+        ...protectedRoute,
+        parameters: [idParam('A customer id.'), { name: 'campaign', in: 'query', required: true, schema: str }],
+        responses: {
+          '200': {
+            description: 'The answer (about the latest job) and the facts it rests on.',
+            content: json(
+              obj({
+                campaignId: str,
+                answer: str,
+                facts: { type: 'array', items: obj({ kind: { enum: ['campaign', 'contact', 'consent', 'trigger', 'job'] }, text: str, at: time }, ['kind', 'text']) },
+              }),
+            ),
+          },
+          '400': badRequest,
+          '401': unauthorized,
+          '404': notFound('No such campaign, or neither a contact nor a job for this customer.'),
+        },
+      },
+    },
+    ...operatorApiPaths(),
+  };
+  return {
+    openapi: '3.1.0',
+    info: { title: 'Lifecycle scheduler: read API', version: '1', description: 'Campaigns, contacts and jobs as the scheduler keeps them. Timestamps are ISO 8601 UTC; money is in major units keyed by currency.' },
+    paths,
+    components: { securitySchemes: { serviceToken: serviceTokenScheme } },
+  };
+}
