@@ -90,6 +90,8 @@ beforeAll(async () => {
     SENDGRID_BASE_URL: sendgrid.url,
     SENDGRID_WEBHOOK_PUBLIC_KEY: DEMO_WEBHOOK_PUBLIC_KEY,
     SEND_CONCURRENCY: '32',
+    // As a stack of `./lifecycle start` runs: the demo's reads and clock moves carry the token.
+    SERVICE_TOKEN: 'demo-year-service-token-0123456789',
     SENDGRID_SENDS_PER_SECOND: '100000',
     OUTBOX_DIR: await mkdtemp(join(tmpdir(), 'lifecycle-outbox-')),
     UNSUBSCRIBE_SECRET: 'demo-year-unsubscribe-secret-0123456789',
@@ -108,6 +110,7 @@ beforeAll(async () => {
     topicPrefix: infra.prefix,
     databaseUrl: infra.databaseUrl,
     urls: { ingestion: url('ingestion'), classifier: url('classifier'), scheduler: url('scheduler'), messaging: url('messaging') },
+    serviceToken: env.SERVICE_TOKEN,
     writeKey: WRITE_KEY,
     say: () => undefined,
     progress: () => undefined,

@@ -52,6 +52,8 @@ ${classifierUsage('classifier:')}
                         that fails campaigns:check.
       --from ISO --to ISO the window (default: --to the live clock's now, --from 28 days before --to)
       --json              the same as one JSON document
+  console:screenshots   Fill a demo store, drive the console in Chromium (the browser test) and save a
+                        screenshot of each page into docs/console/, where the README shows them.
   setup [--brokers N]   Like start without the services: Kafka, database and topics, then exit.
   stop-kafka            Stop the background Kafka broker (or every node of the cluster) that start,
                         setup or test started.
@@ -95,6 +97,12 @@ const commands: Record<string, Command> = {
     return startStack({ only: positionals.filter((name) => isStackProcessName(name)), brokers, env: process.env, say, color });
   },
   'send-sample-order': (rest) => sendSampleOrder(rest),
+  'console:screenshots': async (rest) => {
+    if (rest.length > 0) throw new UsageError(`console:screenshots takes no arguments, not ${rest.join(' ')}`);
+    const { runTests } = await import('./test-run.ts');
+    // The browser test saves a screenshot of each page where the README shows them.
+    return runTests({ vitestArgs: ['tools/src/console-browser.test.ts'], checks: false, env: { ...process.env, CONSOLE_SCREENSHOTS_DIR: 'docs/console' }, say });
+  },
   test: async (rest) => {
     const { runTests, splitTestArgs } = await import('./test-run.ts');
     const { clockAhead, vitestArgs } = splitTestArgs(rest);

@@ -2,6 +2,8 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { delimiter, dirname, join } from 'node:path';
 import { repoRoot } from './kafka-broker.ts';
+import { ensureChromium } from './browser.ts';
+import { ensureConsoleWeb } from './console-web.ts';
 import { checkDatabaseServer, ensureKafka } from './local-infra.ts';
 import { nodeFlags, readStackConfig } from './stack-config.ts';
 import { testTotals, totalsLine, VitestReport, type CheckResult } from './test-totals.ts';
@@ -17,6 +19,8 @@ export async function runTests(opts: {
   vitestArgs: string[];
   /** A libfaketime offset such as `+400d`: the test processes' clock (only theirs) runs that far ahead. */
   clockAhead?: string | undefined;
+  /** False: no type-check, lint or web-app check, only the set-up (and the web app built if stale) and vitest. */
+  checks?: boolean;
   env: NodeJS.ProcessEnv;
   say: (line: string) => void;
 }): Promise<number> {
@@ -46,6 +50,8 @@ export async function runTests(opts: {
       vitestEnv = { ...vitestEnv, ...fakeClockEnv(opts.clockAhead, vitestEnv) };
       say(`test processes' clock moved ${opts.clockAhead} (libfaketime): they believe it is ${new Date(Date.now() + offsetMs(opts.clockAhead)).toISOString()}`);
     }
+    // The console's browser test drives Debian's Chromium against the built web app; both once, here, not per test file.
+    ensureChromium(say, opts.env);
     checks.push({ name: 'set-up', ok: true });
   } catch (err) {
     say(`set-up failed: ${err instanceof Error ? err.message : String(err)}`);
@@ -53,10 +59,15 @@ export async function runTests(opts: {
     checks.push({ name: 'set-up', ok: false });
   }
 
-  heading(say, 'type-check: tsc -p tsconfig.json');
-  checks.push({ name: 'type-check', ok: (await runBin('tsc', ['-p', 'tsconfig.json'], opts.env)) === 0 });
-  heading(say, 'lint: eslint .');
-  checks.push({ name: 'lint', ok: (await runBin('eslint', ['.'], opts.env)) === 0 });
+  if (opts.checks !== false) {
+    heading(say, 'type-check: tsc -p tsconfig.json, tsc -p services/console/web');
+    const typesOk = (await runBin('tsc', ['-p', 'tsconfig.json'], opts.env)) === 0;
+    checks.push({ name: 'type-check', ok: (await runBin('tsc', ['-p', 'services/console/web'], opts.env)) === 0 && typesOk });
+    heading(say, 'lint: eslint .');
+    checks.push({ name: 'lint', ok: (await runBin('eslint', ['.'], opts.env)) === 0 });
+  }
+  heading(say, 'build: the console’s web app');
+  checks.push({ name: 'web build', ok: (await ensureConsoleWeb(say)) !== 'failed' });
 
   let vitest: { exitCode: number; report: VitestReport | undefined } | undefined;
   if (vitestEnv !== undefined) {

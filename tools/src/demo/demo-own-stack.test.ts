@@ -13,7 +13,7 @@ import { resetDemoStore, runDemoCommand, type DemoStore } from './demo-stack.ts'
 import { DEMO_WEBHOOK_PRIVATE_KEY_PEM } from './demo-webhook-key.ts';
 import { signWebhookBody } from './mail-engagement.ts';
 import { dayDate } from './store-simulation.ts';
-import { serviceAuthHeaders } from '../stack-secrets.ts';
+import { serviceAuthHeaders, stackServiceToken } from '../stack-secrets.ts';
 
 /**
  * `./lifecycle demo` with no stack running: it empties its own store, starts the four services on
@@ -137,8 +137,8 @@ describe('./lifecycle demo with no stack running', () => {
           // The demo is over and the stack still runs: the data is there to read.
           void (async () => {
             // The read APIs take the stack's service token (docs/console.md §1).
-            stages = await (await fetch(`http://127.0.0.1:${ports.classifier}/stages`, { headers: serviceAuthHeaders() })).json();
-            campaigns = await (await fetch(`http://127.0.0.1:${ports.scheduler}/campaigns`, { headers: serviceAuthHeaders() })).json();
+            stages = await (await fetch(`http://127.0.0.1:${ports.classifier}/stages`, { headers: serviceAuthHeaders(stackServiceToken(env)) })).json();
+            campaigns = await (await fetch(`http://127.0.0.1:${ports.scheduler}/campaigns`, { headers: serviceAuthHeaders(stackServiceToken(env)) })).json();
             // Messaging holds the demo key: a batch signed with it is accepted.
             const headers = signWebhookBody(createPrivateKey(DEMO_WEBHOOK_PRIVATE_KEY_PEM), '1', '[]');
             webhook = (await fetch(`http://127.0.0.1:${ports.messaging}/webhooks/sendgrid`, { method: 'POST', headers, body: '[]' })).status;

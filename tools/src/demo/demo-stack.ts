@@ -6,6 +6,7 @@ import { adminKafka, ensureKafka } from '../local-infra.ts';
 import { defaultBrokerOptions, portAnswers, repoRoot } from '../kafka-broker.ts';
 import { startStack } from '../start-stack.ts';
 import { consoleProcess, redactUrl, serviceCatalog, serviceUrl, type ServiceName, type StackConfig } from '../stack-config.ts';
+import { knownServiceToken, stackServiceToken } from '../stack-secrets.ts';
 import { runDemo, type DemoOptions } from './run-demo.ts';
 import { dayDate } from './store-simulation.ts';
 
@@ -141,7 +142,7 @@ export function whereToLook(urls: DemoOptions['urls'], store: DemoStore, brokers
   ];
 }
 
-export interface DemoCommandOptions extends Omit<DemoOptions, 'brokers' | 'topicPrefix' | 'urls'> {
+export interface DemoCommandOptions extends Omit<DemoOptions, 'brokers' | 'topicPrefix' | 'urls' | 'serviceToken'> {
   env: NodeJS.ProcessEnv;
   config: StackConfig;
   /** The stack's ports: probed, and used by a stack the demo starts. */
@@ -171,7 +172,8 @@ export async function runDemoCommand(o: DemoCommandOptions): Promise<number> {
       return 1;
     case 'use-running': {
       const brokers = o.config.brokersFromEnv ?? [`127.0.0.1:${defaultBrokerOptions(o.say).brokerPort}`];
-      return runDemo({ ...o, brokers, topicPrefix: o.config.topicPrefix, databaseUrl: o.config.databaseUrl, urls: urlsOn(o.config.host) });
+      // A running stack has SERVICE_TOKEN or the one `./lifecycle start` generated, if any.
+      return runDemo({ ...o, brokers, topicPrefix: o.config.topicPrefix, databaseUrl: o.config.databaseUrl, urls: urlsOn(o.config.host), serviceToken: knownServiceToken(o.env) });
     }
     case 'start':
       return startAndPlay(o, urlsOn(o.config.host));
@@ -206,7 +208,7 @@ async function startAndPlay(o: DemoCommandOptions, urls: DemoOptions['urls']): P
   let code: number;
   try {
     // Ctrl-C stops the services under the demo: then the stack's end is the demo's.
-    code = await Promise.race([runDemo({ ...o, brokers: kafka.brokers, topicPrefix: o.store.topicPrefix, databaseUrl: o.store.databaseUrl, urls }), stack.then(() => 130)]);
+    code = await Promise.race([runDemo({ ...o, brokers: kafka.brokers, topicPrefix: o.store.topicPrefix, databaseUrl: o.store.databaseUrl, urls, serviceToken: stackServiceToken(o.env) }), stack.then(() => 130)]);
   } catch (err) {
     stop.abort();
     await stack;

@@ -39,6 +39,8 @@ export interface DemoOptions {
   /** The stack's database: each step also waits for the services' outboxes to be empty. */
   databaseUrl?: string;
   urls: { ingestion: string; classifier: string; scheduler: string; messaging: string };
+  /** The stack's SERVICE_TOKEN, sent to its read and admin APIs; undefined for a stack without one. */
+  serviceToken: string | undefined;
   writeKey: string;
   say: (line: string) => void;
   /** Told what the demo does, for tests that check the system's answers against it. */
@@ -66,8 +68,8 @@ const bar = (done: number): string => {
   return `[${'#'.repeat(cells)}${'.'.repeat(20 - cells)}]`;
 };
 
-async function getJson<T>(url: string, schema: z.ZodType<T>): Promise<T> {
-  const response = await fetch(url, { headers: serviceAuthHeaders() });
+async function getJson<T>(token: string | undefined, url: string, schema: z.ZodType<T>): Promise<T> {
+  const response = await fetch(url, { headers: serviceAuthHeaders(token) });
   if (!response.ok) throw new Error(`${url} answered ${response.status}: ${await response.text()}`);
   return schema.parse(await response.json());
 }
@@ -98,8 +100,8 @@ const CALLS_PER_POST = 200;
 /** Runs the demo; resolves to the process exit code. */
 export async function runDemo(o: DemoOptions): Promise<number> {
   const clocks = await Promise.all([
-    getJson(`${o.urls.scheduler}/admin/clock`, Clock).catch(() => null),
-    getJson(`${o.urls.ingestion}/admin/clock`, Clock).catch(() => null),
+    getJson(o.serviceToken, `${o.urls.scheduler}/admin/clock`, Clock).catch(() => null),
+    getJson(o.serviceToken, `${o.urls.ingestion}/admin/clock`, Clock).catch(() => null),
   ]);
   if (clocks.some((c) => c?.mode !== 'simulated')) {
     o.say('the demo needs the stack running with a simulated clock; in another terminal:');
@@ -119,7 +121,7 @@ export async function runDemo(o: DemoOptions): Promise<number> {
   const mails: MessageRequested[] = [];
   const requests = await followTopic({ brokers: o.brokers, topicPrefix: o.topicPrefix, topic: 'messagesRequested', clientId: 'lifecycle-demo', onRecord: (mail) => mails.push(mail) });
   const engagement = await startMailEngagement({ brokers: o.brokers, topicPrefix: o.topicPrefix, messagingUrl: o.urls.messaging, say: o.say, ...(o.observe?.posted ? { onPosted: o.observe.posted } : {}) });
-  const walk = await openClockWalk({ schedulerUrl: o.urls.scheduler, ingestionUrl: o.urls.ingestion, brokers: o.brokers, topicPrefix: o.topicPrefix, ...(o.databaseUrl !== undefined ? { databaseUrl: o.databaseUrl, outboxSchemas: ['ingestion', 'classifier', 'scheduler', 'messaging'] } : {}) });
+  const walk = await openClockWalk({ serviceToken: o.serviceToken, schedulerUrl: o.urls.scheduler, ingestionUrl: o.urls.ingestion, brokers: o.brokers, topicPrefix: o.topicPrefix, ...(o.databaseUrl !== undefined ? { databaseUrl: o.databaseUrl, outboxSchemas: ['ingestion', 'classifier', 'scheduler', 'messaging'] } : {}) });
   // A post leaves when it is full or flushed, never on a timer: two posts in flight could reach
   // ingestion in either order.
   const analytics = new Analytics({ writeKey: o.writeKey, host: o.urls.ingestion, maxEventsInBatch: CALLS_PER_POST, flushInterval: 3_600_000 });
@@ -233,8 +235,8 @@ async function printSummary(o: DemoOptions, totals: { events: number; mails: num
   // Retention needs customers who had bought before the period: the last quarter (or half, for a short run).
   const periodDays = Math.max(1, Math.min(90, Math.floor(o.days / 2)));
   const periodFrom = `${dayDate(o.start, o.days - periodDays)}T00:00:00.000Z`;
-  const metrics = (since: string) => getJson(`${o.urls.classifier}/metrics/retention?from=${encodeURIComponent(since)}&to=${encodeURIComponent(to)}`, Retention);
-  const [campaigns, stages, retention, period] = await Promise.all([getJson(`${o.urls.scheduler}/campaigns`, CampaignList), getJson(`${o.urls.classifier}/stages`, Stages), metrics(from), metrics(periodFrom)]);
+  const metrics = (since: string) => getJson(o.serviceToken, `${o.urls.classifier}/metrics/retention?from=${encodeURIComponent(since)}&to=${encodeURIComponent(to)}`, Retention);
+  const [campaigns, stages, retention, period] = await Promise.all([getJson(o.serviceToken, `${o.urls.scheduler}/campaigns`, CampaignList), getJson(o.serviceToken, `${o.urls.classifier}/stages`, Stages), metrics(from), metrics(periodFrom)]);
   const lines = [
     `Demo store: ${o.customers} customers, ${o.days} days from ${o.start}, seed ${o.seed}: ${totals.events.toLocaleString('en-US')} events sent, ${totals.mails.toLocaleString('en-US')} mails requested, ${totals.answered} answers to mail`,
     `Mail engagement through the signed webhook: ${engaged.opened.toLocaleString('en-US')} opens, ${engaged.clicked.toLocaleString('en-US')} clicks, ${engaged.unsubscribed} unsubscribes`,

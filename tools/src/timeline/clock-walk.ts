@@ -73,6 +73,8 @@ export interface ClockWalkOptions {
   databaseUrl?: string;
   /** The outboxes (service schemas) a wait for the walk's groups looks at; default those of the groups' services. */
   outboxSchemas?: readonly string[];
+  /** The stack's SERVICE_TOKEN, if it has one: `/admin/clock` is a protected route. */
+  serviceToken?: string | undefined;
   /** Gives up waiting for the pipeline after this long (ms); default 10 minutes. */
   takeInTimeoutMs?: number;
 }
@@ -98,9 +100,8 @@ export interface ClockWalk {
 
 const ClockAnswer = z.object({ now: z.string(), fired: z.number().optional(), mode: z.string().optional() });
 
-async function call(url: string, init?: RequestInit): Promise<z.infer<typeof ClockAnswer>> {
-  // The stack's service token, if it has one: /admin/clock is a protected route.
-  const response = await fetch(url, { ...init, headers: { ...serviceAuthHeaders(), ...Object.fromEntries(new Headers(init?.headers).entries()) } });
+async function call(token: string | undefined, url: string, init?: RequestInit): Promise<z.infer<typeof ClockAnswer>> {
+  const response = await fetch(url, { ...init, headers: { ...serviceAuthHeaders(token), ...Object.fromEntries(new Headers(init?.headers).entries()) } });
   if (!response.ok) throw new Error(`${init?.method ?? 'GET'} ${url} answered ${response.status}: ${await response.text()}`);
   return ClockAnswer.parse(await response.json());
 }
@@ -178,12 +179,12 @@ export async function openClockWalk(o: ClockWalkOptions): Promise<ClockWalk> {
   };
 
   const walk: ClockWalk = {
-    now: async () => new Date((await call(`${o.schedulerUrl}/admin/clock`)).now),
+    now: async () => new Date((await call(o.serviceToken, `${o.schedulerUrl}/admin/clock`)).now),
     walkTo: async (instant) => {
-      await call(`${o.schedulerUrl}/admin/clock`, post({ now: instant.toISOString(), walk: true }));
+      await call(o.serviceToken, `${o.schedulerUrl}/admin/clock`, post({ now: instant.toISOString(), walk: true }));
       if (o.ingestionUrl === undefined) return;
       // Ingestion follows the clock the scheduler published: what is sent next is received at `instant`.
-      for (let waited = 0; Date.parse((await call(`${o.ingestionUrl}/admin/clock`)).now) < instant.getTime(); waited += 5) {
+      for (let waited = 0; Date.parse((await call(o.serviceToken, `${o.ingestionUrl}/admin/clock`)).now) < instant.getTime(); waited += 5) {
         if (waited > 30_000) throw new Error(`ingestion's clock did not follow the scheduler's to ${instant.toISOString()} within 30 s`);
         await pause(5);
       }
@@ -202,7 +203,7 @@ export async function openClockWalk(o: ClockWalkOptions): Promise<ClockWalk> {
       let before = (await lagAndEnds(admin, o.topicPrefix, firingGroups)).ends;
       for (let round = 0; round < 10; round++) {
         const r0 = performance.now();
-        const fired = (await call(`${o.schedulerUrl}/admin/clock/fire`, post())).fired ?? 0;
+        const fired = (await call(o.serviceToken, `${o.schedulerUrl}/admin/clock/fire`, post())).fired ?? 0;
         const r1 = performance.now();
         // The firing groups' services include the scheduler: once its outbox is empty too, a
         // reader of messages.requested sees every request this round made.

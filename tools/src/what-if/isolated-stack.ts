@@ -1,8 +1,8 @@
+import { randomBytes } from 'node:crypto';
 import { Kafka, logLevel } from 'kafkajs';
 import pg from 'pg';
 import { ensureDatabase, ensureTopics } from '@lifecycle/kit';
 import { startServiceProcess, type ServiceProcess } from '../service-process.ts';
-import { stackServiceToken } from '../stack-secrets.ts';
 
 /**
  * A stack of its own for one replay: a database and a topic prefix nobody else uses, and
@@ -15,6 +15,8 @@ export interface IsolatedStack {
   brokers: string[];
   kafka: Kafka;
   urls: { scheduler: string; ingestion: string; classifier: string };
+  /** The SERVICE_TOKEN its services require on their read and admin routes. */
+  serviceToken: string;
   /** Stops the processes, drops the database and deletes the prefix's topics; safe to call twice. */
   dispose: () => Promise<void>;
 }
@@ -48,6 +50,8 @@ export async function startIsolatedStack(o: IsolatedStackOptions, track: (dispos
   const prefix = `${o.parentPrefix}${o.name}.`;
   const kafka = new Kafka({ clientId: `what-if-${o.name}`, brokers: o.brokers, logLevel: logLevel.NOTHING });
   const services: ServiceProcess[] = [];
+  // Its own token: the replay's services answer only the replay.
+  const serviceToken = randomBytes(24).toString('base64url');
   // One clean-up however many ask for it (the run's end, a failure, Ctrl-C), each waiting for all of it.
   let disposing: Promise<void> | undefined;
   const dispose = (): Promise<void> =>
@@ -71,8 +75,7 @@ export async function startIsolatedStack(o: IsolatedStackOptions, track: (dispos
       CAMPAIGNS_DIR: o.campaignsDir,
       // The replayed records carry their original receipt times as Kafka timestamps.
       INGESTION_RECEIPT_TIME: 'record',
-      // The same token as the developer's stack: the replay's clock walk sends it (stack-secrets.ts).
-      SERVICE_TOKEN: stackServiceToken(o.env ?? process.env),
+      SERVICE_TOKEN: serviceToken,
     };
     // The scheduler first: it publishes the clock the others start from.
     for (const name of ['scheduler', 'ingestion', 'classifier']) services.push(await startServiceProcess(name, env));
@@ -81,7 +84,7 @@ export async function startIsolatedStack(o: IsolatedStackOptions, track: (dispos
     throw err;
   }
   const url = (name: string): string => services.find((s) => s.name === name)?.url ?? '';
-  return { prefix, databaseUrl, brokers: o.brokers, kafka, urls: { scheduler: url('scheduler'), ingestion: url('ingestion'), classifier: url('classifier') }, dispose };
+  return { prefix, databaseUrl, brokers: o.brokers, kafka, serviceToken, urls: { scheduler: url('scheduler'), ingestion: url('ingestion'), classifier: url('classifier') }, dispose };
 }
 
 async function dropDatabase(serverUrl: string, database: string): Promise<void> {

@@ -35,8 +35,8 @@ export function consentInstant(record: RetainedRecord): number {
 const Campaigns = z.object({ campaigns: z.array(z.object({ id: z.string(), enabled: z.boolean() })) });
 const Stats = z.object({ pending: z.number(), skipped: z.object({ byReason: z.record(z.string(), z.number()) }), cancelled: z.object({ byReason: z.record(z.string(), z.number()) }) });
 
-async function getJson<T>(url: string, schema: z.ZodType<T>): Promise<T> {
-  const response = await fetch(url, { headers: serviceAuthHeaders() });
+async function getJson<T>(token: string, url: string, schema: z.ZodType<T>): Promise<T> {
+  const response = await fetch(url, { headers: serviceAuthHeaders(token) });
   if (!response.ok) throw new Error(`${url} answered ${response.status}: ${await response.text()}`);
   return schema.parse(await response.json());
 }
@@ -51,7 +51,7 @@ async function getJson<T>(url: string, schema: z.ZodType<T>): Promise<T> {
 export async function replay(stack: IsolatedStack, input: ReplayInput, onStep: (done: number, total: number) => void = () => {}): Promise<ReplayOutcome> {
   const producer = createProducer(stack.kafka);
   await producer.connect();
-  const walk = await openClockWalk({ schedulerUrl: stack.urls.scheduler, ingestionUrl: stack.urls.ingestion, brokers: stack.brokers, topicPrefix: stack.prefix });
+  const walk = await openClockWalk({ serviceToken: stack.serviceToken, schedulerUrl: stack.urls.scheduler, ingestionUrl: stack.urls.ingestion, brokers: stack.brokers, topicPrefix: stack.prefix });
   try {
     const commerce = dueBySteps(input.commerce, (r) => r.timestamp, input.steps);
     const consent = dueBySteps(input.consent, consentInstant, input.steps);
@@ -102,11 +102,11 @@ async function outcomeOf(stack: IsolatedStack): Promise<ReplayOutcome> {
     // A request the relay published twice carries the same id: one message.
     if (parsed.success) byId.set(parsed.data.id, parsed.data);
   }
-  const { campaigns } = await getJson(`${stack.urls.scheduler}/campaigns`, Campaigns);
+  const { campaigns } = await getJson(stack.serviceToken, `${stack.urls.scheduler}/campaigns`, Campaigns);
   const skipped: ReplayOutcome['skipped'] = {};
   const pending: ReplayOutcome['pending'] = {};
   for (const c of campaigns) {
-    const stats = await getJson(`${stack.urls.scheduler}/campaigns/${encodeURIComponent(c.id)}/stats`, Stats);
+    const stats = await getJson(stack.serviceToken, `${stack.urls.scheduler}/campaigns/${encodeURIComponent(c.id)}/stats`, Stats);
     if (stats.pending > 0) pending[c.id] = stats.pending;
     const reasons: Record<string, number> = { ...stats.skipped.byReason };
     for (const [reason, n] of Object.entries(stats.cancelled.byReason)) reasons[`cancelled: ${reason}`] = n;
