@@ -109,10 +109,30 @@ async function playBrowser(ports: Record<ServiceName | 'console', number>): Prom
       expect(await shown(`campaign-${c.id}-conversions`), c.id).toBe(c.conversions);
     }
     await shot(page, 'campaigns');
+    // "Which campaign earned the most last month?": the scheduler's figures for the previous calendar month by its clock.
+    const { now } = (await getJson(`${service('scheduler')}/admin/clock`)) as { now: string };
+    const clock = new Date(now);
+    const from = new Date(Date.UTC(clock.getUTCFullYear(), clock.getUTCMonth() - 1, 1)).toISOString();
+    const to = new Date(Date.UTC(clock.getUTCFullYear(), clock.getUTCMonth(), 1)).toISOString();
+    const lastMonth = (await getJson(`${service('scheduler')}/campaigns?from=${from}&to=${to}`)) as { campaigns: { id: string; sent: number; revenue: Record<string, number> }[] };
+    await page.getByLabel('Period').selectOption('last-month');
+    await expect.poll(() => page.getByTestId('campaigns-window').count()).toBe(1);
+    await settled(page);
+    for (const c of lastMonth.campaigns) expect(await shown(`campaign-${c.id}-sent`), `${c.id} last month`).toBe(c.sent);
+    const best = new Map<string, { id: string; amount: number }>();
+    for (const c of lastMonth.campaigns) for (const [currency, amount] of Object.entries(c.revenue)) if (amount > (best.get(currency)?.amount ?? 0)) best.set(currency, { id: c.id, amount });
+    if (best.size > 0) {
+      const text = (await page.getByTestId('top-earners').textContent()) ?? '';
+      for (const { id } of best.values()) expect(text).toContain(id);
+    }
+    await page.getByLabel('Period').selectOption('all');
+    await settled(page);
     await page.getByRole('link', { name: 'post-purchase-thank-you', exact: true }).first().click();
     await settled(page);
     expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe('post-purchase-thank-you');
     expect(await page.locator('pre').first().textContent()).toContain('id: post-purchase-thank-you');
+    // The template, rendered with its sample data, in a frame that runs no script.
+    await expect.poll(() => page.frameLocator('iframe.preview').locator('body').textContent(), { timeout: 20_000 }).toContain('Thank you for your order');
     await shot(page, 'campaign');
 
     // A customer the demo had order and thank: the timeline holds the order, the stage change and the mail.

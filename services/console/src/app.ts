@@ -15,6 +15,8 @@ import { serviceNames, UpstreamDown, UpstreamRefused, type Upstream, type Upstre
 
 export const sessionCookie = 'lc_session';
 
+const CampaignWindow = z.object({ from: z.string().optional(), to: z.string().optional() });
+
 export interface ConsoleAppOptions {
   logger: Logger;
   /** `scrypt$<salt>$<hash>` of the operators' password. */
@@ -128,7 +130,8 @@ export async function createConsoleApp(opts: ConsoleAppOptions): Promise<Fastify
   await app.register(fastifyCookie);
 
   const webBuilt = existsSync(join(opts.webDir, 'index.html'));
-  if (webBuilt) await app.register(fastifyStatic, { root: opts.webDir, wildcard: false, index: 'index.html' });
+  // Files are looked up per request (wildcard route), so an app rebuilt while the console runs is served as built.
+  if (webBuilt) await app.register(fastifyStatic, { root: opts.webDir, index: 'index.html' });
   app.setNotFoundHandler((request, reply) => {
     if (request.url === '/api' || request.url.startsWith('/api/')) return reply.status(404).send({ error: `no route ${request.method} ${request.url.split('?')[0]}` });
     if (request.method !== 'GET' && request.method !== 'HEAD') return reply.status(404).send({ error: 'not found' });
@@ -228,7 +231,11 @@ export async function createConsoleApp(opts: ConsoleAppOptions): Promise<Fastify
         return { from: from.toISOString(), to: to.toISOString(), stages, stageFlows, months: retention, messages, definitions: metricDefinitions };
       });
 
-      api.get('/campaigns', async () => upstream.getFound('scheduler', '/campaigns'));
+      api.get('/campaigns', async (request) => {
+        // A window (`from`, `to`) goes to the scheduler as given; it says what is wrong with one.
+        const { from, to } = CampaignWindow.parse(request.query);
+        return upstream.getFound('scheduler', from !== undefined && to !== undefined ? `/campaigns?from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}` : '/campaigns');
+      });
       api.get('/campaigns/:id', async (request) => {
         const { id } = IdParams.parse(request.params);
         return upstream.getFound('scheduler', `/campaigns/${encodeURIComponent(id)}`);

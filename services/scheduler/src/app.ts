@@ -1,4 +1,4 @@
-import { count, inArray, sql, sum } from 'drizzle-orm';
+import { and, count, inArray, sql, sum } from 'drizzle-orm';
 import { z } from 'zod';
 import { toMajorUnits } from '@lifecycle/contracts';
 import { createServiceApp, type ConsumerGroupRef, type FastifyInstance, type Readiness, type Runtime } from '@lifecycle/kit';
@@ -26,6 +26,16 @@ export interface SchedulerAppOptions {
 }
 
 const CampaignParams = z.object({ id: z.string().min(1) });
+
+/**
+ * A window of `GET /campaigns`: jobs fired in it (sent, skipped, …) and conversions made in it.
+ * Jobs not fired yet (pending) belong to no window.
+ */
+const StatsPeriod = z
+  .object({ from: z.iso.datetime({ offset: true }).optional(), to: z.iso.datetime({ offset: true }).optional() })
+  .refine((p) => (p.from === undefined) === (p.to === undefined), { message: 'give both from and to, or neither', path: ['to'] })
+  .refine((p) => p.from === undefined || p.to === undefined || Date.parse(p.from) < Date.parse(p.to), { message: 'from must be before to', path: ['to'] });
+type StatsPeriod = { from: string; to: string };
 
 /** Sent and skipped jobs per UTC day of their firing, oldest first. */
 async function sendsByDay(runtime: Runtime, campaignId: string): Promise<{ day: string; sent: number; skipped: number }[]> {
@@ -58,12 +68,12 @@ interface VariantStats {
  * The jobs and conversions of the given campaigns, grouped in the database: one query each for
  * any number of campaigns, so `GET /campaigns` does not read the jobs table once per campaign.
  */
-async function statsRows(runtime: Runtime, campaignIds: string[]) {
+async function statsRows(runtime: Runtime, campaignIds: string[], period?: StatsPeriod) {
   const [byStatus, converted] = await Promise.all([
     runtime.db
       .select({ campaignId: jobs.campaignId, status: jobs.status, reason: jobs.skipReason, variant: jobs.variant, jobs: count(), deferrals: sum(jobs.deferrals).mapWith(Number) })
       .from(jobs)
-      .where(inArray(jobs.campaignId, campaignIds))
+      .where(and(inArray(jobs.campaignId, campaignIds), period === undefined ? undefined : sql`${jobs.firedAt} >= ${period.from} AND ${jobs.firedAt} < ${period.to}`))
       .groupBy(jobs.campaignId, jobs.status, jobs.skipReason, jobs.variant),
     runtime.db
       .select({
@@ -76,7 +86,7 @@ async function statsRows(runtime: Runtime, campaignIds: string[]) {
         legacyRevenue: sql<number | null>`sum(${conversions.revenue}) FILTER (WHERE ${conversions.revenueMinor} IS NULL)`.mapWith(Number),
       })
       .from(conversions)
-      .where(inArray(conversions.campaignId, campaignIds))
+      .where(and(inArray(conversions.campaignId, campaignIds), period === undefined ? undefined : sql`${conversions.convertedAt} >= ${period.from} AND ${conversions.convertedAt} < ${period.to}`))
       .groupBy(conversions.campaignId, conversions.variant, conversions.currency),
   ]);
   return (campaignId: string) => ({ byStatus: byStatus.filter((r) => r.campaignId === campaignId), converted: converted.filter((r) => r.campaignId === campaignId) });
@@ -150,10 +160,13 @@ export function createSchedulerApp(opts: SchedulerAppOptions): FastifyInstance {
   const { runtime, campaigns, clock } = opts;
   const app = createServiceApp(runtime, { readiness: opts.readiness, metrics: { groups: schedulerConsumerGroups } });
 
-  app.get('/campaigns', async () => {
-    const rowsOf = await statsRows(runtime, campaigns.map((c) => c.id));
+  app.get('/campaigns', async (request) => {
+    const { from, to } = StatsPeriod.parse(request.query);
+    const period = from !== undefined && to !== undefined ? { from, to } : undefined;
+    const rowsOf = await statsRows(runtime, campaigns.map((c) => c.id), period);
     return {
       now: clock.now().toISOString(),
+      ...(period !== undefined ? { period } : {}),
       campaigns: campaigns.map((c) => {
         const stats = campaignStats(c, rowsOf(c.id));
         return {
@@ -171,8 +184,10 @@ export function createSchedulerApp(opts: SchedulerAppOptions): FastifyInstance {
           failed: stats.failed,
           cancelled: stats.cancelled.total,
           skipped: stats.skipped.total,
+          skippedByReason: stats.skipped.byReason,
           conversions: stats.conversions,
           revenue: stats.revenue,
+          variantStats: stats.variants,
         };
       }),
     };

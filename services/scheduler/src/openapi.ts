@@ -46,9 +46,17 @@ export function openApiDocument(): Record<string, unknown> {
   const paths: Record<string, unknown> = {
     '/campaigns': {
       get: {
-        summary: 'Every campaign with its definition and totals.',
+        summary: 'Every campaign with its definition and totals, of all time or of a window.',
         ...protectedRoute,
-        responses: { '200': { description: 'The campaigns and the scheduler’s clock.', content: json(obj({ now: time, campaigns: { type: 'array', items: { type: 'object' } } })) }, '401': unauthorized },
+        parameters: [
+          { name: 'from', in: 'query', required: false, schema: time, description: 'With `to`: count only jobs fired and conversions made from this instant (inclusive).' },
+          { name: 'to', in: 'query', required: false, schema: time, description: 'With `from`: … up to this instant (exclusive). Pending jobs belong to no window.' },
+        ],
+        responses: {
+          '200': { description: 'The campaigns and the scheduler’s clock (and the window, when one was asked for).', content: json(obj({ now: time, period: obj({ from: time, to: time }), campaigns: { type: 'array', items: { type: 'object' } } }, ['now', 'campaigns'])) },
+          '400': badRequest,
+          '401': unauthorized,
+        },
       },
     },
     '/campaigns/{id}': {

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eq } from 'drizzle-orm';
 import { z } from 'zod';
 import { openRuntime, type FastifyInstance, type Runtime } from '@lifecycle/kit';
 import { createTestInfra, serviceEnv, type TestInfra } from '@lifecycle/tools/test-kit';
@@ -91,6 +92,32 @@ describe('the scheduler HTTP app, without its consumers', () => {
     const unknown = await app.inject({ url: '/campaigns/nope/stats' });
     expect(unknown.statusCode).toBe(404);
     expect(unknown.json()).toEqual({ error: 'no campaign "nope"; GET /campaigns lists them' });
+  });
+
+  it('counts only what fired and converted inside a window when asked for one', async () => {
+    const lastMonth = new Date(start.getTime() - 30 * 86_400_000);
+    await runtime.db.insert(jobs).values({ ...job('old', 'sent'), firedAt: lastMonth });
+    await runtime.db.insert(conversions).values({ campaignId: thankYou, goalEventId: 'order-old', customerId: 'cust-old', dedupeKey: 'old', revenueMinor: 1_000, currency: 'EUR', convertedAt: lastMonth });
+    const window = (from: Date, to: Date) => app.inject({ url: `/campaigns?from=${from.toISOString()}&to=${to.toISOString()}` });
+
+    const from = new Date(lastMonth.getTime() - 86_400_000);
+    const to = new Date(lastMonth.getTime() + 86_400_000);
+    const answer: unknown = (await window(from, to)).json();
+    expect(answer).toMatchObject({ period: { from: from.toISOString(), to: to.toISOString() } });
+    const before = CampaignList.parse(answer);
+    // The pending job belongs to no window; the one fired then and its conversion do.
+    expect(before.campaigns.find((c) => c.id === thankYou)).toMatchObject({ jobs: { sent: 1 }, sent: 1, skipped: 0, conversions: 1, revenue: { EUR: 10 } });
+    const now = CampaignList.parse((await window(start, new Date(start.getTime() + 86_400_000))).json());
+    expect(now.campaigns.find((c) => c.id === thankYou)).toMatchObject({ jobs: { sent: 2, skipped: 1 }, sent: 2, conversions: 1, revenue: { USD: 42.5 } });
+    // All time: both.
+    const all = CampaignList.parse((await app.inject({ url: '/campaigns' })).json());
+    expect(all.campaigns.find((c) => c.id === thankYou)).toMatchObject({ sent: 3, conversions: 2, revenue: { USD: 42.5, EUR: 10 } });
+
+    const half = await app.inject({ url: `/campaigns?from=${start.toISOString()}` });
+    expect(half.statusCode).toBe(400);
+    expect(JSON.stringify(half.json())).toContain('give both from and to');
+    await runtime.db.delete(jobs).where(eq(jobs.dedupeKey, 'old'));
+    await runtime.db.delete(conversions).where(eq(conversions.dedupeKey, 'old'));
   });
 
   it('shows one campaign with its stats, its file as in the repository and its sends per UTC day', async () => {

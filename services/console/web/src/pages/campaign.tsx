@@ -18,27 +18,18 @@ const CampaignDetail = CampaignStats.extend({
 });
 type CampaignDetail = z.infer<typeof CampaignDetail>;
 
-/** The preview's HTML: the console may answer the page itself or `{ html }`. */
-function previewHtml(text: string): string {
-  const trimmed = text.trimStart();
-  if (!trimmed.startsWith('{')) return text;
-  try {
-    const parsed = z.object({ html: z.string() }).safeParse(JSON.parse(trimmed));
-    return parsed.success ? parsed.data.html : text;
-  } catch {
-    return text;
-  }
-}
-
 function Preview({ id, locales }: { id: string; locales: string[] }) {
   const client = useApiClient();
   const [locale, setLocale] = useState(locales[0] ?? 'en');
-  const [result, setResult] = useState<{ state: 'loading' } | { state: 'error'; error: ApiError } | { state: 'ok'; html: string }>({ state: 'loading' });
+  const [result, setResult] = useState<{ state: 'loading' } | { state: 'error'; error: ApiError } | { state: 'ok' }>({ state: 'loading' });
+  const url = `/api/campaigns/${encodeURIComponent(id)}/preview?locale=${encodeURIComponent(locale)}`;
   useEffect(() => {
     let live = true;
     setResult({ state: 'loading' });
-    client.getText(`/api/campaigns/${encodeURIComponent(id)}/preview?locale=${encodeURIComponent(locale)}`).then(
-      (text) => live && setResult({ state: 'ok', html: previewHtml(text) }),
+    // Asked once to tell a template that does not render from one that does; the frame then loads
+    // the page itself, under the preview's own policy (images over https), not the console's.
+    client.getText(url).then(
+      () => live && setResult({ state: 'ok' }),
       (err: unknown) => {
         if (!live) return;
         const e = asApiError(err);
@@ -48,7 +39,7 @@ function Preview({ id, locales }: { id: string; locales: string[] }) {
     return () => {
       live = false;
     };
-  }, [client, id, locale]);
+  }, [client, url, locale]);
 
   return (
     <Figure title="Template preview" definition="The campaign's template rendered with its sample data (sample.json), per locale. Scripts in the preview do not run." wide>
@@ -68,7 +59,7 @@ function Preview({ id, locales }: { id: string; locales: string[] }) {
         <ErrorAlert error={result.error} />
       ) : (
         // sandbox with no permissions: no scripts, no same-origin access to the console's session.
-        <iframe className="preview" title={`Preview of ${id} in ${locale}`} sandbox="" srcDoc={result.html} />
+        <iframe className="preview" title={`Preview of ${id} in ${locale}`} sandbox="" src={url} />
       )}
     </Figure>
   );

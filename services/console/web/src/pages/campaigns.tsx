@@ -1,9 +1,9 @@
 import { useEffect, useState } from 'react';
 import { Link } from 'react-router';
 import { z } from 'zod';
-import { formatInteger, formatMoney } from '../format.ts';
+import { formatDay, formatInteger, formatMoney } from '../format.ts';
 import { Empty, ErrorAlert, Loading } from '../states.tsx';
-import { useApi, useApiClient } from '../use-api.ts';
+import { useApi } from '../use-api.ts';
 
 /** Revenue in major units keyed by ISO 4217 code: never added across currencies. */
 export const RevenueByCurrency = z.record(z.string(), z.number());
@@ -33,7 +33,7 @@ export const CampaignStats = z.looseObject({
 });
 export type CampaignStats = z.infer<typeof CampaignStats>;
 
-const CampaignList = z.looseObject({ campaigns: z.array(CampaignStats) });
+const CampaignList = z.looseObject({ now: z.string().optional(), campaigns: z.array(CampaignStats) });
 
 export function stateOf(c: CampaignStats): string {
   return c.state ?? (c.enabled === false ? 'disabled' : 'enabled');
@@ -109,38 +109,74 @@ export function VariantTable({ stats }: { stats: Record<string, z.infer<typeof V
   );
 }
 
-/**
- * The list answer carries totals only; skips by reason and per-variant figures come with each
- * campaign's own answer, fetched beside it (a handful of campaigns). A row shows totals until then.
- */
-function useCampaignDetails(ids: string[] | null): Record<string, CampaignStats> {
-  const client = useApiClient();
-  const [details, setDetails] = useState<Record<string, CampaignStats>>({});
-  const key = ids === null ? null : ids.join('\n');
-  useEffect(() => {
-    if (key === null) return;
-    let live = true;
-    for (const id of key.split('\n').filter((i) => i !== '')) {
-      client.get(`/api/campaigns/${encodeURIComponent(id)}`, CampaignStats).then(
-        (c) => live && setDetails((d) => ({ ...d, [id]: c })),
-        () => {
-          // The row keeps its totals; the campaign's own page shows the error.
-        },
-      );
+/** The windows the list can be read for, as the scheduler's clock (`now`) places them, in UTC. */
+export const Period = z.enum(['all', 'this-month', 'last-month']);
+export type Period = z.infer<typeof Period>;
+
+export const periodLabels: Record<Period, string> = { all: 'All time', 'this-month': 'This month', 'last-month': 'Last month' };
+
+/** `from`/`to` of a period: calendar months in UTC, this one up to the clock's `now`. */
+export function periodWindow(period: Period, now: Date): { from: string; to: string } | null {
+  if (period === 'all') return null;
+  const thisMonth = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1);
+  if (period === 'this-month') return { from: new Date(thisMonth).toISOString(), to: new Date(Math.max(now.getTime(), thisMonth + 1)).toISOString() };
+  return { from: new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - 1, 1)).toISOString(), to: new Date(thisMonth).toISOString() };
+}
+
+/** Per currency, the campaign with the most attributed revenue (amounts in different currencies are not compared). */
+export function topEarners(campaigns: CampaignStats[]): { currency: string; id: string; amount: number }[] {
+  const best = new Map<string, { id: string; amount: number }>();
+  for (const c of campaigns) {
+    for (const [currency, amount] of Object.entries(c.revenue)) {
+      const held = best.get(currency);
+      if (amount > 0 && (held === undefined || amount > held.amount)) best.set(currency, { id: c.id, amount });
     }
-    return () => {
-      live = false;
-    };
-  }, [client, key]);
-  return details;
+  }
+  return [...best.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([currency, b]) => ({ currency, ...b }));
 }
 
 export function CampaignsPage() {
-  const result = useApi('/api/campaigns', CampaignList);
-  const details = useCampaignDetails(result.state === 'ok' ? result.data.campaigns.map((c) => c.id) : null);
+  const [period, setPeriod] = useState<Period>('all');
+  // The clock comes with every list answer; a window is placed by the last one seen.
+  const [now, setNow] = useState<Date | null>(null);
+  const span = now === null ? null : periodWindow(period, now);
+  const path = span === null ? '/api/campaigns' : `/api/campaigns?from=${encodeURIComponent(span.from)}&to=${encodeURIComponent(span.to)}`;
+  const result = useApi(period !== 'all' && now === null ? null : path, CampaignList);
+  useEffect(() => {
+    if (result.state === 'ok' && result.data.now !== undefined && now === null) setNow(new Date(result.data.now));
+  }, [result, now]);
+  const top = result.state === 'ok' ? topEarners(result.data.campaigns) : [];
   return (
     <>
-      <h1>Campaigns</h1>
+      <div className="page-head">
+        <h1>Campaigns</h1>
+        <label>
+          Period{' '}
+          <select value={period} onChange={(e) => setPeriod(Period.parse(e.target.value))} aria-label="Period">
+            {Period.options.map((p) => (
+              <option key={p} value={p}>
+                {periodLabels[p]}
+              </option>
+            ))}
+          </select>
+        </label>
+      </div>
+      {span !== null ? (
+        <p className="muted" data-testid="campaigns-window">
+          Jobs fired and conversions made from {formatDay(span.from)} to {formatDay(span.to)} (UTC, the end excluded), by the services’ clock.
+        </p>
+      ) : null}
+      {result.state === 'ok' && top.length > 0 ? (
+        <p data-testid="top-earners">
+          Most revenue{period === 'all' ? '' : ` (${periodLabels[period].toLowerCase()})`}:{' '}
+          {top.map((t, i) => (
+            <span key={t.currency}>
+              {i > 0 ? '; ' : ''}
+              <Link to={`/campaigns/${encodeURIComponent(t.id)}`}>{t.id}</Link> {formatMoney(t.amount, t.currency)}
+            </span>
+          ))}
+        </p>
+      ) : null}
       {result.state === 'loading' ? (
         <Loading />
       ) : result.state === 'error' ? (
@@ -184,7 +220,7 @@ export function CampaignsPage() {
                   </td>
                   <td className="num">
                     {formatInteger(c.skipped.total)}
-                    <ReasonList reasons={skipsByReason(details[c.id] ?? c)} />
+                    <ReasonList reasons={skipsByReason(c)} />
                   </td>
                   <td className="num" data-testid={`campaign-${c.id}-conversions`}>
                     {formatInteger(c.conversions)}
@@ -193,7 +229,7 @@ export function CampaignsPage() {
                     <MoneyList revenue={c.revenue} />
                   </td>
                   <td>
-                    <VariantTable stats={variantStatsOf(details[c.id] ?? c)} />
+                    <VariantTable stats={variantStatsOf(c)} />
                   </td>
                 </tr>
               ))}
