@@ -28,7 +28,33 @@ function orderedChecks(checks: Record<string, boolean>): [string, boolean][] {
   return Object.entries(checks).sort((a, b) => weight(a[0]) - weight(b[0]) || a[0].localeCompare(b[0]));
 }
 
-function ServiceCard({ s }: { s: ServiceStatus }) {
+type LagRow = z.infer<typeof LagRow>;
+
+/** One row per group and topic, partitions in order: what an operator scans for a stuck consumer. */
+export function lagByGroupAndTopic(rows: LagRow[]): { groupId: string; topic: string; lag: number; partitions: LagRow[] }[] {
+  const groups = new Map<string, { groupId: string; topic: string; lag: number; partitions: LagRow[] }>();
+  for (const r of rows) {
+    const key = `${r.groupId}\n${r.topic}`;
+    const g = groups.get(key) ?? { groupId: r.groupId, topic: r.topic, lag: 0, partitions: [] };
+    g.lag += r.lag ?? 0;
+    g.partitions.push(r);
+    groups.set(key, g);
+  }
+  return [...groups.values()].map((g) => ({ ...g, partitions: g.partitions.sort((a, b) => a.partition - b.partition) })).sort((a, b) => a.groupId.localeCompare(b.groupId) || a.topic.localeCompare(b.topic));
+}
+
+/** The topic prefix every group and topic shares (`demo.`, a test's own), shown once instead of on every row. */
+export function sharedPrefix(names: string[]): string {
+  if (names.length === 0) return '';
+  let prefix = names[0] ?? '';
+  for (const n of names) while (!n.startsWith(prefix)) prefix = prefix.slice(0, -1);
+  const cut = prefix.lastIndexOf('.');
+  return cut < 0 ? '' : prefix.slice(0, cut + 1);
+}
+
+const withoutPrefix = (name: string, prefix: string): string => (prefix !== '' && name.startsWith(prefix) ? name.slice(prefix.length) : name);
+
+function ServiceCard({ s, prefix }: { s: ServiceStatus; prefix: string }) {
   const totalLag = s.lag?.reduce((n, r) => n + (r.lag ?? 0), 0) ?? null;
   return (
     <section className="card" data-testid={`service-${s.service}`} data-ready={String(s.ready)}>
@@ -66,21 +92,23 @@ function ServiceCard({ s }: { s: ServiceStatus }) {
                 <th scope="col">Group</th>
                 <th scope="col">Topic</th>
                 <th scope="col" className="num">
-                  Partition
-                </th>
-                <th scope="col" className="num">
                   Lag
                 </th>
+                <th scope="col">Per partition</th>
               </tr>
             </thead>
             <tbody>
-              {s.lag.map((r) => (
-                <tr key={`${r.groupId}-${r.topic}-${r.partition}`} className={r.lag !== null && r.lag > 0 ? 'lagging' : undefined}>
-                  <td>{r.groupId}</td>
-                  <td>{r.topic}</td>
-                  <td className="num">{r.partition}</td>
-                  <td className="num" title={r.committed !== undefined && r.high !== undefined ? `committed ${String(r.committed)}, high watermark ${String(r.high)}` : undefined}>
-                    {formatInteger(r.lag)}
+              {lagByGroupAndTopic(s.lag).map((g) => (
+                <tr key={`${g.groupId}-${g.topic}`} className={g.lag > 0 ? 'lagging' : undefined} data-testid={`lag-${g.groupId}-${g.topic}`}>
+                  <td>{withoutPrefix(g.groupId, prefix)}</td>
+                  <td>{withoutPrefix(g.topic, prefix)}</td>
+                  <td className="num">{formatInteger(g.lag)}</td>
+                  <td className="small">
+                    {g.partitions.map((r, i) => (
+                      <span key={r.partition} title={r.committed !== undefined && r.high !== undefined ? `committed ${String(r.committed ?? 'nothing')}, high watermark ${String(r.high)}` : undefined}>
+                        {i > 0 ? ' · ' : ''}p{r.partition} {formatInteger(r.lag)}
+                      </span>
+                    ))}
                   </td>
                 </tr>
               ))}
@@ -91,6 +119,8 @@ function ServiceCard({ s }: { s: ServiceStatus }) {
     </section>
   );
 }
+
+const prefix = (services: ServiceStatus[]): string => sharedPrefix(services.flatMap((s) => (s.lag ?? []).flatMap((r) => [r.groupId, r.topic])));
 
 export function SystemPage() {
   const result = useApi('/api/system', SystemAnswer);
@@ -109,11 +139,14 @@ export function SystemPage() {
       ) : result.data.services.length === 0 ? (
         <Empty>No services configured.</Empty>
       ) : (
+        <>
+          {prefix(result.data.services) !== '' ? <p className="muted">Groups and topics below are under the prefix {prefix(result.data.services)}</p> : null}
         <div className="grid">
           {result.data.services.map((s) => (
-            <ServiceCard key={s.service} s={s} />
+            <ServiceCard key={s.service} s={s} prefix={prefix(result.data.services)} />
           ))}
         </div>
+        </>
       )}
     </>
   );

@@ -1,0 +1,23 @@
+import { describe, expect, it } from 'vitest';
+import { lagByGroupAndTopic, sharedPrefix } from './system.tsx';
+
+describe('the consumer lag an operator scans', () => {
+  it('sums a group’s lag on a topic and lists its partitions in order', () => {
+    const rows = [
+      { groupId: 'demo.lifecycle-scheduler', topic: 'demo.lifecycle.events', partition: 2, lag: 5, committed: '10', high: '15' },
+      { groupId: 'demo.lifecycle-scheduler', topic: 'demo.lifecycle.events', partition: 0, lag: 0, committed: '3', high: '3' },
+      { groupId: 'demo.lifecycle-classifier', topic: 'demo.lifecycle.events', partition: 0, lag: null, committed: null, high: '7' },
+    ];
+    const grouped = lagByGroupAndTopic(rows);
+    expect(grouped.map((g) => [g.groupId, g.lag, g.partitions.map((p) => p.partition)])).toEqual([
+      ['demo.lifecycle-classifier', 0, [0]],
+      ['demo.lifecycle-scheduler', 5, [0, 2]],
+    ]);
+  });
+
+  it('shows the topic prefix once: the part up to a dot every name shares', () => {
+    expect(sharedPrefix(['demo.lifecycle-scheduler', 'demo.lifecycle.events'])).toBe('demo.');
+    expect(sharedPrefix(['lifecycle-scheduler', 'lifecycle.events'])).toBe('');
+    expect(sharedPrefix([])).toBe('');
+  });
+});
