@@ -51,8 +51,17 @@ async function query<T extends pg.QueryResultRow>(sql: string, params: unknown[]
   }
 }
 
+/**
+ * The whole page, taken with the viewport stretched to it: Chromium's full-page capture leaves a
+ * sandboxed frame (the template preview, an out-of-process frame) blank.
+ */
 const shot = async (page: Page, name: string): Promise<void> => {
-  await page.screenshot({ path: join(screenshots, `${name}.png`), fullPage: true });
+  const viewport = page.viewportSize() ?? { width: 1280, height: 800 };
+  const height = await page.locator('html').evaluate((html) => html.scrollHeight);
+  await page.setViewportSize({ width: viewport.width, height: Math.max(viewport.height, height) });
+  await page.waitForTimeout(300);
+  await page.screenshot({ path: join(screenshots, `${name}.png`) });
+  await page.setViewportSize(viewport);
 };
 
 /** Waits until no request of the app is in flight and no "Loading…" shows. */
