@@ -143,6 +143,9 @@ async function playBrowser(ports: Record<ServiceName | 'console', number>): Prom
     // The template, rendered with its sample data, in a frame that runs no script.
     await expect.poll(() => page.frameLocator('iframe.preview').locator('body').textContent(), { timeout: 20_000 }).toContain('Thank you for your order');
     await shot(page, 'campaign');
+    // The template's own locales (messaging's): Japanese renders in Japanese.
+    await page.getByLabel('Locale').selectOption('ja');
+    await expect.poll(() => page.frameLocator('iframe.preview').locator('body').textContent(), { timeout: 20_000 }).toContain('ご注文ありがとうございます');
 
     // A customer the demo had order and thank: the timeline holds the order, the stage change and the mail.
     const [buyer] = await query<{ customer_id: string }>(
@@ -151,7 +154,15 @@ async function playBrowser(ports: Record<ServiceName | 'console', number>): Prom
     if (buyer === undefined) throw new Error('the demo thanked nobody for an order');
     const profile = (await getJson(`${service('classifier')}/customers/${encodeURIComponent(buyer.customer_id)}`)) as { profile: { stage: string } };
     await page.getByRole('link', { name: 'Customers' }).click();
-    await page.getByLabel('Customer id or email').fill(buyer.customer_id);
+    // By name: the demo's names repeat, so the buyer is the answer or one of those listed.
+    const contact = (await getJson(`${service('scheduler')}/contacts/${encodeURIComponent(buyer.customer_id)}`)) as { firstName: string };
+    await page.getByLabel('Customer id, email or name').fill(contact.firstName);
+    await page.getByRole('button', { name: 'Look up' }).click();
+    await expect
+      .poll(async () => (await page.getByRole('heading', { level: 1 }).textContent()) === `Customer ${buyer.customer_id}` || (await page.getByTestId('customer-matches').getByRole('link', { name: buyer.customer_id, exact: true }).count()) === 1)
+      .toBe(true);
+    await page.getByRole('link', { name: 'Customers' }).click();
+    await page.getByLabel('Customer id, email or name').fill(buyer.customer_id);
     await page.getByRole('button', { name: 'Look up' }).click();
     await expect.poll(() => page.getByRole('heading', { level: 1 }).textContent()).toBe(`Customer ${buyer.customer_id}`);
     await settled(page);

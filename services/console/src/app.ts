@@ -15,6 +15,11 @@ import { serviceNames, UpstreamDown, UpstreamRefused, type Upstream, type Upstre
 
 export const sessionCookie = 'lc_session';
 
+const NameMatches = z.object({
+  contacts: z.array(z.object({ customerId: z.string(), firstName: z.string().nullable(), name: z.string().nullable(), email: z.string().nullable() })),
+  more: z.boolean(),
+});
+const TemplateLocales = z.object({ locales: z.array(z.string()) });
 const CampaignWindow = z.object({ from: z.string().optional(), to: z.string().optional() });
 
 export interface ConsoleAppOptions {
@@ -238,7 +243,14 @@ export async function createConsoleApp(opts: ConsoleAppOptions): Promise<Fastify
       });
       api.get('/campaigns/:id', async (request) => {
         const { id } = IdParams.parse(request.params);
-        return upstream.getFound('scheduler', `/campaigns/${encodeURIComponent(id)}`);
+        const answer = await upstream.getFound('scheduler', `/campaigns/${encodeURIComponent(id)}`);
+        // The locales the preview can render are the template's (messaging's), not the campaign file's.
+        const campaign = CampaignTemplate.safeParse(answer);
+        const templateId = campaign.success ? (campaign.data.templateId ?? campaign.data.template) : undefined;
+        if (templateId === undefined || typeof answer !== 'object' || answer === null) return answer;
+        const template = await upstream.get('messaging', `/templates/${encodeURIComponent(templateId)}`).catch(() => null);
+        const locales = template?.status === 'ok' ? TemplateLocales.safeParse(template.body) : null;
+        return locales?.success === true ? { ...answer, templateLocales: locales.data.locales } : answer;
       });
       api.get('/campaigns/:id/preview', async (request, reply) => {
         const { id } = IdParams.parse(request.params);
@@ -264,8 +276,14 @@ export async function createConsoleApp(opts: ConsoleAppOptions): Promise<Fastify
         }
         const path = encodeURIComponent(q);
         const [classifier, scheduler] = await Promise.all([upstream.get('classifier', `/customers/${path}`), upstream.get('scheduler', `/contacts/${path}`)]);
-        if (classifier.status === 'not-found' && scheduler.status === 'not-found') return reply.status(404).send({ error: `no customer with id ${q}` });
-        return { customerId: q };
+        if (classifier.status === 'ok' || scheduler.status === 'ok') return { customerId: q };
+        // Not an id: a name, then. One match is the customer; several are listed to choose from.
+        if (q.trim().length < 2) return reply.status(404).send({ error: `no customer with id ${q}` });
+        const byName = await upstream.get('scheduler', `/contacts?name=${encodeURIComponent(q.trim())}`);
+        const found = byName.status === 'ok' ? parseFrom('scheduler', NameMatches, byName.body) : { contacts: [], more: false };
+        if (found.contacts.length === 0) return reply.status(404).send({ error: `no customer with id ${q}, nor with a name containing it` });
+        if (found.contacts.length === 1 && found.contacts[0] !== undefined) return { customerId: found.contacts[0].customerId };
+        return { matches: found.contacts, more: found.more };
       });
 
       api.get('/customers/:id', async (request, reply) => {

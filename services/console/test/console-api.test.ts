@@ -308,6 +308,27 @@ describe('aggregation', () => {
     expect(logs.join('')).not.toContain('example.com');
   });
 
+  it('finds a customer by name when the text is no id: one match is the customer, several are listed', async () => {
+    const app = await consoleApp();
+    const { cookie } = await logIn(app);
+    const kim = { customerId: 'c-7', firstName: 'Kim', name: 'Kim Lee', email: 'kim@example.com' };
+    const kai = { customerId: 'c-8', firstName: 'Kai', name: null, email: null };
+    fakes.scheduler.routes.set('GET /contacts', (r) => {
+      const name = r.query.get('name');
+      if (name === 'Kim') return { json: { contacts: [kim], more: false } };
+      if (name === 'K') return { status: 400, json: { error: 'too short' } };
+      if (name === 'Ka') return { json: { contacts: [kai, kim], more: false } };
+      return { json: { contacts: [], more: false } };
+    });
+    const lookup = (q: string) => app.inject({ method: 'GET', url: `/api/customers/lookup?q=${encodeURIComponent(q)}`, headers: { cookie } });
+    expect((await lookup('Kim')).json()).toEqual({ customerId: 'c-7' });
+    expect((await lookup('Ka')).json()).toEqual({ matches: [kai, kim], more: false });
+    const none = await lookup('Nobody');
+    expect(none.statusCode).toBe(404);
+    expect(none.json()).toEqual({ error: 'no customer with id Nobody, nor with a name containing it' });
+    expect((await lookup('K')).statusCode).toBe(404);
+  });
+
   it('builds the overview from one retention call per month', async () => {
     const app = await consoleApp();
     const { cookie } = await logIn(app);

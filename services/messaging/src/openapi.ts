@@ -95,6 +95,14 @@ export function openApiDocument(): Record<string, unknown> {
         },
       },
     },
+    '/templates/{templateId}': {
+      get: {
+        summary: 'A template: the locales it has files for (what its preview can render).',
+        ...protectedRoute,
+        parameters: [{ name: 'templateId', in: 'path', required: true, schema: str, description: 'A template folder under TEMPLATES_DIR.' }],
+        responses: { '200': { description: 'The template.', content: json(obj({ templateId: str, locales: { type: 'array', items: str } })) }, '400': badRequest, '401': unauthorized, '404': notFound('No such template, or it does not load; `error` says why.') },
+      },
+    },
     '/preview/{templateId}': {
       get: {
         summary: 'A template rendered with its sample data, as an HTML page.',

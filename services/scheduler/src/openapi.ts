@@ -95,10 +95,21 @@ export function openApiDocument(): Record<string, unknown> {
     },
     '/contacts': {
       get: {
-        summary: 'The customer id of a contact by email address (any case).',
+        summary: 'A contact by email address (any case), or the contacts whose name contains a text.',
         ...protectedRoute,
-        parameters: [{ name: 'email', in: 'query', required: true, schema: { ...str, format: 'email' } }],
-        responses: { '200': { description: 'The customer (the oldest contact when several share the address).', content: json(obj({ customerId: str })) }, '400': badRequest, '401': unauthorized, '404': notFound('No contact with this address.') },
+        parameters: [
+          { name: 'email', in: 'query', required: false, schema: { ...str, format: 'email' }, description: 'Either this …' },
+          { name: 'name', in: 'query', required: false, schema: { ...str, minLength: 2 }, description: '… or this: first name or full name containing it, any case.' },
+        ],
+        responses: {
+          '200': {
+            description: 'By email: the customer (the oldest contact when several share the address). By name: up to 20 contacts by customer id, `more` when there are others.',
+            content: json({ oneOf: [obj({ customerId: str }), obj({ contacts: { type: 'array', items: obj({ customerId: str, firstName: nstr, name: nstr, email: nstr }) }, more: { type: 'boolean' } })] }),
+          },
+          '400': badRequest,
+          '401': unauthorized,
+          '404': notFound('No contact with this address.'),
+        },
       },
     },
     '/contacts/{id}': {

@@ -7,7 +7,18 @@ import type { Clock } from './domain/clock.ts';
 import { explainCampaign, type WhyContact } from './domain/why.ts';
 
 const IdParams = z.object({ id: z.string().min(1) });
-const ContactQuery = z.object({ email: z.email() });
+const ByEmail = z.object({ email: z.email() });
+const ByName = z.object({ name: z.string().trim().min(2, 'a name to look for, at least 2 characters').max(100) });
+/** `?email=` or `?name=`: each parsed on its own, so a 400 names the field that is wrong. */
+const ContactQuery = z.record(z.string(), z.unknown()).transform((q, ctx): { email: string } | { name: string } => {
+  if ('email' in q) return ByEmail.parse(q);
+  if ('name' in q) return ByName.parse(q);
+  ctx.addIssue({ code: 'custom', path: ['email'], message: 'give email (an address) or name (part of a name)' });
+  return z.NEVER;
+});
+/** At most this many contacts answer a name. */
+const NAME_MATCHES = 20;
+const likePattern = (text: string): string => `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 const WhyQuery = z.object({ campaign: z.string().min(1) });
 
 export interface ReadApiOptions {
@@ -41,7 +52,19 @@ export function registerReadApi(app: FastifyInstance, opts: ReadApiOptions): voi
   const findContact = async (customerId: string): Promise<ContactRow | undefined> => (await db.select().from(contacts).where(eq(contacts.customerId, customerId)))[0];
 
   app.get('/contacts', async (request, reply) => {
-    const { email } = ContactQuery.parse(request.query);
+    const query = ContactQuery.parse(request.query);
+    if ('name' in query) {
+      // A person looked up by name: first name or full name containing the text, any case.
+      const pattern = likePattern(query.name);
+      const rows = await db
+        .select({ customerId: contacts.customerId, firstName: contacts.firstName, name: contacts.name, email: contacts.email })
+        .from(contacts)
+        .where(sql`${contacts.firstName} ILIKE ${pattern} OR ${contacts.name} ILIKE ${pattern}`)
+        .orderBy(asc(contacts.customerId))
+        .limit(NAME_MATCHES + 1);
+      return { contacts: rows.slice(0, NAME_MATCHES), more: rows.length > NAME_MATCHES };
+    }
+    const { email } = query;
     // The address as any case: the oldest contact first, so the answer does not change when another id shares it.
     const [row] = await db
       .select({ customerId: contacts.customerId })

@@ -181,6 +181,11 @@ describe('the scheduler HTTP app, without its consumers', () => {
     const bad = await app.inject({ url: '/contacts?email=not-an-address' });
     expect(bad.statusCode).toBe(400);
     expect(bad.json().issues[0].field).toBe('email');
+    // By name: first or full name containing the text, any case; `%` is a character, not a wildcard.
+    expect((await app.inject({ url: '/contacts?name=KI' })).json()).toEqual({ contacts: [{ customerId: 'kim', firstName: 'Kim', name: null, email: 'Kim@Example.com' }], more: false });
+    expect((await app.inject({ url: '/contacts?name=%25%25' })).json()).toEqual({ contacts: [], more: false });
+    expect((await app.inject({ url: '/contacts?name=k' })).statusCode).toBe(400);
+    expect((await app.inject({ url: '/contacts' })).statusCode).toBe(400);
 
     expect((await app.inject({ url: '/contacts/kim' })).json()).toEqual({
       customerId: 'kim',

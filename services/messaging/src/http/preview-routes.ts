@@ -42,6 +42,14 @@ export function previewRoutes(opts: { dir: string }) {
       return { stamp: await newestChange([join(opts.dir, templateId), join(opts.dir, '_layouts'), join(opts.dir, '_partials')]) };
     });
 
+    // What the console's preview offers: the locales the template has files for.
+    app.get('/templates/:templateId', async (request, reply) => {
+      const { templateId } = Params.parse(request.params);
+      const lookup = await catalog.get(templateId);
+      if (!lookup.ok) return reply.status(404).send({ error: lookup.error });
+      return { templateId, locales: lookup.template.locales };
+    });
+
     app.get('/preview/:templateId', async (request, reply) => {
       const { templateId } = Params.parse(request.params);
       const { locale } = Query.parse(request.query);

@@ -14,6 +14,8 @@ const CampaignDetail = CampaignStats.extend({
   file: z.string().nullable().default(null),
   templateId: z.string().nullable().optional(),
   locales: z.array(z.string()).default([]),
+  /** The template's own locales (messaging's), when the console could ask. */
+  templateLocales: z.array(z.string()).optional(),
   sendsByDay: z.array(z.object({ day: z.string(), sent: z.number(), skipped: z.number() })).default([]),
 });
 type CampaignDetail = z.infer<typeof CampaignDetail>;
@@ -137,7 +139,7 @@ function CampaignView({ c }: { c: CampaignDetail }) {
           {c.file !== null ? <p className="muted small">{c.file}</p> : null}
           {c.yaml === null ? <Empty>The scheduler did not give the campaign file (it reads campaign files from the repository at start).</Empty> : <pre className="yaml">{c.yaml}</pre>}
         </Figure>
-        <Preview id={c.id} locales={c.locales} />
+        <Preview id={c.id} locales={c.templateLocales ?? c.locales} />
       </div>
     </>
   );

@@ -1,11 +1,13 @@
 import { useState, type FormEvent } from 'react';
-import { useNavigate } from 'react-router';
+import { Link, useNavigate } from 'react-router';
 import { z } from 'zod';
 import { ApiError } from '../api-client.ts';
 import { ErrorAlert } from '../states.tsx';
 import { asApiError, useApiClient } from '../use-api.ts';
 
-const Found = z.looseObject({ customerId: z.string() });
+const Match = z.object({ customerId: z.string(), firstName: z.string().nullable(), name: z.string().nullable(), email: z.string().nullable() });
+const Found = z.union([z.object({ customerId: z.string() }), z.object({ matches: z.array(Match), more: z.boolean().default(false) })]);
+type Matches = { query: string; matches: z.infer<typeof Match>[]; more: boolean };
 
 export function CustomersPage() {
   const client = useApiClient();
@@ -13,6 +15,7 @@ export function CustomersPage() {
   const [q, setQ] = useState('');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<ApiError | null>(null);
+  const [matches, setMatches] = useState<Matches | null>(null);
 
   const submit = async (e: FormEvent) => {
     e.preventDefault();
@@ -20,12 +23,18 @@ export function CustomersPage() {
     if (query === '') return;
     setBusy(true);
     setError(null);
+    setMatches(null);
     try {
-      const { customerId } = await client.get(`/api/customers/lookup?q=${encodeURIComponent(query)}`, Found);
-      void navigate(`/customers/${encodeURIComponent(customerId)}`);
+      const found = await client.get(`/api/customers/lookup?q=${encodeURIComponent(query)}`, Found);
+      if ('matches' in found) {
+        setMatches({ query, matches: found.matches, more: found.more });
+        setBusy(false);
+        return;
+      }
+      void navigate(`/customers/${encodeURIComponent(found.customerId)}`);
     } catch (err) {
       const e = asApiError(err);
-      setError(e.status === 404 ? new ApiError(404, `No customer has the id or email “${query}”. Check the spelling; ids are case-sensitive.`) : e);
+      setError(e.status === 404 ? new ApiError(404, `No customer has the id, email or name “${query}”. Check the spelling; ids are case-sensitive.`) : e);
       setBusy(false);
     }
   };
@@ -35,7 +44,7 @@ export function CustomersPage() {
       <h1>Customers</h1>
       <section className="card">
         <form className="inline-form" onSubmit={(e) => void submit(e)} role="search">
-          <label htmlFor="customer-q">Customer id or email</label>
+          <label htmlFor="customer-q">Customer id, email or name</label>
           <input id="customer-q" type="search" value={q} onChange={(e) => setQ(e.target.value)} placeholder="cus_123 or ada@example.com" autoComplete="off" />
           <button type="submit" disabled={busy || q.trim() === ''}>
             {busy ? 'Looking up…' : 'Look up'}
@@ -46,7 +55,24 @@ export function CustomersPage() {
             Loading…
           </p>
         ) : null}
-        {error !== null ? <ErrorAlert error={error} /> : <p className="muted">Enter a customer id or an email address to see the customer’s profile, timeline and campaigns.</p>}
+        {error !== null ? (
+          <ErrorAlert error={error} />
+        ) : matches !== null ? (
+          <div data-testid="customer-matches">
+            <p>
+              {matches.more ? 'The first 20 customers' : `${matches.matches.length} customers`} whose name contains “{matches.query}”:
+            </p>
+            <ul>
+              {matches.matches.map((m) => (
+                <li key={m.customerId}>
+                  <Link to={`/customers/${encodeURIComponent(m.customerId)}`}>{m.customerId}</Link> {m.name ?? m.firstName ?? ''} <span className="muted">{m.email ?? ''}</span>
+                </li>
+              ))}
+            </ul>
+          </div>
+        ) : (
+          <p className="muted">Enter a customer id, an email address or a name to see the customer’s profile, timeline and campaigns.</p>
+        )}
       </section>
     </>
   );
