@@ -105,6 +105,14 @@ async function playBrowser(ports: Record<ServiceName | 'console', number>): Prom
     for (const [stage, count] of Object.entries(stages)) {
       expect(await page.getByTestId(`stage-count-${stage}`).textContent(), stage).toBe(String(count));
     }
+    // The headline figures are this month's so far, by the services' clock: the classifier's.
+    const { now: overviewNow } = (await getJson(`${service('scheduler')}/admin/clock`)) as { now: string };
+    // The month the clock is in, or the one before when it stands exactly at a month's start.
+    const clockAt = new Date(overviewNow);
+    const monthStart = new Date(Date.UTC(clockAt.getUTCFullYear(), clockAt.getUTCMonth() - (clockAt.getTime() === Date.UTC(clockAt.getUTCFullYear(), clockAt.getUTCMonth(), 1) ? 1 : 0), 1)).toISOString();
+    const month = (await getJson(`${service('classifier')}/metrics/retention?from=${monthStart}&to=${overviewNow}`)) as { repeatPurchaseRate: number | null; customerRetentionRate: number | null };
+    expect(await page.getByTestId('metric-repeat').getAttribute('data-value')).toBe(month.repeatPurchaseRate === null ? '' : String(month.repeatPurchaseRate));
+    expect(await page.getByTestId('metric-retention').getAttribute('data-value')).toBe(month.customerRetentionRate === null ? '' : String(month.customerRetentionRate));
     await shot(page, 'overview');
 
     // Campaigns: each one's sends and conversions are the scheduler's.
@@ -213,6 +221,8 @@ async function playBrowser(ports: Record<ServiceName | 'console', number>): Prom
     for (const name of ['ingestion', 'classifier', 'scheduler', 'messaging'] as const) {
       expect(await page.getByTestId(`service-${name}`).getAttribute('data-ready'), name).toBe('true');
     }
+    expect(await page.getByTestId('broker').getAttribute('data-ok')).toBe('true');
+    expect(await page.getByTestId('database').getAttribute('data-ok')).toBe('true');
     await shot(page, 'system');
 
     // A tablet.

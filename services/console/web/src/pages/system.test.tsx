@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { lagByGroupAndTopic, sharedPrefix } from './system.tsx';
+import { infrastructure, lagByGroupAndTopic, sharedPrefix } from './system.tsx';
 
 describe('the consumer lag an operator scans', () => {
   it('sums a group’s lag on a topic and lists its partitions in order', () => {
@@ -19,5 +19,20 @@ describe('the consumer lag an operator scans', () => {
     expect(sharedPrefix(['demo.lifecycle-scheduler', 'demo.lifecycle.events'])).toBe('demo.');
     expect(sharedPrefix(['lifecycle-scheduler', 'lifecycle.events'])).toBe('');
     expect(sharedPrefix([])).toBe('');
+  });
+});
+
+describe('the broker and the database on the system page', () => {
+  const service = (name: string, ready: boolean, database: boolean | null, lag: boolean) => ({
+    service: name,
+    ready,
+    checks: database === null ? null : { database, consumers: ready },
+    lag: lag ? [] : null,
+  });
+
+  it('says the broker answers when a service read its lag, and names the services that cannot reach the database', () => {
+    expect(infrastructure([service('ingestion', true, true, true), service('messaging', false, false, false)])).toEqual({ broker: 'answering', database: 'failing', failingDatabase: ['messaging'] });
+    expect(infrastructure([service('ingestion', false, true, false)])).toEqual({ broker: 'not answering', database: 'ok', failingDatabase: [] });
+    expect(infrastructure([service('ingestion', false, null, false)])).toEqual({ broker: 'unknown', database: 'unknown', failingDatabase: [] });
   });
 });

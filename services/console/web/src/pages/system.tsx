@@ -120,6 +120,37 @@ function ServiceCard({ s, prefix }: { s: ServiceStatus; prefix: string }) {
   );
 }
 
+/**
+ * The broker and the database as the services see them: the database is each service's `database`
+ * readiness check; the broker answered when a service could read its consumer lag from it.
+ */
+export function infrastructure(services: ServiceStatus[]): { broker: 'answering' | 'not answering' | 'unknown'; database: 'ok' | 'failing' | 'unknown'; failingDatabase: string[] } {
+  const answered = services.filter((s) => s.ready || s.checks !== null);
+  const broker = answered.length === 0 ? 'unknown' : answered.some((s) => s.lag !== null) ? 'answering' : 'not answering';
+  const withCheck = services.filter((s) => s.checks !== null && 'database' in s.checks);
+  const failingDatabase = withCheck.filter((s) => s.checks?.database === false).map((s) => s.service);
+  const database = withCheck.length === 0 ? 'unknown' : failingDatabase.length === 0 ? 'ok' : 'failing';
+  return { broker, database, failingDatabase };
+}
+
+function Infrastructure({ services }: { services: ServiceStatus[] }) {
+  const { broker, database, failingDatabase } = infrastructure(services);
+  return (
+    <section className="card" aria-label="Broker and database">
+      <ul className="checks">
+        <li data-testid="broker" data-ok={String(broker === 'answering')}>
+          <span className={broker === 'answering' ? 'dot ok' : 'dot bad'} aria-hidden="true" /> Kafka broker:{' '}
+          {broker === 'answering' ? 'answering (the services read their consumer lag from it)' : broker === 'not answering' ? 'not answering: no service could read its consumer lag' : 'unknown: no service answered'}
+        </li>
+        <li data-testid="database" data-ok={String(database === 'ok')}>
+          <span className={database === 'ok' ? 'dot ok' : 'dot bad'} aria-hidden="true" /> PostgreSQL:{' '}
+          {database === 'ok' ? 'every service reaches its schema' : database === 'failing' ? `not reached by ${failingDatabase.join(', ')}` : 'unknown: no service reported it'}
+        </li>
+      </ul>
+    </section>
+  );
+}
+
 const prefix = (services: ServiceStatus[]): string => sharedPrefix(services.flatMap((s) => (s.lag ?? []).flatMap((r) => [r.groupId, r.topic])));
 
 export function SystemPage() {
@@ -140,6 +171,7 @@ export function SystemPage() {
         <Empty>No services configured.</Empty>
       ) : (
         <>
+          <Infrastructure services={result.data.services} />
           {prefix(result.data.services) !== '' ? <p className="muted">Groups and topics below are under the prefix {prefix(result.data.services)}</p> : null}
         <div className="grid">
           {result.data.services.map((s) => (
