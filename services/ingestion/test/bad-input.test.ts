@@ -211,7 +211,8 @@ describe('bad input on commerce.events', () => {
           expect(letter?.reason.startsWith(`input not accepted: ${record.field}: `), `${context}\nexpected field ${record.field}`).toBe(true);
           expect(letter?.reason, context).toContain(record.message);
           expect(letter?.errors[0], context).toContain(record.field);
-          expect(`${letter?.reason ?? ''} ${letter?.errors.join(' ') ?? ''}`, context).not.toMatch(databaseWords);
+          // The generated field name is echoed and may spell anything ("sqljn"): only the rest must be free of database words.
+          expect(`${letter?.reason ?? ''} ${letter?.errors.join(' ') ?? ''}`.replaceAll(record.field, '<field>'), context).not.toMatch(databaseWords);
           expect(Buffer.from(letter?.value ?? '', 'base64').equals(record.value), context).toBe(true);
         }
         // The good records around them came through, so the consumer read past every junk record.

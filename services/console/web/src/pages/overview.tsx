@@ -49,6 +49,9 @@ const periods = [
   { months: 12, label: 'Last 12 months' },
 ];
 
+/** A monthly series: every month's point drawn, so a month alone among empty ones still shows. */
+const monthly = { showSymbol: true, showAllSymbol: true, symbolSize: 6, connectNulls: false } as const;
+
 /** The window of the last `months` calendar months (UTC), the current one included, up to now. */
 function windowOf(months: number, now: Date): { from: string; to: string } {
   return { from: new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - (months - 1), 1)).toISOString(), to: now.toISOString() };
@@ -113,9 +116,9 @@ export function OverviewView({ data }: { data: Overview }) {
         xAxis: { type: 'category', data: monthLabels },
         yAxis: axisPercent,
         series: [
-          { name: 'Retention', type: 'line', data: months.map((m) => m.customerRetentionRate ?? null) },
-          { name: 'Churn', type: 'line', data: months.map((m) => m.churnRate ?? null) },
-          { name: 'Repeat purchase', type: 'line', data: months.map((m) => m.repeatPurchaseRate ?? null) },
+          { name: 'Retention', type: 'line', ...monthly, data: months.map((m) => m.customerRetentionRate ?? null) },
+          { name: 'Churn', type: 'line', ...monthly, data: months.map((m) => m.churnRate ?? null) },
+          { name: 'Repeat purchase', type: 'line', ...monthly, data: months.map((m) => m.repeatPurchaseRate ?? null) },
         ],
       },
       nps: {
@@ -124,7 +127,7 @@ export function OverviewView({ data }: { data: Overview }) {
         grid: { left: 48, right: 16, top: 16, bottom: 32 },
         xAxis: { type: 'category', data: monthLabels },
         yAxis: { type: 'value', min: -100, max: 100 },
-        series: [{ name: 'NPS', type: 'line', data: months.map((m) => m.nps ?? null) }],
+        series: [{ name: 'NPS', type: 'line', ...monthly, data: months.map((m) => m.nps ?? null) }],
       },
       money: Object.fromEntries(
         currencies.map((currency) => [
@@ -137,8 +140,8 @@ export function OverviewView({ data }: { data: Overview }) {
             xAxis: { type: 'category', data: monthLabels },
             yAxis: { type: 'value', scale: true, axisLabel: { formatter: (v: number) => formatMoneyAxis(v, currency) } },
             series: [
-              { name: 'Average order value', type: 'line', data: months.map((m) => m.byCurrency[currency]?.averageOrderValue ?? null) },
-              { name: 'Customer lifetime value', type: 'line', data: months.map((m) => m.byCurrency[currency]?.historicCustomerLifetimeValue ?? null) },
+              { name: 'Average order value', type: 'line', ...monthly, data: months.map((m) => m.byCurrency[currency]?.averageOrderValue ?? null) },
+              { name: 'Customer lifetime value', type: 'line', ...monthly, data: months.map((m) => m.byCurrency[currency]?.historicCustomerLifetimeValue ?? null) },
             ],
           },
         ]),
