@@ -251,7 +251,7 @@ async function printSummary(o: DemoOptions, totals: { events: number; mails: num
     `Over the run: repeat purchase ${pct(retention.repeatPurchaseRate)} (customers with two orders or more, of those with one), NPS ${retention.nps ?? '–'}`,
     `Average order value: ${Object.entries(retention.byCurrency).map(([cur, m]) => `${m.averageOrderValue?.toFixed(2) ?? '–'} ${cur} (${m.orders} orders)`).join(', ')}`,
     '',
-    `The data stays: curl ${o.urls.scheduler}/campaigns, ${o.urls.classifier}/stages, ${o.urls.classifier}/customers/demo-00001`,
+    `The data stays: in the console, and in the read APIs (with the service token) ${o.urls.scheduler}/campaigns, ${o.urls.classifier}/stages, ${o.urls.classifier}/customers/demo-00001`,
   ];
   for (const line of lines) process.stdout.write(`${line}\n`);
   o.observe?.summary?.({ totals, engagement: { ...engaged }, campaigns: campaigns.campaigns, stages: stages.stages, retention, period });

@@ -36,7 +36,8 @@ export function Chart({ option, label, height = 280 }: ChartProps) {
   }, [height]);
 
   useEffect(() => {
-    chart.current?.setOption(option, { notMerge: true });
+    // No animation: figures an operator reads should be there at once, whole (and a screenshot sees them).
+    chart.current?.setOption({ animation: false, ...option }, { notMerge: true });
   }, [option]);
 
   return <div ref={ref} className="chart" role="img" aria-label={label} title={label} style={{ height }} />;

@@ -63,8 +63,18 @@ describe('why a customer did or did not get a campaign', () => {
     const first = job({});
     const second = job({ dedupeKey: 'review-request:o-2', status: 'pending', triggerAt: new Date('2026-03-28T10:00:00.000Z'), createdAt: new Date('2026-03-28T10:00:00.000Z'), dueAt: new Date('2026-03-31T10:00:00.000Z'), firedAt: null, deferrals: 1 });
     const why = explainCampaign({ campaign: reviewRequest, contact, jobs: [second, first], lastTriggerEventAt: new Date('2026-03-28T10:00:00.000Z'), now });
-    expect(why.answer).toBe('Planned: due at 2026-03-31 10:00 UTC (the send window deferred it once). (2 jobs in all, the latest shown.)');
+    expect(why.answer).toBe("Not sent yet: planned for 2026-03-31 12:00 in Europe/Berlin (2026-03-31 10:00 UTC) (the send window deferred it once), a day after the scheduler's clock (2026-03-30 12:00 UTC). (2 jobs in all, the latest shown.)");
     expect(why.facts.filter((f) => f.kind === 'job').map((f) => f.at)).toEqual(['2026-03-20T10:00:00.000Z', '2026-03-28T10:00:00.000Z']);
+  });
+
+  it('says when a birthday mail not due yet goes out, in the customer’s zone, and which birthday the scheduler knows', () => {
+    const tokyo = { ...contact, timeZone: 'Asia/Tokyo', birthday: '1990-03-27' };
+    const planned = job({ dedupeKey: 'birthday:2027', status: 'pending', firedAt: null, triggerAt: new Date('2027-03-27T00:00:00.000Z'), dueAt: new Date('2027-03-27T00:00:00.000Z') });
+    const why = explainCampaign({ campaign: birthday, contact: tokyo, jobs: [planned], lastTriggerEventAt: null, now });
+    expect(why.answer).toBe("Not sent yet: planned for 2027-03-27 09:00 in Asia/Tokyo (2027-03-27 00:00 UTC), 362 days after the scheduler's clock (2026-03-30 12:00 UTC).");
+    expect(why.facts).toContainEqual({ kind: 'trigger', text: "The customer's birthday: 1990-03-27." });
+    // A zone the runtime does not know: the UTC instant alone.
+    expect(explainCampaign({ campaign: birthday, contact: { ...tokyo, timeZone: 'Mars/Olympus' }, jobs: [planned], lastTriggerEventAt: null, now }).answer).toMatch(/^Not sent yet: planned for 2027-03-27 00:00 UTC, /);
   });
 
   it('says a pending job past its due time fires on the next run', () => {

@@ -59,6 +59,30 @@ export function readableInstant(at: Date): string {
 
 const day = (at: Date): string => at.toISOString().slice(0, 10);
 
+/** `2028-03-27 09:00 in Asia/Tokyo`: the instant as the customer lives it; null for an unknown zone. */
+export function localInstant(at: Date, timeZone: string | null): string | null {
+  if (timeZone === null) return null;
+  try {
+    const parts = Object.fromEntries(
+      new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).formatToParts(at).map((p) => [p.type, p.value]),
+    );
+    return `${parts.year}-${parts.month}-${parts.day} ${parts.hour}:${parts.minute} in ${timeZone}`;
+  } catch {
+    return null;
+  }
+}
+
+const DAY_MS = 86_400_000;
+
+/** A job not due yet: when, in the customer's zone, and how far off by the scheduler's clock. */
+function notYetDue(job: WhyJob, timeZone: string | null, now: Date): string {
+  const local = localInstant(job.dueAt, timeZone);
+  const days = Math.ceil((job.dueAt.getTime() - now.getTime()) / DAY_MS);
+  const when = local === null ? readableInstant(job.dueAt) : `${local} (${readableInstant(job.dueAt)})`;
+  const deferred = job.deferrals === 0 ? '' : job.deferrals === 1 ? ' (the send window deferred it once)' : ` (the send window deferred it ${job.deferrals} times)`;
+  return `Not sent yet: planned for ${when}${deferred}, ${days === 1 ? 'a day' : `${days} days`} after the scheduler's clock (${readableInstant(now)}).`;
+}
+
 export function describeTrigger(trigger: Trigger): string {
   if ('event' in trigger) return `the customer does ${trigger.event}${trigger.where === undefined ? '' : ` (with ${Object.keys(trigger.where).join(', ')} matching)`}`;
   if ('stage' in trigger) return 'entered' in trigger.stage ? `the customer enters the ${trigger.stage.entered} stage` : `the customer leaves the ${trigger.stage.left} stage`;
@@ -162,11 +186,18 @@ export function explainCampaign(input: WhyInput): WhyAnswer {
         : { kind: 'trigger', text: `The customer last did ${campaign.trigger.event} at ${readableInstant(input.lastTriggerEventAt)}.`, at: input.lastTriggerEventAt.toISOString() },
     );
   }
+  if ('date' in campaign.trigger && contact !== null) {
+    const what = campaign.trigger.date.replace(/_/g, ' ');
+    const known = campaign.trigger.date === 'birthday' ? contact.birthday : campaign.trigger.date === 'signup_anniversary' ? contact.signupDate : contact.firstOrderDate;
+    facts.push({ kind: 'trigger', text: known === null ? `The scheduler knows no date for the customer's ${what}.` : `The customer's ${what}: ${known}.` });
+  }
   for (const job of jobs) facts.push({ kind: 'job', text: `Triggered at ${readableInstant(job.triggerAt)}: ${describeJob(job)}`, at: job.triggerAt.toISOString() });
   const latest = jobs.at(-1);
   if (latest === undefined) return { campaignId: campaign.id, answer: notPlanned(input), facts };
   let answer = describeJob(latest);
-  if (latest.status === 'pending' && latest.dueAt.getTime() <= now.getTime()) answer = `${answer.slice(0, -1)}; it is due now and fires on the next run.`;
+  if (latest.status === 'pending') {
+    answer = latest.dueAt.getTime() <= now.getTime() ? `${answer.slice(0, -1)}; it is due now and fires on the next run.` : notYetDue(latest, contact?.timeZone ?? null, now);
+  }
   if (jobs.length > 1) answer = `${answer} (${jobs.length} jobs in all, the latest shown.)`;
   return { campaignId: campaign.id, answer, facts };
 }

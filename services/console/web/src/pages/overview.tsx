@@ -50,7 +50,7 @@ const periods = [
 ];
 
 /** A monthly series: every month's point drawn, so a month alone among empty ones still shows. */
-const monthly = { showSymbol: true, showAllSymbol: true, symbolSize: 6, connectNulls: false } as const;
+const monthly = { showSymbol: true, showAllSymbol: true, symbol: 'circle', symbolSize: 8, connectNulls: false } as const;
 
 /** The window of the last `months` calendar months (UTC), the current one included, up to now. */
 function windowOf(months: number, now: Date): { from: string; to: string } {
