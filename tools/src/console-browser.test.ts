@@ -74,7 +74,10 @@ async function playBrowser(ports: Record<ServiceName | 'console', number>): Prom
   const base = `http://127.0.0.1:${ports.console}`;
   const service = (name: ServiceName) => `http://127.0.0.1:${ports[name]}`;
   mkdirSync(screenshots, { recursive: true });
-  const browser: Browser = await chromium.launch({ executablePath: chromiumPath(), headless: true });
+  // The operator's browser keeps its own clock: under `--clock-ahead` (libfaketime preloaded into
+  // the test processes) Chromium renders nothing, and the stack's moved clock is what is tested.
+  const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => name !== 'LD_PRELOAD' && !name.startsWith('FAKETIME')));
+  const browser: Browser = await chromium.launch({ executablePath: chromiumPath(), headless: true, env });
   try {
     const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, locale: 'en-US', timezoneId: 'UTC' });
     const page = await context.newPage();
