@@ -1,17 +1,16 @@
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import pg from 'pg';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { chromiumPath } from './browser.ts';
-import { runDemoCommand, type DemoStore } from './demo/demo-stack.ts';
+import { runDemoCommand } from './demo/demo-stack.ts';
 import { dayDate } from './demo/store-simulation.ts';
 import { repoRoot } from './kafka-broker.ts';
 import { freePort } from './service-process.ts';
 import { readStackConfig, type ServiceName } from './stack-config.ts';
-import { eventually, unusedDatabaseUrl } from './test-kit.ts';
+import { eventually, testDemoStore } from './test-kit.ts';
 
 /**
  * The console in a real browser (Debian's Chromium through playwright-core) against the real
@@ -22,12 +21,8 @@ import { eventually, unusedDatabaseUrl } from './test-kit.ts';
  */
 
 const brokers = inject('kafkaBrokers');
-const databaseUrl = unusedDatabaseUrl();
-const store: DemoStore = {
-  databaseUrl,
-  topicPrefix: `${new URL(databaseUrl).pathname.replace(/^\/lifecycle_/, '')}.`,
-  outboxDir: join(mkdtempSync(join(tmpdir(), 'console-browser-')), 'outbox'),
-};
+const store = testDemoStore('console-browser');
+const databaseUrl = store.databaseUrl;
 const screenshots = process.env.CONSOLE_SCREENSHOTS_DIR === undefined ? join(dirname(store.outboxDir), 'screenshots') : resolve(repoRoot, process.env.CONSOLE_SCREENSHOTS_DIR);
 const password = 'console-test-password';
 const token = 'console-browser-test-service-token';

@@ -1,8 +1,12 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { inject } from 'vitest';
 import { Kafka, logLevel } from 'kafkajs';
 import { createProducer, ensureDatabase, ensureTopics, type Producer } from '@lifecycle/kit';
 import { deadLetterTopicName, topicName, type LifecycleEvent, type TopicKey } from '@lifecycle/contracts';
+import type { DemoStore } from './demo/demo-stack.ts';
 
 /** Helpers for integration tests against the real broker and database of `test-infra.ts`. */
 
@@ -28,6 +32,19 @@ function databaseUrlFor(name: string): string {
 /** The URL of a database nobody has created yet (the run drops it at the end if something does). */
 export function unusedDatabaseUrl(): string {
   return databaseUrlFor(uniqueName());
+}
+
+/**
+ * A demo store of a test file's own: a new database, topics under a prefix named after it (the
+ * run's teardown deletes topics named after its databases) and mail in a temporary folder.
+ */
+export function testDemoStore(label: string): DemoStore {
+  const databaseUrl = unusedDatabaseUrl();
+  return {
+    databaseUrl,
+    topicPrefix: `${new URL(databaseUrl).pathname.replace(/^\/lifecycle_/, '')}.`,
+    outboxDir: join(mkdtempSync(join(tmpdir(), `${label}-`)), 'outbox'),
+  };
 }
 
 /** A fresh database and a fresh set of declared topics for one test file. */

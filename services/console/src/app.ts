@@ -19,6 +19,7 @@ const NameMatches = z.object({
   contacts: z.array(z.object({ customerId: z.string(), firstName: z.string().nullable(), name: z.string().nullable(), email: z.string().nullable() })),
   more: z.boolean(),
 });
+const TemplateParams = z.object({ templateId: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'template ids are kebab-case folder names') });
 const TemplateLocales = z.object({ locales: z.array(z.string()) });
 const CampaignWindow = z.object({ from: z.string().optional(), to: z.string().optional() });
 
@@ -41,7 +42,7 @@ export interface ConsoleAppOptions {
 }
 
 /**
- * Framing by the console itself only for the campaign preview; everything else may not be framed.
+ * Framing by the console itself only for the template preview; everything else may not be framed.
  * ECharts writes tooltip markers with inline `style` attributes, hence 'unsafe-inline' for styles
  * (not for scripts).
  */
@@ -252,12 +253,9 @@ export async function createConsoleApp(opts: ConsoleAppOptions): Promise<Fastify
         const locales = template?.status === 'ok' ? TemplateLocales.safeParse(template.body) : null;
         return locales?.success === true ? { ...answer, templateLocales: locales.data.locales } : answer;
       });
-      api.get('/campaigns/:id/preview', async (request, reply) => {
-        const { id } = IdParams.parse(request.params);
+      api.get('/templates/:templateId/preview', async (request, reply) => {
+        const { templateId } = TemplateParams.parse(request.params);
         const { locale } = Locale.parse(request.query);
-        const campaign = parseFrom('scheduler', CampaignTemplate, await upstream.getFound('scheduler', `/campaigns/${encodeURIComponent(id)}`));
-        const templateId = campaign.templateId ?? campaign.template;
-        if (templateId === undefined) return reply.status(404).send({ error: `campaign ${id} names no template` });
         const page = await upstream.getText('messaging', `/preview/${encodeURIComponent(templateId)}${locale === undefined ? '' : `?locale=${encodeURIComponent(locale)}`}`);
         return reply
           .status(page.status)

@@ -329,6 +329,22 @@ describe('aggregation', () => {
     expect((await lookup('K')).statusCode).toBe(404);
   });
 
+  it('previews a template straight from messaging, framed only by the console and with no script allowed', async () => {
+    const app = await consoleApp();
+    const { cookie } = await logIn(app);
+    fakes.messaging.routes.set('GET /preview/welcome', (r) => ({ html: `<html><body>Hello in ${r.query.get('locale') ?? 'en'}</body></html>` }));
+    fakes.messaging.routes.set('GET /preview/broken', () => ({ status: 422, html: '<h1>Preview failed</h1>' }));
+    const ok = await app.inject({ method: 'GET', url: '/api/templates/welcome/preview?locale=ja', headers: { cookie } });
+    expect(ok.statusCode).toBe(200);
+    expect(ok.body).toBe('<html><body>Hello in ja</body></html>');
+    expect(ok.headers['content-security-policy']).toMatch(/^sandbox; default-src 'none';.*frame-ancestors 'self'$/);
+    // A template that does not render: messaging's page and status, shown in the frame.
+    const broken = await app.inject({ method: 'GET', url: '/api/templates/broken/preview', headers: { cookie } });
+    expect([broken.statusCode, broken.body]).toEqual([422, '<h1>Preview failed</h1>']);
+    expect((await app.inject({ method: 'GET', url: '/api/templates/..%2Fadmin/preview', headers: { cookie } })).statusCode).toBe(400);
+    expect((await app.inject({ method: 'GET', url: '/api/templates/welcome/preview' })).statusCode).toBe(401);
+  });
+
   it('builds the overview from one retention call per month', async () => {
     const app = await consoleApp();
     const { cookie } = await logIn(app);

@@ -1,6 +1,5 @@
 import { createPrivateKey } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import pg from 'pg';
 import { afterAll, describe, expect, inject, it } from 'vitest';
@@ -8,8 +7,8 @@ import { Kafka, logLevel } from 'kafkajs';
 import { ensureDatabase } from '@lifecycle/kit';
 import { freePort } from '../service-process.ts';
 import { readStackConfig, type ServiceName } from '../stack-config.ts';
-import { unusedDatabaseUrl } from '../test-kit.ts';
-import { resetDemoStore, runDemoCommand, type DemoStore } from './demo-stack.ts';
+import { testDemoStore } from '../test-kit.ts';
+import { resetDemoStore, runDemoCommand } from './demo-stack.ts';
 import { DEMO_WEBHOOK_PRIVATE_KEY_PEM } from './demo-webhook-key.ts';
 import { signWebhookBody } from './mail-engagement.ts';
 import { dayDate } from './store-simulation.ts';
@@ -22,13 +21,8 @@ import { serviceAuthHeaders, stackServiceToken } from '../stack-secrets.ts';
  */
 
 const brokers = inject('kafkaBrokers');
-const databaseUrl = unusedDatabaseUrl();
-// The run's teardown deletes topics named after its databases: the prefix is the database's name.
-const store: DemoStore = {
-  databaseUrl,
-  topicPrefix: `${new URL(databaseUrl).pathname.replace(/^\/lifecycle_/, '')}.`,
-  outboxDir: join(mkdtempSync(join(tmpdir(), 'demo-own-stack-')), 'outbox'),
-};
+const store = testDemoStore('demo-own-stack');
+const databaseUrl = store.databaseUrl;
 const admin = new Kafka({ clientId: 'demo-own-stack-test', brokers, logLevel: logLevel.NOTHING }).admin();
 
 afterAll(async () => {

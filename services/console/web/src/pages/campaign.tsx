@@ -1,4 +1,4 @@
-import { useEffect, useMemo, useState } from 'react';
+import { useMemo, useState } from 'react';
 import { useParams } from 'react-router';
 import { z } from 'zod';
 import { ApiError } from '../api-client.ts';
@@ -6,7 +6,7 @@ import { Chart, palette } from '../chart.tsx';
 import { Figure } from '../figure.tsx';
 import { formatDay, formatInteger } from '../format.ts';
 import { Empty, ErrorAlert, Loading } from '../states.tsx';
-import { asApiError, useApi, useApiClient } from '../use-api.ts';
+import { useApi } from '../use-api.ts';
 import { CampaignStats, MoneyList, skipsByReason, stateOf, VariantTable, variantStatsOf } from './campaigns.tsx';
 
 const CampaignDetail = CampaignStats.extend({
@@ -20,29 +20,11 @@ const CampaignDetail = CampaignStats.extend({
 });
 type CampaignDetail = z.infer<typeof CampaignDetail>;
 
-function Preview({ id, locales }: { id: string; locales: string[] }) {
-  const client = useApiClient();
+function Preview({ templateId, locales }: { templateId: string; locales: string[] }) {
   const [locale, setLocale] = useState(locales[0] ?? 'en');
-  const [result, setResult] = useState<{ state: 'loading' } | { state: 'error'; error: ApiError } | { state: 'ok' }>({ state: 'loading' });
-  const url = `/api/campaigns/${encodeURIComponent(id)}/preview?locale=${encodeURIComponent(locale)}`;
-  useEffect(() => {
-    let live = true;
-    setResult({ state: 'loading' });
-    // Asked once to tell a template that does not render from one that does; the frame then loads
-    // the page itself, under the preview's own policy (images over https), not the console's.
-    client.getText(url).then(
-      () => live && setResult({ state: 'ok' }),
-      (err: unknown) => {
-        if (!live) return;
-        const e = asApiError(err);
-        setResult({ state: 'error', error: e.status === 404 || e.status === 422 ? new ApiError(e.status, `The template could not be rendered for locale ${locale}: check the template and its sample.json with the messaging CLI.`) : e });
-      },
-    );
-    return () => {
-      live = false;
-    };
-  }, [client, url, locale]);
-
+  // The frame loads the page itself, under the preview's own policy (images over https), not the
+  // console's; a template that does not render shows messaging's "Preview failed" page in it.
+  const url = `/api/templates/${encodeURIComponent(templateId)}/preview?locale=${encodeURIComponent(locale)}`;
   return (
     <Figure title="Template preview" definition="The campaign's template rendered with its sample data (sample.json), per locale. Scripts in the preview do not run." wide>
       <label>
@@ -55,14 +37,8 @@ function Preview({ id, locales }: { id: string; locales: string[] }) {
           ))}
         </select>
       </label>
-      {result.state === 'loading' ? (
-        <Loading />
-      ) : result.state === 'error' ? (
-        <ErrorAlert error={result.error} />
-      ) : (
-        // sandbox with no permissions: no scripts, no same-origin access to the console's session.
-        <iframe className="preview" title={`Preview of ${id} in ${locale}`} sandbox="" src={url} />
-      )}
+      {/* sandbox with no permissions: no scripts, no same-origin access to the console's session. */}
+      <iframe className="preview" title={`Preview of ${templateId} in ${locale}`} sandbox="" src={url} />
     </Figure>
   );
 }
@@ -139,7 +115,11 @@ function CampaignView({ c }: { c: CampaignDetail }) {
           {c.file !== null ? <p className="muted small">{c.file}</p> : null}
           {c.yaml === null ? <Empty>The scheduler did not give the campaign file (it reads campaign files from the repository at start).</Empty> : <pre className="yaml">{c.yaml}</pre>}
         </Figure>
-        <Preview id={c.id} locales={c.templateLocales ?? c.locales} />
+        {c.templateId === null || c.templateId === undefined ? (
+          <Empty>This campaign names no template to preview.</Empty>
+        ) : (
+          <Preview templateId={c.templateId} locales={c.templateLocales ?? c.locales} />
+        )}
       </div>
     </>
   );
