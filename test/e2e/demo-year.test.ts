@@ -64,7 +64,7 @@ function mails() {
     const dedupeKey = mail.custom_args?.['dedupeKey'] ?? '';
     const request = requests.get(dedupeKey);
     if (request === undefined) throw new Error(`SendGrid got a mail (${dedupeKey}) no request on messages.requested asked for`);
-    return { request, receivedAt: r.receivedAt };
+    return { request, receivedAt: r.receivedAt, text: mail.content?.find((c) => c.type === 'text/plain')?.value ?? '' };
   });
 }
 
@@ -95,6 +95,7 @@ beforeAll(async () => {
     SENDGRID_SENDS_PER_SECOND: '100000',
     OUTBOX_DIR: await mkdtemp(join(tmpdir(), 'lifecycle-outbox-')),
     UNSUBSCRIBE_SECRET: 'demo-year-unsubscribe-secret-0123456789',
+    COUPON_SECRET: 'demo-year-coupon-secret-0123456789abcdef',
     INGESTION_WRITE_KEY_HASHES: createHash('sha256').update(WRITE_KEY).digest('hex'),
   };
   // The scheduler first: it publishes the clock the others start from.
@@ -182,6 +183,10 @@ describe('the demo store’s February and March, through the whole system', () =
       const expected = monthDay === '02-29' && !leap(Number(date.slice(0, 4))) ? '02-28' : monthDay;
       expect(`${request.customerId} ${date.slice(5)}`).toBe(`${request.customerId} ${expected}`);
     }
+    // Each with a code of its own from the birthday pool (BDAY-…), printed in the mail.
+    const codes = birthdays.map(({ text }) => /\bBDAY-[0-9A-Z]{12}\b/.exec(text)?.[0]);
+    expect(codes.filter((c) => c === undefined)).toEqual([]);
+    expect(new Set(codes).size).toBe(birthdays.length);
     const leaplings = birthdays.filter(({ request }) => request.customerId === leapling.customerId);
     expect(leaplings.map(({ request }) => local(new Date(request.occurredAt), leapling.timeZone).date)).toEqual([leap(YEAR) ? `${YEAR}-02-29` : `${YEAR}-02-28`]);
   });
@@ -199,10 +204,12 @@ describe('the demo store’s February and March, through the whole system', () =
     for (const { request } of mails()) sentBy.set(request.payload.campaignId, (sentBy.get(request.payload.campaignId) ?? 0) + 1);
     const printed = Object.fromEntries((summary?.campaigns ?? []).filter((c) => c.sent > 0).map((c) => [c.id, c.sent]));
     expect(printed).toEqual(Object.fromEntries([...sentBy].sort()));
-    // Orders and their average value per currency, from the demo's own calls.
+    // Orders and their average value per currency, from the demo's own calls in the summary's
+    // span (UTC days: an evening order of the last local day in America is already past it).
+    const span = [Date.parse(`${START}T00:00:00.000Z`), Date.parse(`${dayDate(START, DAYS)}T00:00:00.000Z`)] as const;
     const byCurrency = new Map<string, { orders: number; total: number }>();
     for (const c of calls) {
-      if (c.type !== 'track' || c.event !== 'Order Completed') continue;
+      if (c.type !== 'track' || c.event !== 'Order Completed' || c.at.getTime() < span[0] || c.at.getTime() >= span[1]) continue;
       const currency = String(c.properties['currency']);
       const seen = byCurrency.get(currency) ?? { orders: 0, total: 0 };
       byCurrency.set(currency, { orders: seen.orders + 1, total: seen.total + Number(c.properties['total']) });

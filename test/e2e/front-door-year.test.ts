@@ -130,6 +130,7 @@ beforeAll(async () => {
     SENDGRID_BASE_URL: sendgrid.url,
     OUTBOX_DIR: await mkdtemp(join(tmpdir(), 'lifecycle-outbox-')),
     UNSUBSCRIBE_SECRET: 'front-door-unsubscribe-secret-0123456789',
+    COUPON_SECRET: 'front-door-coupon-secret-0123456789abcdef',
     INGESTION_WRITE_KEY_HASHES: createHash('sha256').update(WRITE_KEY).digest('hex'),
   };
   // The scheduler first: it publishes the clock the others start from.

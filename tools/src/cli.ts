@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { runCommandLine, UsageError, type Command } from '@lifecycle/kit/command';
 import { classifierCommands, classifierUsage } from '@lifecycle/classifier/commands';
 import { campaignTemplateProblems, messagingCommands, messagingUsage } from '@lifecycle/messaging/commands';
-import { campaignFolderProblems, campaignsCheckWith, schedulerUsage } from '@lifecycle/scheduler/commands';
+import { campaignFolderProblems, campaignsCheckWith, schedulerCommands, schedulerUsage } from '@lifecycle/scheduler/commands';
 import { defaultBrokerOptions, defaultClusterOptions, portAnswers, stopBroker, stopKafkaCluster } from './kafka-broker.ts';
 
 // Commands load their modules when run, so `help` answers without loading kafkajs, pg and zod.
@@ -116,7 +116,11 @@ const commands: Record<string, Command> = {
   'consent:lift': onStack(messagingCommands['consent:lift']),
   'messages:doubtful': onStack(messagingCommands['messages:doubtful']),
   'messages:release-doubtful': onStack(messagingCommands['messages:release-doubtful']),
+  'coupons:import': onStack(messagingCommands['coupons:import']),
+  'coupons:export': onStack(messagingCommands['coupons:export']),
+  'coupons:status': onStack(messagingCommands['coupons:status']),
   'classifier:rebuild': onStack(classifierCommands.rebuild),
+  'catalog:import': onStack(schedulerCommands['catalog:import']),
   demo: (rest) => demo(rest),
   'what-if': (rest) => whatIf(rest),
   setup: (rest) => setup(brokersOption(rest, false).brokers),

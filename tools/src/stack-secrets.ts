@@ -33,6 +33,16 @@ export function stackServiceToken(env: NodeJS.ProcessEnv, dir = localDir): strin
   return generatedOnce(dir, 'service-token', () => randomBytes(24).toString('base64url')).value;
 }
 
+/**
+ * The secret messaging signs generated coupon codes with (docs/offers.md §3): COUPON_SECRET from
+ * the environment, else `.local/coupon-secret`, made once, so codes in mail already sent still verify.
+ */
+export function stackCouponSecret(env: NodeJS.ProcessEnv, dir = localDir): string {
+  const given = env.COUPON_SECRET?.trim();
+  if (given !== undefined && given !== '') return given;
+  return generatedOnce(dir, 'coupon-secret', () => randomBytes(32).toString('base64')).value;
+}
+
 /** The console's password: CONSOLE_PASSWORD from the environment, else `.local/console-password`, made once. */
 export function stackConsolePassword(env: NodeJS.ProcessEnv, dir = localDir): { password: string; source: 'CONSOLE_PASSWORD' | 'file'; file: string; created: boolean } {
   const file = join(dir, 'console-password');

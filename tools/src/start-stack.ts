@@ -7,7 +7,7 @@ import { portAnswers, repoRoot } from './kafka-broker.ts';
 import { describeTopicLayout, differingNote, ensureKafka, ensureStackDatabase, ensureStackTopics } from './local-infra.ts';
 import { serviceColors } from './log-format.ts';
 import { superviseServices, type ServiceProcessSpec } from './service-supervisor.ts';
-import { stackConsolePassword, stackServiceToken } from './stack-secrets.ts';
+import { stackConsolePassword, stackCouponSecret, stackServiceToken } from './stack-secrets.ts';
 import {
   consoleProcess,
   nodeFlags,
@@ -77,6 +77,7 @@ export async function startStack(opts: StartOptions): Promise<number> {
 
   // One token for every service and the console (docs/console.md §1), and the console's password.
   const token = stackServiceToken(opts.env);
+  const couponSecret = stackCouponSecret(opts.env);
   const consoleLogin = withConsole ? stackConsolePassword(opts.env) : undefined;
   if (withConsole) await ensureConsoleWeb(opts.say);
   const specs: ServiceProcessSpec[] = selected.map((s) => ({
@@ -87,6 +88,7 @@ export async function startStack(opts: StartOptions): Promise<number> {
     env: {
       ...serviceEnv({ ...devDefaults, ...opts.env }, config, kafka.brokers, s.port),
       SERVICE_TOKEN: token,
+      ...(s.name === 'messaging' ? { COUPON_SECRET: couponSecret } : {}),
       ...(s.name === 'console' ? consoleEnv(config, ports, consoleLogin?.password ?? '') : {}),
     },
   }));

@@ -2,19 +2,27 @@ import { z } from 'zod';
 import {
   TemplateCampaign,
   TemplateCart,
+  TemplateCatalogProduct,
   TemplateCustomer,
   TemplateEvent,
   TemplateMilestone,
   TemplateOccasion,
+  TemplateOffer,
   TemplateOrder,
   TemplateProduct,
+  TemplateReplenishmentProduct,
   TemplateStage,
   TemplateViewedProduct,
 } from './template-data.ts';
 
+/** The catalog triggers: a consumable due again, a wanted product back in stock, a price drop. */
+export const CatalogTriggerKind = z.enum(['replenishment', 'back_in_stock', 'price_drop']);
+export type CatalogTriggerKind = z.infer<typeof CatalogTriggerKind>;
+
 /**
  * What decides the data a campaign gives its templates, read from a campaign file
- * (`campaigns/<id>.yaml`): its templates, its trigger, its cross-sell and its fixed `data`. The
+ * (`campaigns/<id>.yaml`): its templates, its trigger, its recommendations, its coupon
+ * (`offer`) and its fixed `data`. The
  * scheduler, which owns the files, validates them in full; messaging's `templates:check` reads
  * only these fields to check each template's `sample.json` against its campaigns, so the two
  * services share this contract and not each other's code. Loose: the other fields are ignored.
@@ -28,8 +36,11 @@ export const CampaignTemplateUse = z.looseObject({
     z.looseObject({ stage: z.unknown() }),
     z.looseObject({ date: z.unknown() }),
     z.looseObject({ milestone: z.unknown() }),
+    z.looseObject({ catalog: CatalogTriggerKind }),
   ]),
   recommendations: z.unknown().optional(),
+  /** A coupon per message (`{ pool, expiresInDays, … }`): its messages carry `offer`. */
+  offer: z.unknown().optional(),
   data: z.record(z.string(), z.unknown()).optional(),
 });
 export type CampaignTemplateUse = z.infer<typeof CampaignTemplateUse>;
@@ -72,8 +83,8 @@ export function templateDataSchema(campaign: CampaignTemplateUse): z.ZodType {
     else if (kind === 'cart') shape['cart'] = TemplateCart;
     else if (kind === 'product') shape['product'] = TemplateViewedProduct;
     else shape['event'] = TemplateEvent;
-    // A recommendation's price is in its own currency, which it must carry.
-    if (campaign.recommendations !== undefined) shape['recommendations'] = z.array(TemplateProduct.refine((p) => p.price === undefined || p.currency !== undefined, { message: 'a priced recommendation carries its currency', path: ['currency'] }));
+  } else if ('catalog' in trigger) {
+    shape['product'] = trigger.catalog === 'replenishment' ? TemplateReplenishmentProduct : TemplateCatalogProduct;
   } else if ('stage' in trigger) {
     shape['stage'] = TemplateStage;
     shape['lastOrder'] = TemplateOrder.optional();
@@ -82,6 +93,11 @@ export function templateDataSchema(campaign: CampaignTemplateUse): z.ZodType {
   } else {
     shape['milestone'] = TemplateMilestone;
   }
+  // Any trigger may have recommendations; each priced one is in its own currency, which it must carry.
+  if (campaign.recommendations !== undefined) shape['recommendations'] = z.array(TemplateProduct.refine((p) => p.price === undefined || p.currency !== undefined, { message: 'a priced recommendation carries its currency', path: ['currency'] }));
+  // Messaging adds the customer's own code when it sends (`offer` is reserved in `data`), so the
+  // scheduler's request has none yet; a template that prints it fails the check without it in its sample.
+  if (campaign.offer !== undefined) shape['offer'] = TemplateOffer.optional();
   for (const [key, value] of Object.entries(campaign.data ?? {})) shape[key] = shapeOf(value);
   return z.strictObject(shape);
 }

@@ -111,9 +111,27 @@ export const knownEventProperties = {
     list_name: z.string().optional(),
     reason: z.string().optional(),
   }),
+  // The store's catalog, sent by its backend (any user id): stock and price as they are now.
+  'Product Updated': z.looseObject({
+    ...productFields,
+    currency: currency.optional(),
+    stock: z.number().int().nonnegative().optional(),
+    in_stock: z.boolean().optional(),
+  }),
 } as const;
 export type KnownEventName = keyof typeof knownEventProperties;
 
 export function isKnownEvent(name: string): name is KnownEventName {
   return Object.hasOwn(knownEventProperties, name);
+}
+
+/**
+ * Events about the store's catalog, not about a customer: the scheduler's catalog learns from
+ * them, but they make no profile (the backend that sends them uses an id of its own, such as
+ * `store`, which is nobody's).
+ */
+const catalogEvents: ReadonlySet<string> = new Set(['Product Updated']);
+
+export function isCatalogEvent(name: string): boolean {
+  return catalogEvents.has(name);
 }

@@ -41,6 +41,19 @@ export const MessageRequested = envelope(
     timeZone: z.string().default('UTC'),
     /** A snapshot of everything the template needs, taken when the message was due. */
     data: z.record(z.string(), z.unknown()),
+    /**
+     * The campaign's offer: messaging hands out one code of `pool` for this message (the same one
+     * to a redelivery) and adds it to the data as `offer`. Absent on requests without one.
+     */
+    offer: z
+      .object({
+        pool: z.string().min(1),
+        expiresInDays: z.number().int().min(1).max(366),
+        percent: z.number().min(0).max(100).optional(),
+        amount: z.number().positive().optional(),
+        currency: z.string().regex(/^[A-Z]{3}$/).optional(),
+      })
+      .optional(),
   }),
 );
 export type MessageRequested = z.infer<typeof MessageRequested>;
@@ -48,7 +61,8 @@ export type MessageRequested = z.infer<typeof MessageRequested>;
 /**
  * What became of a message. Messaging's own outcomes: `sent`, `failed`, `doubtful` (the provider
  * may have taken it; never sent again), `suppressed` (marketing mail to an address that opted
- * out; not sent). From SendGrid's Event Webhook: `processed`, `delivered`, `opened`, `clicked`,
+ * out; not sent), `skipped` (not sent for a reason given in `reason`: `no_coupon`, the offer's
+ * pool had no code left). From SendGrid's Event Webhook: `processed`, `delivered`, `opened`, `clicked`,
  * `bounced`, `dropped`, `spam-reported`, `unsubscribed`. Values are only ever added.
  */
 export const MessageStatus = z.enum([
@@ -56,6 +70,7 @@ export const MessageStatus = z.enum([
   'failed',
   'doubtful',
   'suppressed',
+  'skipped',
   'processed',
   'delivered',
   'opened',
@@ -82,7 +97,7 @@ export const MessageEvent = envelope(
     providerTimestamp: z.iso.datetime({ offset: true }).optional(),
     /** The link of a `clicked` event. */
     url: z.string().optional(),
-    /** Bounce and drop reasons as SendGrid gives them. */
+    /** Bounce and drop reasons as SendGrid gives them; for `skipped`, why (`no_coupon`). */
     reason: z.string().optional(),
   }),
 );

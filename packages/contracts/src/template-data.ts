@@ -10,6 +10,14 @@ import { Stage } from './stages.ts';
  * recommendation's `price` in its own `currency`, a milestone in `milestone.currency`).
  */
 
+/**
+ * Why the scheduler recommended a product: bought with what the customer has (co-purchases),
+ * a best seller of a category they buy from, of the whole store, one of their own favourites
+ * (win-back), or an alternative to the product they looked at or left in a cart.
+ */
+export const RecommendationReason = z.enum(['bought_together', 'category_best_seller', 'best_seller', 'favourite', 'alternative']);
+export type RecommendationReason = z.infer<typeof RecommendationReason>;
+
 export const TemplateProduct = z.strictObject({
   name: z.string(),
   quantity: z.number().optional(),
@@ -20,10 +28,12 @@ export const TemplateProduct = z.strictObject({
   url: z.string().optional(),
   imageUrl: z.string().optional(),
   /**
-   * The ISO 4217 code `price` is in, when the product carries its own (cross-sell
-   * recommendations); order lines are in their order's `currency`.
+   * The ISO 4217 code `price` is in, when the product carries its own (recommendations, a
+   * viewed or catalog product); order lines are in their order's `currency`.
    */
   currency: z.string().optional(),
+  /** Why a recommendation was picked (recommendations only), for copy that says so. */
+  reason: RecommendationReason.optional(),
 });
 export type TemplateProduct = z.infer<typeof TemplateProduct>;
 
@@ -56,6 +66,37 @@ export const TemplateCart = z.strictObject({
 
 /** A viewed product, for browse abandonment. */
 export const TemplateViewedProduct = TemplateProduct.extend({ currency: z.string().optional() });
+export type TemplateViewedProduct = z.infer<typeof TemplateViewedProduct>;
+
+/**
+ * A product the customer orders again and again (`catalog: replenishment`): when they last
+ * ordered it (ISO 8601) and their usual days between two orders of it.
+ */
+export const TemplateReplenishmentProduct = TemplateViewedProduct.extend({ lastOrderedAt: z.string(), intervalDays: z.number() });
+export type TemplateReplenishmentProduct = z.infer<typeof TemplateReplenishmentProduct>;
+
+/**
+ * A product back in stock or cheaper now (`catalog: back_in_stock`, `catalog: price_drop`):
+ * `price` and `previousPrice` (what it cost before the drop), both in `currency`.
+ */
+export const TemplateCatalogProduct = TemplateViewedProduct.extend({ previousPrice: z.number().optional() });
+export type TemplateCatalogProduct = z.infer<typeof TemplateCatalogProduct>;
+
+/**
+ * The customer's own coupon code, for campaigns with an `offer`: messaging assigns it when it
+ * sends. `expiresAt` is the end of the last day it is valid (ISO instant), `expiresOn` that day
+ * in the customer's zone (`YYYY-MM-DD`, for `{{date offer.expiresOn}}`). What it is worth, for
+ * the copy: `percent`, or `amount` (major units) in `currency`.
+ */
+export const TemplateOffer = z.strictObject({
+  code: z.string(),
+  expiresAt: z.string(),
+  expiresOn: z.string(),
+  percent: z.number().optional(),
+  amount: z.number().optional(),
+  currency: z.string().optional(),
+});
+export type TemplateOffer = z.infer<typeof TemplateOffer>;
 
 export const TemplateStage = z.strictObject({ from: Stage.nullable(), to: Stage });
 

@@ -2,7 +2,7 @@ import { inTransaction, type ConsumedRecord, type Logger, type Outbox, type Runt
 import type { LifecycleEvent, StageChanged, TimerFired, TimerRequested } from '@lifecycle/contracts';
 import { z } from 'zod';
 import { inArray, sql } from 'drizzle-orm';
-import { ConsentChanged, MessageEvent } from '@lifecycle/contracts';
+import { ConsentChanged, isCatalogEvent, MessageEvent } from '@lifecycle/contracts';
 import { aliases, heldMessageEvents, processedEvents, profiles as profileTable, recurring, stageHistory } from './db/schema.ts';
 import { advanceClock, applyConsent, applyEvent, applyMessageEvent, emptyProfile, mergeProfiles, type Profile } from './domain/profile.ts';
 import { decideStage, nextCheckAt } from './domain/stage-rules.ts';
@@ -243,7 +243,8 @@ export function lifecycleEventsHandler(runtime: Runtime, thresholds: Thresholds,
     if (first === undefined) return;
     await inTransaction(runtime.pool, async (tx) => {
       const linkedTo = await resolveLinks(tx, items.map((i) => i.value));
-      const steps = items.map((item) => eventStep(item, linkedTo));
+      // A catalog event (`Product Updated`) is about a product: it makes nobody a profile.
+      const steps = items.filter(({ value }) => !(value.payload.call.type === 'track' && isCatalogEvent(value.payload.call.event))).map((item) => eventStep(item, linkedTo));
       await applySteps(tx, outbox, thresholds, steps, runtime.logger);
       await scheduleRfm(tx, outbox, thresholds, { ...first.value, arrivedAt: first.record.timestamp }, true);
     });

@@ -363,4 +363,16 @@ describe('classifier on a real broker and database', () => {
     expect(await resetClassifier({ kafka: infra.kafka, pool: runtime.pool, prefix: infra.prefix })).toMatchObject({ ok: false, reason: expect.stringContaining('stop it first') });
     expect((await runtime.pool.query('SELECT count(*)::int AS n FROM classifier.profiles')).rows).toEqual([{ n: 6 }]);
   });
+
+  it('makes no profile of the store backend that sends catalog updates (Product Updated)', async () => {
+    // The catalog update comes first on the id's partition; the order after it shows the consumer got past it.
+    await publish(producer, infra.prefix, 'lifecycleEvents', [
+      track('pu-1', 'store-backend', 'Product Updated', day(3), { product_id: 'tea-1', stock: 0, in_stock: false }),
+      order('pu-2', 'store-backend', day(4)),
+    ]);
+    await eventually(() => expect(stageChangesOf('store-backend')).toEqual(['new → conversion (first_order)']));
+    const { profile } = (await service.app.inject({ url: '/customers/store-backend' })).json<{ profile: { firstSeenAt: string; recentEvents: { type: string }[] } }>();
+    expect(profile.firstSeenAt).toBe(day(4));
+    expect(profile.recentEvents.map((e) => e.type)).toEqual(['Order Completed']);
+  });
 });

@@ -71,6 +71,7 @@ const Period = z
   .object({ from: z.iso.datetime({ offset: true }).optional(), to: z.iso.datetime({ offset: true }).optional() })
   .refine((p) => p.from === undefined || p.to === undefined || Date.parse(p.from) < Date.parse(p.to), { message: 'from must be before to', path: ['to'] });
 const IdParams = z.object({ id: z.string().min(1).max(200) });
+const CouponQuery = z.object({ campaignId: z.string().min(1).max(200).optional() });
 const Lookup = z.object({ q: z.string().trim().min(1).max(320) });
 const Why = z.object({ campaign: z.string().min(1).max(200) });
 const Locale = z.object({ locale: z.string().regex(/^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$/, 'a locale such as en or pt-BR').optional() });
@@ -252,6 +253,13 @@ export async function createConsoleApp(opts: ConsoleAppOptions): Promise<Fastify
         const template = await upstream.get('messaging', `/templates/${encodeURIComponent(templateId)}`).catch(() => null);
         const locales = template?.status === 'ok' ? TemplateLocales.safeParse(template.body) : null;
         return locales?.success === true ? { ...answer, templateLocales: locales.data.locales } : answer;
+      });
+      api.get('/coupons', async (request) => {
+        // Messaging's coupon figures; a messaging without coupons (404) is "none", not an error.
+        const { campaignId } = CouponQuery.parse(request.query);
+        const answer = await upstream.get('messaging', campaignId === undefined ? '/coupons/stats' : `/coupons/stats?campaignId=${encodeURIComponent(campaignId)}`);
+        if (answer.status === 'not-found' || typeof answer.body !== 'object' || answer.body === null) return { available: false, pools: [], campaigns: [] };
+        return { available: true, pools: [], campaigns: [], ...answer.body };
       });
       api.get('/templates/:templateId/preview', async (request, reply) => {
         const { templateId } = TemplateParams.parse(request.params);

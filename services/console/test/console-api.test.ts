@@ -371,6 +371,43 @@ describe('aggregation', () => {
   });
 });
 
+describe('coupons', () => {
+  const stats = {
+    pools: [{ pool: 'birthday', kind: 'generated', available: null, issued: 40, redeemed: 7, low: false }, { pool: 'win-back', kind: 'imported', available: 12, issued: 88, redeemed: 9, low: true }],
+    campaigns: [{ campaignId: 'birthday', variant: null, issued: 40, redeemed: 7, redemptionRate: 0.175, redeemedMoreThanOnce: 1, revenue: [{ currency: 'EUR', amountMinor: 12990, amount: 129.9 }] }],
+  };
+
+  it('reads messaging’s coupon stats for a campaign with the service token, and passes the pools on', async () => {
+    fakes.messaging.routes.set('GET /coupons/stats', () => ({ json: stats }));
+    const app = await consoleApp();
+    const session = await logIn(app);
+    const response = await app.inject({ method: 'GET', url: '/api/coupons?campaignId=birthday', headers: { cookie: session.cookie } });
+    expect(response.statusCode).toBe(200);
+    expect(response.json()).toEqual({ available: true, ...stats });
+    const [seen] = fakes.messaging.seen;
+    expect(seen?.query.get('campaignId')).toBe('birthday');
+    expect(seen?.authorization).toBe(`Bearer ${token}`);
+    await app.close();
+  });
+
+  it('answers "no coupons" for a messaging that has none (404), and 502 when messaging is down', async () => {
+    const app = await consoleApp();
+    const session = await logIn(app);
+    const none = await app.inject({ method: 'GET', url: '/api/coupons', headers: { cookie: session.cookie } });
+    expect(none.statusCode).toBe(200);
+    expect(none.json()).toEqual({ available: false, pools: [], campaigns: [] });
+    expect(fakes.messaging.seen.map((r) => r.path)).toEqual(['/coupons/stats']);
+    await app.close();
+
+    const down = await consoleApp({ urls: { messaging: 'http://127.0.0.1:9' } });
+    const s2 = await logIn(down);
+    const failed = await down.inject({ method: 'GET', url: '/api/coupons', headers: { cookie: s2.cookie } });
+    expect(failed.statusCode).toBe(502);
+    expect(failed.json()).toMatchObject({ service: 'messaging' });
+    await down.close();
+  });
+});
+
 describe('dead letters', () => {
   it('re-publishes through the service and records who, what and the result in console.audit_log', async () => {
     const app = await consoleApp();

@@ -1,6 +1,8 @@
 import { createServiceApp, type ConsumerGroupRef, type FastifyInstance, type Logger, type Outbox, type Readiness, type Registry, type Runtime } from '@lifecycle/kit';
 import type { MessagingConfig } from './config.ts';
 import type { ConsentKeeper } from './consent-keeper.ts';
+import type { Coupons } from './coupons.ts';
+import { couponRoutes } from './http/coupon-routes.ts';
 import type { SendsRepository } from './db/sends-repository.ts';
 import { parseWebhookPublicKey } from './domain/webhook-signature.ts';
 import { previewRoutes } from './http/preview-routes.ts';
@@ -18,6 +20,7 @@ import type { UnsubscribeTokens } from './unsubscribe-tokens.ts';
 export const messagingConsumerGroups = {
   requests: { groupId: 'lifecycle-messaging', topic: 'messagesRequested' },
   consentEvents: { groupId: 'lifecycle-messaging-unsubscribes', topic: 'lifecycleEvents' },
+  couponEvents: { groupId: 'lifecycle-messaging-coupons', topic: 'lifecycleEvents' },
 } as const satisfies Record<string, ConsumerGroupRef>;
 
 export type MessagingSettings = Omit<MessagingConfig, 'KAFKA_BROKERS' | 'DATABASE_URL' | 'LOG_LEVEL' | 'TOPIC_PREFIX' | 'HOST' | 'PORT'>;
@@ -44,6 +47,7 @@ export interface MessagingAppOptions {
   consent: ConsentKeeper;
   sends: SendsRepository;
   outbox: Outbox;
+  coupons: Coupons;
   now: () => Date;
   lagMaxAgeMs?: number;
 }
@@ -73,6 +77,7 @@ export function createMessagingApp(opts: MessagingAppOptions): FastifyInstance {
   );
   void app.register(previewRoutes({ dir: config.TEMPLATES_DIR }));
   void app.register(readRoutes({ db: runtime.db }));
+  void app.register(couponRoutes({ coupons: opts.coupons }));
   const document = openApiDocument();
   app.get('/docs', async () => document);
   app.get('/docs/openapi.json', async () => document);

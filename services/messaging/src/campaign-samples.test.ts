@@ -13,7 +13,7 @@ describe('the shipped campaigns and templates', () => {
     const { campaigns, problems } = await readCampaignUses(campaignsDir);
     expect(problems).toEqual([]);
     expect(campaigns.map((c) => c.id)).toContain('cross-sell');
-    expect(campaigns).toHaveLength(13);
+    expect(campaigns).toHaveLength(16);
     expect(await checkCampaignSamples(campaigns, templatesDir)).toEqual([]);
   });
 });

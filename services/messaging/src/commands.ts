@@ -18,7 +18,15 @@ export const messagingUsage = `  templates:check       Compile every template an
       --older-than AGE    only those doubtful at least that long (default 1h; 30m, 2d, 0 for all)
   messages:release-doubtful DEDUPE_KEY | --all-older-than AGE
                         Release one doubtful send, or every one listed with that age, for one more
-                        try: messaging sends it again (a second copy if the first did go out).`;
+                        try: messaging sends it again (a second copy if the first did go out).
+  coupons:import POOL FILE.csv
+                        Load a shop's discount codes (Shopify/WooCommerce export: a Code, Discount Code,
+                        discount_code, coupon_code or post_title column, or one column) into an
+                        imported pool of campaigns/_coupons.yaml; codes already known are left alone.
+  coupons:export POOL [FILE.csv]
+                        A pool's codes with issued_at, expires_at, campaign_id and redeemed_at (stdout
+                        without a file), e.g. to load generated codes into the shop.
+  coupons:status        Each pool's codes left, issued and redeemed; exits 1 when one is running low.`;
 
 export const messagingCommands = {
   'templates:check': async (args, ctx) => (await import('./template-commands.ts')).templatesCheck(args, ctx),
@@ -27,6 +35,9 @@ export const messagingCommands = {
   'consent:lift': async (args, ctx) => (await import('./operator-commands.ts')).consentLiftCommand(args, ctx),
   'messages:doubtful': async (args, ctx) => (await import('./operator-commands.ts')).doubtfulListCommand(args, ctx),
   'messages:release-doubtful': async (args, ctx) => (await import('./operator-commands.ts')).doubtfulReleaseCommand(args, ctx),
+  'coupons:import': async (args, ctx) => (await import('./coupon-commands.ts')).couponsImportCommand(args, ctx),
+  'coupons:export': async (args, ctx) => (await import('./coupon-commands.ts')).couponsExportCommand(args, ctx),
+  'coupons:status': async (args, ctx) => (await import('./coupon-commands.ts')).couponsStatusCommand(args, ctx),
 } satisfies Record<string, Command>;
 
 /**

@@ -53,6 +53,10 @@ export const MessagingConfig = z.object({
     .optional(),
   /** Where the outbox transport writes; created when the first message is written. */
   OUTBOX_DIR: pathSetting(join(repoRoot, 'outbox')),
+  /** Signs generated coupon codes' check characters (HMAC-SHA256); the stack makes one in `.local/coupon-secret`. Unset: generated pools hand out nothing. */
+  COUPON_SECRET: z.string().min(32, 'at least 32 characters, e.g. the output of `openssl rand -base64 32`').optional(),
+  /** The coupon pools campaigns' offers take codes from; a missing file means no pools (an offer's mail is skipped). */
+  COUPONS_FILE: pathSetting(join(repoRoot, 'campaigns', '_coupons.yaml')),
   /** The message templates: a missing folder stops start-up rather than failing every send. */
   TEMPLATES_DIR: pathSetting(join(repoRoot, 'templates'), 'folder'),
 }).superRefine((config, ctx) => {

@@ -1,6 +1,7 @@
 import { RejectRecord, type ChunkResult, type ConsumedRecord, type Logger, type Refusal } from '@lifecycle/kit';
 import type { MessageRequested } from '@lifecycle/contracts';
 import type { MarketingConsent, MarketingVerdict } from './consent-keeper.ts';
+import type { Coupons } from './coupons.ts';
 import type { SendRow } from './db/schema.ts';
 import type { HeldClaim, NewClaim, SendsRepository } from './db/sends-repository.ts';
 import { composeMail, type OutgoingMail } from './domain/outgoing-mail.ts';
@@ -49,6 +50,8 @@ export interface MessageHandlerDeps {
    * replay of the same year must report the same times); otherwise as of `now()`.
    */
   reportAtRequestTime?: boolean;
+  /** Hands out the code of a request with an offer; unset: such a request is skipped (`no_coupon`). */
+  coupons?: Coupons;
 }
 
 export interface MessageRequestedHandler {
@@ -86,7 +89,7 @@ export function messageRequestedHandler(deps: MessageHandlerDeps): MessageReques
     if (memory.size > ATTEMPT_MEMORY_LIMIT) memory.delete(memory.keys().next().value ?? key);
   };
 
-  const compose = async (request: MessageRequested, log: Logger, token?: string): Promise<Composed> => {
+  const compose = async (request: MessageRequested, log: Logger, token?: string, extra?: Record<string, unknown>): Promise<Composed> => {
     const { payload } = request;
     const lookup = await templates.get(payload.templateId);
     if (!lookup.ok) return { ok: false, error: lookup.error };
@@ -95,7 +98,7 @@ export function messageRequestedHandler(deps: MessageHandlerDeps): MessageReques
       // The request decides (it is what consent was checked against); the mismatch is worth a look.
       log.warn({ requestedCategory: payload.category, templateCategory: declared }, 'requested category differs from the template category');
     }
-    let data = payload.data;
+    let data = extra === undefined ? payload.data : { ...payload.data, ...extra };
     let headers: Record<string, string> | undefined;
     if (payload.category === 'marketing') {
       const { tokens, publicUrl, mailto } = deps.unsubscribe;
@@ -181,7 +184,25 @@ export function messageRequestedHandler(deps: MessageHandlerDeps): MessageReques
         return { outcome: { status: 'suppressed', error: `recipient suppressed: ${reason}` } };
       }
     }
-    const composed = await compose(request, log, known?.token);
+    let extra: Record<string, unknown> | undefined;
+    if (request.payload.offer !== undefined) {
+      // After consent: a suppressed customer takes no code. The code is the key's for good, so a retry or redelivery gets it again.
+      const got = deps.coupons === undefined ? { kind: 'skip' as const, error: 'no_coupon: messaging has no coupon pools' } : await deps.coupons.offerFor(request, now(), log);
+      switch (got.kind) {
+        case 'none':
+          break;
+        case 'offer':
+          extra = { offer: got.offer };
+          break;
+        case 'skip':
+          return { outcome: { status: 'skipped', error: got.error } };
+        case 'fail':
+          return { outcome: { status: 'failed', error: got.error } };
+        default:
+          assertNever(got);
+      }
+    }
+    const composed = await compose(request, log, known?.token, extra);
     if (!composed.ok) return { outcome: { status: 'failed', error: composed.error }, refusal: composed.error };
     return { send: composed.mail };
   };

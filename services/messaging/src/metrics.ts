@@ -3,7 +3,7 @@ import { sendStatuses } from './domain/send-policy.ts';
 
 /** Outcomes, provider retries and webhook events counted since the process started, and messages by status. */
 export interface MessagingMetrics {
-  countOutcome: (outcome: 'sent' | 'failed' | 'doubtful' | 'suppressed') => void;
+  countOutcome: (outcome: 'sent' | 'failed' | 'doubtful' | 'suppressed' | 'skipped') => void;
   countRetry: (reason: 'rate-limited' | 'provider-error' | 'unreachable') => void;
   countWebhookEvent: (event: string) => void;
   /** `GET /metrics?format=json`: the same numbers as the Prometheus text. */
@@ -53,7 +53,7 @@ export function createMessagingMetrics(opts: MessagingMetricsOptions): Messaging
   };
   const messages = new Gauge({
     name: 'lifecycle_messaging_messages',
-    help: 'Messages by send status (claimed, sending, sent, failed, doubtful, suppressed), from the database.',
+    help: 'Messages by send status (claimed, sending, sent, failed, doubtful, suppressed, skipped), from the database.',
     labelNames: ['status'],
     registers,
     collect: async () => {

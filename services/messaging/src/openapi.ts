@@ -95,6 +95,52 @@ export function openApiDocument(): Record<string, unknown> {
         },
       },
     },
+    '/coupons/stats': {
+      get: {
+        summary: 'Coupon pools (codes left, low ones) and the codes each campaign and variant handed out, redeemed and the revenue of their first orders.',
+        ...protectedRoute,
+        parameters: [{ name: 'campaignId', in: 'query', required: false, schema: str, description: 'Only this campaign’s rows in `campaigns`.' }],
+        responses: {
+          '200': {
+            description: 'The stats.',
+            content: json(
+              obj({
+                pools: {
+                  type: 'array',
+                  description: 'Every pool of the coupons file.',
+                  items: obj({
+                    pool: str,
+                    kind: { enum: ['generated', 'imported'] },
+                    available: { type: ['integer', 'null'], description: 'Codes left to hand out; null for a generated pool without a limit.' },
+                    issued: int,
+                    redeemed: { ...int, description: 'Codes used on at least one order.' },
+                    low: { type: 'boolean', description: 'Fewer codes left than the pool’s lowWater.' },
+                  }),
+                },
+                campaigns: {
+                  type: 'array',
+                  items: obj({
+                    campaignId: str,
+                    variant: nstr,
+                    issued: int,
+                    redeemed: int,
+                    redemptionRate: { type: 'number', description: 'redeemed / issued (0 when none were issued).' },
+                    redeemedMoreThanOnce: { ...int, description: 'Codes used on more than one order.' },
+                    revenue: {
+                      type: 'array',
+                      description: 'The value of each code’s first order, per currency (never added across currencies).',
+                      items: obj({ currency: str, amountMinor: int, amount: { type: 'number', description: 'In major units.' } }),
+                    },
+                  }),
+                },
+              }),
+            ),
+          },
+          '400': badRequest,
+          '401': unauthorized,
+        },
+      },
+    },
     '/templates/{templateId}': {
       get: {
         summary: 'A template: the locales it has files for (what its preview can render).',

@@ -2,6 +2,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { componentGroup, componentReadiness, consumerComponent, createMetricsRegistry, createOutbox, outboxRelay, readContract, startConsumer, startInProcess, startStep, topicConsumerComponent, type ConsumerComponent, type FastifyInstance, type InProcess, type Outbox, type Runtime, type ServiceParts } from '@lifecycle/kit';
 import { createMessagingApp, messagingConsumerGroups, selectTransport, type MessagingSettings } from './app.ts';
 import { createConsentKeeper, type ConsentKeeper } from './consent-keeper.ts';
+import { createCoupons, loadCouponPools, type Coupons } from './coupons.ts';
+import { createCouponsRepository } from './db/coupons-repository.ts';
 import { messageRequestedHandler } from './consumer.ts';
 import { createAddressIdsRepository } from './db/address-ids-repository.ts';
 import { createConsentRepository } from './db/consent-repository.ts';
@@ -41,7 +43,7 @@ export interface MessagingOptions {
 }
 
 export interface MessagingService extends ServiceParts<FastifyInstance> {
-  /** The `messages.requested` consumer and the `lifecycle.events` consumer of consent events. */
+  /** The `messages.requested` consumer and the `lifecycle.events` consumers of consent events and coupon redemptions. */
   consumers: ConsumerComponent[];
   transport: MailTransport;
   metrics: MessagingMetrics;
@@ -52,6 +54,8 @@ export interface MessagingService extends ServiceParts<FastifyInstance> {
    * state change behind it: consent changes, outcomes' statuses, webhook events, released requests.
    */
   outbox: Outbox;
+  /** Coupon pools, codes handed out with offers, redemptions. */
+  coupons: Coupons;
 }
 
 /**
@@ -87,6 +91,16 @@ export function messagingService(opts: MessagingOptions): MessagingService {
           acceptLegacy: config.UNSUBSCRIBE_LEGACY_TOKENS === 'accept',
         });
 
+  const coupons = createCoupons({
+    repository: createCouponsRepository({ db: runtime.db, pool: runtime.pool }),
+    pools: loadCouponPools(config.COUPONS_FILE),
+    secret: config.COUPON_SECRET,
+    logger: runtime.logger,
+    registry,
+  });
+  if (config.COUPON_SECRET === undefined && Object.values(coupons.pools).some((p) => p.kind === 'generated')) {
+    runtime.logger.warn('COUPON_SECRET is not set: mail whose offer takes a code from a generated pool will be failed');
+  }
   const handler = messageRequestedHandler({
     sends,
     consent,
@@ -102,6 +116,7 @@ export function messagingService(opts: MessagingOptions): MessagingService {
     random: opts.random ?? Math.random,
     slots: createSendSlots(config.SEND_CONCURRENCY),
     reportAtRequestTime: config.CLOCK === 'simulated',
+    coupons,
   });
   const retries = {
     ...(opts.maxAttempts === undefined ? {} : { maxAttempts: opts.maxAttempts }),
@@ -146,7 +161,20 @@ export function messagingService(opts: MessagingOptions): MessagingService {
     fromBeginning: true,
     ...retries,
   });
-  const consumers = [requests, unsubscribes];
+  const redemptions = topicConsumerComponent({
+    kafka: runtime.kafka,
+    producer: runtime.producer,
+    prefix: runtime.prefix,
+    pool: runtime.pool,
+    groupId: messagingConsumerGroups.couponEvents.groupId,
+    topic: messagingConsumerGroups.couponEvents.topic,
+    logger: runtime.logger,
+    handle: (event) => coupons.handleEvent(event),
+    // An order placed with a code before this group first started still counts (redemption is idempotent).
+    fromBeginning: true,
+    ...retries,
+  });
+  const consumers = [requests, unsubscribes, redemptions];
   const components = [
     // Before the consumers start: what messaging left unpublished before it had this outbox goes into it.
     startStep('records from before the outbox', () => enqueueLegacyRecords({ pool: runtime.pool, outbox, now: now(), logger: runtime.logger })),
@@ -163,10 +191,11 @@ export function messagingService(opts: MessagingOptions): MessagingService {
     consent,
     sends,
     outbox,
+    coupons,
     now,
     ...(opts.lagMaxAgeMs === undefined ? {} : { lagMaxAgeMs: opts.lagMaxAgeMs }),
   });
-  return { app, components, consumers, transport, metrics, consent, outbox };
+  return { app, components, consumers, transport, metrics, consent, outbox, coupons };
 }
 
 export type Messaging = InProcess<MessagingService>;

@@ -157,7 +157,7 @@ describe('messaging read API', () => {
   it('describes its read API and the operations routes in an OpenAPI document at /docs', async () => {
     const doc = (await service.app.inject({ url: '/docs/openapi.json' })).json();
     expect(doc.openapi).toBe('3.1.0');
-    expect(Object.keys(doc.paths)).toEqual(['/customers/{id}/messages', '/customers/{id}/consent', '/metrics/messages', '/templates/{templateId}', '/preview/{templateId}', '/dead-letters', '/dead-letters/records', '/dead-letters/republish', '/admin/consumer-lag']);
+    expect(Object.keys(doc.paths)).toEqual(['/customers/{id}/messages', '/customers/{id}/consent', '/metrics/messages', '/coupons/stats', '/templates/{templateId}', '/preview/{templateId}', '/dead-letters', '/dead-letters/records', '/dead-letters/republish', '/admin/consumer-lag']);
     expect((await service.app.inject({ url: '/docs' })).json()).toEqual(doc);
   });
 });

@@ -1,6 +1,6 @@
 import { and, count, inArray, sql, sum } from 'drizzle-orm';
 import { z } from 'zod';
-import { toMajorUnits } from '@lifecycle/contracts';
+import { toMajorUnits, type CurrencyRates } from '@lifecycle/contracts';
 import { createServiceApp, type ConsumerGroupRef, type FastifyInstance, type Readiness, type Runtime } from '@lifecycle/kit';
 import type { CampaignSource } from './campaign-files.ts';
 import { conversions, jobs } from './db/schema.ts';
@@ -8,6 +8,8 @@ import type { Campaign } from './domain/campaign.ts';
 import type { Clock, SimulatedClock } from './domain/clock.ts';
 import { openApiDocument } from './openapi.ts';
 import { registerReadApi } from './read-api.ts';
+import { registerCatalogApi } from './catalog-api.ts';
+import { defaultCatalogSettings, type CatalogSettings } from './db/catalog-repository.ts';
 
 export interface SchedulerAppOptions {
   runtime: Runtime;
@@ -23,6 +25,12 @@ export interface SchedulerAppOptions {
   publishClock?: (now: Date) => Promise<void>;
   /** What `/readyz` gates on besides the database: the components started beside the app. */
   readiness: Readiness;
+  /** The store's exchange rates: recommendations without a price in the customer's currency are converted. */
+  rates?: CurrencyRates | undefined;
+  /** How the product catalog learns (recommendations, evaluation). */
+  catalog?: CatalogSettings | undefined;
+  /** The currency of customers with no order yet (`storeCurrency`). */
+  storeCurrency?: string | undefined;
 }
 
 const CampaignParams = z.object({ id: z.string().min(1) });
@@ -221,6 +229,7 @@ export function createSchedulerApp(opts: SchedulerAppOptions): FastifyInstance {
   });
 
   registerReadApi(app, { runtime, campaigns, clock });
+  registerCatalogApi(app, { runtime, clock, catalog: opts.catalog ?? defaultCatalogSettings, rates: opts.rates, storeCurrency: opts.storeCurrency ?? 'USD' });
   const document = openApiDocument();
   app.get('/docs', async () => document);
   app.get('/docs/openapi.json', async () => document);

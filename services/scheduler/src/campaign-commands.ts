@@ -1,4 +1,6 @@
-import { resolve } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { parse } from 'yaml';
 import { parseArgs } from 'node:util';
 import type { CommandContext } from '@lifecycle/kit/command';
 import { loadCampaigns } from './campaign-files.ts';
@@ -22,8 +24,25 @@ export async function checkCampaignFolder(dir: string, templateProblems?: Templa
   } catch (err) {
     return { campaigns: [], problems: [err instanceof Error ? err.message : String(err)], in: 'files' };
   }
+  const offers = await offerPoolProblems(dir, loaded.campaigns);
+  if (offers.length > 0) return { campaigns: loaded.campaigns, problems: offers, in: 'files' };
   const problems = templateProblems === undefined ? [] : await templateProblems(loaded.campaigns, templatesDir);
   return { campaigns: loaded.campaigns, problems, in: 'templates' };
+}
+
+/** Campaigns whose `offer.pool` is not a pool of `_coupons.yaml` (messaging's file) beside them: they would send no mail. */
+async function offerPoolProblems(dir: string, campaigns: readonly Campaign[]): Promise<string[]> {
+  const withOffer = campaigns.filter((c) => c.offer !== undefined);
+  if (withOffer.length === 0) return [];
+  const file = join(dir, '_coupons.yaml');
+  let pools: unknown;
+  try {
+    pools = parse(await readFile(file, 'utf8'))?.pools;
+  } catch (err) {
+    return [`${file}: cannot read the coupon pools (${err instanceof Error ? err.message : String(err)}); campaigns ${withOffer.map((c) => c.id).join(', ')} need them`];
+  }
+  const names = typeof pools === 'object' && pools !== null ? Object.keys(pools) : [];
+  return withOffer.filter((c) => c.offer !== undefined && !names.includes(c.offer.pool)).map((c) => `campaign ${c.id}: offer.pool: no pool "${c.offer?.pool ?? ''}" in ${file} (pools: ${names.join(', ') || 'none'})`);
 }
 
 /**

@@ -105,6 +105,8 @@ export async function loadCampaigns(dir: string): Promise<CampaignSet> {
   let settings = CampaignSettings.parse({});
   for (const name of names) {
     const file = join(dir, name);
+    // Messaging's coupon pools (campaigns/_coupons.yaml): campaigns:check checks offers against it.
+    if (name === '_coupons.yaml') continue;
     if (name.startsWith('_')) {
       if (name !== SETTINGS_FILE) {
         problems.push(`${file}: files starting with "_" are reserved; the store settings file is ${SETTINGS_FILE}`);

@@ -26,6 +26,12 @@ export const SchedulerConfig = z.object({
    */
   SCHEDULER_JOB_RETENTION_DAYS: z.coerce.number().int().min(30).default(400),
   SCHEDULER_PURGE_INTERVAL_MS: z.coerce.number().int().min(1_000).default(3_600_000),
+  /** Half-life in days of a purchase's weight in co-purchases and best sellers. */
+  CATALOG_HALF_LIFE_DAYS: z.coerce.number().positive().default(90),
+  /** Customers who must have bought two products before they are recommended together. */
+  CATALOG_MIN_SUPPORT: z.coerce.number().int().min(1).default(2),
+  /** Reorder gaps a product needs before it has a reorder interval (replenishment). */
+  CATALOG_MIN_REORDER_SAMPLES: z.coerce.number().int().min(1).default(5),
   /** Where the simulated clock starts (ISO 8601); default: the time of start-up. */
   CLOCK_START: z.iso.datetime({ offset: true }).optional(),
 });

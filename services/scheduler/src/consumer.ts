@@ -5,6 +5,8 @@ import { lockContact, lockContacts, recordEventTimes, saveContact, saveContacts 
 import { anyOf } from './db/any-of.ts';
 import { firstTime, firstTimes } from './db/processed-events.ts';
 import { conversions, jobs } from './db/schema.ts';
+import { applyCatalog } from './catalog-intake.ts';
+import { defaultCatalogSettings, type CatalogSettings } from './db/catalog-repository.ts';
 import type { Campaign, CampaignSettings } from './domain/campaign.ts';
 import type { Clock, FiringHorizon } from './domain/clock.ts';
 import { contactAfterConsent, contactAfterEvent, emptyContact, type StoredContact } from './domain/contact-state.ts';
@@ -21,6 +23,8 @@ export interface PlanningOptions {
   rates?: CurrencyRates | undefined;
   /** Called after new jobs were stored, so the runner can fire the ones already due. */
   onPlanned: () => void;
+  /** How the product catalog learns (half-life, minimum support, reorder samples); default as documented. */
+  catalog?: CatalogSettings | undefined;
 }
 
 /**
@@ -459,6 +463,9 @@ async function applyLifecycleEvents(tx: Transaction, opts: PlanningOptions, inde
   );
   let count = 0;
   for (const { value, record } of todo) count += await applyLifecycleEvent(tx, opts, index, state, contacts, value, record.timestamp);
+  const catalogEvents = todo.map(({ value, record }) => ({ event: value, historical: record.timestamp !== undefined && record.timestamp - Date.parse(value.occurredAt) > opts.settings.historicalAfter }));
+  const catalogJobs = await applyCatalog(tx, { ...opts, catalog: opts.catalog ?? defaultCatalogSettings }, catalogEvents, contacts, opts.clock.now());
+  for (const job of catalogJobs) state.plan([job], job.triggerEventId);
   await state.flush(tx);
   await saveContacts(
     tx,
@@ -579,7 +586,7 @@ export function consentChangeHandler(opts: PlanningOptions): TopicConsumerOption
 }
 
 /** Messaging's outcomes that mean the provider was never given the message. */
-const notSentOutcomes = ['suppressed', 'failed'] as const;
+const notSentOutcomes = ['suppressed', 'failed', 'skipped'] as const;
 type NotSentOutcome = (typeof notSentOutcomes)[number];
 const isNotSent = (status: string): status is NotSentOutcome => (notSentOutcomes as readonly string[]).includes(status);
 
@@ -597,7 +604,8 @@ export function messageEventHandler(opts: PlanningOptions): TopicConsumerOptions
     // A job still pending: requested by a firing that did not commit, from before firings went through the outbox; messaging has settled it for good.
     const settled = await opts.runtime.db
       .update(jobs)
-      .set({ status, skipReason: status, skipDetail: event.payload.error ?? null })
+      // `skipped` (no coupon left for its offer) counts under skips by messaging's reason.
+      .set(status === 'skipped' ? { status, skipReason: event.payload.reason ?? 'skipped', skipDetail: event.payload.error ?? null } : { status, skipReason: status, skipDetail: event.payload.error ?? null })
       .where(and(eq(jobs.dedupeKey, event.payload.dedupeKey), inArray(jobs.status, ['sent', 'pending'])))
       .returning({ dedupeKey: jobs.dedupeKey });
     if (settled.length > 0) opts.runtime.logger.info({ eventId: event.id, customerId: event.customerId, campaignId: event.payload.campaignId, dedupeKey: event.payload.dedupeKey, status }, 'job settled by messaging as not sent');

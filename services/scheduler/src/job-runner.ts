@@ -1,6 +1,6 @@
 import { and, asc, eq, gt, inArray, lte, sql } from 'drizzle-orm';
 import { inTransaction, type Component, type Outbox, type Runtime } from '@lifecycle/kit';
-import type { MessageRequested } from '@lifecycle/contracts';
+import type { CurrencyRates, MessageRequested } from '@lifecycle/contracts';
 import { contactFromRow, eventTimes } from './db/contacts-repository.ts';
 import { contacts, jobs } from './db/schema.ts';
 import type { Campaign, CampaignSettings } from './domain/campaign.ts';
@@ -10,6 +10,8 @@ import { decideAtDue, type FireDecision } from './domain/fire-decision.ts';
 import { planOccasion, type PlannedJob } from './domain/planning.ts';
 import { insertJobs } from './consumer.ts';
 import { fireDueTimers } from './timers.ts';
+import { defaultCatalogSettings, type CatalogSettings } from './db/catalog-repository.ts';
+import { rebought, reboughtJobs, recommendationsForJobs } from './fire-recommendations.ts';
 
 export interface JobRunnerOptions {
   runtime: Runtime;
@@ -20,6 +22,10 @@ export interface JobRunnerOptions {
   firing?: () => FiringHorizon;
   campaigns: Campaign[];
   settings: CampaignSettings;
+  /** The store's exchange rates: a recommendation without a price in the customer's currency is converted with them. */
+  rates?: CurrencyRates | undefined;
+  /** How the product catalog learns (learned recommendations, reorder intervals). */
+  catalog?: CatalogSettings | undefined;
   /** How often due jobs are looked for. */
   pollMs: number;
   /** Jobs claimed per transaction. */
@@ -56,6 +62,7 @@ export function messageRequest(job: Job, campaign: Campaign, contact: StoredCont
       recipient: { email: contact.email, ...(contact.name !== null ? { name: contact.name } : {}) },
       locale: contact.locale ?? 'en',
       timeZone: contact.timeZone ?? 'UTC',
+      ...(campaign.offer !== undefined ? { offer: campaign.offer } : {}),
       data: {
         ...dataFor(campaign, contact.locale),
         customer: { id: job.customerId, email: contact.email, firstName: contact.firstName, name: contact.name },
@@ -170,6 +177,10 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
         for (const r of recent) if (r.firedAt !== null) sentAt.set(r.customerId, [...(sentAt.get(r.customerId) ?? []), r.firedAt]);
       }
 
+      // Learned recommendations for the batch's jobs, and replenishments whose product was bought again, read once.
+      const catalogAt = asOfDue ? earliest : until;
+      const recommended = await recommendationsForJobs(tx, ready, campaigns, known, { settings, rates: opts.rates, catalog: opts.catalog ?? defaultCatalogSettings, now: catalogAt });
+      const reordered = await reboughtJobs(tx, ready, campaigns);
       const settled: Settled[] = [];
       const requests: MessageRequested[] = [];
       const next: PlannedJob[] = [];
@@ -177,7 +188,8 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
         const campaign = campaigns.get(job.campaignId);
         const contact = known.get(job.customerId) ?? null;
         const now = judgedAt(job);
-        const decision = decideAtDue({
+        const decision = rebought(
+          decideAtDue({
           campaign,
           job,
           contact,
@@ -185,10 +197,15 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
           marketingSentAt: sentAt.get(job.customerId) ?? [],
           settings,
           now,
-        });
+        }),
+          reordered.has(job.dedupeKey),
+          job,
+        );
         settled.push({ job, decision, at: now });
         if (decision.kind === 'send' && campaign !== undefined && contact?.email != null) {
-          requests.push(messageRequest(job, campaign, { ...contact, email: contact.email }, now));
+          const recommendations = recommended.get(job.dedupeKey);
+          const withData = recommendations === undefined ? job : { ...job, triggerData: { ...job.triggerData, recommendations } };
+          requests.push(messageRequest(withData, campaign, { ...contact, email: contact.email }, now));
           if (job.category === 'marketing') sentAt.set(job.customerId, [...(sentAt.get(job.customerId) ?? []), now]);
         }
         // A yearly message, sent or skipped, plans next year's.

@@ -28,6 +28,7 @@ await runServiceMain({
       resumeClock: true,
       pollMs: config.SCHEDULER_POLL_MS,
       batchSize: config.SCHEDULER_BATCH_SIZE,
+      catalog: { halfLifeDays: config.CATALOG_HALF_LIFE_DAYS, minSupport: config.CATALOG_MIN_SUPPORT, minReorderSamples: config.CATALOG_MIN_REORDER_SAMPLES },
       processedRetentionDays: config.SCHEDULER_PROCESSED_RETENTION_DAYS,
       jobRetentionDays: config.SCHEDULER_JOB_RETENTION_DAYS,
       purgeIntervalMs: config.SCHEDULER_PURGE_INTERVAL_MS,

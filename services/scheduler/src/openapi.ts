@@ -171,6 +171,97 @@ export function openApiDocument(): Record<string, unknown> {
         },
       },
     },
+    '/catalog/products': {
+      get: {
+        summary: 'Products the scheduler learned from events and imports, by id.',
+        ...protectedRoute,
+        parameters: [
+          { name: 'q', in: 'query', required: false, schema: str, description: 'Part of a name, id, SKU or category, any case.' },
+          { name: 'limit', in: 'query', required: false, schema: { ...int, minimum: 1, maximum: 500 }, description: 'At most this many (default 100).' },
+        ],
+        responses: {
+          '200': {
+            description: 'The products; `more` when others match.',
+            content: json(
+              obj({
+                products: {
+                  type: 'array',
+                  items: obj({
+                    productId: str,
+                    sku: nstr,
+                    name: nstr,
+                    category: nstr,
+                    url: nstr,
+                    imageUrl: nstr,
+                    stock: { type: ['integer', 'null'], description: 'Null: not known.' },
+                    inStock: { type: ['boolean', 'null'] },
+                    prices: { type: 'array', items: obj({ currency: str, amountMinor: int, amount: { type: 'number', description: 'Major units.' } }) },
+                  }),
+                },
+                more: { type: 'boolean' },
+              }),
+            ),
+          },
+          '400': badRequest,
+          '401': unauthorized,
+        },
+      },
+    },
+    '/customers/{id}/recommendations': {
+      get: {
+        summary: 'What the catalog would recommend the customer now (seeded with their interests and purchases), priced in their currency.',
+        ...protectedRoute,
+        parameters: [
+          idParam('A customer id.'),
+          { name: 'limit', in: 'query', required: false, schema: { ...int, minimum: 1, maximum: 12 } },
+          { name: 'currency', in: 'query', required: false, schema: str, description: 'ISO 4217; default: the currency of the customer’s latest order, else the store’s.' },
+        ],
+        responses: {
+          '200': {
+            description: 'The recommendations, best first.',
+            content: json(
+              obj({
+                customerId: str,
+                currency: str,
+                seeds: { type: 'array', items: str },
+                recommendations: {
+                  type: 'array',
+                  items: obj(
+                    {
+                      name: str,
+                      productId: str,
+                      sku: str,
+                      category: str,
+                      url: str,
+                      imageUrl: str,
+                      price: { type: 'number', description: 'Major units of `currency`; absent when the catalog has no price in it and no rate converts one.' },
+                      currency: str,
+                      reason: { enum: ['bought_together', 'category_best_seller', 'best_seller', 'favourite', 'alternative'] },
+                    },
+                    ['name', 'reason'],
+                  ),
+                },
+              }),
+            ),
+          },
+          '400': badRequest,
+          '401': unauthorized,
+        },
+      },
+    },
+    '/recommendations/evaluation': {
+      get: {
+        summary: 'Hit rate at 3 of the recommendations: each customer’s last order held out, the rest trained on, against best sellers.',
+        ...protectedRoute,
+        responses: {
+          '200': {
+            description: 'Customers evaluated (two orders or more, something new in the last) and both hit rates (0–1).',
+            content: json(obj({ customers: int, hitRateAt3: { type: 'number' }, baselineHitRateAt3: { type: 'number' } })),
+          },
+          '401': unauthorized,
+        },
+      },
+    },
     ...operatorApiPaths(),
   };
   return {

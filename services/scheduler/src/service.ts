@@ -4,6 +4,7 @@ import { createSchedulerApp } from './app.ts';
 import { consentChangeHandler, lifecycleBatchHandler, lifecycleEventHandler, messageEventHandler, stageChangeHandler, stageChangesBatchHandler, type PlanningOptions } from './consumer.ts';
 import { purgeProcessedEvents, purgeSettledJobs } from './db/purge.ts';
 import type { CampaignSource } from './campaign-files.ts';
+import type { CatalogSettings } from './db/catalog-repository.ts';
 import type { Campaign, CampaignSettings } from './domain/campaign.ts';
 import type { Clock, SimulatedClock } from './domain/clock.ts';
 import { createJobRunner, type JobRunner } from './job-runner.ts';
@@ -26,6 +27,8 @@ export interface SchedulerOptions {
   pollMs: number;
   /** Jobs claimed per transaction. */
   batchSize?: number;
+  /** How the product catalog learns (`CATALOG_*`); default: half-life 90 days, support 2, 5 reorder samples. */
+  catalog?: CatalogSettings | undefined;
   /** Processed-record ids older than this many days are purged (wall time). */
   processedRetentionDays?: number;
   /** Settled jobs (sent, skipped, cancelled) older than this many days are purged. */
@@ -60,6 +63,8 @@ export function schedulerService(opts: SchedulerOptions): SchedulerService {
     ...(opts.simulated !== undefined ? { firing: opts.simulated.firing } : {}),
     campaigns,
     settings,
+    rates: opts.rates,
+    catalog: opts.catalog,
     pollMs: opts.pollMs,
     ...(opts.batchSize !== undefined ? { batchSize: opts.batchSize } : {}),
   });
@@ -68,6 +73,7 @@ export function schedulerService(opts: SchedulerOptions): SchedulerService {
     campaigns,
     settings,
     rates: opts.rates,
+    catalog: opts.catalog,
     clock,
     ...(opts.simulated !== undefined ? { firing: opts.simulated.firing } : {}),
     onPlanned: () => void runner.runDue().catch(() => 0),
@@ -113,7 +119,7 @@ export function schedulerService(opts: SchedulerOptions): SchedulerService {
   const publishClock = (now: Date): Promise<void> => publish(runtime.producer, runtime.prefix, 'clock', [clockSet(now, 'scheduler')]);
   const clockStep = simulated === undefined ? [] : [startStep('simulated clock', () => shareSimulatedClock(runtime, simulated, publishClock, opts.resumeClock === true))];
   const components = [...clockStep, outboxRelay(outbox), startStep('start-up reconciliation', () => reconcileAtStartup(planning)), runner, componentGroup('consumers', consumers), purge];
-  const app = createSchedulerApp({ runtime, campaigns, sources: opts.sources, clock, simulated, fireDue: runner.runDue, readiness: componentReadiness(components), ...(simulated === undefined ? {} : { publishClock }) });
+  const app = createSchedulerApp({ runtime, campaigns, sources: opts.sources, clock, rates: opts.rates, catalog: opts.catalog, storeCurrency: settings.storeCurrency, simulated, fireDue: runner.runDue, readiness: componentReadiness(components), ...(simulated === undefined ? {} : { publishClock }) });
   return { app, components, consumers, runner, outbox };
 }
 

@@ -26,6 +26,7 @@ describe('the shipped campaign files', () => {
   it('load, with the store settings', async () => {
     const { campaigns, settings } = await loadCampaigns(campaignsDir);
     expect(campaigns.map((c) => c.id).sort()).toEqual([
+      'back-in-stock',
       'birthday',
       'browse-abandonment',
       'cart-abandonment',
@@ -35,7 +36,9 @@ describe('the shipped campaign files', () => {
       'nps-survey',
       'onboarding-tips',
       'post-purchase-thank-you',
+      'price-drop',
       'referral-invitation',
+      'replenishment-reminder',
       'review-request',
       'win-back-at-risk',
       'win-back-lapsed',

@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { parse as parseYaml } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LifecycleEvent, MessageRequested, topicName } from '@lifecycle/contracts';
 import { openRuntime, type Producer, type Runtime } from '@lifecycle/kit';
@@ -13,8 +15,8 @@ import { startScheduler, type Scheduler } from '../src/service.ts';
 
 /**
  * Money across currencies, through the scheduler on the real broker and database with the
- * shipped campaigns (cross-sell, the $500 loyalty milestone, the thank-you) plus a yen and a euro
- * milestone: a yen, a euro and a dollar customer each get mails with amounts only in their own
+ * shipped campaigns (the $500 loyalty milestone, the thank-you), a cross-sell with products listed
+ * by hand in three currencies (test/fixtures) and a yen and a euro milestone: a yen, a euro and a dollar customer each get mails with amounts only in their own
  * currency, taken from their own orders (or the campaign's prices in that currency); a refund, a
  * cancellation and an order sent twice count as the order-value rule says.
  */
@@ -23,6 +25,8 @@ const S = new Date('2026-03-02T14:00:00.000Z'); // a Monday
 const at = (days: number, hours = 0) => new Date(S.getTime() + days * 86_400_000 + hours * 3_600_000);
 const END = at(30);
 
+// The cross-sell with products listed by hand per currency (the shipped one learns them from orders).
+const crossSell = Campaign.parse(parseYaml(readFileSync(join(import.meta.dirname, 'fixtures', 'cross-sell-by-category.yaml'), 'utf8')));
 const perk = { perk: { name: 'free shipping for a year', url: 'https://oakandember.example.com/account/perks' } };
 const yenMilestone = Campaign.parse({ id: 'loyalty-milestone-jpy', name: 'Loyalty milestone (yen)', template: 'loyalty-milestone', category: 'marketing', trigger: { milestone: { lifetimeSpend: 75_000, currency: 'JPY' } }, delay: 'PT2H', data: perk });
 const euroMilestone = Campaign.parse({ id: 'loyalty-milestone-eur', name: 'Loyalty milestone (euro)', template: 'loyalty-milestone', category: 'marketing', trigger: { milestone: { lifetimeSpend: 450, currency: 'EUR' } }, delay: 'PT2H', data: perk });
@@ -163,7 +167,7 @@ beforeAll(async () => {
   runtime = await openRuntime({ service: 'scheduler', config, schema: 'scheduler', migrationsFolder: join(import.meta.dirname, '..', 'drizzle') });
   shipped = await loadCampaigns(join(import.meta.dirname, '..', '..', '..', 'campaigns'));
   clock = simulatedClock(at(0, -1));
-  scheduler = await startScheduler({ runtime, campaigns: [...shipped.campaigns, yenMilestone, euroMilestone], settings: shipped.settings, clock, simulated: clock, pollMs: 60_000 });
+  scheduler = await startScheduler({ runtime, campaigns: [...shipped.campaigns.filter((c) => c.id !== 'cross-sell'), crossSell, yenMilestone, euroMilestone], settings: shipped.settings, clock, simulated: clock, pollMs: 60_000 });
   producer = await connectedProducer(infra);
   requested = await collectTopic(infra, 'messagesRequested');
   await run();

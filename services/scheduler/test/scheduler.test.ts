@@ -236,13 +236,13 @@ describe('a batch that changes a customer’s birthday twice', () => {
 });
 
 describe('what messaging did with a request', () => {
-  it('counts a message messaging failed or suppressed as not sent, and ignores its other statuses', async () => {
+  it('counts a message messaging failed, suppressed or skipped as not sent, and ignores its other statuses', async () => {
     const stats = async () => (await scheduler.app.inject({ url: '/campaigns/post-purchase-thank-you/stats' })).json();
     const before = await stats();
-    await publish(producer, infra.prefix, 'lifecycleEvents', [order('e-f', 'fay', 'fay@example.com', clock.now()), order('e-s', 'sue', 'sue@example.com', clock.now()), order('e-d', 'dee', 'dee@example.com', clock.now())], arrivedNow());
-    await eventually(async () => expect((await stats()).pending).toBe(3));
+    await publish(producer, infra.prefix, 'lifecycleEvents', [order('e-f', 'fay', 'fay@example.com', clock.now()), order('e-s', 'sue', 'sue@example.com', clock.now()), order('e-d', 'dee', 'dee@example.com', clock.now()), order('e-k', 'kim', 'kim@example.com', clock.now())], arrivedNow());
+    await eventually(async () => expect((await stats()).pending).toBe(4));
     await scheduler.app.inject({ method: 'POST', url: '/admin/clock', payload: { now: new Date(clock.now().getTime() + 3 * 3_600_000).toISOString() } });
-    await eventually(async () => expect((await stats()).sent).toBe(before.sent + 3));
+    await eventually(async () => expect((await stats()).sent).toBe(before.sent + 4));
     const outcome = (key: string, status: MessageEvent['payload']['status'], customerId: string): MessageEvent => ({
       id: `outcome:${key}:${status}`,
       type: 'message.status',
@@ -250,20 +250,29 @@ describe('what messaging did with a request', () => {
       occurredAt: clock.now().toISOString(),
       customerId,
       causationId: key,
-      payload: { dedupeKey: key, campaignId: 'post-purchase-thank-you', status, ...(status === 'failed' ? { error: 'rejected by the mail provider' } : {}) },
+      payload: {
+        dedupeKey: key,
+        campaignId: 'post-purchase-thank-you',
+        status,
+        ...(status === 'failed' ? { error: 'rejected by the mail provider' } : {}),
+        ...(status === 'skipped' ? { reason: 'no_coupon', error: 'no_coupon: pool "birthday" has no code left' } : {}),
+      },
     });
     await publish(producer, infra.prefix, 'messageEvents', [
       outcome('post-purchase-thank-you:fay:e-f', 'failed', 'fay'),
       outcome('post-purchase-thank-you:sue:e-s', 'suppressed', 'sue'),
+      // No coupon left for its offer: not sent, counted under skips by messaging's reason.
+      outcome('post-purchase-thank-you:kim:e-k', 'skipped', 'kim'),
       // Delivered and doubtful mail was given to the provider: still a send.
       outcome('post-purchase-thank-you:dee:e-d', 'doubtful', 'dee'),
       outcome('post-purchase-thank-you:dee:e-d', 'delivered', 'dee'),
     ]);
-    await eventually(async () => expect(await stats()).toMatchObject({ sent: before.sent + 1, failed: 1, suppressed: 1 }));
-    const { rows } = await runtime.pool.query("SELECT customer_id, status, skip_reason FROM scheduler.jobs WHERE customer_id IN ('fay', 'sue', 'dee') ORDER BY customer_id");
+    await eventually(async () => expect(await stats()).toMatchObject({ sent: before.sent + 1, failed: 1, suppressed: 1, skipped: { byReason: { no_coupon: 1 } } }));
+    const { rows } = await runtime.pool.query("SELECT customer_id, status, skip_reason FROM scheduler.jobs WHERE customer_id IN ('fay', 'sue', 'dee', 'kim') ORDER BY customer_id");
     expect(rows).toEqual([
       { customer_id: 'dee', status: 'sent', skip_reason: null },
       { customer_id: 'fay', status: 'failed', skip_reason: 'failed' },
+      { customer_id: 'kim', status: 'skipped', skip_reason: 'no_coupon' },
       { customer_id: 'sue', status: 'suppressed', skip_reason: 'suppressed' },
     ]);
   });

@@ -1,6 +1,9 @@
+import { createServer } from 'node:http';
 import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { readStackConfig } from '../stack-config.ts';
 import { defaultDemoStore, demoStackEnv, planDemoStack, whereToLook } from './demo-stack.ts';
+import { getOptionalJson, offerLines } from './run-demo.ts';
 
 describe('whether the demo starts a stack of its own', () => {
   it('starts one when no service answers, uses the stack when all do, and names the missing ones of a partial stack', () => {
@@ -35,5 +38,37 @@ describe('the demo’s own stack', () => {
     expect(text).toContain('prefix demo. on 127.0.0.1:9092');
     expect(text).toContain('Ctrl-C');
     expect(text).not.toContain('secret');
+  });
+});
+
+describe('the summary’s offers and recommendations', () => {
+  it('prints codes issued and redeemed and the hit rate at 3 against best sellers', () => {
+    expect(offerLines({ issued: 120, redeemed: 18, redemptionRate: 0.15, ordersWithCode: 19 }, { customers: 240, hitRateAt3: 0.2125, baselineHitRateAt3: 0.0875 })).toEqual([
+      "Coupons: 120 codes issued, 18 redeemed, redemption rate 15.0% (the demo's customers placed 19 orders with a code from their mail)",
+      "Recommendations: hit rate at 3 21.3% vs best sellers 8.8% over 240 customers (each customer's last order held out)",
+    ]);
+  });
+
+  it('says "not available" for a stack whose services answer 404 for the new read APIs, and does not fail', async () => {
+    const server = createServer((request, response) => {
+      if (request.url === '/coupons/stats' && request.headers.authorization === 'Bearer tok-0123456789abcdef') {
+        response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ pools: [{ pool: 'birthday', kind: 'generated', available: null, issued: 4, redeemed: 1, low: false }], campaigns: [] }));
+      } else response.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"not found"}');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = z.object({ port: z.number() }).parse(server.address());
+    try {
+      const Any = z.object({ pools: z.array(z.unknown()) });
+      expect(await getOptionalJson('tok-0123456789abcdef', `http://127.0.0.1:${port}/coupons/stats`, Any)).toMatchObject({ ok: true });
+      const missing = await getOptionalJson('tok-0123456789abcdef', `http://127.0.0.1:${port}/recommendations/evaluation`, Any);
+      expect(missing).toEqual({ ok: false, why: '/recommendations/evaluation answered 404' });
+      expect(offerLines({ why: '/coupons/stats answered 404' }, { why: '/recommendations/evaluation answered 404' })).toEqual([
+        'Coupons: not available (/coupons/stats answered 404)',
+        'Recommendations: not available (/recommendations/evaluation answered 404)',
+      ]);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+    expect(await getOptionalJson(undefined, `http://127.0.0.1:${port}/coupons/stats`, z.object({}))).toEqual({ ok: false, why: '/coupons/stats did not answer' });
   });
 });

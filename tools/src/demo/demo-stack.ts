@@ -174,7 +174,7 @@ export async function runDemoCommand(o: DemoCommandOptions): Promise<number> {
     case 'use-running': {
       const brokers = o.config.brokersFromEnv ?? [`127.0.0.1:${defaultBrokerOptions(o.say).brokerPort}`];
       // A running stack has SERVICE_TOKEN or the one `./lifecycle start` generated, if any.
-      return runDemo({ ...o, brokers, topicPrefix: o.config.topicPrefix, databaseUrl: o.config.databaseUrl, urls: urlsOn(o.config.host), serviceToken: knownServiceToken(o.env) });
+      return runDemo({ ...o, brokers, topicPrefix: o.config.topicPrefix, databaseUrl: o.config.databaseUrl, outboxDir: o.config.outboxDir, urls: urlsOn(o.config.host), serviceToken: knownServiceToken(o.env) });
     }
     case 'start':
       return startAndPlay(o, urlsOn(o.config.host));
@@ -209,7 +209,7 @@ async function startAndPlay(o: DemoCommandOptions, urls: DemoOptions['urls']): P
   let code: number;
   try {
     // Ctrl-C stops the services under the demo: then the stack's end is the demo's.
-    code = await Promise.race([runDemo({ ...o, brokers: kafka.brokers, topicPrefix: o.store.topicPrefix, databaseUrl: o.store.databaseUrl, urls, serviceToken: stackServiceToken(o.env) }), stack.then(() => 130)]);
+    code = await Promise.race([runDemo({ ...o, brokers: kafka.brokers, topicPrefix: o.store.topicPrefix, databaseUrl: o.store.databaseUrl, outboxDir: o.store.outboxDir, urls, serviceToken: stackServiceToken(o.env) }), stack.then(() => 130)]);
   } catch (err) {
     stop.abort();
     await stack;

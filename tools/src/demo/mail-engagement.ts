@@ -190,7 +190,8 @@ export async function startMailEngagement(o: MailEngagementOptions) {
     clientId: 'lifecycle-demo-engagement',
     onRecord: ({ payload: { dedupeKey, status, providerMessageId } }) => {
       if (status === 'sent') queue.settle(dedupeKey, { sent: true, providerMessageId: providerMessageId ?? null });
-      else if (status === 'suppressed' || status === 'failed') queue.settle(dedupeKey, { sent: false });
+      // Skipped (no coupon left in the offer's pool): no mail, nothing for SendGrid to report.
+      else if (status === 'suppressed' || status === 'failed' || status === 'skipped') queue.settle(dedupeKey, { sent: false });
     },
   });
 

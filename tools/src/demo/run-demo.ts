@@ -4,7 +4,8 @@ import type { MessageRequested } from '@lifecycle/contracts';
 import { messagingGroups, openClockWalk } from '../timeline/clock-walk.ts';
 import { demoCustomers } from './store-customers.ts';
 import { seededRandom } from './seeded-random.ts';
-import { dayDate, demoStore, type DemoCall, type MailReaction } from './store-simulation.ts';
+import { dayDate, demoStore, withCoupon, type DemoCall, type MailReaction } from './store-simulation.ts';
+import { outboxCouponCodes } from './mail-coupons.ts';
 import { followTopic } from './follow-topic.ts';
 import { startMailEngagement, type EngagementTotals, type SendGridWebhookEvent } from './mail-engagement.ts';
 import { serviceAuthHeaders } from '../stack-secrets.ts';
@@ -38,6 +39,8 @@ export interface DemoOptions {
   topicPrefix: string;
   /** The stack's database: each step also waits for the services' outboxes to be empty. */
   databaseUrl?: string;
+  /** Where messaging writes mail as .eml files (no SendGrid key): customers find their coupon codes there. */
+  outboxDir?: string;
   urls: { ingestion: string; classifier: string; scheduler: string; messaging: string };
   /** The stack's SERVICE_TOKEN, sent to its read and admin APIs; undefined for a stack without one. */
   serviceToken: string | undefined;
@@ -82,6 +85,7 @@ async function getJson<T>(token: string | undefined, url: string, schema: z.ZodT
  * first) is reported on the client's `error` event and fails the demo.
  */
 async function sendAll(analytics: Analytics, calls: readonly DemoCall[], failures: unknown[]): Promise<void> {
+  // (A call's `couponOf` is the demo's own note: `withCoupon` has turned it into `coupon` by now.)
   for (const call of calls) {
     if (call.type === 'identify') analytics.identify({ userId: call.customerId, traits: call.traits, timestamp: call.at });
     else analytics.track({ userId: call.customerId, event: call.event, properties: call.properties, timestamp: call.at });
@@ -92,6 +96,21 @@ async function sendAll(analytics: Analytics, calls: readonly DemoCall[], failure
   // The client reports `{ code, reason, ctx }`; the reason says what went wrong.
   const reason: unknown = typeof failure === 'object' && failure !== null && 'reason' in failure ? failure.reason : failure;
   throw new Error(`ingestion did not take the demo's calls: ${reason instanceof Error ? reason.message : String(reason)}`);
+}
+
+const Shown = z.object({ sku: z.string().optional(), productId: z.string().optional() });
+const MailProducts = z.object({ recommendations: z.array(z.unknown()).optional(), product: z.unknown().optional() });
+
+/** The skus (or product ids) of the products a mail's data shows: its recommendations and its one product (back in stock, cheaper, due again). */
+export function productsShown(data: Record<string, unknown>): string[] {
+  const parsed = MailProducts.safeParse(data);
+  if (!parsed.success) return [];
+  const items = [...(parsed.data.recommendations ?? []), ...(parsed.data.product === undefined ? [] : [parsed.data.product])];
+  return items.flatMap((item) => {
+    const p = Shown.safeParse(item);
+    const id = p.success ? (p.data.sku ?? p.data.productId) : undefined;
+    return id === undefined ? [] : [id];
+  });
 }
 
 /** Calls per post to ingestion's `/v1/batch`: well under the Segment client's batch limits (500 events, 500 KB), so each goes as one post. */
@@ -127,7 +146,9 @@ export async function runDemo(o: DemoOptions): Promise<number> {
   const analytics = new Analytics({ writeKey: o.writeKey, host: o.urls.ingestion, maxEventsInBatch: CALLS_PER_POST, flushInterval: 3_600_000 });
   const failures: unknown[] = [];
   analytics.on('error', (failure) => failures.push(failure));
-  const totals = { events: 0, mails: 0, answered: 0 };
+  const totals = { events: 0, mails: 0, answered: 0, couponOrders: 0 };
+  const coupons = o.outboxDir === undefined ? null : outboxCouponCodes(o.outboxDir);
+  const codeOf = (dedupeKey: string): string | undefined => coupons?.codeOf(dedupeKey);
   const began = Date.now();
   /** The mail the last fire requested, with what each customer did with it. */
   let answeredLast: [MessageRequested, MailReaction | null][] = [];
@@ -143,7 +164,7 @@ export async function runDemo(o: DemoOptions): Promise<number> {
       while (nextDay < o.days && new Date(`${dayDate(o.start, nextDay)}T00:00:00.000Z`).getTime() - 14 * HOUR <= target) queue.push(...store.playDay(nextDay++).calls);
       queue.sort((a, b) => a.at.getTime() - b.at.getTime());
       const later = queue.findIndex((c) => c.at.getTime() > target);
-      const due = queue.splice(0, later === -1 ? queue.length : later);
+      const planned = queue.splice(0, later === -1 ? queue.length : later);
       // The clock walks to the step's end; the step's calls are received then, with their own
       // times; once the pipeline has taken them in, what came due fires as of its moment.
       // Opens, clicks and unsubscribes that happened by then go in with the calls, so an
@@ -152,7 +173,12 @@ export async function runDemo(o: DemoOptions): Promise<number> {
       // outcomes, suppressions included, reach the scheduler before anything fires), the
       // opens, clicks and unsubscribes of that mail go in: the same way whatever the machine's speed.
       await walk.step(new Date(target), async () => {
-        for (const call of due) o.observe?.call?.(call);
+        // Orders with a mail's coupon carry its code, read from the mail once it was sent.
+        const due = planned.map((call) => withCoupon(call, codeOf));
+        for (const call of due) {
+          if (call.type === 'track' && call.properties['coupon'] !== undefined) totals.couponOrders++;
+          o.observe?.call?.(call);
+        }
         const t0 = performance.now();
         // One batch in flight at a time, in time order: batches posted side by side can reach
         // ingestion in either order, and which of a customer's views starts a browse-abandonment
@@ -163,11 +189,13 @@ export async function runDemo(o: DemoOptions): Promise<number> {
         const t1 = performance.now();
         for (const [mail, reaction] of answeredLast) engagement.add(mail, reaction);
         await engagement.waitForOutcomes();
+        // The codes of the mail just sent that its readers opened (a reader who means to use one opened it).
+        if (coupons !== null) for (const [mail, reaction] of answeredLast) if (mail.payload.offer !== undefined && reaction?.openedAt != null) await coupons.read(mail.payload.dedupeKey);
         const t2 = performance.now();
         await engagement.report(new Date(target));
         if (process.env['LIFECYCLE_WALK_TIMINGS'] === '1') process.stderr.write(`  calls ${Math.round(tPosted - t0)} ms (${due.length}), then messaging ${Math.round(t1 - tPosted)} ms, outcomes ${Math.round(t2 - t1)} ms, report ${Math.round(performance.now() - t2)} ms\n`);
       });
-      totals.events += due.length;
+      totals.events += planned.length;
       // Every mail the step requested is answered in the step.
       await requests.readToEnd();
       answeredLast = [];
@@ -177,7 +205,10 @@ export async function runDemo(o: DemoOptions): Promise<number> {
       for (const mail of mails.splice(0).sort(mailOrder)) {
         totals.mails++;
         const day = Math.floor((Date.parse(mail.occurredAt) - Date.parse(`${o.start}T00:00:00.000Z`)) / 86_400_000);
-        const reaction = store.answerMail({ customerId: mail.customerId, campaignId: mail.payload.campaignId, category: mail.payload.category, sentAt: new Date(mail.occurredAt) }, day);
+        const reaction = store.answerMail(
+          { customerId: mail.customerId, campaignId: mail.payload.campaignId, category: mail.payload.category, sentAt: new Date(mail.occurredAt), dedupeKey: mail.payload.dedupeKey, hasOffer: mail.payload.offer !== undefined, products: productsShown(mail.payload.data) },
+          day,
+        );
         answeredLast.push([mail, reaction]);
         if (reaction !== null && reaction.calls.length > 0) {
           queue.push(...reaction.calls);
@@ -217,10 +248,53 @@ const Retention = z.object({
 
 const pct = (r: number | null): string => (r === null ? '–' : `${(r * 100).toFixed(1)}%`);
 
+const CouponStats = z.object({ pools: z.array(z.object({ pool: z.string(), issued: z.number(), redeemed: z.number(), available: z.number().nullable().optional(), low: z.boolean().optional() })) });
+const Evaluation = z.object({ customers: z.number(), hitRateAt3: z.number().nullable(), baselineHitRateAt3: z.number().nullable() });
+
+/** Coupons as messaging counts them, over every pool. */
+export interface CouponSummary {
+  issued: number;
+  redeemed: number;
+  /** Redeemed of issued; null with none issued. */
+  redemptionRate: number | null;
+  /** Orders the demo's customers placed with a code from their mail. */
+  ordersWithCode: number;
+}
+export type RecommendationSummary = z.infer<typeof Evaluation>;
+
+/** A read API the summary can do without (one a stack may not have yet): its answer, or why there is none. */
+export async function getOptionalJson<T>(token: string | undefined, url: string, schema: z.ZodType<T>): Promise<{ ok: true; value: T } | { ok: false; why: string }> {
+  try {
+    const response = await fetch(url, { headers: serviceAuthHeaders(token) });
+    if (!response.ok) return { ok: false, why: `${new URL(url).pathname} answered ${response.status}` };
+    const parsed = schema.safeParse(await response.json());
+    return parsed.success ? { ok: true, value: parsed.data } : { ok: false, why: `${new URL(url).pathname} answered in an unknown shape` };
+  } catch {
+    return { ok: false, why: `${new URL(url).pathname} did not answer` };
+  }
+}
+
+/** The summary's lines on offers and recommendations; "not available" (and why) for a figure the stack did not give. */
+export function offerLines(coupons: CouponSummary | { why: string }, recommendations: RecommendationSummary | { why: string }): string[] {
+  const couponLine =
+    'why' in coupons
+      ? `Coupons: not available (${coupons.why})`
+      : `Coupons: ${coupons.issued.toLocaleString('en-US')} codes issued, ${coupons.redeemed.toLocaleString('en-US')} redeemed, redemption rate ${pct(coupons.redemptionRate)} (the demo's customers placed ${coupons.ordersWithCode} orders with a code from their mail)`;
+  const recommendationLine =
+    'why' in recommendations
+      ? `Recommendations: not available (${recommendations.why})`
+      : `Recommendations: hit rate at 3 ${pct(recommendations.hitRateAt3)} vs best sellers ${pct(recommendations.baselineHitRateAt3)} over ${recommendations.customers.toLocaleString('en-US')} customers (each customer's last order held out)`;
+  return [couponLine, recommendationLine];
+}
+
 /** The figures the summary prints, as the read APIs gave them. */
 export interface DemoSummary {
-  totals: { events: number; mails: number; answered: number };
+  totals: { events: number; mails: number; answered: number; couponOrders: number };
   engagement: EngagementTotals;
+  /** Null when messaging has no `GET /coupons/stats`. */
+  coupons: CouponSummary | null;
+  /** Null when the scheduler has no `GET /recommendations/evaluation`. */
+  recommendations: RecommendationSummary | null;
   campaigns: z.infer<typeof CampaignList>['campaigns'];
   stages: Record<string, number>;
   /** Over the whole run. */
@@ -229,14 +303,29 @@ export interface DemoSummary {
   period: z.infer<typeof Retention>;
 }
 
-async function printSummary(o: DemoOptions, totals: { events: number; mails: number; answered: number }, engaged: EngagementTotals): Promise<void> {
+async function printSummary(o: DemoOptions, totals: DemoSummary['totals'], engaged: EngagementTotals): Promise<void> {
   const from = `${o.start}T00:00:00.000Z`;
   const to = `${dayDate(o.start, o.days)}T00:00:00.000Z`;
   // Retention needs customers who had bought before the period: the last quarter (or half, for a short run).
   const periodDays = Math.max(1, Math.min(90, Math.floor(o.days / 2)));
   const periodFrom = `${dayDate(o.start, o.days - periodDays)}T00:00:00.000Z`;
   const metrics = (since: string) => getJson(o.serviceToken, `${o.urls.classifier}/metrics/retention?from=${encodeURIComponent(since)}&to=${encodeURIComponent(to)}`, Retention);
-  const [campaigns, stages, retention, period] = await Promise.all([getJson(o.serviceToken, `${o.urls.scheduler}/campaigns`, CampaignList), getJson(o.serviceToken, `${o.urls.classifier}/stages`, Stages), metrics(from), metrics(periodFrom)]);
+  const [campaigns, stages, retention, period, couponStats, evaluation] = await Promise.all([
+    getJson(o.serviceToken, `${o.urls.scheduler}/campaigns`, CampaignList),
+    getJson(o.serviceToken, `${o.urls.classifier}/stages`, Stages),
+    metrics(from),
+    metrics(periodFrom),
+    getOptionalJson(o.serviceToken, `${o.urls.messaging}/coupons/stats`, CouponStats),
+    getOptionalJson(o.serviceToken, `${o.urls.scheduler}/recommendations/evaluation`, Evaluation),
+  ]);
+  const coupons: CouponSummary | null = couponStats.ok
+    ? (() => {
+        const issued = couponStats.value.pools.reduce((n, p) => n + p.issued, 0);
+        const redeemed = couponStats.value.pools.reduce((n, p) => n + p.redeemed, 0);
+        return { issued, redeemed, redemptionRate: issued === 0 ? null : redeemed / issued, ordersWithCode: totals.couponOrders };
+      })()
+    : null;
+  const recommendations = evaluation.ok ? evaluation.value : null;
   const lines = [
     `Demo store: ${o.customers} customers, ${o.days} days from ${o.start}, seed ${o.seed}: ${totals.events.toLocaleString('en-US')} events sent, ${totals.mails.toLocaleString('en-US')} mails requested, ${totals.answered} answers to mail`,
     `Mail engagement through the signed webhook: ${engaged.opened.toLocaleString('en-US')} opens, ${engaged.clicked.toLocaleString('en-US')} clicks, ${engaged.unsubscribed} unsubscribes`,
@@ -250,9 +339,10 @@ async function printSummary(o: DemoOptions, totals: { events: number; mails: num
     `Over the last ${periodDays} days: retention ${pct(period.customerRetentionRate)}, churn ${pct(period.churnRate)} (of the customers who had bought before, the share who bought again, and who did not)`,
     `Over the run: repeat purchase ${pct(retention.repeatPurchaseRate)} (customers with two orders or more, of those with one), NPS ${retention.nps ?? '–'}`,
     `Average order value: ${Object.entries(retention.byCurrency).map(([cur, m]) => `${m.averageOrderValue?.toFixed(2) ?? '–'} ${cur} (${m.orders} orders)`).join(', ')}`,
+    ...offerLines(coupons ?? { why: couponStats.ok ? '' : couponStats.why }, recommendations ?? { why: evaluation.ok ? '' : evaluation.why }),
     '',
     `The data stays: in the console, and in the read APIs (with the service token) ${o.urls.scheduler}/campaigns, ${o.urls.classifier}/stages, ${o.urls.classifier}/customers/demo-00001`,
   ];
   for (const line of lines) process.stdout.write(`${line}\n`);
-  o.observe?.summary?.({ totals, engagement: { ...engaged }, campaigns: campaigns.campaigns, stages: stages.stages, retention, period });
+  o.observe?.summary?.({ totals, engagement: { ...engaged }, campaigns: campaigns.campaigns, stages: stages.stages, retention, period, coupons, recommendations });
 }

@@ -4,7 +4,7 @@ import { knownEventProperties } from '@lifecycle/contracts';
 import { demoCatalog } from './store-catalog.ts';
 import { demoCustomers } from './store-customers.ts';
 import { seededRandom } from './seeded-random.ts';
-import { demoDays, localInstant, newCustomerState, reactToMail, type DemoCall, type DemoMail } from './store-simulation.ts';
+import { demoDays, demoStore, localInstant, newCustomerState, reactToMail, STORE_USER_ID, withCoupon, type DemoCall, type DemoMail } from './store-simulation.ts';
 
 const START = '2027-01-01';
 
@@ -45,24 +45,94 @@ describe('the demo store’s year', () => {
   });
 
   it('sends only calls the event contracts accept', () => {
+    // The shop's own `Product Updated` is no event of the spec: it passes as a custom event, in the shape the scheduler's catalog reads.
+    const ProductUpdated = z.object({ product_id: z.string(), sku: z.string(), url: z.string(), image_url: z.string(), stock: z.number().int().nonnegative().optional(), in_stock: z.boolean().optional(), price: z.number().positive().optional(), currency: z.enum(['USD', 'EUR', 'JPY']).optional() });
     for (const call of calls) {
       if (call.type !== 'track') continue;
+      if (call.event === 'Product Updated') {
+        expect(ProductUpdated.safeParse(call.properties).success, JSON.stringify(call.properties)).toBe(true);
+        continue;
+      }
       const schema = new Map<string, z.ZodType>(Object.entries(knownEventProperties)).get(call.event);
       expect(schema, call.event).toBeDefined();
       expect(schema?.safeParse(call.properties).success, `${call.event} ${JSON.stringify(call.properties)}`).toBe(true);
     }
   });
 
-  it('prices each order in its customer’s currency, the total the sum of its lines at the catalog’s price', () => {
+  it('prices each order in its customer’s currency at the price the shop last announced, the total the sum of its lines', () => {
     const orders = calls.flatMap((c) => (c.type === 'track' && c.event === 'Order Completed' ? [c] : []));
     expect(orders.length).toBeGreaterThan(10);
-    for (const order of orders) {
-      const customer = byId.get(order.customerId);
-      const lines = z.array(z.object({ sku: z.string(), price: z.number() })).parse(order.properties['products']);
-      expect(order.properties['currency']).toBe(customer?.currency);
-      for (const l of lines) expect(l.price).toBe(demoCatalog.find((p) => p.sku === l.sku)?.price[customer?.currency ?? 'USD']);
-      expect(order.properties['total']).toBeCloseTo(lines.reduce((s, l) => s + l.price, 0), 2);
+    const announced = new Map<string, number>();
+    const Update = z.object({ sku: z.string(), price: z.number().optional(), currency: z.string().optional() });
+    for (const call of calls) {
+      if (call.type !== 'track') continue;
+      if (call.event === 'Product Updated') {
+        const u = Update.parse(call.properties);
+        if (u.price !== undefined) announced.set(`${u.sku} ${u.currency}`, u.price);
+        continue;
+      }
+      if (call.event !== 'Order Completed') continue;
+      const customer = byId.get(call.customerId);
+      const lines = z.array(z.object({ sku: z.string(), price: z.number(), product_id: z.string(), category: z.string(), url: z.string(), image_url: z.string() })).parse(call.properties['products']);
+      expect(call.properties['currency']).toBe(customer?.currency);
+      for (const l of lines) expect(l.price).toBe(announced.get(`${l.sku} ${customer?.currency}`));
+      expect(call.properties['total']).toBeCloseTo(lines.reduce((s, l) => s + l.price, 0), 2);
     }
+  });
+
+  it('announces the catalog on the first day, then sells out a few products a month, restocks them, and drops some prices by 10% or more', () => {
+    const updates = calls.flatMap((c) => (c.type === 'track' && c.event === 'Product Updated' ? [c] : []));
+    for (const u of updates) expect(u.customerId).toBe(STORE_USER_ID);
+    const firstDay = updates.filter((u) => u.at.getTime() < Date.parse(`${START}T23:59:59Z`));
+    expect(firstDay.length).toBe(demoCatalog.length * 4);
+    const later = updates.slice(firstDay.length);
+    const soldOut = later.filter((u) => u.properties['stock'] === 0 && u.properties['in_stock'] === false);
+    const back = later.filter((u) => typeof u.properties['stock'] === 'number' && u.properties['stock'] > 0);
+    expect(soldOut.length).toBeGreaterThanOrEqual(12);
+    expect(soldOut.length).toBeLessThanOrEqual(70);
+    expect(back.length).toBeGreaterThanOrEqual(soldOut.length - 3);
+    const drops = later.filter((u) => u.properties['price'] !== undefined);
+    expect(drops.length).toBeGreaterThanOrEqual(3 * 6);
+    for (const d of drops) {
+      const list = demoCatalog.find((p) => p.sku === d.properties['sku'])?.price;
+      const currency = z.enum(['USD', 'EUR', 'JPY']).parse(d.properties['currency']);
+      // Each drop is at least 10% below the list price (and below any earlier drop).
+      expect(Number(d.properties['price'])).toBeLessThanOrEqual((list?.[currency] ?? 0) * 0.9 + 1e-9);
+    }
+  });
+
+  it('buys products that go together in the same order, and buys each consumable again at its own rhythm', () => {
+    const big = year(11, 400);
+    const orders = big.flatMap((c) => (c.type === 'track' && c.event === 'Order Completed' ? [{ customerId: c.customerId, at: c.at, skus: z.array(z.object({ sku: z.string() })).parse(c.properties['products']).map((l) => l.sku) }] : []));
+    const withTea = orders.filter((o) => o.skus.includes('TEA-SEN-100') || o.skus.includes('TEA-GYO-50') || o.skus.includes('TEA-HOJ-100'));
+    const share = (list: typeof orders, sku: string): number => list.filter((o) => o.skus.includes(sku)).length / Math.max(1, list.length);
+    // A teapot is far likelier in an order with Japanese tea than in orders at large.
+    expect(share(withTea, 'TEA-POT-KYU')).toBeGreaterThan(3 * share(orders, 'TEA-POT-KYU'));
+    // Customers who buy a single-origin bag buy the hand grinder (once: they keep it) far more often than customers at large.
+    const bought = new Map<string, Set<string>>();
+    for (const o of orders) for (const sku of o.skus) bought.set(o.customerId, (bought.get(o.customerId) ?? new Set()).add(sku));
+    const buyers = [...bought.values()];
+    const beanBuyers = buyers.filter((b) => ['BEAN-ETH-250', 'BEAN-KEN-250'].some((s) => b.has(s)));
+    const others = buyers.filter((b) => !beanBuyers.includes(b));
+    const rate = (list: Set<string>[]): number => list.filter((b) => b.has('GRIND-HAND-01')).length / Math.max(1, list.length);
+    expect(rate(beanBuyers)).toBeGreaterThan(2 * rate(others));
+    // Gaps between a customer's orders of the same 250 g bag cluster around three weeks; of the 1 kg bag, two months.
+    const gaps = (sku: string): number[] => {
+      const last = new Map<string, number>();
+      const out: number[] = [];
+      for (const o of orders.filter((x) => x.skus.includes(sku))) {
+        const before = last.get(o.customerId);
+        if (before !== undefined) out.push((o.at.getTime() - before) / 86_400_000);
+        last.set(o.customerId, o.at.getTime());
+      }
+      return out.sort((a, b) => a - b);
+    };
+    const median = (xs: number[]): number => xs[Math.floor(xs.length / 2)] ?? NaN;
+    const bag = gaps('BEAN-ETH-250');
+    expect(bag.length).toBeGreaterThan(20);
+    expect(median(bag)).toBeGreaterThan(17);
+    expect(median(bag)).toBeLessThan(27);
+    expect(median(gaps('BEAN-BRA-1K'))).toBeGreaterThan(50);
   });
 
   it('delivers each order after it was placed, and keeps each customer’s calls in their waking hours', () => {
@@ -78,6 +148,7 @@ describe('the demo store’s year', () => {
   it('identifies each customer once, before anything else they do', () => {
     const seen = new Set<string>();
     for (const call of calls) {
+      if (call.customerId === STORE_USER_ID) continue;
       if (call.type === 'identify') {
         expect(seen.has(call.customerId)).toBe(false);
         seen.add(call.customerId);
@@ -124,5 +195,32 @@ describe('how demo customers answer mail', () => {
       }
     }
     expect(back).toBeGreaterThan(20);
+  });
+});
+
+describe('coupons from mail', () => {
+  it('brings some readers of a mail with a code back to order with it, and the order carries the code once it is known', () => {
+    const random = seededRandom(5);
+    const customers = demoCustomers(random, 200, 365).map((c) => ({ ...c, arrivesOnDay: 0, mailAffinity: 1 }));
+    const store = demoStore(random, customers, START);
+    for (let day = 0; day < 30; day++) store.playDay(day);
+    for (const c of customers) store.answerMail({ customerId: c.customerId, campaignId: 'birthday', category: 'marketing', sentAt: new Date('2027-01-30T15:00:00.000Z'), dedupeKey: `birthday:${c.customerId}`, hasOffer: true }, 29);
+    const calls = Array.from({ length: 20 }, (_, i) => store.playDay(30 + i).calls).flat();
+    const withCode = calls.filter((c) => c.type === 'track' && c.couponOf !== undefined);
+    expect(withCode.length).toBeGreaterThan(10);
+    for (const call of withCode) {
+      expect(call).toMatchObject({ type: 'track', event: 'Order Completed', couponOf: `birthday:${call.customerId}` });
+      // Two days at least after the mail: by then the demo has read the code messaging sent.
+      // (1 February, two local days after the mail's, starts earliest in Tokyo: 31 January 15:00 UTC.)
+      expect(call.at.getTime()).toBeGreaterThan(Date.parse('2027-01-31T15:00:00.000Z'));
+      const sent = withCoupon(call, (key) => (key === `birthday:${call.customerId}` ? 'BDAY-ABC' : undefined));
+      expect(sent.type === 'track' && sent.properties['coupon']).toBe('BDAY-ABC');
+      expect(withCoupon(call, () => undefined)).toEqual(call);
+    }
+    // Mail without an offer brings no coupon orders.
+    const plain = demoStore(seededRandom(5), customers, START);
+    for (let day = 0; day < 30; day++) plain.playDay(day);
+    for (const c of customers) plain.answerMail({ customerId: c.customerId, campaignId: 'cross-sell', category: 'marketing', sentAt: new Date('2027-01-30T15:00:00.000Z'), dedupeKey: `x:${c.customerId}` }, 29);
+    expect(Array.from({ length: 20 }, (_, i) => plain.playDay(30 + i).calls).flat().filter((c) => c.type === 'track' && c.couponOf !== undefined)).toEqual([]);
   });
 });

@@ -1,4 +1,4 @@
-import { demoCatalog, type DemoProduct } from './store-catalog.ts';
+import { demoCatalog, demoProduct, type DemoCurrency, type DemoProduct } from './store-catalog.ts';
 import type { DemoCustomer } from './store-customers.ts';
 import type { Random } from './seeded-random.ts';
 
@@ -12,7 +12,29 @@ import type { Random } from './seeded-random.ts';
 /** A Segment call the demo sends with the real client, at a simulated instant. */
 export type DemoCall =
   | { at: Date; customerId: string; type: 'identify'; traits: Record<string, unknown> }
-  | { at: Date; customerId: string; type: 'track'; event: string; properties: Record<string, unknown> };
+  | {
+      at: Date;
+      customerId: string;
+      type: 'track';
+      event: string;
+      properties: Record<string, unknown>;
+      /**
+       * An order placed with the coupon of the mail with this dedupe key: the code is the one
+       * messaging put in that mail, known only once it was sent, so the demo adds it as `coupon`
+       * when it sends the call (`withCoupon`); without a known code the order goes without.
+       */
+      couponOf?: string;
+    };
+
+/** Who the store's own calls (`Product Updated`: stock and prices) come from: the shop, not a customer. */
+export const STORE_USER_ID = 'demo-store';
+
+/** `call` as it goes to ingestion: an order placed with a mail's coupon carries the code, when `codeOf` knows it. */
+export function withCoupon(call: DemoCall, codeOf: (dedupeKey: string) => string | undefined): DemoCall {
+  if (call.type !== 'track' || call.couponOf === undefined) return call;
+  const code = codeOf(call.couponOf);
+  return code === undefined ? call : { ...call, properties: { ...call.properties, coupon: code } };
+}
 
 export interface CustomerState {
   arrived: boolean;
@@ -26,12 +48,50 @@ export interface CustomerState {
   deliveries: { orderId: string; day: number; products: DemoProduct[] }[];
   /** Reviews to write, by day. */
   reviews: { product: DemoProduct; day: number }[];
-  /** A reason to come back soon (a consumable running out, a mail they liked), by day. */
+  /** A reason to come back soon (a mail they liked), by day. */
   returnOnDay: number | null;
   unsubscribed: boolean;
+  /** Durable goods they own (no second grinder). */
+  owned: Set<string>;
+  /** Consumables running out, by sku: the day they come to buy each again. */
+  restock: Map<string, number>;
+  /** Products a mail showed them that they mean to look at on their next visit. */
+  interests: DemoProduct[];
+  /**
+   * A mail's coupon they mean to use, from `fromDay` (two days after the mail: by then the demo
+   * has read the code messaging sent) until the day it lapses for them.
+   */
+  coupon: { dedupeKey: string; fromDay: number; untilDay: number } | null;
 }
 
-export const newCustomerState = (): CustomerState => ({ arrived: false, engaged: true, orders: 0, lastOrderDay: null, cart: [], deliveries: [], reviews: [], returnOnDay: null, unsubscribed: false });
+export const newCustomerState = (): CustomerState => ({
+  arrived: false,
+  engaged: true,
+  orders: 0,
+  lastOrderDay: null,
+  cart: [],
+  deliveries: [],
+  reviews: [],
+  returnOnDay: null,
+  unsubscribed: false,
+  owned: new Set(),
+  restock: new Map(),
+  interests: [],
+  coupon: null,
+});
+
+/**
+ * What the shop itself changes as the year goes: prices (a drop now and then) and stock (a
+ * product sells out and comes back). Customers pay the price of the day and cannot cart what is
+ * out of stock.
+ */
+export interface ShopState {
+  prices: Map<string, Record<DemoCurrency, number>>;
+  /** Skus out of stock, with the day each comes back. */
+  soldOut: Map<string, number>;
+}
+
+export const newShopState = (): ShopState => ({ prices: new Map(demoCatalog.map((p) => [p.sku, { ...p.price }])), soldOut: new Map() });
 
 const pad = (n: number): string => String(n).padStart(2, '0');
 
@@ -62,22 +122,29 @@ export function dayDate(start: string, day: number): string {
   return new Date(Date.parse(`${start}T00:00:00.000Z`) + day * 86_400_000).toISOString().slice(0, 10);
 }
 
-const priceIn = (p: DemoProduct, c: DemoCustomer): number => p.price[c.currency];
-const line = (p: DemoProduct, c: DemoCustomer) => ({ product_id: p.productId, sku: p.sku, name: p.name, category: p.category, price: priceIn(p, c), quantity: 1, url: p.url });
-const total = (products: readonly DemoProduct[], c: DemoCustomer): number => Math.round(products.reduce((sum, p) => sum + priceIn(p, c), 0) * 100) / 100;
+/** The catalog's fields of a product, as a Segment product carries them. */
+const productFields = (p: DemoProduct) => ({ product_id: p.productId, sku: p.sku, name: p.name, category: p.category, url: p.url, image_url: p.imageUrl });
 
-/** A product the customer looks at: mostly their favourite category, consumables more often when they have ordered. */
+/** A product the customer looks at: mostly their favourite category, consumables more often when they have ordered; durable goods they own less often. */
 function browse(customer: DemoCustomer, state: CustomerState, r: Random): DemoProduct {
   const pool = r.chance(0.6) ? demoCatalog.filter((p) => p.category === customer.favourite) : demoCatalog;
   const consumables = pool.filter((p) => p.consumable);
-  return state.orders > 0 && consumables.length > 0 && r.chance(0.5) ? r.pick(consumables) : r.pick(pool);
+  const pick = state.orders > 0 && consumables.length > 0 && r.chance(0.5) ? r.pick(consumables) : r.pick(pool);
+  return state.owned.has(pick.sku) ? r.pick(pool) : pick;
+}
+
+/** A product bought with `product` (a teapot with tea), when the customer takes one: not one they own or have in the cart. */
+function companion(product: DemoProduct, state: CustomerState, shop: ShopState, r: Random): DemoProduct | null {
+  const candidates = product.goesWith.map(demoProduct).filter((p) => !state.owned.has(p.sku) && !state.cart.includes(p) && !shop.soldOut.has(p.sku));
+  if (candidates.length === 0 || !r.chance(0.55)) return null;
+  return r.weighted(candidates, candidates.map((_, i) => (i === 0 ? 3 : 1)));
 }
 
 /**
  * One customer's calls on simulated day `day` (0-based, from the local date `start`), updating
  * `state`. Calls come in time order; each at a local hour that fits the customer.
  */
-export function simulateCustomerDay(customer: DemoCustomer, state: CustomerState, day: number, start: string, r: Random): DemoCall[] {
+export function simulateCustomerDay(customer: DemoCustomer, state: CustomerState, day: number, start: string, r: Random, shop: ShopState = newShopState()): DemoCall[] {
   const date = dayDate(start, day);
   const calls: DemoCall[] = [];
   // A visit starts at the customer's hour; each step a few minutes after the one before.
@@ -89,6 +156,14 @@ export function simulateCustomerDay(customer: DemoCustomer, state: CustomerState
   };
   const track = (event: string, properties: Record<string, unknown>, when = at()): void => void calls.push({ at: when, customerId: customer.customerId, type: 'track', event, properties });
   const { customerId } = customer;
+  const priceOf = (p: DemoProduct): number => (shop.prices.get(p.sku) ?? p.price)[customer.currency];
+  const line = (p: DemoProduct) => ({ ...productFields(p), price: priceOf(p), quantity: 1 });
+  const total = (products: readonly DemoProduct[]): number => Math.round(products.reduce((sum, p) => sum + priceOf(p), 0) * 100) / 100;
+  const cart = (product: DemoProduct): void => {
+    if (shop.soldOut.has(product.sku) || state.cart.includes(product)) return;
+    state.cart.push(product);
+    track('Product Added', { ...line(product), currency: customer.currency, cart_id: `cart-${customerId}` });
+  };
 
   if (day < customer.arrivesOnDay) return calls;
   if (!state.arrived) {
@@ -113,29 +188,49 @@ export function simulateCustomerDay(customer: DemoCustomer, state: CustomerState
   state.reviews = state.reviews.filter((v) => v.day !== day);
 
   if (!state.engaged) return calls;
-  const coming = state.returnOnDay === day || r.chance(customer.visitsPerWeek / 7) || day === customer.arrivesOnDay;
+  // Consumables that ran out: the customer comes for them, at each product's own rhythm.
+  const runOut = [...state.restock].filter(([, due]) => due <= day).map(([sku]) => demoProduct(sku));
+  if (state.coupon !== null && state.coupon.untilDay < day) state.coupon = null;
+  const coming = runOut.length > 0 || state.returnOnDay === day || r.chance(customer.visitsPerWeek / 7) || day === customer.arrivesOnDay;
   if (state.returnOnDay !== null && state.returnOnDay <= day) state.returnOnDay = null;
   if (coming) {
-    const viewed = Array.from({ length: r.int(1, 3) }, () => browse(customer, state, r));
-    for (const product of viewed) track('Product Viewed', { ...line(product, customer), currency: customer.currency });
-    if (r.chance(0.35)) {
-      const product = r.pick(viewed);
-      state.cart.push(product);
-      track('Product Added', { ...line(product, customer), currency: customer.currency, cart_id: `cart-${customerId}` });
+    const viewed = [...runOut, ...state.interests.splice(0), ...Array.from({ length: r.int(1, 3) }, () => browse(customer, state, r))];
+    for (const product of viewed) track('Product Viewed', { ...line(product), currency: customer.currency });
+    for (const product of runOut) {
+      state.restock.delete(product.sku);
+      // Mostly bought again; otherwise asked again in a few days (sold out, or not yet).
+      if (r.chance(0.85) && !shop.soldOut.has(product.sku)) cart(product);
+      else if (r.chance(0.6)) state.restock.set(product.sku, day + r.int(3, 8));
     }
-    if (state.cart.length > 0 && r.chance(0.5)) {
+    const coupon = state.coupon !== null && state.coupon.fromDay <= day ? state.coupon : null;
+    const withCode = coupon !== null;
+    if (r.chance(withCode ? 0.8 : 0.35)) {
+      const product = r.pick(viewed);
+      cart(product);
+      const extra = companion(product, state, shop, r);
+      if (extra !== null) cart(extra);
+    }
+    const restocking = runOut.some((p) => state.cart.includes(p));
+    if (state.cart.length > 0 && (restocking || withCode || r.chance(0.5))) {
       const checkoutId = `chk-${customerId}-${day}`;
-      track('Checkout Started', { checkout_id: checkoutId, total: total(state.cart, customer), currency: customer.currency, products: state.cart.map((p) => line(p, customer)) });
-      if (r.chance(customer.buyRate)) {
+      track('Checkout Started', { checkout_id: checkoutId, total: total(state.cart), currency: customer.currency, products: state.cart.map(line) });
+      if (r.chance(restocking ? 0.9 : withCode ? Math.max(0.75, customer.buyRate) : customer.buyRate)) {
         const orderId = `ord-${customerId}-${day}`;
         const products = state.cart;
         state.cart = [];
-        track('Order Completed', { order_id: orderId, checkout_id: checkoutId, total: total(products, customer), currency: customer.currency, products: products.map((p) => line(p, customer)) });
+        const order: Record<string, unknown> = { order_id: orderId, checkout_id: checkoutId, total: total(products), currency: customer.currency, products: products.map(line) };
+        if (coupon !== null) {
+          calls.push({ at: at(), customerId, type: 'track', event: 'Order Completed', properties: order, couponOf: coupon.dedupeKey });
+          state.coupon = null;
+        } else track('Order Completed', order);
         state.orders++;
         state.lastOrderDay = day;
         state.deliveries.push({ orderId, day: day + r.int(2, 5), products });
-        // A consumable runs out in about a month.
-        if (products.some((p) => p.consumable)) state.returnOnDay = day + r.int(24, 40);
+        for (const p of products) {
+          if (p.reorderDays === null) state.owned.add(p.sku);
+          // A bag lasts about as long as it does for everyone, give or take a few days.
+          else state.restock.set(p.sku, day + Math.max(3, Math.round(p.reorderDays * (0.85 + r.next() * 0.3))));
+        }
         if (state.orders >= 2 && r.chance(0.03)) track('Referral Completed', { referrer_id: customerId, referral_code: `REF-${customerId}-${day}` });
       }
     }
@@ -144,6 +239,61 @@ export function simulateCustomerDay(customer: DemoCustomer, state: CustomerState
   const quietFor = day - (state.lastOrderDay ?? customer.arrivesOnDay);
   if ((day - customer.arrivesOnDay) % 7 === 6 && quietFor > 28 && r.chance(customer.churnPerWeek)) state.engaged = false;
   return calls.sort((a, b) => a.at.getTime() - b.at.getTime());
+}
+
+const currencies: readonly DemoCurrency[] = ['USD', 'EUR', 'JPY'];
+
+/** A price cut by `percent`, kept to the currency's usual endings (.90 in EUR, tens of yen). */
+function cut(price: number, currency: DemoCurrency, percent: number): number {
+  const raw = price * (1 - percent / 100);
+  if (currency === 'JPY') return Math.max(10, Math.floor(raw / 10) * 10);
+  if (currency === 'EUR') return Math.max(0.9, Math.floor(raw) - 0.1);
+  return Math.max(1, Math.floor(raw));
+}
+
+/**
+ * The shop's own calls on day `day`, updating `shop`: on the first day the whole catalog (stock
+ * and a price per currency, as a shop's product feed would send it); then, a few times a month,
+ * a product selling out (`stock: 0`) and coming back days later, and a price dropping by 10–30%.
+ * At noon UTC, from `STORE_USER_ID`.
+ */
+export function simulateShopDay(shop: ShopState, day: number, start: string, r: Random): DemoCall[] {
+  const calls: DemoCall[] = [];
+  const base = Date.parse(`${dayDate(start, day)}T12:00:00.000Z`);
+  let minute = 0;
+  const update = (product: DemoProduct, properties: Record<string, unknown>): void => {
+    calls.push({ at: new Date(base + minute++ * 60_000), customerId: STORE_USER_ID, type: 'track', event: 'Product Updated', properties: { ...productFields(product), ...properties } });
+  };
+  const priced = (product: DemoProduct): void => {
+    const prices = shop.prices.get(product.sku) ?? product.price;
+    for (const currency of currencies) update(product, { price: prices[currency], currency });
+  };
+  if (day === 0) {
+    for (const product of demoCatalog) {
+      update(product, { stock: r.int(20, 200), in_stock: true });
+      priced(product);
+    }
+    return calls;
+  }
+  for (const [sku, back] of [...shop.soldOut]) {
+    if (back > day) continue;
+    shop.soldOut.delete(sku);
+    update(demoProduct(sku), { stock: r.int(20, 120), in_stock: true });
+  }
+  // About three sell-outs and one or two price drops a month.
+  if (r.chance(3 / 30)) {
+    const product = r.pick(demoCatalog.filter((p) => !shop.soldOut.has(p.sku) && p.sku !== 'GIFT-CARD-50'));
+    shop.soldOut.set(product.sku, day + r.int(5, 21));
+    update(product, { stock: 0, in_stock: false });
+  }
+  if (r.chance(1.5 / 30)) {
+    const product = r.pick(demoCatalog.filter((p) => p.sku !== 'GIFT-CARD-50'));
+    const percent = r.int(10, 30);
+    const before = shop.prices.get(product.sku) ?? product.price;
+    shop.prices.set(product.sku, { USD: cut(before.USD, 'USD', percent), EUR: Math.round(cut(before.EUR, 'EUR', percent) * 100) / 100, JPY: cut(before.JPY, 'JPY', percent) });
+    priced(product);
+  }
+  return calls;
 }
 
 /** A day of the whole store: every customer's calls, in time order. */
@@ -172,16 +322,18 @@ export function demoStore(random: Random, customers: readonly DemoCustomer[], st
   const behaviour = new Map(customers.map((c) => [c.customerId, random.fork(`behaviour:${c.customerId}`)]));
   const mail = new Map(customers.map((c) => [c.customerId, random.fork(`mail:${c.customerId}`)]));
   const byId = new Map(customers.map((c) => [c.customerId, c]));
+  const shop = newShopState();
+  const shopRandom = random.fork('shop');
   let played = -1;
   return {
     customers,
     playDay: (day) => {
       played = Math.max(played, day);
-      const calls: DemoCall[] = [];
+      const calls: DemoCall[] = simulateShopDay(shop, day, start, shopRandom);
       for (const customer of customers) {
         const state = states.get(customer.customerId);
         const r = behaviour.get(customer.customerId);
-        if (state !== undefined && r !== undefined) calls.push(...simulateCustomerDay(customer, state, day, start, r));
+        if (state !== undefined && r !== undefined) calls.push(...simulateCustomerDay(customer, state, day, start, r, shop));
       }
       return { day, date: dayDate(start, day), calls: calls.sort((a, b) => a.at.getTime() - b.at.getTime() || a.customerId.localeCompare(b.customerId)) };
     },
@@ -208,6 +360,12 @@ export interface DemoMail {
   category: 'marketing' | 'transactional';
   /** When the mail went out (the simulated clock). */
   sentAt: Date;
+  /** The request's dedupe key: which mail's coupon an order uses. */
+  dedupeKey?: string;
+  /** The mail carries a coupon code (the campaign has an offer). */
+  hasOffer?: boolean;
+  /** Skus of the products the mail shows (recommendations, the product back in stock or cheaper). */
+  products?: readonly string[];
 }
 
 /** What a customer does with a mail: engagement the demo reports through the signed webhook, and calls. */
@@ -239,6 +397,18 @@ export function reactToMail(customer: DemoCustomer, state: CustomerState, mail: 
   const clicked = r.chance(0.4);
   const clickedAt = clicked ? later(openedAt, r, 1, 10) : null;
   const calls: DemoCall[] = [];
+  // A code of their own is a reason to order: some readers come back within the week to use it.
+  if (mail.hasOffer === true && mail.dedupeKey !== undefined && r.chance(clicked ? 0.45 : 0.15)) {
+    state.engaged = true;
+    state.coupon = { dedupeKey: mail.dedupeKey, fromDay: day + 2, untilDay: day + 14 };
+    state.returnOnDay = day + r.int(2, 6);
+  }
+  // A product the mail showed them, clicked, gets a look on their next visit (and a visit soon).
+  const shown = (mail.products ?? []).flatMap((sku) => demoCatalog.filter((p) => p.sku === sku || p.productId === sku));
+  if (clicked && shown.length > 0) {
+    state.interests = [r.pick(shown)];
+    if (state.returnOnDay === null && r.chance(0.5)) state.returnOnDay = day + r.int(2, 4);
+  }
   switch (mail.campaignId) {
     case 'nps-survey': {
       if (!r.chance(0.6)) break;

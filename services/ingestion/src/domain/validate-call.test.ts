@@ -28,6 +28,7 @@ const cases: Record<string, { good: Record<string, unknown>; bad: Record<string,
   'Referral Completed': { good: { referrer_id: 'u-0', referral_code: 'FRIEND' }, bad: { referral_code: 'FRIEND' }, field: 'properties.referrer_id' },
   'Email Subscribed': { good: { email: ' Ann@Example.com', list_id: 'news' }, bad: { email: 'not-an-email' }, field: 'properties.email' },
   'Email Unsubscribed': { good: { list_id: 'news', reason: 'too many' }, bad: { email: 'nope' }, field: 'properties.email' },
+  'Product Updated': { good: { product_id: 'tea-1', stock: 0, in_stock: false, price: 12.5, currency: 'EUR' }, bad: { product_id: 'tea-1', stock: -1 }, field: 'properties.stock' },
 };
 
 describe('validateCall: every known event', () => {

@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { outboxTable } from '@lifecycle/kit';
-import { index, integer, jsonb, pgSchema, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
+import { bigint, index, integer, jsonb, pgSchema, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
 import { sendStatuses } from '../domain/send-policy.ts';
 import { suppressionReasons, suppressionSources } from '../domain/suppression.ts';
 
@@ -165,4 +165,53 @@ export const recipients = messaging.table(
     seenAt: timestamp('seen_at', { withTimezone: true }).notNull(),
   },
   (t) => [primaryKey({ columns: [t.email, t.customerId] })],
+);
+
+/**
+ * Coupon codes, one row per code: imported ones wait with `dedupe_key` null until a message takes
+ * them; generated ones are inserted when a message takes them. A message's key holds at most one
+ * code (unique), so a redelivered request gets the same code again. Redemption comes from
+ * `lifecycle.events` (`Order Completed` with `coupon`, `Coupon Applied`).
+ */
+export const coupons = messaging.table(
+  'coupons',
+  {
+    /** Upper-case, as it is matched. */
+    code: text('code').primaryKey(),
+    pool: text('pool').notNull(),
+    /** The message the code went out with; null while an imported code is available. */
+    dedupeKey: text('dedupe_key').unique('coupons_dedupe_key_unique'),
+    customerId: text('customer_id'),
+    campaignId: text('campaign_id'),
+    variant: text('variant'),
+    issuedAt: timestamp('issued_at', { withTimezone: true }),
+    expiresAt: timestamp('expires_at', { withTimezone: true }),
+    /** When `coupons:import` loaded it; null for generated codes. */
+    importedAt: timestamp('imported_at', { withTimezone: true }),
+    /** The first order (or application) of the code, and that order. */
+    redeemedAt: timestamp('redeemed_at', { withTimezone: true }),
+    redeemedOrderId: text('redeemed_order_id'),
+    /** Orders the code was used on. */
+    redemptions: integer('redemptions').notNull().default(0),
+    /** The first order's value in minor units of `revenue_currency`. */
+    revenueMinor: bigint('revenue_minor', { mode: 'number' }),
+    revenueCurrency: text('revenue_currency'),
+  },
+  (t) => [
+    // The next available imported code of a pool, oldest import first.
+    index('coupons_available_idx').on(t.pool, t.importedAt, t.code).where(sql`dedupe_key IS NULL`),
+    index('coupons_campaign_idx').on(t.campaignId, t.variant),
+  ],
+);
+export type CouponRow = typeof coupons.$inferSelect;
+
+/** Every order a code was used on: a redelivered order event counts once. */
+export const couponRedemptions = messaging.table(
+  'coupon_redemptions',
+  {
+    code: text('code').notNull(),
+    orderId: text('order_id').notNull(),
+    redeemedAt: timestamp('redeemed_at', { withTimezone: true }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.code, t.orderId] })],
 );

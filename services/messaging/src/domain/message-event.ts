@@ -29,6 +29,8 @@ export function messageStatusEvent(outcome: MessageOutcome, occurredAt: Date): M
       status: outcome.status,
       ...(outcome.providerMessageId ? { providerMessageId: outcome.providerMessageId } : {}),
       ...(outcome.error ? { error: outcome.error } : {}),
+      // `skipped`: the error starts with the reason (`no_coupon: …`), which the scheduler counts skips by.
+      ...(outcome.status === 'skipped' ? { reason: (outcome.error ?? 'skipped').split(':')[0] ?? 'skipped' } : {}),
     },
   };
 }

@@ -66,7 +66,7 @@ describe('settlesFrom', () => {
   });
 
   it('knows which statuses are outcomes', () => {
-    expect(sendStatuses.filter(isFinal)).toEqual(['sent', 'failed', 'doubtful', 'suppressed']);
+    expect(sendStatuses.filter(isFinal)).toEqual(['sent', 'failed', 'doubtful', 'suppressed', 'skipped']);
   });
 });
 

@@ -5,10 +5,10 @@
  *   so a redelivery takes the key over and sends (a database blip or crash before the call
  *   loses no mail).
  * - `sending`: set, and committed, just before the provider call; the mail may be out.
- * - `sent` / `failed` / `suppressed`: the outcome. `doubtful`: a provider call started and no
+ * - `sent` / `failed` / `suppressed` / `skipped` (no coupon for its offer): the outcome. `doubtful`: a provider call started and no
  *   answer was recorded, so it may or may not have gone out; it is never sent again.
  */
-export const sendStatuses = ['claimed', 'sending', 'sent', 'failed', 'doubtful', 'suppressed'] as const;
+export const sendStatuses = ['claimed', 'sending', 'sent', 'failed', 'doubtful', 'suppressed', 'skipped'] as const;
 export type SendStatus = (typeof sendStatuses)[number];
 export type OpenStatus = Extract<SendStatus, 'claimed' | 'sending'>;
 export type FinalStatus = Exclude<SendStatus, OpenStatus>;
@@ -39,6 +39,7 @@ export function settlesFrom(outcome: FinalStatus): readonly SendStatus[] {
       return ['claimed', 'sending'];
     // Decided before any provider call.
     case 'suppressed':
+    case 'skipped':
       return ['claimed'];
     default:
       return assertNever(outcome);
@@ -96,6 +97,7 @@ export function verdictForExistingClaim(row: { status: SendStatus; claimToken: s
     case 'failed':
     case 'doubtful':
     case 'suppressed':
+    case 'skipped':
       return { action: 'already-final', status: row.status };
     default:
       return assertNever(row.status);

@@ -29,6 +29,12 @@ describe('template helpers', () => {
     expect(render('{{date at "short" time=true}}', { at }, { locale: 'en-GB', timeZone: 'Europe/London' })).toBe('23/11/2026, 23:30');
   });
 
+  it('shows a calendar day (a coupon’s last day) as that day, in any time zone', () => {
+    expect(render('{{date day}}', { day: '2027-07-01' }, { locale: 'en-US', timeZone: 'America/Los_Angeles' })).toBe('July 1, 2027');
+    expect(render('{{date day}}', { day: '2027-07-01' }, { locale: 'ja-JP', timeZone: 'Pacific/Kiritimati' })).toBe('2027年7月1日');
+    expect(render('{{date day "short" time=true}}', { day: '2027-07-01' }, { locale: 'en-GB', timeZone: 'America/New_York' })).toBe('01/07/2027');
+  });
+
   it('falls back to UTC for an unknown time zone instead of failing the message', () => {
     expect(render('{{date at}}', { at: '2026-11-23T23:30:00Z' }, { locale: 'en', timeZone: 'Mars/Olympus' })).toBe('November 23, 2026');
   });

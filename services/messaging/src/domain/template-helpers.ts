@@ -71,7 +71,9 @@ export function moneyHelper(amount: unknown, currencyOrOptions: unknown, maybeOp
 
 /**
  * `{{date value}}`, `{{date value "short"}}`, `{{date value time=true}}`: an ISO date-time (or
- * epoch ms) in the customer's locale and time zone, so "tomorrow 9:00" means their morning.
+ * epoch ms) in the customer's locale and time zone, so "tomorrow 9:00" means their morning. A
+ * calendar day (`2027-07-01`, e.g. `offer.expiresOn`) is already the customer's: shown as that
+ * day in any zone (JavaScript reads it as UTC midnight, the day before in New York).
  */
 export function dateHelper(value: unknown, styleOrOptions: unknown, maybeOptions?: Handlebars.HelperOptions): string {
   // Handlebars passes its options last, so without a style they arrive second.
@@ -83,11 +85,12 @@ export function dateHelper(value: unknown, styleOrOptions: unknown, maybeOptions
   const dateStyle = DateStyle.safeParse(style ?? 'long');
   if (!dateStyle.success) throw new TypeError('date: the style is one of full, long, medium, short');
   const { locale, timeZone } = renderData(options);
-  const withTime = z.object({ time: z.literal(true) }).safeParse(options.hash).success;
+  const calendarDay = typeof value === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(value);
+  const withTime = !calendarDay && z.object({ time: z.literal(true) }).safeParse(options.hash).success;
   return new Intl.DateTimeFormat(usableLocale(locale), {
     dateStyle: dateStyle.data,
     ...(withTime ? { timeStyle: 'short' as const } : {}),
-    timeZone: usableTimeZone(timeZone),
+    timeZone: calendarDay ? 'UTC' : usableTimeZone(timeZone),
   }).format(date);
 }
 

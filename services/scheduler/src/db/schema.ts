@@ -153,3 +153,70 @@ export const reconciliations = scheduler.table('reconciliations', {
 
 /** Records committed with their decisions, waiting for the relay to publish them (the kit's transactional outbox). */
 export const outbox = outboxTable(scheduler);
+
+/** Products the scheduler learned from events and imports; `product_id` is the event's `product_id`, else its `sku`. */
+export const catalogProducts = scheduler.table('catalog_products', {
+  productId: text('product_id').primaryKey(),
+  sku: text('sku'),
+  name: text('name'),
+  category: text('category'),
+  url: text('url'),
+  imageUrl: text('image_url'),
+  /** Null: not known; out of stock when 0 or `in_stock` is false. */
+  stock: integer('stock'),
+  inStock: boolean('in_stock'),
+  updatedAt: ts('updated_at').notNull(),
+});
+
+/** A product's price per currency, in minor units. */
+export const catalogPrices = scheduler.table(
+  'catalog_prices',
+  {
+    productId: text('product_id').notNull(),
+    currency: text('currency').notNull(),
+    amountMinor: bigint('amount_minor', { mode: 'number' }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.productId, t.currency] })],
+);
+
+/** Every order line seen (`Order Completed` products): best sellers, reorder intervals, evaluation. */
+export const catalogOrderLines = scheduler.table(
+  'catalog_order_lines',
+  {
+    orderId: text('order_id').notNull(),
+    productId: text('product_id').notNull(),
+    customerId: text('customer_id').notNull(),
+    orderedAt: ts('ordered_at').notNull(),
+    quantity: integer('quantity').notNull().default(1),
+  },
+  (t) => [primaryKey({ columns: [t.orderId, t.productId] }), index('catalog_order_lines_customer_idx').on(t.customerId, t.productId, t.orderedAt), index('catalog_order_lines_product_idx').on(t.productId, t.orderedAt)],
+);
+
+/** A customer's latest view, add to cart or wishlisting of a product: back-in-stock and price-drop audiences. */
+export const catalogInterests = scheduler.table(
+  'catalog_interests',
+  {
+    customerId: text('customer_id').notNull(),
+    productId: text('product_id').notNull(),
+    /** viewed | carted | wishlisted */
+    kind: text('kind').notNull(),
+    lastAt: ts('last_at').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.customerId, t.productId, t.kind] }), index('catalog_interests_product_idx').on(t.productId, t.lastAt)],
+);
+
+/**
+ * Customers who bought both products, in both directions. `weight` is the sum over them of
+ * exp((t − 2020-01-01)/τ) (t: when they first had both, τ: half-life / ln 2): it decays alike for
+ * every pair, so no row is ever re-decayed.
+ */
+export const catalogCoPurchases = scheduler.table(
+  'catalog_co_purchases',
+  {
+    productId: text('product_id').notNull(),
+    otherId: text('other_id').notNull(),
+    weight: doublePrecision('weight').notNull(),
+    support: integer('support').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.productId, t.otherId] })],
+);

@@ -54,6 +54,12 @@ export const Trigger = z.union([
       currency: z.string({ error: 'a milestone needs the currency its threshold is in, e.g. currency: USD' }).refine(isCurrencyCode, 'an ISO 4217 code in capitals, such as USD or JPY'),
     }),
   }),
+  /** From the product catalog: a consumable due again (by its learned reorder interval) after an order. */
+  z.strictObject({ catalog: z.literal('replenishment') }),
+  /** A product the customer showed interest in (viewed, carted, wishlisted) within `lookbackDays` is back in stock. */
+  z.strictObject({ catalog: z.literal('back_in_stock'), lookbackDays: z.number().int().min(1).max(366).default(30) }),
+  /** Its price in a currency fell by at least `minDropPercent`. */
+  z.strictObject({ catalog: z.literal('price_drop'), lookbackDays: z.number().int().min(1).max(366).default(30), minDropPercent: z.number().min(0).max(100).default(5) }),
 ]);
 export type Trigger = z.infer<typeof Trigger>;
 
@@ -127,7 +133,26 @@ function pricedDataIssues(value: unknown, path: (string | number)[]): { path: (s
   return issues;
 }
 
-const reservedDataKeys = ['customer', 'campaign', 'order', 'cart', 'product', 'stage', 'lastOrder', 'occasion', 'milestone', 'event', 'recommendations'];
+const reservedDataKeys = ['customer', 'campaign', 'order', 'cart', 'product', 'stage', 'lastOrder', 'occasion', 'milestone', 'event', 'recommendations', 'offer'];
+
+/**
+ * A coupon per message from a pool messaging keeps (`campaigns/_coupons.yaml`): messaging hands
+ * out the code. `percent`, or `amount` with `currency`: what the code is worth, for the mail.
+ */
+export const Offer = z
+  .strictObject({
+    pool: Kebab,
+    expiresInDays: z.number().int().min(1).max(366),
+    percent: z.number().min(0).max(100).optional(),
+    amount: z.number().positive().optional(),
+    currency: z.string().regex(/^[A-Z]{3}$/, 'an ISO 4217 code in capitals, such as USD or JPY').optional(),
+  })
+  .superRefine((o, ctx) => {
+    if (o.percent !== undefined && o.amount !== undefined) ctx.addIssue({ code: 'custom', path: ['amount'], message: 'an offer is worth a percent or an amount, not both' });
+    if (o.amount !== undefined && o.currency === undefined) ctx.addIssue({ code: 'custom', path: ['currency'], message: 'an amount needs the currency it is in, e.g. currency: USD' });
+    if (o.currency !== undefined && o.amount === undefined) ctx.addIssue({ code: 'custom', path: ['currency'], message: 'currency goes with amount' });
+  });
+export type Offer = z.infer<typeof Offer>;
 
 /** A campaign as marketers write it in `campaigns/<id>.yaml`. */
 export const Campaign = z
@@ -153,13 +178,18 @@ export const Campaign = z
     staleAfter: Duration.optional(),
     /** The event that counts as a conversion, within this long of the send. */
     goal: z.strictObject({ event: z.string().min(1), within: Duration }).optional(),
+    /** A code of its own per message from a coupon pool (messaging's); the template gets it as `offer`. */
+    offer: Offer.optional(),
     /** Fixed data for the template (an offer code, a survey link). */
     data: z.record(z.string(), z.unknown()).optional(),
     /** Translations of `data` by language (`ja`), laid over it for customers with that locale. */
     localizedData: z.record(z.string().regex(/^[a-z]{2,3}(-[a-z0-9]+)*$/, 'a lower-case locale such as ja or pt-br'), z.record(z.string(), z.unknown())).optional(),
-    /** Cross-sell: products to suggest by the category of what was bought (`default` for any). */
+    /**
+     * Products to suggest: learned from the catalog (`{ limit: 3 }`), or listed by the category of
+     * what was bought (`byCategory`, `default` for any) for a store without order history.
+     */
     recommendations: z
-      .strictObject({ byCategory: z.record(z.string(), z.array(RecommendedProduct)), limit: z.number().int().min(1).max(12).default(3) })
+      .strictObject({ byCategory: z.record(z.string(), z.array(RecommendedProduct)).optional(), limit: z.number().int().min(1).max(12).default(3) })
       .optional(),
   })
   .superRefine((c, ctx) => {
@@ -183,8 +213,8 @@ export const Campaign = z
     if (c.reentry === 'perOrder' && !('event' in c.trigger && c.trigger.event.startsWith('Order '))) {
       ctx.addIssue({ code: 'custom', path: ['reentry'], message: 'perOrder needs a trigger on an Order event (Order Completed, Order Delivered …)' });
     }
-    if (c.recommendations !== undefined && !('event' in c.trigger && c.trigger.event === 'Order Completed')) {
-      ctx.addIssue({ code: 'custom', path: ['recommendations'], message: 'recommendations need an Order Completed trigger' });
+    if (c.recommendations?.byCategory !== undefined && !('event' in c.trigger && c.trigger.event === 'Order Completed')) {
+      ctx.addIssue({ code: 'custom', path: ['recommendations', 'byCategory'], message: 'recommendations by category need an Order Completed trigger; leave byCategory out to learn them from the catalog' });
     }
   });
 export type Campaign = z.infer<typeof Campaign>;

@@ -92,7 +92,9 @@ function triggerDataFor(campaign: Campaign, trigger: TriggerInput, contact: Cont
       const found = orderData(trigger.properties, trigger.normalized, contact.lastOrder, trigger.occurredAt);
       if (found === null) return null;
       const order = { ...found, currency: found.currency ?? fallback };
-      const recommendations = campaign.recommendations === undefined ? {} : { recommendations: recommendationsFor(campaign.recommendations, order) };
+      // Learned recommendations (no byCategory) are made when the message is due, from the catalog as it is then.
+      const byCategory = campaign.recommendations?.byCategory;
+      const recommendations = byCategory === undefined ? {} : { recommendations: recommendationsFor({ byCategory, limit: campaign.recommendations?.limit ?? 3 }, order) };
       return { order, ...recommendations };
     }
     case 'cart': {

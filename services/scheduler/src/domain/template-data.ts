@@ -82,7 +82,7 @@ export function viewedProductData(properties: Record<string, unknown>, normalize
  * shown a dollar price); one without a price is offered to all. A store selling in several
  * currencies lists a product once per currency.
  */
-export function recommendationsFor(recommendations: NonNullable<Campaign['recommendations']>, order: TemplateOrder): TemplateProduct[] {
+export function recommendationsFor(recommendations: { byCategory: NonNullable<NonNullable<Campaign['recommendations']>['byCategory']>; limit: number }, order: TemplateOrder): TemplateProduct[] {
   const bought = new Set(order.products.flatMap((p) => [p.sku, p.productId, p.name].filter((v) => v !== undefined)));
   // Categories match whatever their case: stores send `coffee`, marketers write `Coffee`.
   const byCategory = new Map(Object.entries(recommendations.byCategory).map(([k, v]) => [k.toLowerCase(), v]));

@@ -83,10 +83,17 @@ function notYetDue(job: WhyJob, timeZone: string | null, now: Date): string {
   return `Not sent yet: planned for ${when}${deferred}, ${days === 1 ? 'a day' : `${days} days`} after the scheduler's clock (${readableInstant(now)}).`;
 }
 
+const catalogTriggerText = {
+  replenishment: 'a product the customer ordered is due again by its learned reorder interval',
+  back_in_stock: 'a product the customer showed interest in is back in stock',
+  price_drop: 'the price of a product the customer showed interest in drops',
+} as const;
+
 export function describeTrigger(trigger: Trigger): string {
   if ('event' in trigger) return `the customer does ${trigger.event}${trigger.where === undefined ? '' : ` (with ${Object.keys(trigger.where).join(', ')} matching)`}`;
   if ('stage' in trigger) return 'entered' in trigger.stage ? `the customer enters the ${trigger.stage.entered} stage` : `the customer leaves the ${trigger.stage.left} stage`;
   if ('date' in trigger) return `the customer's ${trigger.date.replace(/_/g, ' ')} comes round`;
+  if ('catalog' in trigger) return catalogTriggerText[trigger.catalog];
   return `the customer's lifetime spend reaches ${trigger.milestone.lifetimeSpend} ${trigger.milestone.currency}`;
 }
 
@@ -153,6 +160,7 @@ function notPlanned(input: WhyInput): string {
     if (known === null) return `Not planned: the scheduler knows no date for the customer's ${trigger.date.replace(/_/g, ' ')}.`;
     return `Not planned yet: the customer's ${trigger.date.replace(/_/g, ' ')} (${known}) has no job on the schedule.`;
   }
+  if ('catalog' in trigger) return `Not planned: no job yet; it is planned when ${catalogTriggerText[trigger.catalog]}.`;
   return `Not planned: the customer's lifetime spend has not reached ${trigger.milestone.lifetimeSpend} ${trigger.milestone.currency}.`;
 }
 

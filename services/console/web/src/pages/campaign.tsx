@@ -7,6 +7,7 @@ import { Figure } from '../figure.tsx';
 import { formatDay, formatInteger } from '../format.ts';
 import { Empty, ErrorAlert, Loading } from '../states.tsx';
 import { useApi } from '../use-api.ts';
+import { CampaignCoupons } from './coupons.tsx';
 import { CampaignStats, MoneyList, skipsByReason, stateOf, VariantTable, variantStatsOf } from './campaigns.tsx';
 
 const CampaignDetail = CampaignStats.extend({
@@ -111,6 +112,7 @@ function CampaignView({ c }: { c: CampaignDetail }) {
         <Figure title="Per variant" definition="Sends, conversions and revenue per currency of each variant.">
           <VariantTable stats={variantStatsOf(c)} />
         </Figure>
+        <CampaignCoupons campaignId={c.id} />
         <Figure title="Campaign file" definition="The campaign's YAML as it is in the repository." wide>
           {c.file !== null ? <p className="muted small">{c.file}</p> : null}
           {c.yaml === null ? <Empty>The scheduler did not give the campaign file (it reads campaign files from the repository at start).</Empty> : <pre className="yaml">{c.yaml}</pre>}

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { formatDay, formatInteger, formatMoney } from '../format.ts';
 import { Empty, ErrorAlert, Loading } from '../states.tsx';
 import { useApi } from '../use-api.ts';
+import { LowPoolWarning } from './coupons.tsx';
 
 /** Revenue in major units keyed by ISO 4217 code: never added across currencies. */
 export const RevenueByCurrency = z.record(z.string(), z.number());
@@ -161,6 +162,7 @@ export function CampaignsPage() {
           </select>
         </label>
       </div>
+      <LowPoolWarning />
       {span !== null ? (
         <p className="muted" data-testid="campaigns-window">
           Jobs fired and conversions made from {formatDay(span.from)} to {formatDay(span.to)} (UTC, the end excluded), by the services’ clock.

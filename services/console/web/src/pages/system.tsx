@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { formatInteger } from '../format.ts';
 import { Empty, ErrorAlert, Loading } from '../states.tsx';
 import { useApi } from '../use-api.ts';
+import { LowPoolWarning } from './coupons.tsx';
 
 const LagRow = z.looseObject({
   groupId: z.string(),
@@ -163,6 +164,7 @@ export function SystemPage() {
           Refresh
         </button>
       </div>
+      <LowPoolWarning />
       {result.state === 'loading' ? (
         <Loading />
       ) : result.state === 'error' ? (
