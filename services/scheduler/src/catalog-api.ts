@@ -71,7 +71,7 @@ export function registerCatalogApi(app: FastifyInstance, opts: CatalogApiOptions
     const query = RecommendationQuery.parse(request.query);
     const [contact] = await db.select({ currency: contacts.currency }).from(contacts).where(sql`${contacts.customerId} = ${id}`);
     const currency = query.currency ?? contact?.currency ?? opts.storeCurrency;
-    const [bought, favourites, best] = await Promise.all([purchasesOf(db, [id]), interestsOf(db, [id]), bestSellers(db, opts.catalog)]);
+    const [bought, favourites, best] = await Promise.all([purchasesOf(db, [id]), interestsOf(db, [id]), bestSellers(db)]);
     const mine = bought.get(id) ?? new Map<string, Date>();
     const seeds = [...new Set([...(favourites.get(id) ?? []), ...mine.keys()])];
     const co = await coPurchasesOf(db, seeds, opts.catalog.minSupport);

@@ -56,7 +56,7 @@ export async function recommendationsForJobs(
   // One after another: a transaction's client runs one query at a time.
   const bought = await purchasesOf(tx, customers);
   const favourites = await interestsOf(tx, customers);
-  const best = await bestSellers(tx, opts.catalog);
+  const best = await bestSellers(tx);
   const seedsOf = new Map<string, { ids: string[]; currency: string | undefined }>();
   for (const job of wanted) {
     const fromTrigger = triggerProducts(job);

@@ -212,10 +212,30 @@ export async function recordOrderLines(tx: Db, lines: readonly (OrderLine & { qu
       FROM firsts f JOIN mine m ON m.customer_id = f.customer_id AND m.product_id <> f.product_id
     ), both_ways AS (
       SELECT customer_id, a, b, max(t) AS t FROM (SELECT customer_id, a, b, t FROM pairs UNION ALL SELECT customer_id, b, a, t FROM pairs) p GROUP BY 1, 2, 3
+    ), sold AS (
+      -- Each new line adds to its product's sales weight (best sellers read this, not the lines).
+      INSERT INTO scheduler.catalog_products AS p (product_id, updated_at, sales_weight)
+      SELECT product_id, now(), sum(exp(extract(epoch FROM (ordered_at - ${epoch}::timestamptz)) / ${tauSeconds})) FROM ins GROUP BY product_id ORDER BY product_id
+      ON CONFLICT (product_id) DO UPDATE SET sales_weight = p.sales_weight + excluded.sales_weight
     )
     INSERT INTO scheduler.catalog_co_purchases (product_id, other_id, weight, support)
     SELECT a, b, sum(exp(extract(epoch FROM (t - ${epoch}::timestamptz)) / ${tauSeconds})), count(*) FROM both_ways GROUP BY a, b
     ON CONFLICT (product_id, other_id) DO UPDATE SET weight = catalog_co_purchases.weight + excluded.weight, support = catalog_co_purchases.support + excluded.support`);
+  // The reorder gaps of each (customer, product) the batch ordered, from all their lines: a late
+  // order between two others splits their gap. A customer's lines of one product are few.
+  const pairs = JSON.stringify([...new Map([...unique.values()].map((l) => [`${String(l['customer_id'])}\n${String(l['product_id'])}`, { customer_id: l['customer_id'], product_id: l['product_id'] }])).values()]);
+  await tx.execute(sql`
+    DELETE FROM scheduler.catalog_reorder_gaps g USING jsonb_to_recordset(${pairs}::jsonb) AS a(customer_id text, product_id text)
+    WHERE g.customer_id = a.customer_id AND g.product_id = a.product_id`);
+  await tx.execute(sql`
+    INSERT INTO scheduler.catalog_reorder_gaps (product_id, customer_id, ordered_at, gap_days)
+    SELECT product_id, customer_id, ordered_at, gap FROM (
+      SELECT d.product_id, d.customer_id, d.ordered_at, extract(epoch FROM d.ordered_at - lag(d.ordered_at) OVER (PARTITION BY d.product_id, d.customer_id ORDER BY d.ordered_at)) / 86400 AS gap
+      FROM (
+        SELECT DISTINCT l.product_id, l.customer_id, l.ordered_at FROM scheduler.catalog_order_lines l
+        JOIN jsonb_to_recordset(${pairs}::jsonb) AS a(customer_id text, product_id text) ON l.customer_id = a.customer_id AND l.product_id = a.product_id
+      ) d
+    ) g WHERE gap IS NOT NULL`);
 }
 
 /** Everything a batch says to the catalog, set-based; returns the product changes it saw. */
@@ -231,11 +251,8 @@ export async function loadReorderIntervals(db: Db, productIds: readonly string[]
   if (productIds !== null && productIds.length === 0) return new Map();
   const filter = productIds === null ? sql`TRUE` : sql`product_id = ANY(ARRAY(SELECT jsonb_array_elements_text(${JSON.stringify([...new Set(productIds)])}::jsonb)))`;
   const { rows } = await db.execute<{ product_id: string; days: number }>(sql`
-    SELECT product_id, percentile_cont(0.5) WITHIN GROUP (ORDER BY gap) AS days FROM (
-      SELECT product_id, extract(epoch FROM ordered_at - lag(ordered_at) OVER (PARTITION BY product_id, customer_id ORDER BY ordered_at)) / 86400 AS gap
-      FROM (SELECT DISTINCT product_id, customer_id, ordered_at FROM scheduler.catalog_order_lines WHERE ${filter}) d
-    ) g WHERE gap IS NOT NULL
-    GROUP BY product_id HAVING count(*) >= ${minSamples}`);
+    SELECT product_id, percentile_cont(0.5) WITHIN GROUP (ORDER BY gap_days) AS days FROM scheduler.catalog_reorder_gaps
+    WHERE ${filter} GROUP BY product_id HAVING count(*) >= ${minSamples}`);
   return new Map(rows.map((r) => [r.product_id, Number(r.days)]));
 }
 
@@ -288,17 +305,13 @@ export async function coPurchasesOf(db: Db, seeds: readonly string[], minSupport
 }
 
 /** Best sellers (recency-weighted purchases), store-wide and by category, best first. */
-export async function bestSellers(db: Db, settings: CatalogSettings, perCategory = 20, overall = 50): Promise<{ overall: string[]; byCategory: Map<string, string[]> }> {
-  const tauSeconds = (settings.halfLifeDays * 86_400) / Math.LN2;
-  const epoch = new Date(WEIGHT_EPOCH).toISOString();
+export async function bestSellers(db: Db, perCategory = 20, overall = 50): Promise<{ overall: string[]; byCategory: Map<string, string[]> }> {
+  // From the products' running sales weights (kept as lines arrive): no order line is read.
   const { rows } = await db.execute<{ product_id: string; category: string | null; score: number; overall_rank: number; category_rank: number }>(sql`
-    WITH s AS (
-      SELECT l.product_id, p.category, sum(exp(extract(epoch FROM (l.ordered_at - ${epoch}::timestamptz)) / ${tauSeconds})) AS score
-      FROM scheduler.catalog_order_lines l LEFT JOIN scheduler.catalog_products p ON p.product_id = l.product_id
-      GROUP BY l.product_id, p.category
-    ), r AS (
-      SELECT product_id, category, score, row_number() OVER (ORDER BY score DESC, product_id) AS overall_rank,
-        row_number() OVER (PARTITION BY category ORDER BY score DESC, product_id) AS category_rank FROM s
+    WITH r AS (
+      SELECT product_id, category, sales_weight AS score, row_number() OVER (ORDER BY sales_weight DESC, product_id) AS overall_rank,
+        row_number() OVER (PARTITION BY category ORDER BY sales_weight DESC, product_id) AS category_rank
+      FROM scheduler.catalog_products WHERE sales_weight > 0
     )
     SELECT * FROM r WHERE overall_rank <= ${overall} OR (category IS NOT NULL AND category_rank <= ${perCategory}) ORDER BY score DESC, product_id`);
   const byCategory = new Map<string, string[]>();

@@ -166,7 +166,9 @@ export const catalogProducts = scheduler.table('catalog_products', {
   stock: integer('stock'),
   inStock: boolean('in_stock'),
   updatedAt: ts('updated_at').notNull(),
-});
+  /** Its sales, each weighted by recency as co-purchases are (sum of exp((t − epoch)/τ)): best sellers without reading every order line. */
+  salesWeight: doublePrecision('sales_weight').notNull().default(0),
+}, (t) => [index('catalog_products_category_sales_idx').on(t.category, t.salesWeight)]);
 
 /** A product's price per currency, in minor units. */
 export const catalogPrices = scheduler.table(
@@ -190,6 +192,23 @@ export const catalogOrderLines = scheduler.table(
     quantity: integer('quantity').notNull().default(1),
   },
   (t) => [primaryKey({ columns: [t.orderId, t.productId] }), index('catalog_order_lines_customer_idx').on(t.customerId, t.productId, t.orderedAt), index('catalog_order_lines_product_idx').on(t.productId, t.orderedAt)],
+);
+
+/**
+ * The gaps between a customer's consecutive orders of a product, kept as order lines arrive (an
+ * order arriving late re-computes its customer's gaps of that product): replenishment intervals
+ * are their median, read without a window over every order line.
+ */
+export const catalogReorderGaps = scheduler.table(
+  'catalog_reorder_gaps',
+  {
+    productId: text('product_id').notNull(),
+    customerId: text('customer_id').notNull(),
+    /** The later order of the two. */
+    orderedAt: ts('ordered_at').notNull(),
+    gapDays: doublePrecision('gap_days').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.productId, t.customerId, t.orderedAt] })],
 );
 
 /** A customer's latest view, add to cart or wishlisting of a product: back-in-stock and price-drop audiences. */
