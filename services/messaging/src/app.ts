@@ -19,8 +19,8 @@ import type { UnsubscribeTokens } from './unsubscribe-tokens.ts';
 /** Messaging's consumer groups, whose lag `GET /metrics` shows. */
 export const messagingConsumerGroups = {
   requests: { groupId: 'lifecycle-messaging', topic: 'messagesRequested' },
+  /** `lifecycle.events`, read once for what messaging learns there: consent (Email Subscribed/Unsubscribed) and coupon redemptions. */
   consentEvents: { groupId: 'lifecycle-messaging-unsubscribes', topic: 'lifecycleEvents' },
-  couponEvents: { groupId: 'lifecycle-messaging-coupons', topic: 'lifecycleEvents' },
 } as const satisfies Record<string, ConsumerGroupRef>;
 
 export type MessagingSettings = Omit<MessagingConfig, 'KAFKA_BROKERS' | 'DATABASE_URL' | 'LOG_LEVEL' | 'TOPIC_PREFIX' | 'HOST' | 'PORT'>;

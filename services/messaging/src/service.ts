@@ -148,6 +148,7 @@ export function messagingService(opts: MessagingOptions): MessagingService {
       ...retries,
     }),
   );
+  const consentEvents = consentEventHandler({ consent, logger: runtime.logger });
   const unsubscribes = topicConsumerComponent({
     kafka: runtime.kafka,
     producer: runtime.producer,
@@ -156,25 +157,16 @@ export function messagingService(opts: MessagingOptions): MessagingService {
     groupId: messagingConsumerGroups.consentEvents.groupId,
     topic: messagingConsumerGroups.consentEvents.topic,
     logger: runtime.logger,
-    handle: consentEventHandler({ consent, logger: runtime.logger }),
-    // A consent event published before this service first started must still count.
+    // One read of the whole topic for both: consent changes and coupon redemptions (each idempotent, so a retry of the pair is safe).
+    handle: async (event, record) => {
+      await consentEvents(event, record);
+      await coupons.handleEvent(event);
+    },
+    // A consent event (or an order with a code) published before this service first started must still count.
     fromBeginning: true,
     ...retries,
   });
-  const redemptions = topicConsumerComponent({
-    kafka: runtime.kafka,
-    producer: runtime.producer,
-    prefix: runtime.prefix,
-    pool: runtime.pool,
-    groupId: messagingConsumerGroups.couponEvents.groupId,
-    topic: messagingConsumerGroups.couponEvents.topic,
-    logger: runtime.logger,
-    handle: (event) => coupons.handleEvent(event),
-    // An order placed with a code before this group first started still counts (redemption is idempotent).
-    fromBeginning: true,
-    ...retries,
-  });
-  const consumers = [requests, unsubscribes, redemptions];
+  const consumers = [requests, unsubscribes];
   const components = [
     // Before the consumers start: what messaging left unpublished before it had this outbox goes into it.
     startStep('records from before the outbox', () => enqueueLegacyRecords({ pool: runtime.pool, outbox, now: now(), logger: runtime.logger })),

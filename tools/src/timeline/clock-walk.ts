@@ -51,11 +51,10 @@ export const firingGroups: readonly PipelineGroup[] = [
   { groupId: 'lifecycle-scheduler-timers', topic: 'timersRequested' },
 ];
 
-/** Messaging's groups: what sends the mail the scheduler requested, hears unsubscribes among the events, and marks coupons redeemed. */
+/** Messaging's groups: what sends the mail the scheduler requested, and hears unsubscribes and coupon redemptions among the events. */
 export const messagingGroups: readonly PipelineGroup[] = [
   { groupId: 'lifecycle-messaging', topic: 'messagesRequested' },
   { groupId: 'lifecycle-messaging-unsubscribes', topic: 'lifecycleEvents' },
-  { groupId: 'lifecycle-messaging-coupons', topic: 'lifecycleEvents' },
 ];
 
 export interface ClockWalkOptions {
