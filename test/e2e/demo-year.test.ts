@@ -5,8 +5,11 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MessageRequested } from '@lifecycle/contracts';
 import { startFakeSendGrid, SendGridMail, type FakeSendGrid } from '@lifecycle/tools/fake-sendgrid';
+import { repoRoot } from '@lifecycle/tools/kafka-broker';
 import { startServiceProcess, type ServiceProcess } from '@lifecycle/tools/service-process';
 import { collectTopic, createTestInfra, eventually, serviceEnv, type TestInfra } from '@lifecycle/tools/test-kit';
+import { createPool, type Pool } from '@lifecycle/kit';
+import { demoMeasurement, writeDemoCampaigns } from '../../tools/src/demo/demo-campaigns.ts';
 import { DEMO_WEBHOOK_PUBLIC_KEY } from '../../tools/src/demo/demo-webhook-key.ts';
 import type { SendGridWebhookEvent } from '../../tools/src/demo/mail-engagement.ts';
 import { runDemo, type DemoSummary } from '../../tools/src/demo/run-demo.ts';
@@ -22,7 +25,10 @@ import { dayDate, type DemoCall } from '../../tools/src/demo/store-simulation.ts
  * marketing mail arrives in quiet hours in the customer's zone; birthday mail comes on the
  * birthday in the customer's zone (29 February on the 28th in other years); once an unsubscribe
  * has reached the system, no marketing mail reaches that customer; the summary's figures are
- * those of the system's own records.
+ * those of the system's own records. It runs the demo's copy of the campaigns, measurement on
+ * (a 5% control group, 10% holdouts on a few campaigns, sunset): no marketing mail reaches a
+ * customer of the control group, no held-out job reaches SendGrid, and the summary's lift is the
+ * read API's.
  */
 
 const CUSTOMERS = 150;
@@ -54,6 +60,12 @@ const calls: DemoCall[] = [];
 const posted: { event: SendGridWebhookEvent; at: number }[] = [];
 let summary: DemoSummary | undefined;
 let exitCode = -1;
+let pool: Pool;
+const SERVICE_TOKEN = 'demo-year-service-token-0123456789';
+
+/** The contract's assignment (docs/measurement-and-consent.md section 2), computed here on its own. */
+const bucket = (key: string): number => Number.parseInt(createHash('sha256').update(key).digest('hex').slice(0, 8), 16) / 2 ** 32;
+const inGlobalControl = (customerId: string): boolean => bucket(`global-control:${customerId}`) < demoMeasurement.globalControlPercent / 100;
 const url = (name: string) => services.find((s) => s.name === name)?.url ?? '';
 
 /** The mails SendGrid accepted, with the request each came from. */
@@ -80,7 +92,10 @@ function local(instant: Date, zone: string): { date: string; minutes: number } {
 
 beforeAll(async () => {
   infra = await createTestInfra();
+  pool = createPool(infra.databaseUrl, 2);
   sendgrid = await startFakeSendGrid();
+  // As `./lifecycle demo` runs its own stack: a copy of the shipped campaigns with measurement on.
+  const campaigns = writeDemoCampaigns(join(repoRoot, 'campaigns'), join(await mkdtemp(join(tmpdir(), 'lifecycle-demo-campaigns-')), 'campaigns'));
   const env = {
     ...serviceEnv(infra),
     LOG_LEVEL: 'warn',
@@ -91,7 +106,8 @@ beforeAll(async () => {
     SENDGRID_WEBHOOK_PUBLIC_KEY: DEMO_WEBHOOK_PUBLIC_KEY,
     SEND_CONCURRENCY: '32',
     // As a stack of `./lifecycle start` runs: the demo's reads and clock moves carry the token.
-    SERVICE_TOKEN: 'demo-year-service-token-0123456789',
+    SERVICE_TOKEN,
+    ...campaigns.env,
     SENDGRID_SENDS_PER_SECOND: '100000',
     OUTBOX_DIR: await mkdtemp(join(tmpdir(), 'lifecycle-outbox-')),
     UNSUBSCRIBE_SECRET: 'demo-year-unsubscribe-secret-0123456789',
@@ -140,6 +156,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await requested?.stop();
+  await pool?.end();
   await sendgrid?.close();
   await Promise.all(services.map((s) => s.stop(15_000)));
 });
@@ -229,5 +246,46 @@ describe('the demo store’s February and March, through the whole system', () =
     // Everyone who arrived has a stage, and the flow into each stage adds up to who is there.
     const arrived = new Set(calls.filter((c) => c.type === 'identify').map((c) => c.customerId));
     expect(Object.values(summary?.stages ?? {}).reduce((a, b) => a + b, 0)).toBe(arrived.size);
+  });
+
+  it('mails no marketing to a customer of the programme’s control group, and holds their marketing jobs out instead', async () => {
+    const control = [...customers.keys()].filter(inGlobalControl);
+    expect(control.length, 'the seed puts some customers in the 5% control group').toBeGreaterThan(0);
+    const mailed = mails().filter(({ request }) => request.payload.category === 'marketing' && inGlobalControl(request.customerId));
+    expect(mailed.map(({ request }) => `${request.customerId} ${request.payload.campaignId}`)).toEqual([]);
+    // Transactional mail still reaches them: the control group is about marketing only.
+    expect(mails().some(({ request }) => request.payload.category === 'transactional' && inGlobalControl(request.customerId))).toBe(true);
+    const { rows } = await pool.query<{ customer_id: string; skip_reason: string }>("SELECT customer_id, skip_reason FROM scheduler.jobs WHERE status = 'held_out' AND skip_reason = 'global_control'");
+    expect(rows.length, 'marketing jobs of control customers were held out').toBeGreaterThan(0);
+    for (const row of rows) expect(inGlobalControl(row.customer_id), row.customer_id).toBe(true);
+  });
+
+  it('never sends a held-out job: neither requested from messaging nor received by SendGrid', async () => {
+    const { rows } = await pool.query<{ dedupe_key: string; campaign_id: string; skip_reason: string }>("SELECT dedupe_key, campaign_id, skip_reason FROM scheduler.jobs WHERE status = 'held_out'");
+    const held = rows.filter((r) => r.skip_reason === 'holdout');
+    expect(held.length, 'some jobs of the holdout campaigns were held out').toBeGreaterThan(0);
+    // Campaign holdouts only where the campaign file asks for one.
+    expect([...new Set(held.map((r) => r.campaign_id))].filter((id) => !demoMeasurement.holdoutCampaigns.includes(id))).toEqual([]);
+    const heldKeys = new Set(rows.map((r) => r.dedupe_key));
+    expect(sendgrid.accepted().map((r) => SendGridMail.parse(r.body).custom_args?.['dedupeKey'] ?? '').filter((key) => heldKeys.has(key))).toEqual([]);
+    expect(requested.records.map((r) => MessageRequested.parse(JSON.parse(r.value)).payload.dedupeKey).filter((key) => heldKeys.has(key))).toEqual([]);
+  });
+
+  it('prints each holdout campaign’s lift as the scheduler’s read API gives it', async () => {
+    const printed = summary?.holdouts ?? [];
+    expect(printed.map((h) => h.campaignId).sort()).toEqual([...demoMeasurement.holdoutCampaigns].sort());
+    for (const { campaignId, holdout } of printed) {
+      const response = await fetch(`${url('scheduler')}/campaigns/${campaignId}/stats`, { headers: { authorization: `Bearer ${SERVICE_TOKEN}` } });
+      expect(response.status).toBe(200);
+      const stats = (await response.json()) as { holdout?: unknown };
+      expect(stats.holdout, campaignId).toEqual(holdout);
+      expect(holdout.percent).toBe(demoMeasurement.holdoutPercent);
+    }
+    // Mailed customers of the holdout campaigns got their mail: the read API counts what SendGrid received.
+    const crossSell = printed.find((h) => h.campaignId === 'cross-sell')?.holdout;
+    const crossSellMailed = new Set(mails().filter(({ request }) => request.payload.campaignId === 'cross-sell').map(({ request }) => request.customerId));
+    expect(crossSell?.mailed.customers).toBe(crossSellMailed.size);
+    expect(summary?.programme?.globalControlPercent).toBe(demoMeasurement.globalControlPercent);
+    expect(summary?.sunset).toMatchObject({ enabled: true, after: demoMeasurement.sunset.after, grace: demoMeasurement.sunset.grace });
   });
 });

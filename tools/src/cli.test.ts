@@ -24,7 +24,7 @@ describe('./lifecycle, re-exporting the services’ commands', () => {
   it('checks the campaign files with the scheduler and their templates with messaging', async () => {
     const { stdout } = await lifecycle('campaigns:check');
     expect(stdout).toContain('lifecycle: ok cross-sell\n');
-    expect(stdout).toMatch(/lifecycle: 16 campaign\(s\) checked in .*campaigns\n$/);
+    expect(stdout).toMatch(/lifecycle: 17 campaign\(s\) checked in .*campaigns\n$/);
   });
 
   it('loads every module a command imports when it runs, under plain node (no test runner’s module interop)', async () => {

@@ -30,6 +30,14 @@ Commands:
       --clock-ahead +400d the test processes' clock runs that far ahead (libfaketime; Kafka and
                           PostgreSQL keep real time): proves no test depends on the date it runs
 ${messagingUsage}
+  privacy:erase CUSTOMER_ID
+                        Erase what every service holds on a customer (profile, contact, consent,
+                        addresses, jobs, …) through messaging's /admin/privacy/requests; prints each
+                        service's confirmation; exits 1 naming the services that did not confirm in time.
+      --timeout S         how long to wait for the four confirmations (default 120)
+  privacy:export CUSTOMER_ID
+                        Gather what every service holds on a customer into one JSON file.
+      --out FILE          where it goes (default ./privacy-export-<id>.json)   --timeout S (default 120)
 ${schedulerUsage}
 ${classifierUsage('classifier:')}
   demo                  Play the demo store for a year: customers browse, order, review and answer
@@ -120,6 +128,8 @@ const commands: Record<string, Command> = {
   'coupons:export': onStack(messagingCommands['coupons:export']),
   'coupons:status': onStack(messagingCommands['coupons:status']),
   'classifier:rebuild': onStack(classifierCommands.rebuild),
+  'privacy:erase': (rest) => privacy('erase', rest),
+  'privacy:export': (rest) => privacy('export', rest),
   'catalog:import': onStack(schedulerCommands['catalog:import']),
   demo: (rest) => demo(rest),
   'what-if': (rest) => whatIf(rest),
@@ -218,6 +228,17 @@ async function whatIf(args: string[]): Promise<number> {
     say: quiet ? (line) => process.stderr.write(`lifecycle: ${line}\n`) : say,
     write: (line) => process.stdout.write(`${line}\n`),
   });
+}
+
+/** A privacy request through messaging's admin API on the running stack, with its service token. */
+async function privacy(kind: 'erase' | 'export', args: string[]): Promise<number> {
+  const { parsePrivacyArgs, runPrivacyRequest } = await import('./privacy-commands.ts');
+  const { readStackConfig, servicePorts, serviceUrl } = await import('./stack-config.ts');
+  const { serviceAuthHeaders } = await import('./stack-secrets.ts');
+  const { customerId, out, timeoutMs } = parsePrivacyArgs(kind, args);
+  const config = readStackConfig(process.env);
+  const messagingUrl = process.env.MESSAGING_URL ?? serviceUrl(config.host, servicePorts().messaging);
+  return runPrivacyRequest({ kind, customerId, messagingUrl, headers: serviceAuthHeaders(), timeoutMs, out, say });
 }
 
 async function setup(brokerCount: number): Promise<number> {

@@ -37,6 +37,7 @@ export const CampaignTemplateUse = z.looseObject({
     z.looseObject({ date: z.unknown() }),
     z.looseObject({ milestone: z.unknown() }),
     z.looseObject({ catalog: CatalogTriggerKind }),
+    z.looseObject({ engagement: z.unknown() }),
   ]),
   recommendations: z.unknown().optional(),
   /** A coupon per message (`{ pool, expiresInDays, … }`): its messages carry `offer`. */
@@ -90,9 +91,10 @@ export function templateDataSchema(campaign: CampaignTemplateUse): z.ZodType {
     shape['lastOrder'] = TemplateOrder.optional();
   } else if ('date' in trigger) {
     shape['occasion'] = TemplateOccasion;
-  } else {
+  } else if ('milestone' in trigger) {
     shape['milestone'] = TemplateMilestone;
   }
+  // An engagement trigger (the re-permission mail) fills in nothing of its own.
   // Any trigger may have recommendations; each priced one is in its own currency, which it must carry.
   if (campaign.recommendations !== undefined) shape['recommendations'] = z.array(TemplateProduct.refine((p) => p.price === undefined || p.currency !== undefined, { message: 'a priced recommendation carries its currency', path: ['currency'] }));
   // Messaging adds the customer's own code when it sends (`offer` is reserved in `data`), so the

@@ -9,6 +9,7 @@ export * from './clock.ts';
 export * from './template-data.ts';
 export * from './campaign-data.ts';
 export * from './consent.ts';
+export * from './privacy.ts';
 export * from './money.ts';
 export * from './order-value.ts';
 export * from './wiring.ts';

@@ -35,6 +35,11 @@ export const MessageRequested = envelope(
     templateId: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'template ids are kebab-case folder names'),
     /** The A/B variant the customer is in, when the campaign runs a test. */
     variant: z.string().optional(),
+    /**
+     * The campaign's topic (`campaigns/_consent.yaml`), for marketing mail: messaging suppresses
+     * the message when the customer left that topic after the scheduler decided.
+     */
+    topic: z.string().optional(),
     category: z.enum(['transactional', 'marketing']),
     recipient: z.object({ email: z.email(), name: z.string().optional() }),
     locale: z.string().default('en'),
@@ -61,8 +66,9 @@ export type MessageRequested = z.infer<typeof MessageRequested>;
 /**
  * What became of a message. Messaging's own outcomes: `sent`, `failed`, `doubtful` (the provider
  * may have taken it; never sent again), `suppressed` (marketing mail to an address that opted
- * out; not sent), `skipped` (not sent for a reason given in `reason`: `no_coupon`, the offer's
- * pool had no code left). From SendGrid's Event Webhook: `processed`, `delivered`, `opened`, `clicked`,
+ * out, left the message's topic, has not confirmed a double opt-in or was erased; not sent, with
+ * `reason` `unsubscribed` | `topic_opt_out` | `unconfirmed` | `erased`), `skipped` (not sent for a
+ * reason given in `reason`: `no_coupon`, the offer's pool had no code left). From SendGrid's Event Webhook: `processed`, `delivered`, `opened`, `clicked`,
  * `bounced`, `dropped`, `spam-reported`, `unsubscribed`. Values are only ever added.
  */
 export const MessageStatus = z.enum([

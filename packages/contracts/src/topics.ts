@@ -4,6 +4,7 @@ import { LifecycleEvent, MessageEvent, MessageRequested, StageChanged } from './
 import { TimerFired, TimerRequested } from './timers.ts';
 import { ConsentChanged } from './consent.ts';
 import { ClockSet } from './clock.ts';
+import { PrivacyCompleted, PrivacyRequested } from './privacy.ts';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -42,6 +43,8 @@ export interface TopicValues {
   timersFired: TimerFired;
   consentChanges: ConsentChanged;
   clock: ClockSet;
+  privacyRequests: PrivacyRequested;
+  privacyResponses: PrivacyCompleted;
 }
 export type TopicKey = keyof TopicValues;
 export type TopicValue<K extends TopicKey> = TopicValues[K];
@@ -59,13 +62,16 @@ export const topics: { readonly [K in TopicKey]: TopicSpec<z.ZodType<TopicValues
   consentChanges: topic('consent.changes', ConsentChanged, 365 * 3, true),
   // One record that matters (the latest); followers read it from the start, so no dead letters.
   clock: { ...topic('system.clock', ClockSet, 365 * 3, false), partitions: 1, compact: true },
+  // Requests name only a customer id; responses to an export carry personal data, so they go after a week.
+  privacyRequests: topic('privacy.requests', PrivacyRequested, 30, true),
+  privacyResponses: topic('privacy.responses', PrivacyCompleted, 7, true),
 };
 
 export function schemaOf<K extends TopicKey>(key: K): z.ZodType<TopicValue<K>> {
   return topics[key].schema;
 }
 
-export const topicKeys: readonly TopicKey[] = ['commerceEvents', 'lifecycleEvents', 'stageChanges', 'messagesRequested', 'messageEvents', 'timersRequested', 'timersFired', 'consentChanges', 'clock'];
+export const topicKeys: readonly TopicKey[] = ['commerceEvents', 'lifecycleEvents', 'stageChanges', 'messagesRequested', 'messageEvents', 'timersRequested', 'timersFired', 'consentChanges', 'clock', 'privacyRequests', 'privacyResponses'];
 
 export const DEAD_LETTER_RETENTION_MS = 30 * DAY_MS;
 

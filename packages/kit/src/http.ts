@@ -11,7 +11,8 @@ export type { FastifyInstance };
  */
 export function loggablePath(url: string): string {
   const at = url.search(/[?#]/);
-  return at === -1 ? url : url.slice(0, at);
+  // Link tokens in a path (messaging's `/preferences/<token>`, `/confirm/<token>`) are not printed either.
+  return (at === -1 ? url : url.slice(0, at)).replace(/v2\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}/g, ':token');
 }
 
 /** pino's view of a fastify request: method and path, never the query string or headers. */
@@ -39,10 +40,10 @@ class PathOnlyLogController extends LogController {
 /**
  * Routes that stay open when `SERVICE_TOKEN` is set: probes, scrapes and docs, and the routes
  * whose callers prove themselves otherwise (ingestion's tracking API: Segment write keys;
- * messaging's SendGrid webhook: signed; unsubscribe links: signed tokens). A pattern is a route
+ * messaging's SendGrid webhook: signed; unsubscribe, preference and confirmation links: signed tokens). A pattern is a route
  * as registered (`/customers/:id`); one ending in `/*` opens every route under it.
  */
-export const openRoutes: readonly string[] = ['/healthz', '/readyz', '/metrics', '/docs', '/docs/openapi.json', '/v1/*', '/webhooks/sendgrid', '/unsubscribe'];
+export const openRoutes: readonly string[] = ['/healthz', '/readyz', '/metrics', '/docs', '/docs/openapi.json', '/v1/*', '/webhooks/sendgrid', '/unsubscribe', '/preferences/:token', '/confirm/:token'];
 
 /**
  * Whether a route is open. Matched on the route's registered pattern, not the request path, so

@@ -7,7 +7,7 @@ export type { Logger };
 export const REDACTED = '[redacted]';
 
 /** Keys that hold a person's data wherever they appear (top level and up to four levels down). */
-const personalKeys = ['email', 'firstName', 'lastName', 'first_name', 'last_name', 'fullName', 'phone', 'birthday', 'traits', 'recipient', 'token', 'unsubscribeUrl'];
+const personalKeys = ['email', 'firstName', 'lastName', 'first_name', 'last_name', 'fullName', 'phone', 'birthday', 'traits', 'recipient', 'token', 'unsubscribeUrl', 'preferencesUrl', 'confirmUrl'];
 
 /**
  * Paths pino censors before a line is written. A safety net under the rule that log calls name

@@ -9,6 +9,7 @@ import { decideStage, nextCheckAt } from './domain/stage-rules.ts';
 import { isHistorical, type Thresholds } from './domain/thresholds.ts';
 import { loadProfilesForUpdate, saveProfiles } from './profile-repository.ts';
 import { requestRfmRecompute } from './rfm-recompute.ts';
+import { erasedAt } from './privacy.ts';
 
 export const TIMER_OWNER = 'classifier';
 const silenceTimerId = (customerId: string): string => `${TIMER_OWNER}:silence:${customerId}`;
@@ -56,6 +57,22 @@ function timerRequest(cause: Cause, timerId: string, customerId: string, fireAt:
 }
 
 /**
+ * Drops (in place) the steps about an erased customer that happened before the erase: a replay or
+ * rebuild must not bring the erased profile back. What happened after it starts a new profile.
+ */
+async function skipErased(tx: Transaction, todo: Step[], log: Logger): Promise<void> {
+  const erased = await erasedAt(tx, [...new Set(todo.flatMap((s) => [s.cause.customerId, ...(s.absorbs === undefined ? [] : [s.absorbs])]))]);
+  if (erased.size === 0) return;
+  const before = (id: string | undefined, at: number): boolean => id !== undefined && at <= (erased.get(id) ?? -Infinity);
+  const kept = todo.filter((s) => {
+    const at = Date.parse(s.cause.occurredAt);
+    return !before(s.cause.customerId, at) && !before(s.absorbs, at);
+  });
+  if (kept.length < todo.length) log.info({ skipped: todo.length - kept.length, eventId: todo[0]?.cause.id }, 'events from before a customer was erased, skipped');
+  todo.splice(0, todo.length, ...kept);
+}
+
+/**
  * Folds a run of steps into their customers' profiles and writes the outcome in the caller's
  * transaction: processed ids, profiles, a history row and a stage-change record for every move,
  * and for each customer the latest silence timer request when the moment they would go quiet
@@ -71,6 +88,8 @@ async function applySteps(tx: Transaction, outbox: Outbox, thresholds: Threshold
   const fresh = new Set(inserted.rows.map((r) => r.event_id));
   const todo = steps.filter((s) => fresh.delete(s.cause.id));
   if (todo.length < steps.length) log.info({ skipped: steps.length - todo.length, eventId: steps[0]?.cause.id }, 'already processed, skipped');
+  if (todo.length === 0) return;
+  await skipErased(tx, todo, log);
   if (todo.length === 0) return;
   const profiles = await loadProfilesForUpdate(tx, [...new Set(todo.flatMap((s) => [s.cause.customerId, ...(s.absorbs === undefined ? [] : [s.absorbs])]))]);
   // Engagement held for customers whose profile this batch may create: read in one statement,

@@ -29,6 +29,14 @@ export async function resetClassifier(opts: { kafka: Kafka; pool: Pool; prefix: 
       return { ok: false, reason: `the classifier is running (consumer group ${running.map((g) => g.groupId).join(', ')} has members); stop it first` };
     }
     // `lifecycle`: the schema's name before it was named for the service, on a database no newer classifier has started on.
+    // Erased customers must stay erased: their hashes are set aside, and the migration that makes the table again brings them back.
+    await opts.pool.query(`DO $$ BEGIN
+      IF to_regclass('classifier.erased_customers') IS NOT NULL THEN
+        CREATE SCHEMA IF NOT EXISTS classifier_kept;
+        DROP TABLE IF EXISTS classifier_kept.erased_customers;
+        ALTER TABLE classifier.erased_customers SET SCHEMA classifier_kept;
+      END IF;
+    END $$`);
     await opts.pool.query('DROP SCHEMA IF EXISTS classifier CASCADE');
     await opts.pool.query('DROP SCHEMA IF EXISTS lifecycle CASCADE');
     const replay: Record<string, number> = {};

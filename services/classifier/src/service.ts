@@ -2,6 +2,7 @@ import { componentGroup, componentReadiness, createOutbox, outboxRelay, startInP
 import { createClassifierApp } from './app.ts';
 import { consentChangeHandler, consentChangesHandler, lifecycleEventHandler, lifecycleEventsHandler, messageEventHandler, messageEventsHandler, timerFiredHandler, timersFiredHandler } from './consumer.ts';
 import { currencyRates, type Thresholds } from './domain/thresholds.ts';
+import { privacyConsumer } from './privacy.ts';
 import { createRfmWorker, defaultRfmWorkerSettings, type RfmWorker, type RfmWorkerSettings } from './rfm-recompute.ts';
 
 export interface ClassifierService extends ServiceParts<FastifyInstance> {
@@ -51,6 +52,7 @@ export function classifierService(runtime: Runtime, thresholds: Thresholds, rfmS
       handle: consentChangeHandler(runtime, thresholds, outbox),
       handleBatch: consentChangesHandler(runtime, thresholds, outbox),
     }),
+    privacyConsumer(runtime, outbox),
   ];
   const rfm = createRfmWorker({ pool: runtime.pool, logger: runtime.logger, rates: currencyRates(thresholds), settings: rfmSettings });
   const components = [outboxRelay(outbox), rfm, componentGroup('consumers', consumers)];

@@ -238,6 +238,22 @@ export async function createConsoleApp(opts: ConsoleAppOptions): Promise<Fastify
         return { from: from.toISOString(), to: to.toISOString(), stages, stageFlows, months: retention, messages, definitions: metricDefinitions };
       });
 
+      api.get('/measurement', async () => {
+        // Programme lift and sunset are the scheduler's (docs/measurement-and-consent.md): an
+        // older scheduler (404) or one that does not answer hides them on the overview, which
+        // still shows everything else; a figure the console could not read is never a zero.
+        const optional = async (path: string): Promise<unknown> => {
+          try {
+            const answer = await upstream.get('scheduler', path);
+            return answer.status === 'ok' ? answer.body : null;
+          } catch (err) {
+            if (err instanceof UpstreamDown || err instanceof UpstreamRefused) return null;
+            throw err;
+          }
+        };
+        const [programme, sunset] = await Promise.all([optional('/programme/stats'), optional('/sunset/stats')]);
+        return { programme, sunset };
+      });
       api.get('/campaigns', async (request) => {
         // A window (`from`, `to`) goes to the scheduler as given; it says what is wrong with one.
         const { from, to } = CampaignWindow.parse(request.query);

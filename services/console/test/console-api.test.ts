@@ -408,6 +408,57 @@ describe('coupons', () => {
   });
 });
 
+describe('measurement', () => {
+  const programme = {
+    globalControlPercent: 5,
+    mailed: { customers: 950, converted: 190, conversionRate: 0.2, revenuePerCustomer: { USD: 12 } },
+    control: { customers: 50, converted: 6, conversionRate: 0.12, revenuePerCustomer: { USD: 7.5 } },
+    lift: { absolute: 0.08, relative: 0.6667, ci95: [-0.0137, 0.1737], significant: false, method: 'difference of two proportions, 95% Wald interval (two-proportion z-test)' },
+  };
+  const sunset = { enabled: true, after: 'P120D', grace: 'P14D', sunset: 37, rePermissionSent: 120, reengaged: 9 };
+
+  it('reads programme lift and sunset from the scheduler with the service token', async () => {
+    fakes.scheduler.routes.set('GET /programme/stats', () => ({ json: programme }));
+    fakes.scheduler.routes.set('GET /sunset/stats', () => ({ json: sunset }));
+    const app = await consoleApp();
+    const session = await logIn(app);
+    const response = await app.inject({ method: 'GET', url: '/api/measurement', headers: { cookie: session.cookie } });
+    expect(response.statusCode).toBe(200);
+    expect(response.json()).toEqual({ programme, sunset });
+    expect(fakes.scheduler.seen.map((r) => r.path).sort()).toEqual(['/programme/stats', '/sunset/stats']);
+    expect(fakes.scheduler.seen.every((r) => r.authorization === `Bearer ${token}`)).toBe(true);
+    await app.close();
+  });
+
+  it('answers null for what an older scheduler lacks (404) and for a scheduler that is down, instead of failing', async () => {
+    fakes.scheduler.routes.set('GET /sunset/stats', () => ({ json: sunset }));
+    const app = await consoleApp();
+    const session = await logIn(app);
+    const older = await app.inject({ method: 'GET', url: '/api/measurement', headers: { cookie: session.cookie } });
+    expect(older.statusCode).toBe(200);
+    expect(older.json()).toEqual({ programme: null, sunset });
+    await app.close();
+
+    const down = await consoleApp({ urls: { scheduler: 'http://127.0.0.1:9' } });
+    const s2 = await logIn(down);
+    const none = await down.inject({ method: 'GET', url: '/api/measurement', headers: { cookie: s2.cookie } });
+    expect(none.statusCode).toBe(200);
+    expect(none.json()).toEqual({ programme: null, sunset: null });
+    await down.close();
+  });
+
+  it('passes a campaign’s holdout block on with its stats', async () => {
+    const holdout = { percent: 10, mailed: { customers: 900, converted: 108, conversionRate: 0.12, revenuePerCustomer: { USD: 4.1 } }, heldOut: { customers: 100, converted: 8, conversionRate: 0.08, revenuePerCustomer: { USD: 2.9 } }, lift: { absolute: 0.04, relative: 0.5, ci95: [0.0138, 0.0662], significant: true, method: 'difference of two proportions, 95% Wald interval (two-proportion z-test)' } };
+    fakes.scheduler.routes.set('GET /campaigns/cross-sell', () => ({ json: { id: 'cross-sell', sent: 900, conversions: 108, revenue: {}, holdout } }));
+    const app = await consoleApp();
+    const session = await logIn(app);
+    const response = await app.inject({ method: 'GET', url: '/api/campaigns/cross-sell', headers: { cookie: session.cookie } });
+    expect(response.statusCode).toBe(200);
+    expect(response.json()).toMatchObject({ id: 'cross-sell', holdout });
+    await app.close();
+  });
+});
+
 describe('dead letters', () => {
   it('re-publishes through the service and records who, what and the result in console.audit_log', async () => {
     const app = await consoleApp();

@@ -3,6 +3,7 @@ import { createIngestionApp } from './app.ts';
 import { startIngestionConsumer } from './batch-consumer.ts';
 import type { IngestionConfig } from './config.ts';
 import { purgeExpiredMessages } from './db/seen-messages.ts';
+import { privacyConsumer } from './privacy.ts';
 
 export interface IngestionService extends ServiceParts<FastifyInstance> {
   /** The `commerce.events` consumer. */
@@ -32,9 +33,10 @@ export function ingestionService(runtime: Runtime, config: IngestionConfig, now:
       logger.info({ deleted, retentionDays }, 'expired dedupe entries purged');
     },
   });
-  const components = [outboxRelay(outbox), componentGroup('consumers', [consumer]), purge];
+  const privacy = privacyConsumer(runtime, outbox);
+  const components = [outboxRelay(outbox), componentGroup('consumers', [consumer, privacy]), purge];
   const app = createIngestionApp({ runtime, config, readiness: componentReadiness(components), now });
-  return { app, components, consumers: [consumer], outbox };
+  return { app, components, consumers: [consumer, privacy], outbox };
 }
 
 export type Ingestion = InProcess<IngestionService>;

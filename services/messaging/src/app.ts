@@ -6,9 +6,12 @@ import { couponRoutes } from './http/coupon-routes.ts';
 import type { SendsRepository } from './db/sends-repository.ts';
 import { parseWebhookPublicKey } from './domain/webhook-signature.ts';
 import { previewRoutes } from './http/preview-routes.ts';
+import { privacyRoutes } from './http/privacy-routes.ts';
 import { readRoutes } from './http/read-routes.ts';
 import { sendGridWebhookRoutes } from './http/sendgrid-webhook-routes.ts';
 import { unsubscribeRoutes } from './http/unsubscribe-routes.ts';
+import { confirmRoutes, preferenceRoutes } from './http/preference-routes.ts';
+import type { ConsentSettings } from '@lifecycle/contracts';
 import type { MessagingMetrics } from './metrics.ts';
 import { openApiDocument } from './openapi.ts';
 import type { MailTransport } from './transport/mail-transport.ts';
@@ -48,6 +51,8 @@ export interface MessagingAppOptions {
   sends: SendsRepository;
   outbox: Outbox;
   coupons: Coupons;
+  /** `_consent.yaml`: the preference page's topics. */
+  consentSettings: ConsentSettings;
   now: () => Date;
   lagMaxAgeMs?: number;
 }
@@ -64,6 +69,8 @@ export function createMessagingApp(opts: MessagingAppOptions): FastifyInstance {
     metrics: { groups: Object.values(messagingConsumerGroups), registry: opts.registry, json: opts.metrics.json, lagMaxAgeMs: opts.lagMaxAgeMs },
   });
   void app.register(unsubscribeRoutes({ tokens: opts.tokens, consent: opts.consent, now }));
+  void app.register(preferenceRoutes({ tokens: opts.tokens, consent: opts.consent, settings: opts.consentSettings, db: runtime.db, now }));
+  void app.register(confirmRoutes({ tokens: opts.tokens, consent: opts.consent, db: runtime.db, now }));
   void app.register(
     sendGridWebhookRoutes({
       publicKey: config.SENDGRID_WEBHOOK_PUBLIC_KEY === undefined ? undefined : parseWebhookPublicKey(config.SENDGRID_WEBHOOK_PUBLIC_KEY),
@@ -78,6 +85,7 @@ export function createMessagingApp(opts: MessagingAppOptions): FastifyInstance {
   void app.register(previewRoutes({ dir: config.TEMPLATES_DIR }));
   void app.register(readRoutes({ db: runtime.db }));
   void app.register(couponRoutes({ coupons: opts.coupons }));
+  void app.register(privacyRoutes({ pool: runtime.pool, db: runtime.db, outbox: opts.outbox, now }));
   const document = openApiDocument();
   app.get('/docs', async () => document);
   app.get('/docs/openapi.json', async () => document);

@@ -13,6 +13,7 @@ describe('messaging config', () => {
       SENDGRID_BASE_URL: 'https://api.sendgrid.com',
       OUTBOX_DIR: join(repoRoot, 'outbox'),
       TEMPLATES_DIR: join(repoRoot, 'templates'),
+      CONSENT_FILE: join(repoRoot, 'campaigns', '_consent.yaml'),
     });
     expect(config.SENDGRID_API_KEY).toBeUndefined();
   });

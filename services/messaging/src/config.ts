@@ -57,6 +57,8 @@ export const MessagingConfig = z.object({
   COUPON_SECRET: z.string().min(32, 'at least 32 characters, e.g. the output of `openssl rand -base64 32`').optional(),
   /** The coupon pools campaigns' offers take codes from; a missing file means no pools (an offer's mail is skipped). */
   COUPONS_FILE: pathSetting(join(repoRoot, 'campaigns', '_coupons.yaml')),
+  /** The preference center's topics and double opt-in (contracts `ConsentSettings`); a missing file means no topics and no double opt-in. */
+  CONSENT_FILE: pathSetting(join(repoRoot, 'campaigns', '_consent.yaml')),
   /** The message templates: a missing folder stops start-up rather than failing every send. */
   TEMPLATES_DIR: pathSetting(join(repoRoot, 'templates'), 'folder'),
 }).superRefine((config, ctx) => {

@@ -1,18 +1,18 @@
 import type { Logger } from '@lifecycle/kit';
 import type { ConsentRepository, ConsentTarget } from './db/consent-repository.ts';
 import type { SuppressionsRepository } from './db/suppressions-repository.ts';
-import type { ConsentDecision, ConsentInput } from './domain/consent.ts';
+import type { MessageRequested } from '@lifecycle/contracts';
+import { marketingVerdictOf, type ConsentDecision, type ConsentInput, type MarketingVerdict } from './domain/consent.ts';
 import { normalizeAddress, type SuppressionReason, type SuppressionSource } from './domain/suppression.ts';
 
-/** Whether marketing mail may go to a customer at an address, and if not why. */
-export type MarketingVerdict = { allowed: true } | { allowed: false; reason: string };
+export type { MarketingVerdict } from './domain/consent.ts';
 
 /** What the send path needs from consent. */
 export interface MarketingConsent {
-  /** Asked for every marketing message; also learns that the address belongs to the customer. */
-  marketingVerdict: (customerId: string, email: string) => Promise<MarketingVerdict>;
+  /** Asked for every marketing message (`topic`: the campaign's); also learns that the address belongs to the customer. */
+  marketingVerdict: (customerId: string, email: string, topic?: string) => Promise<MarketingVerdict>;
   /** `marketingVerdict` for many at once (a statement per step, not per message), in the order asked. */
-  marketingVerdicts: (asked: readonly { customerId: string; email: string }[]) => Promise<MarketingVerdict[]>;
+  marketingVerdicts: (asked: readonly { customerId: string; email: string; topic?: string | undefined }[]) => Promise<MarketingVerdict[]>;
 }
 
 export interface LiftResult {
@@ -23,8 +23,11 @@ export interface LiftResult {
 }
 
 export interface ConsentKeeper extends MarketingConsent {
-  /** Records an input for a known customer, and the change (if any) for `consent.changes` in the same transaction. */
-  record: (target: ConsentTarget, input: ConsentInput, cause: string) => Promise<ConsentDecision>;
+  /**
+   * Records an input for a known customer, and the change (if any) for `consent.changes` in the
+   * same transaction; `requests`: messages to request with the decision (a confirmation mail).
+   */
+  record: (target: ConsentTarget, input: ConsentInput, cause: string, requests?: (decision: ConsentDecision) => MessageRequested[]) => Promise<ConsentDecision>;
   /**
    * An input that names only an address (a link, a provider event without our ids): recorded for
    * every customer the address belongs to; when none is known, the address itself is suppressed.
@@ -44,7 +47,7 @@ export interface ConsentKeeperDeps {
   now: () => Date;
 }
 
-const addressReason: Record<Exclude<ConsentInput['kind'], 'subscribe' | 'lift'>, SuppressionReason> = {
+const addressReason: Record<Extract<ConsentInput['kind'], 'unsubscribe' | 'bounce' | 'complaint'>, SuppressionReason> = {
   unsubscribe: 'unsubscribed',
   bounce: 'bounced',
   complaint: 'spam-report',
@@ -62,8 +65,8 @@ function suppressionSource(source: ConsentInput['source']): SuppressionSource | 
 export function createConsentKeeper(deps: ConsentKeeperDeps): ConsentKeeper {
   const { repository, logger } = deps;
 
-  const record: ConsentKeeper['record'] = async (target, input, cause) => {
-    const decision = await repository.apply(target, input, cause, deps.now());
+  const record: ConsentKeeper['record'] = async (target, input, cause, requests) => {
+    const decision = await repository.apply(target, input, cause, deps.now(), requests);
     if (decision.outcome === 'changed') {
       logger.info({ customerId: target.customerId, state: decision.change.state, sequence: decision.change.sequence, source: input.source }, 'consent changed');
     }
@@ -78,27 +81,35 @@ export function createConsentKeeper(deps: ConsentKeeperDeps): ConsentKeeper {
       if (customers.length > 0) return customers;
       const source = suppressionSource(input.source);
       if (input.kind === 'subscribe') await repository.removeAddressSuppressions(email, ['unsubscribed'], input.at);
-      else if (input.kind !== 'lift' && source !== null) await deps.suppressions.suppress(email, addressReason[input.kind], source, deps.now());
+      else if (input.kind === 'unsubscribe' || input.kind === 'bounce' || input.kind === 'complaint') {
+        if (source !== null) await deps.suppressions.suppress(email, addressReason[input.kind], source, deps.now());
+      } else if (input.kind === 'preferences' && input.unsubscribeAll) {
+        // A preference link names an address we mailed; with no customer known, "all" still stops marketing to it.
+        await deps.suppressions.suppress(email, 'unsubscribed', 'unsubscribe-link', deps.now());
+      }
       return [];
     },
     remember: (email, customerId) => repository.remember(email, customerId, deps.now()),
-    marketingVerdict: async (customerId, email) => {
+    marketingVerdict: async (customerId, email, topic) => {
       await repository.remember(email, customerId, deps.now());
-      const blocked = await repository.blocking(customerId, email);
-      if (blocked !== null) return { allowed: false, reason: blocked };
+      const blockingState = await repository.blocking(customerId, email);
       const suppression = await deps.suppressions.find(email);
-      return suppression === undefined ? { allowed: true } : { allowed: false, reason: suppression.reason };
+      const topics = topic === undefined ? new Map<string, string[]>() : await repository.topicsOptedOutOf([customerId]);
+      return marketingVerdictOf({ blockingState, addressSuppression: suppression?.reason ?? null, topic, topicsOptedOut: topics.get(customerId) ?? [] });
     },
     marketingVerdicts: async (asked) => {
       if (asked.length === 0) return [];
       await repository.rememberMany(asked, deps.now());
-      const [blocked, suppressed] = await Promise.all([repository.blockingMany(asked), deps.suppressions.findMany(asked.map((a) => a.email))]);
-      return asked.map(({ email }, i): MarketingVerdict => {
-        const block = blocked[i] ?? null;
-        if (block !== null) return { allowed: false, reason: block };
-        const suppression = suppressed.get(normalizeAddress(email));
-        return suppression === undefined ? { allowed: true } : { allowed: false, reason: suppression.reason };
-      });
+      const withTopic = asked.filter((a) => a.topic !== undefined).map((a) => a.customerId);
+      const [blocked, suppressed, topics] = await Promise.all([repository.blockingMany(asked), deps.suppressions.findMany(asked.map((a) => a.email)), repository.topicsOptedOutOf(withTopic)]);
+      return asked.map(({ customerId, email, topic }, i): MarketingVerdict =>
+        marketingVerdictOf({
+          blockingState: blocked[i] ?? null,
+          addressSuppression: suppressed.get(normalizeAddress(email))?.reason ?? null,
+          topic,
+          topicsOptedOut: topics.get(customerId) ?? [],
+        }),
+      );
     },
     lift: async (target) => {
       const byAddress = target.includes('@');

@@ -7,7 +7,7 @@ import type { HeldClaim, NewClaim, SendsRepository } from './db/sends-repository
 import { composeMail, type OutgoingMail } from './domain/outgoing-mail.ts';
 import { decideRetry, type RetryPolicy } from './domain/retry-policy.ts';
 import { assertNever, isFinal, shouldSuppress, verdictForExistingClaim, type AttemptMemory, type FinalOutcome } from './domain/send-policy.ts';
-import { unsubscribeLinks } from './domain/unsubscribe-token.ts';
+import { preferencesLink, unsubscribeLinks } from './domain/unsubscribe-token.ts';
 import type { MessagingMetrics } from './metrics.ts';
 import type { TemplateCatalog } from './template-catalog.ts';
 import type { UnsubscribeTokens } from './unsubscribe-tokens.ts';
@@ -52,6 +52,8 @@ export interface MessageHandlerDeps {
   reportAtRequestTime?: boolean;
   /** Hands out the code of a request with an offer; unset: such a request is skipped (`no_coupon`). */
   coupons?: Coupons;
+  /** Whether the address was erased (privacy.ts) and not subscribed again since: its marketing is suppressed. */
+  erased?: (customerId: string, email: string) => Promise<boolean>;
 }
 
 export interface MessageRequestedHandler {
@@ -89,7 +91,7 @@ export function messageRequestedHandler(deps: MessageHandlerDeps): MessageReques
     if (memory.size > ATTEMPT_MEMORY_LIMIT) memory.delete(memory.keys().next().value ?? key);
   };
 
-  const compose = async (request: MessageRequested, log: Logger, token?: string, extra?: Record<string, unknown>): Promise<Composed> => {
+  const compose = async (request: MessageRequested, log: Logger, known?: { token: string | undefined; preferencesToken: string | undefined }, extra?: Record<string, unknown>): Promise<Composed> => {
     const { payload } = request;
     const lookup = await templates.get(payload.templateId);
     if (!lookup.ok) return { ok: false, error: lookup.error };
@@ -103,8 +105,10 @@ export function messageRequestedHandler(deps: MessageHandlerDeps): MessageReques
     if (payload.category === 'marketing') {
       const { tokens, publicUrl, mailto } = deps.unsubscribe;
       if (tokens === undefined) return { ok: false, error: 'marketing mail needs an unsubscribe link: set UNSUBSCRIBE_SECRET' };
-      const links = unsubscribeLinks({ token: token ?? (await tokens.issue(payload.recipient.email, now())), publicUrl, mailto });
-      data = { ...data, unsubscribeUrl: links.url };
+      const links = unsubscribeLinks({ token: known?.token ?? (await tokens.issue(payload.recipient.email, now())), publicUrl, mailto });
+      // The preference page's own token: an unsubscribe token does not open it, nor the other way round.
+      const preferencesToken = known?.preferencesToken ?? (await tokens.issue(payload.recipient.email, now(), 'preferences'));
+      data = { ...data, unsubscribeUrl: links.url, preferencesUrl: preferencesLink({ token: preferencesToken, publicUrl, locale: payload.locale }) };
       headers = links.headers;
     }
     const rendered = lookup.template.compiled.render(data, { locale: payload.locale, timeZone: payload.timeZone, campaignId: payload.campaignId });
@@ -169,7 +173,7 @@ export function messageRequestedHandler(deps: MessageHandlerDeps): MessageReques
   type Prepared = { send: OutgoingMail } | { outcome: FinalOutcome; refusal?: string };
 
   /** A marketing request's consent verdict and link token, read for a whole chunk at once. */
-  type Known = { verdict: MarketingVerdict; token: string | undefined };
+  type Known = { verdict: MarketingVerdict; token: string | undefined; preferencesToken: string | undefined };
 
   /**
    * What a claimed request comes to before any provider call: a mail to send, or an outcome
@@ -177,7 +181,11 @@ export function messageRequestedHandler(deps: MessageHandlerDeps): MessageReques
    */
   const prepare = async (request: MessageRequested, log: Logger, known?: Known): Promise<Prepared> => {
     if (request.payload.category === 'marketing') {
-      const verdict = known?.verdict ?? (await consent.marketingVerdict(request.customerId, request.payload.recipient.email));
+      if ((await deps.erased?.(request.customerId, request.payload.recipient.email)) === true) {
+        log.info({ reason: 'erased' }, 'recipient is suppressed, marketing message skipped');
+        return { outcome: { status: 'suppressed', error: 'recipient suppressed: erased' } };
+      }
+      const verdict = known?.verdict ?? (await consent.marketingVerdict(request.customerId, request.payload.recipient.email, request.payload.topic));
       if (shouldSuppress(request.payload.category, !verdict.allowed)) {
         const reason = verdict.allowed ? 'unknown' : verdict.reason;
         log.info({ reason }, 'recipient is suppressed, marketing message skipped');
@@ -202,7 +210,7 @@ export function messageRequestedHandler(deps: MessageHandlerDeps): MessageReques
           assertNever(got);
       }
     }
-    const composed = await compose(request, log, known?.token, extra);
+    const composed = await compose(request, log, known, extra);
     if (!composed.ok) return { outcome: { status: 'failed', error: composed.error }, refusal: composed.error };
     return { send: composed.mail };
   };
@@ -380,13 +388,17 @@ export function messageRequestedHandler(deps: MessageHandlerDeps): MessageReques
   /** The consent verdicts of a chunk's marketing requests and the link tokens of those allowed, a statement per step. */
   const marketingKnown = async (requests: MessageRequested[]): Promise<Map<MessageRequested, Known>> => {
     const marketing = requests.filter((r) => r.payload.category === 'marketing');
-    const verdicts = await consent.marketingVerdicts(marketing.map((r) => ({ customerId: r.customerId, email: r.payload.recipient.email })));
+    const verdicts = await consent.marketingVerdicts(marketing.map((r) => ({ customerId: r.customerId, email: r.payload.recipient.email, topic: r.payload.topic })));
     const allowed = marketing.filter((_, i) => verdicts[i]?.allowed === true).map((r) => r.payload.recipient.email);
-    const tokens = deps.unsubscribe.tokens === undefined || allowed.length === 0 ? new Map<string, string>() : await deps.unsubscribe.tokens.issueMany(allowed, now());
+    const issuer = deps.unsubscribe.tokens;
+    const none = new Map<string, string>();
+    const tokens = issuer === undefined || allowed.length === 0 ? none : await issuer.issueMany(allowed, now());
+    const preferencesTokens = issuer === undefined || allowed.length === 0 ? none : await issuer.issueMany(allowed, now(), 'preferences');
     const known = new Map<MessageRequested, Known>();
     marketing.forEach((request, i) => {
       const verdict = verdicts[i];
-      if (verdict !== undefined) known.set(request, { verdict, token: tokens.get(request.payload.recipient.email) });
+      const email = request.payload.recipient.email;
+      if (verdict !== undefined) known.set(request, { verdict, token: tokens.get(email), preferencesToken: preferencesTokens.get(email) });
     });
     return known;
   };

@@ -1,4 +1,4 @@
-import { ConsentSource, ConsentState } from '@lifecycle/contracts';
+import { ConsentSource, ConsentState, MarketingFrequency } from '@lifecycle/contracts';
 import { sendStatuses } from './domain/send-policy.ts';
 import { openApi, operatorApiPaths, serviceTokenScheme } from '@lifecycle/kit';
 
@@ -6,6 +6,9 @@ const { json, str, nstr, time, ntime, int, obj, protectedRoute, badRequest, unau
 
 const customerId = { name: 'id', in: 'path', required: true, schema: str, description: 'A customer id.' };
 const state = { enum: [...ConsentState.options] };
+const linkToken = { name: 'token', in: 'path', required: true, schema: str, description: 'The signed token of the link in the mail (it names an address id, never the address).' };
+const lang = { name: 'lang', in: 'query', required: false, schema: { enum: ['en', 'ja'], default: 'en' }, description: 'The page’s language; the link in a mail carries the mail’s.' };
+const htmlPage = (description: string) => ({ description, content: { 'text/html': { schema: str } } });
 
 /** The OpenAPI description of messaging's read API and preview (and the kit's operations routes). */
 export function openApiDocument(): Record<string, unknown> {
@@ -64,6 +67,16 @@ export function openApiDocument(): Record<string, unknown> {
                 block: { enum: ['bounced', 'complained', null], description: 'The provider’s block.' },
                 blockAt: ntime,
                 addressSuppression: { type: ['object', 'null'], properties: { reason: str, since: time }, description: 'An opt-out kept for the address alone.' },
+                preferences: {
+                  ...obj({ topicsOptedOut: { type: 'array', items: str }, frequency: { enum: [...MarketingFrequency.options] }, at: ntime }),
+                  description: 'The preference center’s choices: topics left (ids of campaigns/_consent.yaml) and how often; `at` null when never saved.',
+                },
+                optIn: { enum: ['pending', 'confirmed', null], description: 'Double opt-in: pending until the confirmation link is clicked; null where none was asked.' },
+                optInProof: {
+                  type: ['object', 'null'],
+                  description: 'The proof of a double opt-in.',
+                  properties: { subscribedAt: time, source: str, eventId: str, ip: str, userAgent: str, confirmedAt: time, confirmIp: str, confirmUserAgent: str },
+                },
                 history: {
                   type: 'array',
                   description: 'Each change as published on consent.changes, oldest first (changes from before the history was kept are missing).',
@@ -75,6 +88,34 @@ export function openApiDocument(): Record<string, unknown> {
           '401': unauthorized,
           '404': notFound('Messaging has no consent for this customer.'),
         },
+      },
+    },
+    '/preferences/{token}': {
+      get: {
+        summary: 'The preference center, an HTML page for the customer (the “Manage preferences” link of marketing mail): topics, frequency, unsubscribe from all. No service token: the signed link is the proof.',
+        parameters: [linkToken, lang],
+        responses: { '200': htmlPage('The form, in the customer’s language.'), '404': htmlPage('The link is not valid (forged, changed, or links not configured).') },
+      },
+      post: {
+        summary: 'Saves the form for every customer at the address: a consent.changes record (source preference-center) carrying the preferences; “unsubscribe from all” also unsubscribes.',
+        parameters: [linkToken, lang],
+        requestBody: {
+          required: false,
+          content: { 'application/x-www-form-urlencoded': { schema: obj({ topic: { type: 'array', items: str, description: 'The topics kept (one field per topic); the others are left.' }, frequency: { enum: [...MarketingFrequency.options] }, all: { ...str, description: 'Present: unsubscribe from all marketing.' } }) } },
+        },
+        responses: { '200': htmlPage('Saved.'), '404': htmlPage('The link is not valid.') },
+      },
+    },
+    '/confirm/{token}': {
+      get: {
+        summary: 'Double opt-in: the page of the confirmation mail’s link, with a Confirm button (a GET confirms nothing, so mail scanners cannot). No service token.',
+        parameters: [linkToken, lang],
+        responses: { '200': htmlPage('The page with the button.'), '404': htmlPage('The link is not valid.') },
+      },
+      post: {
+        summary: 'Confirms the subscriptions waiting at the address: consent becomes subscribed (source double-opt-in), the proof gains the time, IP and user agent of the click. Twice is harmless.',
+        parameters: [linkToken, lang],
+        responses: { '200': htmlPage('Confirmed, or nothing left to confirm.'), '404': htmlPage('The link is not valid.') },
       },
     },
     '/metrics/messages': {
@@ -158,6 +199,49 @@ export function openApiDocument(): Record<string, unknown> {
           { name: 'locale', in: 'query', required: false, schema: { ...str, default: 'en' } },
         ],
         responses: { '200': { description: 'The rendered template.', content: { 'text/html': { schema: str } } }, '400': badRequest, '401': unauthorized, '404': { description: 'No such template.' } },
+      },
+    },
+    '/admin/privacy/requests': {
+      post: {
+        summary: 'Ask every service to erase or export what it holds on a customer: recorded and published on privacy.requests; poll the request for the services’ confirmations.',
+        ...protectedRoute,
+        requestBody: {
+          required: true,
+          content: json(obj({ customerId: str, kind: { enum: ['erase', 'export'] }, requestedBy: { ...str, description: 'Who asked (an operator’s name; default `api`).' } }, ['customerId', 'kind'])),
+        },
+        responses: { '202': { description: 'Recorded; the services act on it.', content: json(obj({ requestId: str, status: { enum: ['pending'] } })) }, '400': badRequest, '401': unauthorized },
+      },
+    },
+    '/admin/privacy/requests/{id}': {
+      get: {
+        summary: 'A privacy request: which of the four services have confirmed it, with what they did and kept; an export’s data once they have.',
+        ...protectedRoute,
+        parameters: [{ name: 'id', in: 'path', required: true, schema: str, description: 'The request id POST answered with.' }],
+        responses: {
+          '200': {
+            description: 'The request.',
+            content: json(
+              obj({
+                requestId: str,
+                kind: { enum: ['erase', 'export'] },
+                customerId: str,
+                requestedBy: str,
+                requestedAt: time,
+                status: { enum: ['pending', 'complete'], description: 'complete once all four services confirmed.' },
+                completedAt: ntime,
+                services: {
+                  type: 'object',
+                  description: 'Per service (ingestion, classifier, scheduler, messaging): null until it confirmed.',
+                  additionalProperties: { type: ['object', 'null'], properties: { confirmedAt: time, summary: { type: 'object', additionalProperties: int, description: 'Rows erased or exported, per table.' }, kept: { type: 'array', items: str } } },
+                },
+                export: { type: 'object', description: 'Export only: per service, its rows on the customer by table; emptied by a later erase.', additionalProperties: true },
+              }, ['requestId', 'kind', 'customerId', 'requestedBy', 'requestedAt', 'status', 'completedAt', 'services']),
+            ),
+          },
+          '400': badRequest,
+          '401': unauthorized,
+          '404': notFound('No such request.'),
+        },
       },
     },
     ...operatorApiPaths(),

@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { componentGroup, componentReadiness, consumerComponent, createMetricsRegistry, createOutbox, outboxRelay, readContract, startConsumer, startInProcess, startStep, topicConsumerComponent, type ConsumerComponent, type FastifyInstance, type InProcess, type Outbox, type Runtime, type ServiceParts } from '@lifecycle/kit';
 import { createMessagingApp, messagingConsumerGroups, selectTransport, type MessagingSettings } from './app.ts';
 import { createConsentKeeper, type ConsentKeeper } from './consent-keeper.ts';
+import { loadConsentSettings } from './consent-settings.ts';
 import { createCoupons, loadCouponPools, type Coupons } from './coupons.ts';
 import { createCouponsRepository } from './db/coupons-repository.ts';
 import { messageRequestedHandler } from './consumer.ts';
@@ -16,6 +17,8 @@ import { createSendSlots } from './send-slots.ts';
 import { createTemplateCatalog } from './template-catalog.ts';
 import type { MailTransport } from './transport/mail-transport.ts';
 import { consentEventHandler } from './unsubscribe-consumer.ts';
+import { erasedAddressCheck, privacyConsumer } from './privacy.ts';
+import { privacyResponsesConsumer } from './privacy-coordinator.ts';
 import { createUnsubscribeTokens } from './unsubscribe-tokens.ts';
 
 /** `messages.requested` records handled as one batch: claimed, marked and recorded a statement per step. */
@@ -117,6 +120,7 @@ export function messagingService(opts: MessagingOptions): MessagingService {
     slots: createSendSlots(config.SEND_CONCURRENCY),
     reportAtRequestTime: config.CLOCK === 'simulated',
     coupons,
+    erased: erasedAddressCheck(runtime.db),
   });
   const retries = {
     ...(opts.maxAttempts === undefined ? {} : { maxAttempts: opts.maxAttempts }),
@@ -148,7 +152,8 @@ export function messagingService(opts: MessagingOptions): MessagingService {
       ...retries,
     }),
   );
-  const consentEvents = consentEventHandler({ consent, logger: runtime.logger });
+  const consentSettings = loadConsentSettings(config.CONSENT_FILE);
+  const consentEvents = consentEventHandler({ consent, logger: runtime.logger, doubleOptIn: consentSettings.doubleOptIn, tokens, publicUrl: config.PUBLIC_URL, now });
   const unsubscribes = topicConsumerComponent({
     kafka: runtime.kafka,
     producer: runtime.producer,
@@ -166,7 +171,7 @@ export function messagingService(opts: MessagingOptions): MessagingService {
     fromBeginning: true,
     ...retries,
   });
-  const consumers = [requests, unsubscribes];
+  const consumers = [requests, unsubscribes, privacyConsumer(runtime, outbox), privacyResponsesConsumer(runtime, now)];
   const components = [
     // Before the consumers start: what messaging left unpublished before it had this outbox goes into it.
     startStep('records from before the outbox', () => enqueueLegacyRecords({ pool: runtime.pool, outbox, now: now(), logger: runtime.logger })),
@@ -184,6 +189,7 @@ export function messagingService(opts: MessagingOptions): MessagingService {
     sends,
     outbox,
     coupons,
+    consentSettings,
     now,
     ...(opts.lagMaxAgeMs === undefined ? {} : { lagMaxAgeMs: opts.lagMaxAgeMs }),
   });

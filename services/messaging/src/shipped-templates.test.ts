@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { createTemplateCatalog, SAMPLE_UNSUBSCRIBE_URL, type LoadedTemplate } from './template-catalog.ts';
+import { createTemplateCatalog, SAMPLE_PREFERENCES_URL, SAMPLE_UNSUBSCRIBE_URL, type LoadedTemplate } from './template-catalog.ts';
 import type { RenderedContent } from './domain/template-engine.ts';
 
 // The shipped templates as a customer gets them: strict, so a variable a message lacks fails here.
@@ -18,7 +18,7 @@ async function template(id: string): Promise<LoadedTemplate> {
 async function sampleOf(id: string): Promise<Record<string, unknown>> {
   const json: unknown = JSON.parse(await readFile(join(templatesDir, id, 'sample.json'), 'utf8'));
   if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new Error(`${id}/sample.json is not an object`);
-  return { ...json, unsubscribeUrl: SAMPLE_UNSUBSCRIBE_URL };
+  return { ...json, unsubscribeUrl: SAMPLE_UNSUBSCRIBE_URL, preferencesUrl: SAMPLE_PREFERENCES_URL };
 }
 
 async function render(id: string, data: Record<string, unknown>, locale: string, timeZone = 'UTC'): Promise<RenderedContent> {
@@ -147,5 +147,36 @@ describe('catalog campaign templates', () => {
     const sample = await sampleOf('back-in-stock');
     expect((await render('back-in-stock', sample, 'en')).subject).toBe('Back in stock: Hand Burr Grinder');
     expect((await render('back-in-stock', sample, 'ja-JP')).subject).toBe('Katherine Johnson様、「Hand Burr Grinder」が再入荷しました');
+  });
+});
+
+describe('consent links and the double opt-in mail', () => {
+  it('give marketing mail a “Manage preferences” link in the footer, in the template’s language', async () => {
+    const sample = await sampleOf('back-in-stock');
+    const en = await render('back-in-stock', sample, 'en');
+    expect(en.html).toMatch(new RegExp(`<a href="${SAMPLE_PREFERENCES_URL}"[^>]*>Manage preferences</a>`));
+    const ja = await render('back-in-stock', sample, 'ja-JP');
+    expect(ja.html).toMatch(new RegExp(`<a href="${SAMPLE_PREFERENCES_URL}"[^>]*>配信設定</a>`));
+    // Transactional mail gets neither link.
+    const receipt = await render('post-purchase-thank-you', await sampleOf('post-purchase-thank-you'), 'en');
+    expect(receipt.html).toContain('Unsubscribe');
+    const { preferencesUrl: _p, unsubscribeUrl: _u, ...withoutLinks } = await sampleOf('post-purchase-thank-you');
+    const plain = await render('post-purchase-thank-you', withoutLinks, 'en');
+    expect(plain.html).not.toMatch(/Manage preferences|Unsubscribe/);
+  });
+
+  it('asks to confirm a subscription with the link, in English and Japanese', async () => {
+    const confirm = await template('confirm-subscription');
+    expect(confirm.meta.category).toBe('transactional');
+    const { preferencesUrl: _p, unsubscribeUrl: _u, ...sample } = await sampleOf('confirm-subscription');
+    const en = await render('confirm-subscription', sample, 'de-DE');
+    expect(en.subject).toBe('Please confirm your subscription to Oak & Ember');
+    // Handlebars escapes "=" in attributes as &#x3D;, which the browser reads back as "=".
+    expect(en.html).toContain('<a href="https://mail.example.com/confirm/sample?lang&#x3D;en"');
+    expect(en.text).toContain('https://mail.example.com/confirm/sample?lang=en');
+    const ja = await render('confirm-subscription', sample, 'ja-JP');
+    expect(ja.subject).toBe('Oak & Ember メール配信登録のご確認');
+    expect(ja.html).toContain('登録を確認する');
+    expect(`${en.html}${ja.html}`).not.toMatch(/Manage preferences|配信設定|Unsubscribe|配信停止/);
   });
 });

@@ -32,6 +32,8 @@ export interface LoadedTemplate {
 
 /** A stand-in for the signed link marketing mail gets, so footers render in checks and previews. */
 export const SAMPLE_UNSUBSCRIBE_URL = 'https://mail.example.com/unsubscribe?token=sample';
+/** The preference center link marketing samples get beside the unsubscribe link. */
+export const SAMPLE_PREFERENCES_URL = 'https://mail.example.com/preferences/sample';
 
 export type TemplateLookup = { ok: true; template: LoadedTemplate } | { ok: false; error: string };
 
@@ -135,7 +137,7 @@ export function createTemplateCatalog(opts: TemplateCatalogOptions): TemplateCat
       const { perMessage } = template;
       let chosen = template;
       if (perMessage !== undefined && sample !== null) {
-        const data = meta.meta.category === 'marketing' ? { ...sample, unsubscribeUrl: SAMPLE_UNSUBSCRIBE_URL } : sample;
+        const data = meta.meta.category === 'marketing' ? { ...sample, unsubscribeUrl: SAMPLE_UNSUBSCRIBE_URL, preferencesUrl: SAMPLE_PREFERENCES_URL } : sample;
         const renderOpts = { locale, timeZone: 'UTC', campaignId: templateId };
         const fast = template.render(data, renderOpts);
         const each = perMessage.render(data, renderOpts);

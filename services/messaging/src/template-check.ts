@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createTemplateCatalog, SAMPLE_UNSUBSCRIBE_URL, type LoadedTemplate } from './template-catalog.ts';
+import { createTemplateCatalog, SAMPLE_PREFERENCES_URL, SAMPLE_UNSUBSCRIBE_URL, type LoadedTemplate } from './template-catalog.ts';
 import type { RenderResult } from './domain/template-engine.ts';
 
 /** One thing wrong with a template, located as precisely as Handlebars allows. */
@@ -18,7 +18,7 @@ export interface TemplateCheckReport {
   problems: TemplateProblem[];
 }
 
-export { SAMPLE_UNSUBSCRIBE_URL } from './template-catalog.ts';
+export { SAMPLE_PREFERENCES_URL, SAMPLE_UNSUBSCRIBE_URL } from './template-catalog.ts';
 
 /** `"totl" not defined in [object Object] - 3:12` and `Parse error on line 3:` → line and column. */
 export function locateError(message: string): { line: number | null; column: number | null } {
@@ -43,7 +43,7 @@ export async function readSample(dir: string, templateId: string): Promise<{ ok:
 
 /** Renders a template's sample for one locale, as a marketing message would get it. */
 export function renderSample(template: LoadedTemplate, sample: Record<string, unknown>, locale: string): RenderResult {
-  const data = template.meta.category === 'marketing' ? { ...sample, unsubscribeUrl: SAMPLE_UNSUBSCRIBE_URL } : sample;
+  const data = template.meta.category === 'marketing' ? { ...sample, unsubscribeUrl: SAMPLE_UNSUBSCRIBE_URL, preferencesUrl: SAMPLE_PREFERENCES_URL } : sample;
   return template.compiled.render(data, { locale, timeZone: 'UTC', campaignId: template.id });
 }
 

@@ -126,6 +126,10 @@ describe('messaging read API', () => {
       preferenceAt: '2026-11-22T09:00:00.000Z',
       block: 'complained',
       blockAt: '2026-11-23T09:00:00.000Z',
+      // Never saved in the preference center, never asked for a double opt-in.
+      preferences: { topicsOptedOut: [], frequency: 'any', at: null },
+      optIn: null,
+      optInProof: null,
     });
     expect(body.history).toEqual([
       { sequence: 1, state: 'unsubscribed', previousState: null, marketingAllowed: false, source: 'sendgrid-webhook', consentAt: '2026-11-22T09:00:00.000Z', recordedAt: expect.any(String) },
@@ -157,7 +161,22 @@ describe('messaging read API', () => {
   it('describes its read API and the operations routes in an OpenAPI document at /docs', async () => {
     const doc = (await service.app.inject({ url: '/docs/openapi.json' })).json();
     expect(doc.openapi).toBe('3.1.0');
-    expect(Object.keys(doc.paths)).toEqual(['/customers/{id}/messages', '/customers/{id}/consent', '/metrics/messages', '/coupons/stats', '/templates/{templateId}', '/preview/{templateId}', '/dead-letters', '/dead-letters/records', '/dead-letters/republish', '/admin/consumer-lag']);
+    expect(Object.keys(doc.paths)).toEqual([
+      '/customers/{id}/messages',
+      '/customers/{id}/consent',
+      '/preferences/{token}',
+      '/confirm/{token}',
+      '/metrics/messages',
+      '/coupons/stats',
+      '/templates/{templateId}',
+      '/preview/{templateId}',
+      '/admin/privacy/requests',
+      '/admin/privacy/requests/{id}',
+      '/dead-letters',
+      '/dead-letters/records',
+      '/dead-letters/republish',
+      '/admin/consumer-lag',
+    ]);
     expect((await service.app.inject({ url: '/docs' })).json()).toEqual(doc);
   });
 });

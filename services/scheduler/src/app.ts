@@ -1,10 +1,12 @@
-import { and, count, inArray, sql, sum } from 'drizzle-orm';
+import { and, count, countDistinct, inArray, sql, sum } from 'drizzle-orm';
 import { z } from 'zod';
 import { toMajorUnits, type CurrencyRates } from '@lifecycle/contracts';
 import { createServiceApp, type ConsumerGroupRef, type FastifyInstance, type Readiness, type Runtime } from '@lifecycle/kit';
 import type { CampaignSource } from './campaign-files.ts';
 import { conversions, jobs } from './db/schema.ts';
-import type { Campaign } from './domain/campaign.ts';
+import { CampaignSettings, type Campaign } from './domain/campaign.ts';
+import { conversionRate, liftOf } from './domain/lift.ts';
+import { registerMeasurementApi } from './measurement-api.ts';
 import type { Clock, SimulatedClock } from './domain/clock.ts';
 import { openApiDocument } from './openapi.ts';
 import { registerReadApi } from './read-api.ts';
@@ -31,6 +33,8 @@ export interface SchedulerAppOptions {
   catalog?: CatalogSettings | undefined;
   /** The currency of customers with no order yet (`storeCurrency`). */
   storeCurrency?: string | undefined;
+  /** The store settings: the global control and the sunset, for their stats; default: none of either. */
+  settings?: CampaignSettings | undefined;
 }
 
 const CampaignParams = z.object({ id: z.string().min(1) });
@@ -77,7 +81,8 @@ interface VariantStats {
  * any number of campaigns, so `GET /campaigns` does not read the jobs table once per campaign.
  */
 async function statsRows(runtime: Runtime, campaignIds: string[], period?: StatsPeriod) {
-  const [byStatus, converted] = await Promise.all([
+  const conversionsInPeriod = and(inArray(conversions.campaignId, campaignIds), period === undefined ? undefined : sql`${conversions.convertedAt} >= ${period.from} AND ${conversions.convertedAt} < ${period.to}`);
+  const [byStatus, converted, groups, convertedCustomers] = await Promise.all([
     runtime.db
       .select({ campaignId: jobs.campaignId, status: jobs.status, reason: jobs.skipReason, variant: jobs.variant, jobs: count(), deferrals: sum(jobs.deferrals).mapWith(Number) })
       .from(jobs)
@@ -87,6 +92,7 @@ async function statsRows(runtime: Runtime, campaignIds: string[], period?: Stats
       .select({
         campaignId: conversions.campaignId,
         variant: conversions.variant,
+        group: conversions.group,
         currency: conversions.currency,
         conversions: count(),
         // Exact integer sums of minor units; rows from before them carry major units in `revenue`.
@@ -94,10 +100,38 @@ async function statsRows(runtime: Runtime, campaignIds: string[], period?: Stats
         legacyRevenue: sql<number | null>`sum(${conversions.revenue}) FILTER (WHERE ${conversions.revenueMinor} IS NULL)`.mapWith(Number),
       })
       .from(conversions)
-      .where(and(inArray(conversions.campaignId, campaignIds), period === undefined ? undefined : sql`${conversions.convertedAt} >= ${period.from} AND ${conversions.convertedAt} < ${period.to}`))
-      .groupBy(conversions.campaignId, conversions.variant, conversions.currency),
+      .where(conversionsInPeriod)
+      .groupBy(conversions.campaignId, conversions.variant, conversions.group, conversions.currency),
+    // The holdout's groups: distinct customers with a job sent, or held out, …
+    runtime.db
+      .select({
+        campaignId: jobs.campaignId,
+        mailed: sql<number>`count(DISTINCT ${jobs.customerId}) FILTER (WHERE ${jobs.status} = 'sent')`.mapWith(Number),
+        // The campaign's own holdout only: the global control gets no marketing at all, so it would also
+        // credit this campaign with what the other campaigns do (that is the programme's lift).
+        heldOut: sql<number>`count(DISTINCT ${jobs.customerId}) FILTER (WHERE ${jobs.status} = 'held_out' AND ${jobs.skipReason} = 'holdout')`.mapWith(Number),
+      })
+      .from(jobs)
+      .where(and(inArray(jobs.campaignId, campaignIds), inArray(jobs.status, ['sent', 'held_out']), period === undefined ? undefined : sql`${jobs.firedAt} >= ${period.from} AND ${jobs.firedAt} < ${period.to}`))
+      .groupBy(jobs.campaignId),
+    // … and of them those who converted: a conversion of a group is attributed to a job of that group.
+    runtime.db
+      .select({ campaignId: conversions.campaignId, group: conversions.group, customers: countDistinct(conversions.customerId) })
+      .from(conversions)
+      .where(conversionsInPeriod)
+      .groupBy(conversions.campaignId, conversions.group),
   ]);
-  return (campaignId: string) => ({ byStatus: byStatus.filter((r) => r.campaignId === campaignId), converted: converted.filter((r) => r.campaignId === campaignId) });
+  const convertedOf = (campaignId: string, group: 'mailed' | 'held_out'): number => convertedCustomers.find((r) => r.campaignId === campaignId && r.group === group)?.customers ?? 0;
+  return (campaignId: string) => ({
+    byStatus: byStatus.filter((r) => r.campaignId === campaignId),
+    converted: converted.filter((r) => r.campaignId === campaignId),
+    groups: {
+      mailed: groups.find((r) => r.campaignId === campaignId)?.mailed ?? 0,
+      heldOut: groups.find((r) => r.campaignId === campaignId)?.heldOut ?? 0,
+      mailedConverted: convertedOf(campaignId, 'mailed'),
+      heldOutConverted: convertedOf(campaignId, 'held_out'),
+    },
+  });
 }
 
 /** Attributed revenue of one row of conversions in major units of its currency (API figures are major units). */
@@ -106,9 +140,41 @@ function majorRevenue(r: { currency: string | null; revenueMinor: number | null;
   return minor + (r.legacyRevenue ?? 0);
 }
 
+type StatsRows = ReturnType<Awaited<ReturnType<typeof statsRows>>>;
+
+/** Revenue per customer of a group, in major units by currency. */
+function revenuePerCustomer(revenue: Record<string, number>, customers: number): Record<string, number> {
+  return Object.fromEntries(Object.entries(revenue).map(([currency, amount]) => [currency, customers === 0 ? 0 : Math.round((amount / customers) * 100) / 100]));
+}
+
+/**
+ * A marketing campaign's mailed group against its own holdout, and the lift. Customers of the
+ * global control are in neither: they get no marketing at all, so against them a campaign would be
+ * credited with the whole programme's effect (`GET /programme/stats` measures that).
+ */
+function holdoutStats(campaign: Campaign, rows: StatsRows) {
+  if (campaign.category !== 'marketing') return null;
+  const { groups } = rows;
+  const revenueOf = (group: 'mailed' | 'held_out'): Record<string, number> => {
+    const out: Record<string, number> = {};
+    for (const r of rows.converted) if (r.group === group && r.currency !== null) out[r.currency] = (out[r.currency] ?? 0) + majorRevenue(r);
+    return out;
+  };
+  const mailed = { customers: groups.mailed, converted: groups.mailedConverted };
+  const heldOut = { customers: groups.heldOut, converted: groups.heldOutConverted };
+  return {
+    percent: campaign.holdout?.percent ?? 0,
+    mailed: { ...mailed, conversionRate: conversionRate(mailed), revenuePerCustomer: revenuePerCustomer(revenueOf('mailed'), mailed.customers) },
+    heldOut: { ...heldOut, conversionRate: conversionRate(heldOut), revenuePerCustomer: revenuePerCustomer(revenueOf('held_out'), heldOut.customers) },
+    lift: liftOf(mailed, heldOut),
+  };
+}
+
 /** Sends, cancellations, skips by reason, deferrals and conversions of one campaign. */
-function campaignStats(campaign: Campaign, rows: ReturnType<Awaited<ReturnType<typeof statsRows>>>) {
-  const { byStatus, converted } = rows;
+function campaignStats(campaign: Campaign, rows: StatsRows) {
+  const { byStatus } = rows;
+  // Conversions of mailed messages; the control groups' are in `holdout` and the programme's stats only.
+  const converted = rows.converted.filter((r) => r.group === 'mailed');
   const total = (status: string) => byStatus.filter((r) => r.status === status).reduce((n, r) => n + r.jobs, 0);
   const reasons = (status: string) =>
     Object.fromEntries(
@@ -132,7 +198,7 @@ function campaignStats(campaign: Campaign, rows: ReturnType<Awaited<ReturnType<t
     id: campaign.id,
     name: campaign.name,
     enabled: campaign.enabled,
-    /** Jobs by status: pending, sent, skipped, cancelled, suppressed, failed. */
+    /** Jobs by status: pending, sent, skipped, cancelled, suppressed, failed, held_out. */
     jobs: Object.fromEntries(statuses.map((status) => [status, total(status)])),
     pending: total('pending'),
     /** Requested from messaging and not turned down by it: what the provider was given. */
@@ -148,6 +214,7 @@ function campaignStats(campaign: Campaign, rows: ReturnType<Awaited<ReturnType<t
     revenue,
     ...(campaign.goal !== undefined ? { goal: { event: campaign.goal.event, withinMs: campaign.goal.within } } : {}),
     variants,
+    holdout: holdoutStats(campaign, rows),
   };
 }
 
@@ -196,6 +263,7 @@ export function createSchedulerApp(opts: SchedulerAppOptions): FastifyInstance {
           conversions: stats.conversions,
           revenue: stats.revenue,
           variantStats: stats.variants,
+          holdout: stats.holdout,
         };
       }),
     };
@@ -229,6 +297,7 @@ export function createSchedulerApp(opts: SchedulerAppOptions): FastifyInstance {
   });
 
   registerReadApi(app, { runtime, campaigns, clock });
+  registerMeasurementApi(app, { runtime, campaigns, clock, settings: opts.settings ?? CampaignSettings.parse({}) });
   registerCatalogApi(app, { runtime, clock, catalog: opts.catalog ?? defaultCatalogSettings, rates: opts.rates, storeCurrency: opts.storeCurrency ?? 'USD' });
   const document = openApiDocument();
   app.get('/docs', async () => document);

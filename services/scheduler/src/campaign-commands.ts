@@ -17,10 +17,10 @@ export type TemplateProblems = (campaigns: readonly Campaign[], templatesDir: st
  * What `campaigns:check` finds in a folder: the campaign files' mistakes (file, line and field),
  * else, given a check of the templates, theirs; no problems when the folder passes.
  */
-export async function checkCampaignFolder(dir: string, templateProblems?: TemplateProblems, templatesDir?: string): Promise<{ campaigns: Campaign[]; problems: string[]; in: 'files' | 'templates' }> {
+export async function checkCampaignFolder(dir: string, templateProblems?: TemplateProblems, templatesDir?: string, consentFile?: string): Promise<{ campaigns: Campaign[]; problems: string[]; in: 'files' | 'templates' }> {
   let loaded;
   try {
-    loaded = await loadCampaigns(dir);
+    loaded = await loadCampaigns(dir, consentFile);
   } catch (err) {
     return { campaigns: [], problems: [err instanceof Error ? err.message : String(err)], in: 'files' };
   }
@@ -52,7 +52,9 @@ async function offerPoolProblems(dir: string, campaigns: readonly Campaign[]): P
 export async function campaignsCheck(args: string[], { say, env }: CommandContext, templateProblems?: TemplateProblems): Promise<number> {
   const { values } = parseArgs({ args, options: { dir: { type: 'string' }, templates: { type: 'string' } }, strict: true });
   const dir = resolve(values.dir ?? loadConfig(env).CAMPAIGNS_DIR);
-  const checked = await checkCampaignFolder(dir, templateProblems, values.templates);
+  // CONSENT_FILE when set, else `_consent.yaml` beside the campaigns checked.
+  const consentFile = env['CONSENT_FILE'];
+  const checked = await checkCampaignFolder(dir, templateProblems, values.templates, consentFile === undefined || consentFile === '' ? undefined : resolve(consentFile));
   for (const problem of checked.problems) process.stdout.write(`${problem}\n`);
   if (checked.problems.length > 0) {
     if (checked.in === 'templates') say(`${checked.problems.length} problem(s)`);

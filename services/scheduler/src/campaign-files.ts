@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { isNode, LineCounter, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError } from '@lifecycle/kit';
+import { ConsentSettings } from '@lifecycle/contracts';
 import { Campaign, CampaignSettings } from './domain/campaign.ts';
 
 /** A configuration error: start-up stops and names the file, line and field. */
@@ -12,6 +13,9 @@ export class CampaignFileError extends ConfigError {
 
 /** The store-wide settings file beside the campaigns; its name starts with `_`, so it is no campaign. */
 export const SETTINGS_FILE = '_settings.yaml';
+
+/** The consent settings beside the campaigns (messaging's and the scheduler's): the topics a marketing campaign may name. */
+export const CONSENT_FILE = '_consent.yaml';
 
 /** A campaign's file as it is in the repository, for people reading it (the console). */
 export interface CampaignSource {
@@ -26,6 +30,8 @@ export interface CampaignSet {
   settings: CampaignSettings;
   /** Each campaign's file, in the order of `campaigns`. */
   sources: CampaignSource[];
+  /** `_consent.yaml` (or `CONSENT_FILE`); no topics when there is none. */
+  consent: ConsentSettings;
 }
 
 /** The line of the deepest node the path reaches (the field itself, or its nearest parent). */
@@ -88,11 +94,25 @@ async function parseFile<S extends z.ZodType>(file: string, schema: S): Promise<
 }
 
 /**
- * Loads every `*.yaml` campaign in the folder and the store settings (`_settings.yaml`, optional).
- * Every mistake in every file is reported at once with file, line and field, and start-up stops,
- * so a typo never silently disables a campaign.
+ * The consent settings: `consentFile`, else `_consent.yaml` beside the campaigns. A missing file
+ * is a store without topics or double opt-in; a broken one is a mistake like any other.
  */
-export async function loadCampaigns(dir: string): Promise<CampaignSet> {
+async function loadConsent(file: string): Promise<Parsed<ConsentSettings>> {
+  try {
+    await readFile(file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { ok: true, value: ConsentSettings.parse({}), text: '' };
+  }
+  return parseFile(file, ConsentSettings);
+}
+
+/**
+ * Loads every `*.yaml` campaign in the folder, the store settings (`_settings.yaml`, optional)
+ * and the consent settings (`_consent.yaml` or `consentFile`, optional). Every mistake in every
+ * file is reported at once with file, line and field, and start-up stops, so a typo never
+ * silently disables a campaign.
+ */
+export async function loadCampaigns(dir: string, consentFile?: string): Promise<CampaignSet> {
   let names: string[];
   try {
     names = (await readdir(dir)).filter((n) => n.endsWith('.yaml') || n.endsWith('.yml')).sort();
@@ -107,6 +127,8 @@ export async function loadCampaigns(dir: string): Promise<CampaignSet> {
     const file = join(dir, name);
     // Messaging's coupon pools (campaigns/_coupons.yaml): campaigns:check checks offers against it.
     if (name === '_coupons.yaml') continue;
+    // The consent settings are read below, from CONSENT_FILE when it points elsewhere.
+    if (name === CONSENT_FILE) continue;
     if (name.startsWith('_')) {
       if (name !== SETTINGS_FILE) {
         problems.push(`${file}: files starting with "_" are reserved; the store settings file is ${SETTINGS_FILE}`);
@@ -126,9 +148,26 @@ export async function loadCampaigns(dir: string): Promise<CampaignSet> {
   const ids = new Map<string, number>();
   for (const c of campaigns) ids.set(c.id, (ids.get(c.id) ?? 0) + 1);
   for (const [id, count] of ids) if (count > 1) problems.push(`campaign id "${id}" is used by ${count} files`);
+  const consentPath = consentFile ?? join(dir, CONSENT_FILE);
+  const consentParsed = await loadConsent(consentPath);
+  const consent = consentParsed.ok ? consentParsed.value : ConsentSettings.parse({});
+  if (!consentParsed.ok) problems.push(...consentParsed.problems);
+  else {
+    const topics = consent.topics.map((t) => t.id);
+    for (const c of campaigns) {
+      if (c.topic !== undefined && !topics.includes(c.topic)) {
+        problems.push(`campaign ${c.id}: topic: "${c.topic}" is not a topic of ${consentPath} (topics: ${topics.join(', ') || 'none'})`);
+      }
+    }
+  }
+  if (settings.sunset !== undefined) {
+    const named = campaigns.find((c) => c.id === settings.sunset?.campaign);
+    if (named === undefined) problems.push(`${join(dir, SETTINGS_FILE)}: sunset.campaign: no campaign "${settings.sunset.campaign}" in this folder (the re-permission mail sent before marketing stops)`);
+    else if (!('engagement' in named.trigger)) problems.push(`${join(dir, SETTINGS_FILE)}: sunset.campaign: campaign "${named.id}" needs trigger: { engagement: inactive }`);
+  }
   if (!isZone(settings.storeTimeZone)) problems.push(`${join(dir, SETTINGS_FILE)}: storeTimeZone: "${settings.storeTimeZone}" is not an IANA time zone (e.g. Europe/Berlin)`);
   if (problems.length > 0) throw new CampaignFileError(`invalid campaign files:\n  ${problems.join('\n  ')}`);
-  return { campaigns, settings, sources };
+  return { campaigns, settings, sources, consent };
 }
 
 function isZone(zone: string): boolean {

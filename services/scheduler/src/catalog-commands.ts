@@ -43,7 +43,7 @@ export async function catalogImportCommand(args: string[], { say, env }: Command
     return 1;
   }
   const config = loadConfig(env);
-  const { campaigns, settings } = await loadCampaigns(config.CAMPAIGNS_DIR);
+  const { campaigns, settings } = await loadCampaigns(config.CAMPAIGNS_DIR, config.CONSENT_FILE);
   const parsed = parseCatalogFile(basename(file), await readFile(resolve(file), 'utf8'), settings.storeCurrency);
   if (!parsed.ok) {
     for (const problem of parsed.problems) process.stdout.write(`${problem}\n`);

@@ -1,4 +1,4 @@
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { baseConfigShape, parseConfig, pathSetting } from '@lifecycle/kit';
 
@@ -12,6 +12,8 @@ export const SchedulerConfig = z.object({
   CAMPAIGNS_DIR: pathSetting(join(repoRoot, 'campaigns'), 'folder'),
   /** The store's shared settings file; the scheduler reads its exchange rates (`currencies`). */
   LIFECYCLE_CONFIG: pathSetting(join(repoRoot, 'config', 'lifecycle.yaml'), 'file'),
+  /** The consent settings (topics); default `_consent.yaml` in the campaigns folder. A missing file: no topics. */
+  CONSENT_FILE: z.string().min(1).transform((p) => resolve(p)).optional(),
   SCHEDULER_POLL_MS: z.coerce.number().int().min(10).default(1_000),
   /** Jobs claimed and fired per database transaction. */
   SCHEDULER_BATCH_SIZE: z.coerce.number().int().min(1).max(5_000).default(500),

@@ -1,15 +1,16 @@
 import { and, eq, gte, inArray, lte, max, sql } from 'drizzle-orm';
 import { movesOrderValue, netOrderValue, orderIdOf, spendByCurrency, type ConsentChanged, type CurrencyRates, type LifecycleEvent, type MessageEvent, type OrderLedger, type StageChanged } from '@lifecycle/contracts';
 import { inTransaction, type Logger, type Runtime, type TopicConsumerOptions, type Transaction } from '@lifecycle/kit';
-import { lockContact, lockContacts, recordEventTimes, saveContact, saveContacts } from './db/contacts-repository.ts';
+import { contactFromRow, lockContact, lockContacts, recordEventTimes, saveContact, saveContacts } from './db/contacts-repository.ts';
 import { anyOf } from './db/any-of.ts';
 import { firstTime, firstTimes } from './db/processed-events.ts';
-import { conversions, jobs } from './db/schema.ts';
+import { contacts as contactsTable, conversions, jobs } from './db/schema.ts';
 import { applyCatalog } from './catalog-intake.ts';
 import { defaultCatalogSettings, type CatalogSettings } from './db/catalog-repository.ts';
 import type { Campaign, CampaignSettings } from './domain/campaign.ts';
 import type { Clock, FiringHorizon } from './domain/clock.ts';
-import { contactAfterConsent, contactAfterEvent, emptyContact, type StoredContact } from './domain/contact-state.ts';
+import { contactAfterConsent, contactAfterEngagement, contactAfterEvent, emptyContact, type StoredContact } from './domain/contact-state.ts';
+import { planRePermission, rePermissionCampaign } from './domain/sunset.ts';
 import { dueTime, exitsJob, planJobs, planOccasion, triggers, type PlannedJob, type TriggerInput } from './domain/planning.ts';
 
 export interface PlanningOptions {
@@ -165,7 +166,14 @@ interface SentJob {
   campaignId: string;
   variant: string | null;
   firedAt: Date;
+  /** `sent` or `held_out`: a goal after a held-out job is the control group's conversion. */
+  status: string;
+  /** For a held-out job, its group: `holdout` (the campaign's) or `global_control` (the programme's). */
+  skipReason: string | null;
 }
+
+/** The conversion's group: a held-out job's own group, so a campaign's lift compares it with its holdout only. */
+const conversionGroup = (send: SentJob): 'mailed' | 'held_out' | 'global_control' => (send.status !== 'held_out' ? 'mailed' : send.skipReason === 'global_control' ? 'global_control' : 'held_out');
 
 interface Cancellation {
   dedupeKey: string;
@@ -231,7 +239,7 @@ class BatchState {
       const within = Math.max(...campaigns.map((c) => c.goal?.within ?? 0));
       const times = goals.map(({ e }) => Date.parse(e.occurredAt));
       const rows = await tx
-        .select({ customerId: jobs.customerId, dedupeKey: jobs.dedupeKey, campaignId: jobs.campaignId, variant: jobs.variant, firedAt: jobs.firedAt })
+        .select({ customerId: jobs.customerId, dedupeKey: jobs.dedupeKey, campaignId: jobs.campaignId, variant: jobs.variant, firedAt: jobs.firedAt, status: jobs.status, skipReason: jobs.skipReason })
         .from(jobs)
         .where(
           and(
@@ -240,7 +248,7 @@ class BatchState {
               jobs.campaignId,
               campaigns.map((c) => c.id),
             ),
-            eq(jobs.status, 'sent'),
+            inArray(jobs.status, ['sent', 'held_out']),
             gte(jobs.firedAt, new Date(Math.min(...times) - within)),
             lte(jobs.firedAt, new Date(Math.max(...times))),
           ),
@@ -315,7 +323,7 @@ class BatchState {
     this.exitable.set(event.customerId, kept);
   }
 
-  /** The customer's latest send of the campaign within its goal window before `at`. */
+  /** The customer's latest send (or held-out job) of the campaign within its goal window before `at`. */
   latestSend(customerId: string, campaign: Campaign, at: Date): SentJob | undefined {
     const within = campaign.goal?.within ?? 0;
     let best: SentJob | undefined;
@@ -365,8 +373,8 @@ class BatchState {
 }
 
 /**
- * Attributes a goal event to the latest message of each campaign sent within its window before
- * it. An order converts once per order id (a resent order adds nothing), with its value by the
+ * Attributes a goal event to the latest message of each campaign sent (or held out: the control
+ * group's conversions, for the lift) within its window before it. An order converts once per order id (a resent order adds nothing), with its value by the
  * shared order-value rule, net of refunds; an order cancelled or refunded in full is no conversion.
  */
 async function recordConversions(tx: Transaction, opts: PlanningOptions, state: BatchState, goals: readonly Campaign[], event: LifecycleEvent, name: string, properties: Record<string, unknown>, orders: OrderLedger): Promise<void> {
@@ -381,10 +389,20 @@ async function recordConversions(tx: Transaction, opts: PlanningOptions, state: 
     if (send === undefined) continue;
     const added = await tx
       .insert(conversions)
-      .values({ campaignId: campaign.id, goalEventId, customerId: event.customerId, dedupeKey: send.dedupeKey, variant: send.variant, revenueMinor: value?.amountMinor ?? null, currency: value?.currency ?? null, convertedAt: at })
+      .values({
+        campaignId: campaign.id,
+        goalEventId,
+        customerId: event.customerId,
+        dedupeKey: send.dedupeKey,
+        variant: send.variant,
+        revenueMinor: value?.amountMinor ?? null,
+        currency: value?.currency ?? null,
+        convertedAt: at,
+        group: conversionGroup(send),
+      })
       .onConflictDoNothing()
       .returning();
-    if (added.length > 0) opts.runtime.logger.info({ eventId: event.id, customerId: event.customerId, campaignId: campaign.id, dedupeKey: send.dedupeKey }, 'conversion attributed');
+    if (added.length > 0) opts.runtime.logger.info({ eventId: event.id, customerId: event.customerId, campaignId: campaign.id, dedupeKey: send.dedupeKey, group: conversionGroup(send) }, 'conversion attributed');
   }
 }
 
@@ -569,8 +587,9 @@ export function stageChangesBatchHandler(opts: PlanningOptions): NonNullable<Top
 }
 
 /**
- * Consent from its owner (messaging): the contact keeps the latest state by sequence; marketing
- * jobs of a customer who may not get marketing mail are skipped as `unsubscribed` when due.
+ * Consent from its owner (messaging): the contact keeps the latest state and preferences by
+ * sequence; marketing jobs of a customer who may not get marketing mail are skipped as
+ * `unsubscribed` (or `unconfirmed`, `topic_opt_out`, `preference_frequency`) when due.
  */
 export function consentChangeHandler(opts: PlanningOptions): TopicConsumerOptions<'consentChanges'>['handle'] {
   return async (change: ConsentChanged) => {
@@ -580,7 +599,7 @@ export function consentChangeHandler(opts: PlanningOptions): TopicConsumerOption
       const after = contactAfterConsent(before, change);
       if (after === before) return;
       await saveContact(tx, after);
-      opts.runtime.logger.info({ eventId: change.id, customerId: change.customerId, state: change.payload.state, sequence: change.payload.sequence }, 'consent applied to contact');
+      opts.runtime.logger.info({ eventId: change.id, customerId: change.customerId, state: change.payload.state, sequence: change.payload.sequence, sunsetLifted: before.sunsetAt !== null && after.sunsetAt === null }, 'consent applied to contact');
     });
   };
 }
@@ -598,8 +617,13 @@ const isNotSent = (status: string): status is NotSentOutcome => (notSentOutcomes
  * provider was given. (`doubtful` stays a send: the provider may well have it.)
  */
 export function messageEventHandler(opts: PlanningOptions): TopicConsumerOptions<'messageEvents'>['handle'] {
+  const rePermission = rePermissionCampaign(opts.campaigns, opts.settings);
   return async (event: MessageEvent) => {
     const { status } = event.payload;
+    if (status === 'opened' || status === 'clicked') {
+      await recordEngagement(opts, rePermission, event);
+      return;
+    }
     if (!isNotSent(status)) return;
     // A job still pending: requested by a firing that did not commit, from before firings went through the outbox; messaging has settled it for good.
     const settled = await opts.runtime.db
@@ -610,4 +634,38 @@ export function messageEventHandler(opts: PlanningOptions): TopicConsumerOptions
       .returning({ dedupeKey: jobs.dedupeKey });
     if (settled.length > 0) opts.runtime.logger.info({ eventId: event.id, customerId: event.customerId, campaignId: event.payload.campaignId, dedupeKey: event.payload.dedupeKey, status }, 'job settled by messaging as not sent');
   };
+}
+
+/**
+ * An open or click: the contact's latest engagement (the sunset's measure), which lifts a sunset
+ * when it came after the re-permission mail, and moves the customer's pending re-permission job
+ * to when they would next be inactive (see domain/sunset.ts). Only a later engagement than the one
+ * held moves anything, so a redelivered or older open changes nothing.
+ */
+async function recordEngagement(opts: PlanningOptions, rePermission: Campaign | undefined, event: MessageEvent): Promise<void> {
+  const at = new Date(event.occurredAt);
+  const planned = await inTransaction(opts.runtime.pool, async (tx) => {
+    const [row] = await tx.select().from(contactsTable).where(eq(contactsTable.customerId, event.customerId)).for('update');
+    // No contact: a message the scheduler never requested (messaging's own mail to an unknown id).
+    if (row === undefined) return 0;
+    const before = contactFromRow(row);
+    const after = contactAfterEngagement(before, at);
+    if (after === before) return 0;
+    await saveContact(tx, after);
+    if (before.sunsetAt !== null && after.sunsetAt === null) opts.runtime.logger.info({ eventId: event.id, customerId: event.customerId }, 'sunset lifted by an open or click');
+    if (rePermission === undefined || after.lastEngagedAt === before.lastEngagedAt || after.lastEngagedAt === null) return 0;
+    const plan = planRePermission(rePermission, opts.settings, after, after.lastEngagedAt, `engaged-${after.lastEngagedAt.toISOString()}`);
+    if (plan === null) return 0;
+    const moved = await tx
+      .update(jobs)
+      .set({ dueAt: plan.dueAt, triggerAt: plan.triggerAt, triggerEventId: plan.triggerEventId })
+      .where(and(eq(jobs.customerId, event.customerId), eq(jobs.campaignId, rePermission.id), eq(jobs.status, 'pending')))
+      .returning({ dedupeKey: jobs.dedupeKey });
+    if (moved.length > 0) {
+      opts.runtime.logger.info({ eventId: event.id, customerId: event.customerId, campaignId: rePermission.id, dueAt: plan.dueAt.toISOString() }, 're-permission moved after an open or click');
+      return 0;
+    }
+    return insertJobs(tx, [plan], opts.runtime.logger, event.id);
+  });
+  if (planned > 0) opts.onPlanned();
 }

@@ -109,6 +109,7 @@ export async function reboughtJobs(tx: Transaction, jobsToFire: readonly Job[], 
 
 /** A send of a replenishment message turns into a skip when the product was bought again. */
 export function rebought(decision: FireDecision, rebought: boolean, job: Job): FireDecision {
-  if (decision.kind !== 'send' || !rebought) return decision;
+  // A held-out job too: held-out customers are those who would otherwise have been mailed.
+  if ((decision.kind !== 'send' && decision.kind !== 'hold_out') || !rebought) return decision;
   return { kind: 'skip', reason: 'condition', detail: `${String(job.triggerProps['product_id'])} ordered again since` };
 }

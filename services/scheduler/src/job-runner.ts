@@ -1,13 +1,14 @@
 import { and, asc, eq, gt, inArray, lte, sql } from 'drizzle-orm';
 import { inTransaction, type Component, type Outbox, type Runtime } from '@lifecycle/kit';
 import type { CurrencyRates, MessageRequested } from '@lifecycle/contracts';
-import { contactFromRow, eventTimes } from './db/contacts-repository.ts';
+import { contactFromRow, eventTimes, saveContacts } from './db/contacts-repository.ts';
 import { contacts, jobs } from './db/schema.ts';
 import type { Campaign, CampaignSettings } from './domain/campaign.ts';
 import { firingNow, type Clock, type FiringHorizon } from './domain/clock.ts';
 import type { StoredContact } from './domain/contact-state.ts';
 import { decideAtDue, type FireDecision } from './domain/fire-decision.ts';
 import { planOccasion, type PlannedJob } from './domain/planning.ts';
+import { planRePermission, rePermissionCampaign, sunsetAfterRePermission } from './domain/sunset.ts';
 import { insertJobs } from './consumer.ts';
 import { fireDueTimers } from './timers.ts';
 import { defaultCatalogSettings, type CatalogSettings } from './db/catalog-repository.ts';
@@ -58,6 +59,7 @@ export function messageRequest(job: Job, campaign: Campaign, contact: StoredCont
       campaignId: campaign.id,
       templateId: variant?.template ?? campaign.template,
       ...(job.variant !== null ? { variant: job.variant } : {}),
+      ...(campaign.topic !== undefined ? { topic: campaign.topic } : {}),
       category: campaign.category,
       recipient: { email: contact.email, ...(contact.name !== null ? { name: contact.name } : {}) },
       locale: contact.locale ?? 'en',
@@ -94,6 +96,21 @@ export function dataFor(campaign: Campaign, locale: string | null): Record<strin
   const language = tag.split('-')[0] ?? tag;
   const translation = campaign.localizedData[tag] ?? campaign.localizedData[language];
   return translation === undefined ? base : overlay(base, translation);
+}
+
+function statusAfter(decision: FireDecision): string {
+  switch (decision.kind) {
+    case 'send':
+      return 'sent';
+    case 'defer':
+      return 'pending';
+    case 'skip':
+      return 'skipped';
+    case 'hold_out':
+      return 'held_out';
+    case 'cancel':
+      return 'cancelled';
+  }
 }
 
 interface BatchOutcome {
@@ -135,6 +152,9 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
   const conditionEvents = [
     ...new Set(opts.campaigns.flatMap((c) => [...(c.conditions?.noEventSince ?? []), ...(c.exitOn ?? []).filter((e) => Object.keys(e.match ?? {}).length === 0).map((e) => e.event)])),
   ];
+  const rePermission = rePermissionCampaign(opts.campaigns, settings);
+  // Marketing sends are read this far back: the frequency cap's window, or the longest gap a customer's frequency choice asks for (monthly).
+  const sendsLookBack = Math.max(settings.frequencyCap?.per ?? 0, 30 * 86_400_000);
   let chain: Promise<number> = Promise.resolve(0);
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
@@ -167,13 +187,12 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
       );
       const ready = due.filter((j) => !busy.has(j.customerId));
       const lastEvents = await eventTimes(tx, [...known.keys()], conditionEvents);
-      const cap = settings.frequencyCap;
       const sentAt = new Map<string, Date[]>();
-      if (cap !== undefined && known.size > 0) {
+      if (known.size > 0) {
         const recent = await tx
           .select({ customerId: jobs.customerId, firedAt: jobs.firedAt })
           .from(jobs)
-          .where(and(inArray(jobs.customerId, [...known.keys()]), eq(jobs.status, 'sent'), eq(jobs.category, 'marketing'), gt(jobs.firedAt, new Date(earliest.getTime() - cap.per))));
+          .where(and(inArray(jobs.customerId, [...known.keys()]), eq(jobs.status, 'sent'), eq(jobs.category, 'marketing'), gt(jobs.firedAt, new Date(earliest.getTime() - sendsLookBack))));
         for (const r of recent) if (r.firedAt !== null) sentAt.set(r.customerId, [...(sentAt.get(r.customerId) ?? []), r.firedAt]);
       }
 
@@ -184,6 +203,8 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
       const settled: Settled[] = [];
       const requests: MessageRequested[] = [];
       const next: PlannedJob[] = [];
+      /** Contacts whose sunset fields a send changed: saved with the batch. */
+      const touched = new Map<string, StoredContact>();
       for (const job of ready) {
         const campaign = campaigns.get(job.campaignId);
         const contact = known.get(job.customerId) ?? null;
@@ -207,9 +228,21 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
           const withData = recommendations === undefined ? job : { ...job, triggerData: { ...job.triggerData, recommendations } };
           requests.push(messageRequest(withData, campaign, { ...contact, email: contact.email }, now));
           if (job.category === 'marketing') sentAt.set(job.customerId, [...(sentAt.get(job.customerId) ?? []), now]);
+          if (rePermission !== undefined && job.category === 'marketing') {
+            if (campaign.id === rePermission.id) {
+              // The re-permission mail went: unless an open, click or new subscription comes within the grace, marketing stops then.
+              const after = { ...contact, rePermissionSentAt: now, sunsetAt: sunsetAfterRePermission(settings, now) };
+              known.set(job.customerId, after);
+              touched.set(job.customerId, after);
+            } else if (contact.lastEngagedAt === null) {
+              // A customer who never opened or clicked is inactive from their first marketing mail (see domain/sunset.ts).
+              const plan = planRePermission(rePermission, settings, contact, now, 'never-engaged');
+              if (plan !== null) next.push(plan);
+            }
+          }
         }
-        // A yearly message, sent or skipped, plans next year's.
-        if ((decision.kind === 'send' || decision.kind === 'skip') && campaign !== undefined && 'date' in campaign.trigger && contact !== null) {
+        // A yearly message, sent, skipped or held out, plans next year's.
+        if ((decision.kind === 'send' || decision.kind === 'skip' || decision.kind === 'hold_out') && campaign !== undefined && 'date' in campaign.trigger && contact !== null) {
           const plan = planOccasion(campaign, contact, settings, new Date(Math.max(job.triggerAt.getTime(), job.dueAt.getTime()) + 1));
           if (plan !== null) next.push(plan);
         }
@@ -219,8 +252,9 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
         // The batch's outcomes as one JSON parameter: no query building per value.
         const rows = settled.map(({ job, decision, at }) => ({
           key: job.dedupeKey,
-          status: decision.kind === 'send' ? 'sent' : decision.kind === 'defer' ? 'pending' : decision.kind === 'skip' ? 'skipped' : 'cancelled',
-          reason: decision.kind === 'skip' || decision.kind === 'cancel' ? decision.reason : null,
+          status: statusAfter(decision),
+          // A held-out job names its control group where a skipped one names its reason.
+          reason: decision.kind === 'skip' || decision.kind === 'cancel' ? decision.reason : decision.kind === 'hold_out' ? decision.group : null,
           detail: decision.kind === 'skip' || (decision.kind === 'cancel' && decision.reason === 'exit') ? decision.detail : null,
           due_at: decision.kind === 'defer' ? decision.until : job.dueAt,
           deferred: decision.kind === 'defer' ? 1 : 0,
@@ -233,11 +267,13 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
           FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) AS u(key text, status text, reason text, detail text, due_at timestamptz, deferred int, fired_at timestamptz)
           WHERE j.dedupe_key = u.key`);
       }
-      await insertJobs(tx, next, logger, 'next-year');
+      await insertJobs(tx, next, logger, (key) => (key.startsWith(`${rePermission?.id ?? ''}:`) ? 'inactive' : 'next-year'));
+      if (touched.size > 0) await saveContacts(tx, touched.values());
       for (const { job, decision } of settled) {
         const fields = { customerId: job.customerId, campaignId: job.campaignId, dedupeKey: job.dedupeKey };
         if (decision.kind === 'send') logger.info(fields, 'message requested');
         else if (decision.kind === 'defer') logger.info({ ...fields, until: decision.until.toISOString() }, 'message deferred to the send window');
+        else if (decision.kind === 'hold_out') logger.info({ ...fields, group: decision.group }, 'message held out (control group)');
         else logger.info({ ...fields, status: decision.kind, reason: decision.reason }, 'job not sent');
       }
       const dueAgain = settled.filter(({ decision }) => decision.kind === 'defer' && decision.until.getTime() <= until.getTime()).length;

@@ -13,7 +13,7 @@ await runServiceMain({
   previousSchemaNames: ['scheduling'],
   migrationsFolder: join(import.meta.dirname, '..', 'drizzle'),
   loadConfig,
-  readFiles: async (config) => ({ ...(await loadCampaigns(config.CAMPAIGNS_DIR)), rates: await loadCurrencyRates(config.LIFECYCLE_CONFIG) }),
+  readFiles: async (config) => ({ ...(await loadCampaigns(config.CAMPAIGNS_DIR, config.CONSENT_FILE)), rates: await loadCurrencyRates(config.LIFECYCLE_CONFIG) }),
   build: (runtime, config, { campaigns, settings, sources, rates }) => {
     runtime.logger.info({ campaigns: campaigns.filter((c) => c.enabled).map((c) => c.id), disabled: campaigns.filter((c) => !c.enabled).map((c) => c.id), clock: config.CLOCK }, 'campaigns loaded');
     const simulated = config.CLOCK === 'simulated' ? simulatedClock(config.CLOCK_START === undefined ? new Date() : new Date(config.CLOCK_START)) : undefined;

@@ -6,12 +6,41 @@ const counts = { type: 'object', additionalProperties: int };
 const byCurrency = { type: 'object', additionalProperties: { type: 'number' }, description: 'Major units, keyed by ISO 4217 currency.' };
 const idParam = (description: string) => ({ name: 'id', in: 'path', required: true, schema: str, description });
 
+const num = { type: 'number' };
+const Group = obj(
+  { customers: { ...int, description: 'Distinct customers with at least one job of the group.' }, converted: { ...int, description: 'Of them, those with a conversion of the group.' }, conversionRate: num, revenuePerCustomer: byCurrency },
+  ['customers', 'converted', 'conversionRate', 'revenuePerCustomer'],
+);
+const Lift = {
+  anyOf: [
+    obj(
+    {
+      absolute: { ...num, description: 'Conversion rate of the mailed minus that of the held out.' },
+      relative: { type: ['number', 'null'], description: 'The absolute lift over the held-out rate; null when nobody held out converted.' },
+      ci95: { type: 'array', items: num, minItems: 2, maxItems: 2, description: '95% interval of the absolute lift.' },
+      significant: { type: 'boolean', description: 'The interval does not span 0.' },
+      method: str,
+    },
+    ['absolute', 'relative', 'ci95', 'significant', 'method'],
+    ),
+    { type: 'null' },
+  ],
+  description: 'Null when either group is empty.',
+};
+const Holdout = {
+  anyOf: [
+    obj({ percent: { ...num, description: 'The campaign’s holdout share (`holdout.percent`).' }, mailed: Group, heldOut: { ...Group, description: 'Held out by the campaign’s holdout or the global control.' }, lift: Lift }, ['percent', 'mailed', 'heldOut', 'lift']),
+    { type: 'null' },
+  ],
+  description: 'Marketing campaigns: the mailed and held-out groups and the lift; null for transactional ones.',
+};
+
 const CampaignStats = obj(
   {
     id: str,
     name: str,
     enabled: { type: 'boolean' },
-    jobs: { ...counts, description: 'Jobs by status: pending, sent, skipped, cancelled, suppressed, failed.' },
+    jobs: { ...counts, description: 'Jobs by status: pending, sent, skipped, cancelled, suppressed, failed, held_out.' },
     pending: int,
     sent: { ...int, description: 'Requested from messaging and not turned down by it.' },
     suppressed: int,
@@ -19,19 +48,24 @@ const CampaignStats = obj(
     cancelled: obj({ total: int, byReason: counts }),
     skipped: obj({ total: int, byReason: counts }),
     deferredBySendWindow: int,
-    conversions: int,
+    conversions: { ...int, description: 'Conversions after mailed messages (the held-out group’s are in `holdout`).' },
     revenue: byCurrency,
     goal: obj({ event: str, withinMs: int }),
     variants: { type: 'object', additionalProperties: obj({ sent: int, conversions: int, revenue: byCurrency }), description: 'By variant id (`default` without an A/B test).' },
+    holdout: Holdout,
   },
-  ['id', 'name', 'enabled', 'jobs', 'pending', 'sent', 'suppressed', 'failed', 'cancelled', 'skipped', 'deferredBySendWindow', 'conversions', 'revenue', 'variants'],
+  ['id', 'name', 'enabled', 'jobs', 'pending', 'sent', 'suppressed', 'failed', 'cancelled', 'skipped', 'deferredBySendWindow', 'conversions', 'revenue', 'variants', 'holdout'],
 );
 
 const Job = obj({
   dedupeKey: str,
   campaignId: str,
-  status: { enum: ['pending', 'sent', 'skipped', 'cancelled', 'suppressed', 'failed'] },
-  skipReason: { ...nstr, description: 'stale, no_email, unsubscribed, condition, frequency_cap; for cancelled jobs campaign_disabled, exit, rescheduled.' },
+  status: { enum: ['pending', 'sent', 'skipped', 'cancelled', 'suppressed', 'failed', 'held_out'] },
+  skipReason: {
+    ...nstr,
+    description:
+      'stale, no_email, unsubscribed, unconfirmed, topic_opt_out, preference_frequency, condition, frequency_cap, sunset; for held_out jobs the group (global_control, holdout); for cancelled jobs campaign_disabled, exit, rescheduled.',
+  },
   skipDetail: nstr,
   dueAt: time,
   firedAt: ntime,
@@ -93,6 +127,45 @@ export function openApiDocument(): Record<string, unknown> {
     '/campaigns/{id}/stats': {
       get: { summary: 'One campaign’s stats.', ...protectedRoute, parameters: [idParam('A campaign id.')], responses: { '200': { description: 'The stats.', content: json(CampaignStats) }, '401': unauthorized, '404': notFound('No campaign with this id.') } },
     },
+    '/programme/stats': {
+      get: {
+        summary: 'The whole programme’s lift: customers sent any marketing mail against the global control group.',
+        ...protectedRoute,
+        responses: {
+          '200': {
+            description: 'Converted: with a conversion in any campaign; an order converting for two campaigns counts once in the revenue.',
+            content: json(obj({ globalControlPercent: num, mailed: Group, control: Group, lift: Lift }, ['globalControlPercent', 'mailed', 'control', 'lift'])),
+          },
+          '401': unauthorized,
+        },
+      },
+    },
+    '/sunset/stats': {
+      get: {
+        summary: 'The sunset policy and its counts.',
+        ...protectedRoute,
+        responses: {
+          '200': {
+            description: 'Off (`enabled: false`, durations null) unless `sunset` is in `_settings.yaml`.',
+            content: json(
+              obj(
+                {
+                  enabled: { type: 'boolean' },
+                  after: { ...nstr, description: 'ISO 8601 duration, e.g. P180D.' },
+                  grace: nstr,
+                  campaign: { ...nstr, description: 'The re-permission campaign.' },
+                  sunset: { ...int, description: 'Customers whose marketing has stopped.' },
+                  rePermissionSent: { ...int, description: 'Customers sent the re-permission mail.' },
+                  reengaged: { ...int, description: 'Customers who opened or clicked after it.' },
+                },
+                ['enabled', 'after', 'grace', 'campaign', 'sunset', 'rePermissionSent', 'reengaged'],
+              ),
+            ),
+          },
+          '401': unauthorized,
+        },
+      },
+    },
     '/contacts': {
       get: {
         summary: 'A contact by email address (any case), or the contacts whose name contains a text.',
@@ -129,6 +202,8 @@ export function openApiDocument(): Record<string, unknown> {
                 timeZone: { ...nstr, description: 'IANA zone; null: the store’s is used.' },
                 stage: nstr,
                 consent: obj({ state: nstr, marketingAllowed: { type: 'boolean' }, asOf: ntime, sequence: int }),
+                preferences: obj({ topicsOptedOut: { type: 'array', items: str }, frequency: { enum: ['any', 'weekly', 'monthly'] } }),
+                engagement: obj({ lastEngagedAt: ntime, rePermissionSentAt: ntime, sunsetAt: { ...ntime, description: 'Marketing stops (or stopped) from this instant unless an open, click or new subscription comes first.' } }),
                 birthday: nstr,
                 firstOrderDate: nstr,
                 signupDate: nstr,

@@ -88,6 +88,8 @@ export function registerReadApi(app: FastifyInstance, opts: ReadApiOptions): voi
       timeZone: row.timeZone,
       stage: row.stage,
       consent: { state: row.consentState, marketingAllowed: !row.unsubscribed, asOf: iso(row.subscriptionAsOf), sequence: row.consentSequence },
+      preferences: { topicsOptedOut: row.topicsOptedOut, frequency: row.frequency },
+      engagement: { lastEngagedAt: iso(row.lastEngagedAt), rePermissionSentAt: iso(row.rePermissionSentAt), sunsetAt: iso(row.sunsetAt) },
       birthday: row.birthday,
       firstOrderDate: row.firstOrderDate,
       signupDate: row.signupDate,

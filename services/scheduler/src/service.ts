@@ -10,6 +10,7 @@ import type { Clock, SimulatedClock } from './domain/clock.ts';
 import { createJobRunner, type JobRunner } from './job-runner.ts';
 import { reconcileAtStartup } from './startup-reconciliation.ts';
 import { timerRequestHandler, timerRequestsBatchHandler } from './timers.ts';
+import { privacyConsumer } from './privacy.ts';
 
 export interface SchedulerOptions {
   runtime: Runtime;
@@ -99,6 +100,7 @@ export function schedulerService(opts: SchedulerOptions): SchedulerService {
       handleBatch: timerRequestsBatchHandler(runtime, planning.onPlanned),
       batchSize: 500,
     }),
+    privacyConsumer(runtime, outbox),
   ];
   const processedRetentionDays = opts.processedRetentionDays ?? 30;
   const jobRetentionDays = opts.jobRetentionDays ?? 400;
@@ -119,7 +121,7 @@ export function schedulerService(opts: SchedulerOptions): SchedulerService {
   const publishClock = (now: Date): Promise<void> => publish(runtime.producer, runtime.prefix, 'clock', [clockSet(now, 'scheduler')]);
   const clockStep = simulated === undefined ? [] : [startStep('simulated clock', () => shareSimulatedClock(runtime, simulated, publishClock, opts.resumeClock === true))];
   const components = [...clockStep, outboxRelay(outbox), startStep('start-up reconciliation', () => reconcileAtStartup(planning)), runner, componentGroup('consumers', consumers), purge];
-  const app = createSchedulerApp({ runtime, campaigns, sources: opts.sources, clock, rates: opts.rates, catalog: opts.catalog, storeCurrency: settings.storeCurrency, simulated, fireDue: runner.runDue, readiness: componentReadiness(components), ...(simulated === undefined ? {} : { publishClock }) });
+  const app = createSchedulerApp({ runtime, campaigns, sources: opts.sources, clock, rates: opts.rates, catalog: opts.catalog, storeCurrency: settings.storeCurrency, settings, simulated, fireDue: runner.runDue, readiness: componentReadiness(components), ...(simulated === undefined ? {} : { publishClock }) });
   return { app, components, consumers, runner, outbox };
 }
 

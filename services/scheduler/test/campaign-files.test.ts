@@ -37,13 +37,59 @@ describe('the shipped campaign files', () => {
       'onboarding-tips',
       'post-purchase-thank-you',
       'price-drop',
+      're-permission',
       'referral-invitation',
       'replenishment-reminder',
       'review-request',
       'win-back-at-risk',
       'win-back-lapsed',
     ]);
-    expect(settings).toMatchObject({ storeTimeZone: 'America/New_York', frequencyCap: { max: 3, per: 7 * 86_400_000 } });
+    expect(settings).toMatchObject({ storeTimeZone: 'America/New_York', frequencyCap: { max: 3, per: 7 * 86_400_000 }, globalControl: { percent: 0 } });
+    expect(settings.sunset).toBeUndefined();
+  });
+
+  it('name a topic of _consent.yaml on every marketing campaign but the re-permission mail, and none on transactional ones', async () => {
+    const { campaigns, consent } = await loadCampaigns(campaignsDir);
+    expect(consent.topics.map((t) => t.id)).toEqual(['offers', 'product-news', 'reviews-and-surveys', 'anniversaries']);
+    for (const c of campaigns) {
+      if (c.category === 'transactional' || 'engagement' in c.trigger) expect({ id: c.id, topic: c.topic }).toEqual({ id: c.id, topic: undefined });
+      else expect({ id: c.id, topic: consent.topics.some((t) => t.id === c.topic) }).toEqual({ id: c.id, topic: true });
+    }
+  });
+});
+
+describe('topics, holdouts and sunset in campaign files', () => {
+  const consentYaml = 'topics:\n  - id: offers\n    label: { en: Offers }\n';
+  const offer = (extra: string) => `id: offer\nname: Offer\ntemplate: offer\ncategory: marketing\ntrigger: { event: Order Completed }\n${extra}`;
+
+  it('refuses a topic _consent.yaml does not define, naming the topics it has', async () => {
+    const message = await loadError(await folderWith({ '_consent.yaml': consentYaml, 'offer.yaml': offer('topic: coupons\n') }));
+    expect(message).toContain('campaign offer: topic: "coupons" is not a topic of');
+    expect(message).toContain('(topics: offers)');
+  });
+
+  it('refuses a topic on a transactional campaign, and any topic when there is no _consent.yaml', async () => {
+    const transactional = 'id: receipt\nname: Receipt\ntemplate: receipt\ncategory: transactional\ntopic: offers\ntrigger: { event: Order Completed }\n';
+    expect(await loadError(await folderWith({ '_consent.yaml': consentYaml, 'receipt.yaml': transactional }))).toContain('receipt.yaml:5: topic: only marketing campaigns have a topic');
+    expect(await loadError(await folderWith({ 'offer.yaml': offer('topic: offers\n') }))).toContain('(topics: none)');
+  });
+
+  it('reads the consent settings from CONSENT_FILE when given, and allows a marketing campaign without a topic', async () => {
+    const elsewhere = await folderWith({ 'consent.yaml': consentYaml });
+    const set = await loadCampaigns(await folderWith({ 'offer.yaml': offer('topic: offers\nholdout: { percent: 10 }\n'), 'plain.yaml': offer('').replace('id: offer', 'id: plain') }), join(elsewhere, 'consent.yaml'));
+    expect(set.campaigns.map((c) => [c.id, c.topic, c.holdout?.percent])).toEqual([
+      ['offer', 'offers', 10],
+      ['plain', undefined, undefined],
+    ]);
+  });
+
+  it('refuses a sunset naming a campaign not in the folder, or one without the engagement trigger', async () => {
+    const settings = '_settings.yaml';
+    const sunset = 'sunset: { after: P180D, grace: P14D, campaign: re-permission }\n';
+    expect(await loadError(await folderWith({ [settings]: sunset, 'offer.yaml': offer('') }))).toContain('sunset.campaign: no campaign "re-permission" in this folder');
+    expect(await loadError(await folderWith({ [settings]: sunset, 're-permission.yaml': offer('').replace('id: offer', 'id: re-permission') }))).toContain('needs trigger: { engagement: inactive }');
+    const ok = await loadCampaigns(await folderWith({ [settings]: `${sunset}globalControl: { percent: 5 }\n`, 're-permission.yaml': 'id: re-permission\nname: Still there?\ntemplate: re-permission\ncategory: marketing\ntrigger: { engagement: inactive }\n' }));
+    expect(ok.settings).toMatchObject({ globalControl: { percent: 5 }, sunset: { after: 180 * 86_400_000, grace: 14 * 86_400_000, campaign: 're-permission' } });
   });
 });
 

@@ -195,6 +195,8 @@ describe('the scheduler HTTP app, without its consumers', () => {
       timeZone: 'Europe/Berlin',
       stage: 'retention',
       consent: { state: 'unsubscribed', marketingAllowed: false, asOf: changedAt.toISOString(), sequence: 2 },
+      preferences: { topicsOptedOut: [], frequency: 'any' },
+      engagement: { lastEngagedAt: null, rePermissionSentAt: null, sunsetAt: null },
       birthday: null,
       firstOrderDate: null,
       signupDate: null,

@@ -1,5 +1,5 @@
 import { createPrivateKey } from 'node:crypto';
-import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import pg from 'pg';
 import { afterAll, describe, expect, inject, it } from 'vitest';
@@ -146,6 +146,9 @@ describe('./lifecycle demo with no stack running', () => {
     expect(said).toContainEqual(expect.stringMatching(new RegExp(`^emptied the demo store: .* dropped, 1 topics and 1 consumer groups under ${store.topicPrefix.replaceAll('.', '\\.')} deleted$`)));
     expect(said).toContainEqual(expect.stringMatching(/^CLOCK=simulated: messaging verifies SendGrid webhooks with the demo key/));
     expect(said).toContainEqual(expect.stringContaining(`prefix ${store.topicPrefix}`));
+    // Its stack ran the demo's copy of the campaigns, measurement on, and said so.
+    expect(said).toContainEqual(expect.stringMatching(/^the demo's stack runs a copy of the campaigns in .*: a 5% control group, a 10% holdout on win-back-at-risk, cross-sell, cart-abandonment, sunset after P120D/));
+    expect(readFileSync(join(store.campaignsDir ?? `${store.outboxDir}-campaigns`, '_settings.yaml'), 'utf8')).toMatch(/^globalControl: \{ percent: 5 \}$/m);
     expect(stages).toMatchObject({ stages: expect.any(Object) });
     expect(campaigns).toMatchObject({ campaigns: expect.any(Array) });
     expect(webhook).toBe(200);

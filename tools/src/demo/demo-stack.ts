@@ -1,5 +1,5 @@
 import { rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Admin, DeleteGroupsResult } from 'kafkajs';
 import pg from 'pg';
 import { adminKafka, ensureKafka } from '../local-infra.ts';
@@ -7,6 +7,7 @@ import { defaultBrokerOptions, portAnswers, repoRoot } from '../kafka-broker.ts'
 import { startStack } from '../start-stack.ts';
 import { consoleProcess, redactUrl, serviceCatalog, serviceUrl, type ServiceName, type StackConfig } from '../stack-config.ts';
 import { knownServiceToken, stackServiceToken } from '../stack-secrets.ts';
+import { demoMeasurement, writeDemoCampaigns, type DemoCampaigns } from './demo-campaigns.ts';
 import { runDemo, type DemoOptions } from './run-demo.ts';
 import { dayDate } from './store-simulation.ts';
 
@@ -25,13 +26,18 @@ export interface DemoStore {
   topicPrefix: string;
   /** Where its mail lands as `.eml` files: emptied at each start. */
   outboxDir: string;
+  /**
+   * Where it writes the copy of the campaigns folder its stack runs, measurement turned on
+   * (`demo-campaigns.ts`), afresh at each start; unset, beside the outbox.
+   */
+  campaignsDir?: string;
 }
 
 /** The demo's store beside the stack's: database `lifecycle_demo` on the same server, prefix `demo.`. */
 export function defaultDemoStore(config: StackConfig): DemoStore {
   const url = new URL(config.databaseUrl);
   url.pathname = '/lifecycle_demo';
-  return { databaseUrl: url.toString(), topicPrefix: 'demo.', outboxDir: join(repoRoot, '.local', 'demo-outbox') };
+  return { databaseUrl: url.toString(), topicPrefix: 'demo.', outboxDir: join(repoRoot, '.local', 'demo-outbox'), campaignsDir: join(repoRoot, '.local', 'demo', 'campaigns') };
 }
 
 export type StackPlan = { kind: 'start' } | { kind: 'use-running' } | { kind: 'partial'; answering: ServiceName[]; silent: ServiceName[] };
@@ -109,7 +115,7 @@ async function deleteGroupsOnceLeft(admin: Admin, groups: string[], timeoutMs: n
 }
 
 /** What the demo's own stack is started with: a simulated clock a day before the year, the demo's store, no real mail. */
-export function demoStackEnv(env: NodeJS.ProcessEnv, store: DemoStore, start: string): NodeJS.ProcessEnv {
+export function demoStackEnv(env: NodeJS.ProcessEnv, store: DemoStore, start: string, campaigns?: DemoCampaigns): NodeJS.ProcessEnv {
   // SendGrid would try to deliver to the demo's made-up addresses: its mail goes to the outbox.
   const { SENDGRID_API_KEY: _unused, ...rest } = env;
   return {
@@ -125,6 +131,8 @@ export function demoStackEnv(env: NodeJS.ProcessEnv, store: DemoStore, start: st
     // The outbox folder is no provider with a rate to respect: a day's mail goes out at once.
     SEND_CONCURRENCY: env.SEND_CONCURRENCY ?? '32',
     SENDGRID_SENDS_PER_SECOND: env.SENDGRID_SENDS_PER_SECOND ?? '100000',
+    // The demo's copy of the campaigns, with holdouts, a control group and sunset.
+    ...campaigns?.env,
   };
 }
 
@@ -186,6 +194,11 @@ async function startAndPlay(o: DemoCommandOptions, urls: DemoOptions['urls']): P
   const kafka = await ensureKafka(o.config.brokersFromEnv, o.say);
   const removed = await resetDemoStore(o.store, kafka.brokers);
   o.say(`emptied the demo store: database ${redactUrl(o.store.databaseUrl)} dropped, ${removed.topics} topics and ${removed.groups} consumer groups under ${o.store.topicPrefix} deleted`);
+  // A copy of the store's campaigns (CAMPAIGNS_DIR, else the repository's) with measurement on.
+  const campaigns = writeDemoCampaigns(o.env.CAMPAIGNS_DIR !== undefined && o.env.CAMPAIGNS_DIR !== '' ? resolve(o.env.CAMPAIGNS_DIR) : join(repoRoot, 'campaigns'), o.store.campaignsDir ?? `${o.store.outboxDir}-campaigns`);
+  o.say(
+    `the demo's stack runs a copy of the campaigns in ${campaigns.dir}: a ${demoMeasurement.globalControlPercent}% control group, a ${demoMeasurement.holdoutPercent}% holdout on ${campaigns.holdouts.join(', ') || 'no campaign'}, ${campaigns.sunset ? `sunset after ${demoMeasurement.sunset.after} without an open or click` : 'no sunset (the folder has no re-permission campaign)'}`,
+  );
   const stop = new AbortController();
   o.stopSignal?.addEventListener('abort', () => stop.abort(), { once: true });
   let ready: () => void = () => {};
@@ -196,7 +209,7 @@ async function startAndPlay(o: DemoCommandOptions, urls: DemoOptions['urls']): P
     only: [],
     ports: o.ports,
     ...(o.consolePort === undefined ? {} : { consolePort: o.consolePort }),
-    env: demoStackEnv(o.env, o.store, o.start),
+    env: demoStackEnv(o.env, o.store, o.start, campaigns),
     say: o.say,
     color: o.color,
     stopSignal: stop.signal,

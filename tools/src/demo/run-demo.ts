@@ -7,6 +7,7 @@ import { seededRandom } from './seeded-random.ts';
 import { dayDate, demoStore, withCoupon, type DemoCall, type MailReaction } from './store-simulation.ts';
 import { outboxCouponCodes } from './mail-coupons.ts';
 import { followTopic } from './follow-topic.ts';
+import { changePreferencesFromMail, PREFERENCE_CHANGERS, type PreferenceChange } from './mail-preferences.ts';
 import { startMailEngagement, type EngagementTotals, type SendGridWebhookEvent } from './mail-engagement.ts';
 import { serviceAuthHeaders } from '../stack-secrets.ts';
 
@@ -17,8 +18,9 @@ import { serviceAuthHeaders } from '../stack-secrets.ts';
  * go to ingestion's Segment HTTP API with the real `@segment/analytics-node` client, with the opens,
  * clicks and unsubscribes of the mail so far through messaging's signed SendGrid webhook
  * (`mail-engagement.ts`); once the pipeline has taken them in, what came due fires, each job as
- * of its moment; the customers answer the mail (NPS answers, returns after a win-back). At the
- * end, a summary from the services' read APIs. The same seed plays the same year: every step
+ * of its moment; the customers answer the mail (NPS answers, returns after a win-back; a few
+ * change their preferences on messaging's page). At the end, a summary from the services' read
+ * APIs, holdouts, programme lift and sunset included. The same seed plays the same year: every step
  * waits for the system, so its speed changes nothing.
  */
 
@@ -60,6 +62,13 @@ export interface DemoObserver {
   posted?: (events: readonly SendGridWebhookEvent[]) => void;
   /** The summary, as printed. */
   summary?: (summary: DemoSummary) => void;
+}
+
+/** The preference changes the demo's customers made through messaging's preference page. */
+export interface PreferenceTotals {
+  changed: { customerId: string; change: PreferenceChange }[];
+  /** Visits that changed nothing, by why (no link in the mail, the page answered 404, …). */
+  failed: Record<string, number>;
 }
 
 const Clock = z.object({ now: z.string(), mode: z.string() });
@@ -147,9 +156,24 @@ export async function runDemo(o: DemoOptions): Promise<number> {
   const failures: unknown[] = [];
   analytics.on('error', (failure) => failures.push(failure));
   const totals = { events: 0, mails: 0, answered: 0, couponOrders: 0 };
+  const preferences: PreferenceTotals = { changed: [], failed: {} };
+  /** Customers who have decided whether to visit the preference page (on the first marketing mail they opened). */
+  const preferenceDecided = new Set<string>();
   const coupons = o.outboxDir === undefined ? null : outboxCouponCodes(o.outboxDir);
   const codeOf = (dedupeKey: string): string | undefined => coupons?.codeOf(dedupeKey);
   const began = Date.now();
+  const visitPreferencePages = async (outboxDir: string, answered: readonly [MessageRequested, MailReaction | null][]): Promise<void> => {
+    for (const [mail, reaction] of answered) {
+      if (mail.payload.category !== 'marketing' || reaction?.openedAt == null || reaction.unsubscribedAt != null || preferenceDecided.has(mail.customerId)) continue;
+      preferenceDecided.add(mail.customerId);
+      // A stream of its own per customer: the store's streams draw exactly as before.
+      const r = random.fork(`preferences:${mail.customerId}`);
+      if (!r.chance(PREFERENCE_CHANGERS)) continue;
+      const visit = await changePreferencesFromMail({ outboxDir, dedupeKey: mail.payload.dedupeKey, messagingUrl: o.urls.messaging, r });
+      if (visit.ok) preferences.changed.push({ customerId: mail.customerId, change: visit.change });
+      else preferences.failed[visit.why] = (preferences.failed[visit.why] ?? 0) + 1;
+    }
+  };
   /** The mail the last fire requested, with what each customer did with it. */
   let answeredLast: [MessageRequested, MailReaction | null][] = [];
   try {
@@ -191,6 +215,8 @@ export async function runDemo(o: DemoOptions): Promise<number> {
         await engagement.waitForOutcomes();
         // The codes of the mail just sent that its readers opened (a reader who means to use one opened it).
         if (coupons !== null) for (const [mail, reaction] of answeredLast) if (mail.payload.offer !== undefined && reaction?.openedAt != null) await coupons.read(mail.payload.dedupeKey);
+        // A few readers of marketing mail follow its "Manage preferences" link and change one thing.
+        if (o.outboxDir !== undefined) await visitPreferencePages(o.outboxDir, answeredLast);
         const t2 = performance.now();
         await engagement.report(new Date(target));
         if (process.env['LIFECYCLE_WALK_TIMINGS'] === '1') process.stderr.write(`  calls ${Math.round(tPosted - t0)} ms (${due.length}), then messaging ${Math.round(t1 - tPosted)} ms, outcomes ${Math.round(t2 - t1)} ms, report ${Math.round(performance.now() - t2)} ms\n`);
@@ -231,11 +257,33 @@ export async function runDemo(o: DemoOptions): Promise<number> {
     await engagement.stop();
   }
   o.say('');
-  await printSummary(o, totals, engagement.totals);
+  await printSummary(o, totals, engagement.totals, preferences);
   return 0;
 }
 
-const CampaignList = z.object({ campaigns: z.array(z.object({ id: z.string(), sent: z.number(), conversions: z.number(), revenue: z.record(z.string(), z.number()) })) });
+/** One group of a holdout or of the programme (docs/measurement-and-consent.md section 2). */
+const Group = z.object({ customers: z.number(), converted: z.number(), conversionRate: z.number().nullable(), revenuePerCustomer: z.record(z.string(), z.number()).default({}) });
+const Lift = z.object({ absolute: z.number(), relative: z.number().nullable().optional(), ci95: z.tuple([z.number(), z.number()]), significant: z.boolean().optional(), method: z.string().optional() });
+export type Lift = z.infer<typeof Lift>;
+const Holdout = z.object({ percent: z.number(), mailed: Group, heldOut: Group, lift: Lift.nullable() });
+export type Holdout = z.infer<typeof Holdout>;
+const Programme = z.object({ globalControlPercent: z.number(), mailed: Group, control: Group, lift: Lift.nullable() });
+export type Programme = z.infer<typeof Programme>;
+const Sunset = z.object({ enabled: z.boolean(), after: z.string().nullable().optional(), grace: z.string().nullable().optional(), sunset: z.number(), rePermissionSent: z.number().optional(), reengaged: z.number().optional() });
+export type Sunset = z.infer<typeof Sunset>;
+
+const CampaignList = z.object({
+  campaigns: z.array(
+    z.object({
+      id: z.string(),
+      sent: z.number(),
+      conversions: z.number(),
+      revenue: z.record(z.string(), z.number()),
+      // A scheduler from before holdouts has none; one it cannot read is left out rather than failing the summary.
+      holdout: Holdout.nullable().optional().catch(null),
+    }),
+  ),
+});
 const Stages = z.object({ stages: z.record(z.string(), z.number()) });
 const Retention = z.object({
   customerRetentionRate: z.number().nullable(),
@@ -287,6 +335,52 @@ export function offerLines(coupons: CouponSummary | { why: string }, recommendat
   return [couponLine, recommendationLine];
 }
 
+/** A rate difference in percentage points, signed: +4.0 pp. */
+const points = (d: number): string => `${d > 0 ? '+' : ''}${(d * 100).toFixed(1)} pp`;
+
+/** The lift with its interval, and whether the interval rules out no effect (it does not span 0). */
+function liftText(lift: Lift | null): string {
+  if (lift === null) return 'no lift yet (a group is empty)';
+  const significant = lift.ci95[0] > 0 || lift.ci95[1] < 0;
+  return `lift ${points(lift.absolute)}, 95% interval ${points(lift.ci95[0])} to ${points(lift.ci95[1])} (${significant ? 'significant' : 'not significant'})`;
+}
+
+const groupText = (label: string, g: z.infer<typeof Group>): string => `${label} ${pct(g.conversionRate)} of ${g.customers.toLocaleString('en-US')} converted`;
+
+/**
+ * The summary's lines on measurement: each holdout campaign's and the programme's mailed vs
+ * held-out conversion and lift, as the scheduler's read API gives them, and sunset; "not
+ * available" (and why) for what the stack did not give.
+ */
+export function measurementLines(holdouts: readonly { campaignId: string; holdout: Holdout }[], programme: Programme | { why: string }, sunset: Sunset | { why: string }): string[] {
+  const method = [...holdouts.map((h) => h.holdout.lift?.method), 'why' in programme ? undefined : programme.lift?.method].find((m) => m !== undefined);
+  return [
+    holdouts.length === 0 ? 'Holdouts: none (no campaign holds customers out)' : `Holdouts (held-out customers got no mail of the campaign; lift = mailed minus held-out conversion rate${method === undefined ? '' : `, ${method}`}):`,
+    ...holdouts.map(({ campaignId, holdout }) => `  ${campaignId} (${holdout.percent}% held out): ${groupText('mailed', holdout.mailed)}, ${groupText('held out', holdout.heldOut)}: ${liftText(holdout.lift)}`),
+    'why' in programme
+      ? `Programme: not available (${programme.why})`
+      : programme.globalControlPercent === 0 && programme.control.customers === 0
+        ? 'Programme: no control group (globalControl is 0 in _settings.yaml)'
+        : `Programme (${programme.globalControlPercent}% control group, no marketing mail at all): ${groupText('mailed', programme.mailed)}, ${groupText('control', programme.control)}: ${liftText(programme.lift)}`,
+    'why' in sunset
+      ? `Sunset: not available (${sunset.why})`
+      : !sunset.enabled
+        ? 'Sunset: off'
+        : `Sunset (no open or click for ${sunset.after ?? '?'}, then none within ${sunset.grace ?? '?'} of the re-permission mail): ${sunset.sunset.toLocaleString('en-US')} customers sunset${sunset.rePermissionSent === undefined ? '' : `, ${sunset.rePermissionSent.toLocaleString('en-US')} re-permission mails sent`}${sunset.reengaged === undefined ? '' : `, ${sunset.reengaged.toLocaleString('en-US')} re-engaged`}`,
+  ];
+}
+
+/** The summary's line on the preference changes the demo's customers made through the real page. */
+export function preferenceLine(preferences: PreferenceTotals, fromOutbox: boolean): string {
+  if (!fromOutbox) return 'Preferences: none changed (the mail went to SendGrid: the demo reads the preference links in the outbox folder only)';
+  const topics = preferences.changed.filter((c) => c.change.kind === 'topic').length;
+  const failed = Object.entries(preferences.failed).sort((a, b) => b[1] - a[1]);
+  return (
+    `Preferences: ${preferences.changed.length} customers changed theirs on the preference page from a mail's "Manage preferences" link (${topics} left a topic, ${preferences.changed.length - topics} chose a frequency)` +
+    (failed.length === 0 ? '' : `; ${failed.reduce((n, [, k]) => n + k, 0)} visits changed nothing (${failed.map(([why, k]) => `${why}: ${k}`).join(', ')})`)
+  );
+}
+
 /** The figures the summary prints, as the read APIs gave them. */
 export interface DemoSummary {
   totals: { events: number; mails: number; answered: number; couponOrders: number };
@@ -296,6 +390,13 @@ export interface DemoSummary {
   /** Null when the scheduler has no `GET /recommendations/evaluation`. */
   recommendations: RecommendationSummary | null;
   campaigns: z.infer<typeof CampaignList>['campaigns'];
+  /** The campaigns that hold customers out, with their figures as `GET /campaigns` gave them. */
+  holdouts: { campaignId: string; holdout: Holdout }[];
+  /** Null when the scheduler has no `GET /programme/stats`. */
+  programme: Programme | null;
+  /** Null when the scheduler has no `GET /sunset/stats`. */
+  sunset: Sunset | null;
+  preferences: PreferenceTotals;
   stages: Record<string, number>;
   /** Over the whole run. */
   retention: z.infer<typeof Retention>;
@@ -303,21 +404,26 @@ export interface DemoSummary {
   period: z.infer<typeof Retention>;
 }
 
-async function printSummary(o: DemoOptions, totals: DemoSummary['totals'], engaged: EngagementTotals): Promise<void> {
+async function printSummary(o: DemoOptions, totals: DemoSummary['totals'], engaged: EngagementTotals, preferences: PreferenceTotals): Promise<void> {
   const from = `${o.start}T00:00:00.000Z`;
   const to = `${dayDate(o.start, o.days)}T00:00:00.000Z`;
   // Retention needs customers who had bought before the period: the last quarter (or half, for a short run).
   const periodDays = Math.max(1, Math.min(90, Math.floor(o.days / 2)));
   const periodFrom = `${dayDate(o.start, o.days - periodDays)}T00:00:00.000Z`;
   const metrics = (since: string) => getJson(o.serviceToken, `${o.urls.classifier}/metrics/retention?from=${encodeURIComponent(since)}&to=${encodeURIComponent(to)}`, Retention);
-  const [campaigns, stages, retention, period, couponStats, evaluation] = await Promise.all([
+  const [campaigns, stages, retention, period, couponStats, evaluation, programmeStats, sunsetStats] = await Promise.all([
     getJson(o.serviceToken, `${o.urls.scheduler}/campaigns`, CampaignList),
     getJson(o.serviceToken, `${o.urls.classifier}/stages`, Stages),
     metrics(from),
     metrics(periodFrom),
     getOptionalJson(o.serviceToken, `${o.urls.messaging}/coupons/stats`, CouponStats),
     getOptionalJson(o.serviceToken, `${o.urls.scheduler}/recommendations/evaluation`, Evaluation),
+    getOptionalJson(o.serviceToken, `${o.urls.scheduler}/programme/stats`, Programme),
+    getOptionalJson(o.serviceToken, `${o.urls.scheduler}/sunset/stats`, Sunset),
   ]);
+  // Every campaign's stats carry a `holdout` (percent 0 without one, its held-out group then the
+  // programme's control customers): the campaigns that hold customers out are those with a share.
+  const holdouts = campaigns.campaigns.flatMap((c) => (c.holdout !== null && c.holdout !== undefined && c.holdout.percent > 0 ? [{ campaignId: c.id, holdout: c.holdout }] : []));
   const coupons: CouponSummary | null = couponStats.ok
     ? (() => {
         const issued = couponStats.value.pools.reduce((n, p) => n + p.issued, 0);
@@ -340,9 +446,11 @@ async function printSummary(o: DemoOptions, totals: DemoSummary['totals'], engag
     `Over the run: repeat purchase ${pct(retention.repeatPurchaseRate)} (customers with two orders or more, of those with one), NPS ${retention.nps ?? '–'}`,
     `Average order value: ${Object.entries(retention.byCurrency).map(([cur, m]) => `${m.averageOrderValue?.toFixed(2) ?? '–'} ${cur} (${m.orders} orders)`).join(', ')}`,
     ...offerLines(coupons ?? { why: couponStats.ok ? '' : couponStats.why }, recommendations ?? { why: evaluation.ok ? '' : evaluation.why }),
+    ...measurementLines(holdouts, programmeStats.ok ? programmeStats.value : { why: programmeStats.why }, sunsetStats.ok ? sunsetStats.value : { why: sunsetStats.why }),
+    preferenceLine(preferences, o.outboxDir !== undefined),
     '',
     `The data stays: in the console, and in the read APIs (with the service token) ${o.urls.scheduler}/campaigns, ${o.urls.classifier}/stages, ${o.urls.classifier}/customers/demo-00001`,
   ];
   for (const line of lines) process.stdout.write(`${line}\n`);
-  o.observe?.summary?.({ totals, engagement: { ...engaged }, campaigns: campaigns.campaigns, stages: stages.stages, retention, period, coupons, recommendations });
+  o.observe?.summary?.({ totals, engagement: { ...engaged }, campaigns: campaigns.campaigns, holdouts, preferences, programme: programmeStats.ok ? programmeStats.value : null, sunset: sunsetStats.ok ? sunsetStats.value : null, stages: stages.stages, retention, period, coupons, recommendations });
 }

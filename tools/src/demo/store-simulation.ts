@@ -62,6 +62,12 @@ export interface CustomerState {
    * has read the code messaging sent) until the day it lapses for them.
    */
   coupon: { dedupeKey: string; fromDay: number; untilDay: number } | null;
+  /**
+   * The last day a marketing mail they opened still draws them to the store: for a few days
+   * they visit and cart a little more often, so a mailed customer orders a little more than a
+   * held-out one (the lift the holdouts measure).
+   */
+  nudgedUntilDay: number | null;
 }
 
 export const newCustomerState = (): CustomerState => ({
@@ -78,7 +84,13 @@ export const newCustomerState = (): CustomerState => ({
   restock: new Map(),
   interests: [],
   coupon: null,
+  nudgedUntilDay: null,
 });
+
+/** How much more often a customer visits while a marketing mail they opened draws them (`nudgedUntilDay`). */
+export const MAIL_VISIT_NUDGE = 1.6;
+/** How long a marketing mail they opened draws them, in days: the shipped campaigns' goal windows are 3 to 7 days. */
+export const MAIL_NUDGE_DAYS = 5;
 
 /**
  * What the shop itself changes as the year goes: prices (a drop now and then) and stock (a
@@ -191,7 +203,8 @@ export function simulateCustomerDay(customer: DemoCustomer, state: CustomerState
   // Consumables that ran out: the customer comes for them, at each product's own rhythm.
   const runOut = [...state.restock].filter(([, due]) => due <= day).map(([sku]) => demoProduct(sku));
   if (state.coupon !== null && state.coupon.untilDay < day) state.coupon = null;
-  const coming = runOut.length > 0 || state.returnOnDay === day || r.chance(customer.visitsPerWeek / 7) || day === customer.arrivesOnDay;
+  const nudged = state.nudgedUntilDay !== null && state.nudgedUntilDay >= day;
+  const coming = runOut.length > 0 || state.returnOnDay === day || r.chance(Math.min(1, (customer.visitsPerWeek / 7) * (nudged ? MAIL_VISIT_NUDGE : 1))) || day === customer.arrivesOnDay;
   if (state.returnOnDay !== null && state.returnOnDay <= day) state.returnOnDay = null;
   if (coming) {
     const viewed = [...runOut, ...state.interests.splice(0), ...Array.from({ length: r.int(1, 3) }, () => browse(customer, state, r))];
@@ -204,7 +217,7 @@ export function simulateCustomerDay(customer: DemoCustomer, state: CustomerState
     }
     const coupon = state.coupon !== null && state.coupon.fromDay <= day ? state.coupon : null;
     const withCode = coupon !== null;
-    if (r.chance(withCode ? 0.8 : 0.35)) {
+    if (r.chance(withCode ? 0.8 : nudged ? 0.45 : 0.35)) {
       const product = r.pick(viewed);
       cart(product);
       const extra = companion(product, state, shop, r);
@@ -396,6 +409,8 @@ export function reactToMail(customer: DemoCustomer, state: CustomerState, mail: 
   }
   const clicked = r.chance(0.4);
   const clickedAt = clicked ? later(openedAt, r, 1, 10) : null;
+  // Read marketing mail draws a customer to the store a little for a few days (no draw: the streams stay as they were).
+  if (mail.category === 'marketing') state.nudgedUntilDay = Math.max(state.nudgedUntilDay ?? -1, day + MAIL_NUDGE_DAYS);
   const calls: DemoCall[] = [];
   // A code of their own is a reason to order: some readers come back within the week to use it.
   if (mail.hasOffer === true && mail.dedupeKey !== undefined && r.chance(clicked ? 0.45 : 0.15)) {

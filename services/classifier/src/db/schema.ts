@@ -105,3 +105,13 @@ export const heldMessageEvents = classifier.table('held_message_events', {
 
 /** Records committed with their decisions, waiting for the relay to publish them (the kit's transactional outbox). */
 export const outbox = outboxTable(classifier);
+
+/**
+ * Customers erased on request, as SHA-256 of the customer id only, with when: events about them
+ * from before the erase are skipped (a replay, a rebuild, a late record), so only what happens
+ * after it builds a new profile. A rebuild keeps this table (see rebuild.ts).
+ */
+export const erasedCustomers = classifier.table('erased_customers', {
+  customerHash: text('customer_hash').primaryKey(),
+  erasedAt: ts('erased_at').notNull(),
+});

@@ -86,3 +86,17 @@ export function formatMonth(iso: string): string {
   const d = toDate(iso);
   return d === null ? iso : monthFormat.format(d);
 }
+
+const pointsFormat = new Intl.NumberFormat(locale, { minimumFractionDigits: 1, maximumFractionDigits: 1, signDisplay: 'exceptZero' });
+
+/** A difference of two rates (0.04) in percentage points, signed: "+4.0 pp". */
+export function formatPoints(difference: number | null | undefined): string {
+  return difference === null || difference === undefined ? NONE : `${pointsFormat.format(difference * 100)} pp`;
+}
+
+const signedPercentFormat = new Intl.NumberFormat(locale, { style: 'percent', maximumFractionDigits: 1, signDisplay: 'exceptZero' });
+
+/** A relative change (0.5) as a signed percentage: "+50%". */
+export function formatSignedPercent(ratio: number | null | undefined): string {
+  return ratio === null || ratio === undefined ? NONE : signedPercentFormat.format(ratio);
+}

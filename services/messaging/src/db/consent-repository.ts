@@ -1,13 +1,14 @@
 import { and, eq, inArray, lte, or, sql } from 'drizzle-orm';
 import { z } from 'zod';
-import { ConsentChanged, ConsentState } from '@lifecycle/contracts';
+import { ConsentChanged, ConsentState, MarketingFrequency, type MessageRequested } from '@lifecycle/contracts';
 import { inTransaction, type Database, type Outbox, type Pool } from '@lifecycle/kit';
-import { decideConsent, marketingAllowed, noConsent, type Consent, type ConsentDecision, type ConsentInput } from '../domain/consent.ts';
+import { decideConsent, marketingAllowed, noConsent, type Consent, type ConsentDecision, type ConsentInput, type OptInProof } from '../domain/consent.ts';
 import { normalizeAddress } from '../domain/suppression.ts';
 import { consent, consentHistory, recipients, suppressions, type ConsentRow } from './schema.ts';
 
 const Preference = z.enum(['subscribed', 'unsubscribed']).nullable();
 const Block = z.enum(['bounced', 'complained']).nullable();
+const OptIn = z.enum(['pending', 'confirmed']).nullable();
 
 function consentFromRow(row: ConsentRow | undefined): Consent {
   if (row === undefined) return noConsent;
@@ -18,6 +19,12 @@ function consentFromRow(row: ConsentRow | undefined): Consent {
     blockAt: row.blockAt,
     state: ConsentState.nullable().parse(row.state),
     sequence: row.sequence,
+    topicsOptedOut: row.topicsOptedOut,
+    frequency: MarketingFrequency.parse(row.frequency),
+    preferencesAt: row.preferencesAt,
+    optIn: OptIn.parse(row.optIn),
+    // Written only by the decision, so it has that shape.
+    optInProof: (row.optInProof as OptInProof | null) ?? null,
   };
 }
 
@@ -32,9 +39,12 @@ export interface ConsentRepository {
    * Applies one input to the customer's consent in one transaction, the row locked: the new facts
    * and, when the state changed, its `consent.changes` record, written to the outbox in that
    * transaction and published by the relay after the commit.
-   * `cause` is the id of what caused it, for the record's `causationId`.
+   * `cause` is the id of what caused it, for the record's `causationId`. `requests`: messages to
+   * request with the decision (a double opt-in's confirmation mail), in the same transaction.
    */
-  apply: (target: ConsentTarget, input: ConsentInput, cause: string, now: Date) => Promise<ConsentDecision>;
+  apply: (target: ConsentTarget, input: ConsentInput, cause: string, now: Date, requests?: (decision: ConsentDecision) => MessageRequested[]) => Promise<ConsentDecision>;
+  /** Topic ids each customer left in the preference center, by customer id (absent: none). */
+  topicsOptedOutOf: (customerIds: readonly string[]) => Promise<Map<string, string[]>>;
   find: (customerId: string) => Promise<Consent & { email: string | null }>;
   /**
    * The state that forbids marketing mail to this customer at this address: the customer's own,
@@ -65,7 +75,7 @@ export function createConsentRepository(deps: { db: Database; pool: Pool; outbox
   };
 
   return {
-    apply: async (target, input, cause, now) => {
+    apply: async (target, input, cause, now, requests) => {
       const email = target.email === null ? null : normalizeAddress(target.email);
       const decision = await inTransaction(pool, async (tx) => {
         await tx.insert(consent).values({ customerId: target.customerId, email, updatedAt: now }).onConflictDoNothing();
@@ -86,7 +96,11 @@ export function createConsentRepository(deps: { db: Database; pool: Pool; outbox
             occurredAt: now.toISOString(),
             customerId: target.customerId,
             causationId: cause,
-            payload: { ...change, consentAt: change.consentAt.toISOString() },
+            payload: {
+              ...change,
+              consentAt: change.consentAt.toISOString(),
+              preferences: { ...change.preferences, at: change.preferences.at === null ? null : change.preferences.at.toISOString() },
+            },
           };
           await tx
             .insert(consentHistory)
@@ -94,11 +108,21 @@ export function createConsentRepository(deps: { db: Database; pool: Pool; outbox
             .onConflictDoNothing();
           await outbox.enqueue(tx, 'consentChanges', [record]);
         }
+        const requested = requests?.(decided) ?? [];
+        if (requested.length > 0) await outbox.enqueue(tx, 'messagesRequested', requested);
         return decided;
       });
       // An address-level opt-out from before consent was kept per customer must not outlive a later re-subscription.
       if (input.kind === 'subscribe' && email !== null && decision.outcome !== 'unchanged') await removeAddressSuppressions(email, ['unsubscribed'], input.at);
       return decision;
+    },
+    topicsOptedOutOf: async (customerIds) => {
+      if (customerIds.length === 0) return new Map();
+      const rows = await db
+        .select({ customerId: consent.customerId, topics: consent.topicsOptedOut })
+        .from(consent)
+        .where(inArray(consent.customerId, [...new Set(customerIds)]));
+      return new Map(rows.filter((r) => r.topics.length > 0).map((r) => [r.customerId, r.topics]));
     },
     find: async (customerId) => {
       const [row] = await db.select().from(consent).where(eq(consent.customerId, customerId));

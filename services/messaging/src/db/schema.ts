@@ -103,6 +103,22 @@ export const consent = messaging.table(
     state: text('state'),
     sequence: integer('sequence').notNull().default(0),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull(),
+    /** Topic ids the customer left in the preference center (`campaigns/_consent.yaml`). */
+    topicsOptedOut: jsonb('topics_opted_out').$type<string[]>().notNull().default([]),
+    /** `any` | `weekly` | `monthly`: how often the customer wants marketing mail at most. */
+    frequency: text('frequency').notNull().default('any'),
+    /** When the customer last saved their preferences; null if never. */
+    preferencesAt: timestamp('preferences_at', { withTimezone: true }),
+    /**
+     * Double opt-in: `pending` from the `Email Subscribed` that asked for a confirmation until its
+     * link is clicked, then `confirmed`; null where the store does not ask for one.
+     */
+    optIn: text('opt_in'),
+    /**
+     * The proof of consent: when and from where the customer subscribed and confirmed
+     * (`{ subscribedAt, source, ip?, userAgent?, confirmationSentAt?, confirmedAt?, confirmIp?, confirmUserAgent? }`).
+     */
+    optInProof: jsonb('opt_in_proof').$type<Record<string, unknown>>(),
   },
   (t) => [index('consent_email_idx').on(t.email)],
 );
@@ -215,3 +231,36 @@ export const couponRedemptions = messaging.table(
   },
   (t) => [primaryKey({ columns: [t.code, t.orderId] })],
 );
+
+/**
+ * Privacy requests (erase, export) messaging coordinates: the request is published on
+ * `privacy.requests`, every service acts on it and confirms on `privacy.responses`, and each
+ * confirmation is kept here until all services have answered.
+ */
+export const privacyRequests = messaging.table(
+  'privacy_requests',
+  {
+    requestId: text('request_id').primaryKey(),
+    kind: text('kind').$type<'erase' | 'export'>().notNull(),
+    customerId: text('customer_id').notNull(),
+    /** Who asked (the operator's name or `cli`), for the record. */
+    requestedBy: text('requested_by').notNull(),
+    requestedAt: timestamp('requested_at', { withTimezone: true }).notNull(),
+    /** Per service: `{ confirmedAt, summary }`, as each confirmed. */
+    confirmations: jsonb('confirmations').$type<Record<string, unknown>>().notNull().default({}),
+    /** An export's gathered data, per service; emptied by a later erase of the same customer. */
+    exported: jsonb('exported').$type<Record<string, unknown>>(),
+    completedAt: timestamp('completed_at', { withTimezone: true }),
+  },
+  (t) => [index('privacy_requests_customer_idx').on(t.customerId)],
+);
+
+/**
+ * Addresses of erased customers, as SHA-256 of the lower-cased address only: what the law lets
+ * us keep so that an erased address is never mailed marketing by mistake (a job or event in
+ * flight, a replay), until the customer subscribes again after the erase.
+ */
+export const erasedAddresses = messaging.table('erased_addresses', {
+  emailHash: text('email_hash').primaryKey(),
+  erasedAt: timestamp('erased_at', { withTimezone: true }).notNull(),
+});

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decideConsent, noConsent, type Consent, type ConsentInput } from './consent.ts';
+import { decideConsent, marketingVerdictOf, noConsent, type Consent, type ConsentInput } from './consent.ts';
 
 const t = (hour: number): Date => new Date(Date.UTC(2026, 10, 20, hour));
 const subscribe = (hour: number): ConsentInput => ({ kind: 'subscribe', at: t(hour), source: 'email-subscribed-event' });
@@ -111,6 +111,122 @@ describe('consent decisions', () => {
 
     it('moves from bounced to complained on a later complaint', () => {
       expect(run([bounce(10), complaint(11)]).published.map((p) => p.state)).toEqual(['bounced', 'complained']);
+    });
+  });
+
+  describe('preferences', () => {
+    const save = (hour: number, topicsOptedOut: string[], frequency: 'any' | 'weekly' | 'monthly' = 'any', unsubscribeAll = false): ConsentInput => ({
+      kind: 'preferences',
+      at: t(hour),
+      source: 'preference-center',
+      topicsOptedOut,
+      frequency,
+      unsubscribeAll,
+    });
+
+    it('carries the defaults on every record until the customer saves any', () => {
+      const decision = decideConsent(noConsent, unsubscribe(10));
+      expect(decision).toMatchObject({ outcome: 'changed', change: { preferences: { topicsOptedOut: [], frequency: 'any', at: null } } });
+    });
+
+    it('publishes a save with the next sequence and the same state, carrying the choices', () => {
+      const subscribed = run([subscribe(8)]).consent;
+      const decision = decideConsent(subscribed, save(10, ['offers', 'anniversaries', 'offers'], 'weekly'));
+      expect(decision).toMatchObject({
+        outcome: 'changed',
+        next: { topicsOptedOut: ['anniversaries', 'offers'], frequency: 'weekly', preferencesAt: t(10), state: 'subscribed' },
+        change: { state: 'subscribed', previousState: 'subscribed', sequence: 2, source: 'preference-center', marketingAllowed: true, preferences: { topicsOptedOut: ['anniversaries', 'offers'], frequency: 'weekly', at: t(10) } },
+      });
+    });
+
+    it('publishes the first save of a customer never asked as subscribed, as they were getting marketing mail', () => {
+      expect(decideConsent(noConsent, save(10, ['offers']))).toMatchObject({ outcome: 'changed', change: { state: 'subscribed', previousState: null, sequence: 1, preferences: { topicsOptedOut: ['offers'] } } });
+    });
+
+    it('also unsubscribes from all marketing when that was ticked', () => {
+      const decision = decideConsent(run([subscribe(8)]).consent, save(10, ['offers'], 'any', true));
+      expect(decision).toMatchObject({ outcome: 'changed', change: { state: 'unsubscribed', marketingAllowed: false, preferences: { topicsOptedOut: ['offers'] } } });
+    });
+
+    it('changes nothing for the same choices again, and ignores a save older than the last', () => {
+      const saved = run([subscribe(8), save(10, ['offers'])]).consent;
+      expect(decideConsent(saved, save(11, ['offers']))).toEqual({ outcome: 'unchanged', why: 'same' });
+      expect(decideConsent(saved, save(9, []))).toEqual({ outcome: 'unchanged', why: 'older' });
+    });
+
+    it('keeps the choices through later changes of state, on their records', () => {
+      const decision = decideConsent(run([subscribe(8), save(10, ['offers'], 'monthly')]).consent, unsubscribe(12));
+      expect(decision).toMatchObject({ outcome: 'changed', change: { state: 'unsubscribed', preferences: { topicsOptedOut: ['offers'], frequency: 'monthly', at: t(10) } } });
+    });
+  });
+
+  describe('double opt-in', () => {
+    const subscribeConfirming = (hour: number, eventId = `evt-${hour}`): ConsentInput => ({
+      kind: 'subscribe',
+      at: t(hour),
+      source: 'email-subscribed-event',
+      doubleOptIn: { eventId, ip: '203.0.113.7', userAgent: 'Mozilla/5.0' },
+    });
+    const confirm = (hour: number): ConsentInput => ({ kind: 'confirm', at: t(hour), source: 'double-opt-in', ip: '198.51.100.2', userAgent: 'Firefox' });
+
+    it('holds a subscription as unconfirmed with its proof, and asks for the confirmation mail', () => {
+      const decision = decideConsent(noConsent, subscribeConfirming(10));
+      expect(decision).toMatchObject({
+        outcome: 'changed',
+        askConfirmation: true,
+        next: { optIn: 'pending', optInProof: { subscribedAt: t(10).toISOString(), source: 'email-subscribed-event', eventId: 'evt-10', ip: '203.0.113.7', userAgent: 'Mozilla/5.0' } },
+        change: { state: 'unconfirmed', marketingAllowed: false, sequence: 1 },
+      });
+    });
+
+    it('asks for nothing when the same subscription is delivered again', () => {
+      const pending = run([subscribeConfirming(10)]).consent;
+      expect(decideConsent(pending, subscribeConfirming(10))).toEqual({ outcome: 'unchanged', why: 'same' });
+    });
+
+    it('subscribes on the confirmation click, keeping when and from where in the proof; a second click changes nothing', () => {
+      const pending = run([subscribeConfirming(10)]).consent;
+      const decision = decideConsent(pending, confirm(11));
+      expect(decision).toMatchObject({
+        outcome: 'changed',
+        next: { optIn: 'confirmed', optInProof: { subscribedAt: t(10).toISOString(), ip: '203.0.113.7', confirmedAt: t(11).toISOString(), confirmIp: '198.51.100.2', confirmUserAgent: 'Firefox' } },
+        change: { state: 'subscribed', previousState: 'unconfirmed', marketingAllowed: true, source: 'double-opt-in', sequence: 2 },
+      });
+      expect(decision).not.toHaveProperty('askConfirmation');
+      if (decision.outcome === 'unchanged') return;
+      expect(decideConsent(decision.next, confirm(12))).toEqual({ outcome: 'unchanged', why: 'same' });
+    });
+
+    it('confirms nothing for a customer who unsubscribed since, or was never asked', () => {
+      expect(decideConsent(run([subscribeConfirming(10), unsubscribe(11)]).consent, confirm(12))).toEqual({ outcome: 'unchanged', why: 'nothing-to-confirm' });
+      expect(decideConsent(run([subscribe(10)]).consent, confirm(12))).toEqual({ outcome: 'unchanged', why: 'nothing-to-confirm' });
+    });
+
+    it('does not ask a confirmed subscriber again, but asks again after they unsubscribed', () => {
+      const confirmed = run([subscribeConfirming(10), confirm(11)]).consent;
+      expect(decideConsent(confirmed, subscribeConfirming(12))).toMatchObject({ outcome: 'recorded', next: { optIn: 'confirmed', state: 'subscribed' } });
+      const left = run([subscribeConfirming(10), confirm(11), unsubscribe(12)]).consent;
+      expect(decideConsent(left, subscribeConfirming(13))).toMatchObject({ outcome: 'changed', askConfirmation: true, change: { state: 'unconfirmed' } });
+    });
+
+    it('leaves stores without double opt-in as they were: a subscription is subscribed', () => {
+      expect(decideConsent(noConsent, subscribe(10))).toMatchObject({ outcome: 'changed', next: { optIn: null, optInProof: null }, change: { state: 'subscribed' } });
+    });
+  });
+
+  describe('the last guard at send', () => {
+    const none = { blockingState: null, addressSuppression: null, topic: undefined, topicsOptedOut: [] };
+
+    it('suppresses a topic the customer left, and sends the others', () => {
+      expect(marketingVerdictOf({ ...none, topic: 'offers', topicsOptedOut: ['offers'] })).toEqual({ allowed: false, reason: 'topic_opt_out' });
+      expect(marketingVerdictOf({ ...none, topic: 'product-news', topicsOptedOut: ['offers'] })).toEqual({ allowed: true });
+      // A message without a topic (re-permission) is not held back by topics.
+      expect(marketingVerdictOf({ ...none, topicsOptedOut: ['offers'] })).toEqual({ allowed: true });
+    });
+
+    it('names the state that forbids marketing first: unconfirmed, unsubscribed, then an address suppression', () => {
+      expect(marketingVerdictOf({ ...none, blockingState: 'unconfirmed', topic: 'offers', topicsOptedOut: ['offers'] })).toEqual({ allowed: false, reason: 'unconfirmed' });
+      expect(marketingVerdictOf({ ...none, addressSuppression: 'bounced' })).toEqual({ allowed: false, reason: 'bounced' });
     });
   });
 });

@@ -18,4 +18,12 @@ describe('messageStatusEvent', () => {
     expect(failed.payload).toEqual({ dedupeKey: 'thank-you:c1:o1', campaignId: 'thank-you', status: 'failed', error: 'bad from' });
     expect(failed.causationId).toBe('req-1');
   });
+
+  it('says why a marketing message was suppressed, for the scheduler to count', () => {
+    const suppressed = (error: string) => messageStatusEvent({ ...outcome, status: 'suppressed', error }, new Date()).payload.reason;
+    expect(suppressed('recipient suppressed: topic_opt_out')).toBe('topic_opt_out');
+    expect(suppressed('recipient suppressed: unconfirmed')).toBe('unconfirmed');
+    expect(suppressed('recipient suppressed: unsubscribed')).toBe('unsubscribed');
+  });
 });
+

@@ -31,6 +31,14 @@ export function messageStatusEvent(outcome: MessageOutcome, occurredAt: Date): M
       ...(outcome.error ? { error: outcome.error } : {}),
       // `skipped`: the error starts with the reason (`no_coupon: …`), which the scheduler counts skips by.
       ...(outcome.status === 'skipped' ? { reason: (outcome.error ?? 'skipped').split(':')[0] ?? 'skipped' } : {}),
+      // `suppressed`: the error is `recipient suppressed: <reason>` (`unsubscribed`, `topic_opt_out`, `unconfirmed`, …).
+      ...(outcome.status === 'suppressed' ? { reason: suppressedReason(outcome.error) } : {}),
     },
   };
+}
+
+const SUPPRESSED = 'recipient suppressed: ';
+
+function suppressedReason(error: string | null | undefined): string {
+  return error?.startsWith(SUPPRESSED) === true ? error.slice(SUPPRESSED.length).trim() || 'suppressed' : 'suppressed';
 }

@@ -1,7 +1,7 @@
 import Handlebars from 'handlebars';
 import juice from 'juice';
 import { inlineCssAheadOfTime, juiceOptions, sameStylesAsWholeMessage, styleRules } from './css-inlining.ts';
-import { dateHelper, httpUrlHelper, moneyHelper, pluralHelper, trackLinkHelper, type RenderData } from './template-helpers.ts';
+import { byLanguageHelper, dateHelper, httpUrlHelper, moneyHelper, pluralHelper, trackLinkHelper, type RenderData } from './template-helpers.ts';
 
 /** The three sources of one template (or one locale variant of it). */
 export interface TemplateSource {
@@ -52,7 +52,7 @@ export interface TemplateEngine {
   compile: (source: TemplateSource) => CompiledTemplate;
 }
 
-export const knownHelperNames = ['money', 'httpUrl', 'date', 'plural', 'trackLink'] as const;
+export const knownHelperNames = ['money', 'httpUrl', 'date', 'plural', 'trackLink', 'byLanguage'] as const;
 
 type CompileOptions = NonNullable<Parameters<typeof Handlebars.compile>[1]>;
 
@@ -79,6 +79,7 @@ export function createTemplateEngine(opts: TemplateEngineOptions = {}): Template
     hbs.registerHelper('date', dateHelper);
     hbs.registerHelper('plural', pluralHelper);
     hbs.registerHelper('trackLink', trackLinkHelper);
+    hbs.registerHelper('byLanguage', byLanguageHelper);
     return hbs;
   };
   const compileOptions: CompileOptions = {

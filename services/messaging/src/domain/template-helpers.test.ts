@@ -60,4 +60,13 @@ describe('template helpers', () => {
     const result = createTemplateEngine().compile({ subject: 'x', html: '', text: '{{date at}}' }).render({ at: 'yesterday' }, { locale: 'en' });
     expect(result).toEqual({ ok: false, part: 'text', error: expect.stringContaining('date: expected an ISO date-time') });
   });
+
+  it('picks a text by the language it is given, else the message’s, else English', () => {
+    const source = '{{byLanguage lang en="Manage preferences" ja="配信設定"}}';
+    expect(render(source, { lang: 'ja' }, { locale: 'en' })).toBe('配信設定');
+    expect(render(source, { lang: 'en' }, { locale: 'ja-JP' })).toBe('Manage preferences');
+    expect(render(source, {}, { locale: 'ja-JP' })).toBe('配信設定');
+    expect(render(source, { lang: 'de' }, { locale: 'de-DE' })).toBe('Manage preferences');
+  });
 });
+

@@ -136,6 +136,20 @@ export function httpUrlHelper(value: unknown): string {
 }
 
 /**
+ * `{{byLanguage lang en="Manage preferences" ja="配信設定"}}`: the text for a language tag (the
+ * layout's `lang`, else the message's locale), by its first subtag, else the English one. For
+ * shared partials, whose words must follow the template variant that includes them.
+ */
+export function byLanguageHelper(...args: unknown[]): string {
+  const options = args.at(-1) as Handlebars.HelperOptions;
+  const tag = typeof args[0] === 'string' && args.length > 1 ? args[0] : renderData(options).locale;
+  const texts = options.hash as Record<string, unknown>;
+  const primary = tag.toLowerCase().split(/[-_]/)[0] ?? 'en';
+  const chosen = texts[primary] ?? texts.en;
+  return typeof chosen === 'string' ? chosen : '';
+}
+
+/**
  * `{{trackLink url}}`: an http(s) link with `utm_source=lifecycle`, `utm_medium=email` and the
  * campaign as `utm_campaign`, keeping any UTM parameters the link already has.
  */

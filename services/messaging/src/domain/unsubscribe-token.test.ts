@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { newAddressId, signLegacyToken, signToken, unsubscribeLinks, verifyToken } from './unsubscribe-token.ts';
+import { confirmLink, newAddressId, preferencesLink, signLegacyToken, signToken, unsubscribeLinks, verifyToken } from './unsubscribe-token.ts';
 
 const secret = 'a-test-secret-that-is-long-enough-0123456789';
 const rotated = 'the-next-secret-after-rotation-0123456789ab';
@@ -53,4 +53,19 @@ describe('unsubscribe tokens', () => {
       'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click',
     });
   });
+
+  it('open only the page they were made for: an unsubscribe token is no preference or confirmation token', () => {
+    const id = newAddressId(() => Buffer.alloc(16, 7));
+    const secrets = { current: 'x'.repeat(32) };
+    const preferences = signToken(id, secrets.current, 'preferences');
+    expect(verifyToken(preferences, secrets, { purpose: 'preferences', acceptLegacy: true })).toMatchObject({ ok: true, id });
+    expect(verifyToken(preferences, secrets, { purpose: 'unsubscribe', acceptLegacy: true })).toEqual({ ok: false, reason: 'bad-signature' });
+    expect(verifyToken(signToken(id, secrets.current), secrets, { purpose: 'confirm', acceptLegacy: true })).toEqual({ ok: false, reason: 'bad-signature' });
+  });
+
+  it('link to the preference and confirmation pages in the mail’s language', () => {
+    expect(preferencesLink({ token: 'v2.a.b', publicUrl: 'https://mail.example.com', locale: 'ja-JP' })).toBe('https://mail.example.com/preferences/v2.a.b?lang=ja');
+    expect(confirmLink({ token: 'v2.a.b', publicUrl: 'https://mail.example.com/base/' })).toBe('https://mail.example.com/base/confirm/v2.a.b');
+  });
 });
+

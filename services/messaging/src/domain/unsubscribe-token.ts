@@ -12,7 +12,8 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
  * promise; they reveal the address, which is why they are no longer issued.
  */
 
-export type TokenPurpose = 'unsubscribe' | 'preferences';
+/** What a link is for: a token of one purpose opens no page of another. */
+export type TokenPurpose = 'unsubscribe' | 'preferences' | 'confirm';
 
 /** The secret links are signed with, and the one before it while a rotation is under way. */
 export interface TokenSecrets {
@@ -101,4 +102,25 @@ export function unsubscribeLinks(opts: { token: string; publicUrl: string; mailt
     url: url.href,
     headers: { 'List-Unsubscribe': targets.join(', '), 'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click' },
   };
+}
+
+/**
+ * A page of this service for the address a token stands for: `<publicUrl>/<page>/<token>`, with
+ * `?lang=` the language of the mail that carries it (`ja-JP` → `ja`), so the page speaks it too.
+ */
+function pageLink(page: string, opts: { token: string; publicUrl: string; locale?: string | undefined }): string {
+  const url = new URL(`${page}/${encodeURIComponent(opts.token)}`, opts.publicUrl.endsWith('/') ? opts.publicUrl : `${opts.publicUrl}/`);
+  const lang = opts.locale?.toLowerCase().split(/[-_]/)[0];
+  if (lang !== undefined && /^[a-z]{2,3}$/.test(lang)) url.searchParams.set('lang', lang);
+  return url.href;
+}
+
+/** The preference center link of marketing mail (`preferencesUrl`). */
+export function preferencesLink(opts: { token: string; publicUrl: string; locale?: string | undefined }): string {
+  return pageLink('preferences', opts);
+}
+
+/** The double opt-in confirmation link (`confirmUrl`). */
+export function confirmLink(opts: { token: string; publicUrl: string; locale?: string | undefined }): string {
+  return pageLink('confirm', opts);
 }

@@ -65,6 +65,10 @@ export function readRoutes(opts: { db: Database }) {
         block: row?.block ?? null,
         blockAt: iso(row?.blockAt ?? null),
         addressSuppression: addressSuppression === undefined ? null : { reason: addressSuppression.reason, since: addressSuppression.since.toISOString() },
+        // The preference center's choices (the defaults when never saved), and the double opt-in with its proof.
+        preferences: { topicsOptedOut: row?.topicsOptedOut ?? [], frequency: row?.frequency ?? 'any', at: iso(row?.preferencesAt ?? null) },
+        optIn: row?.optIn ?? null,
+        optInProof: row?.optInProof ?? null,
         history: history.map((h) => ({
           sequence: h.sequence,
           state: ConsentState.parse(h.state),

@@ -26,7 +26,7 @@ export interface SendGridWebhookOptions {
   now: () => Date;
 }
 
-const consentKind: Record<SuppressionReason, Exclude<ConsentInput['kind'], 'subscribe' | 'lift'>> = {
+const consentKind: Record<SuppressionReason, Extract<ConsentInput['kind'], 'unsubscribe' | 'bounce' | 'complaint'>> = {
   unsubscribed: 'unsubscribe',
   bounced: 'bounce',
   'spam-report': 'complaint',

@@ -1,5 +1,5 @@
 import { and, eq, inArray, sql } from 'drizzle-orm';
-import { ConsentState, emptyLedger, moneyFromMajor, OrderLedger, Stage, TemplateOrder } from '@lifecycle/contracts';
+import { ConsentState, emptyLedger, MarketingFrequency, moneyFromMajor, OrderLedger, Stage, TemplateOrder } from '@lifecycle/contracts';
 import type { Transaction } from '@lifecycle/kit';
 import { emptyContact, type StoredContact } from '../domain/contact-state.ts';
 import { anyOf } from './any-of.ts';
@@ -29,6 +29,11 @@ export function contactFromRow(row: ContactRow): StoredContact {
     subscriptionAsOf: row.subscriptionAsOf,
     consentState: ConsentState.safeParse(row.consentState).data ?? null,
     consentSequence: row.consentSequence,
+    topicsOptedOut: row.topicsOptedOut,
+    frequency: MarketingFrequency.safeParse(row.frequency).data ?? 'any',
+    lastEngagedAt: row.lastEngagedAt,
+    rePermissionSentAt: row.rePermissionSentAt,
+    sunsetAt: row.sunsetAt,
     traitsAsOf: row.traitsAsOf,
   };
 }
@@ -120,12 +125,15 @@ export async function saveContacts(tx: Transaction, saved: Iterable<StoredContac
       email = x.email, first_name = x."firstName", name = x.name, locale = x.locale, time_zone = x."timeZone", as_of = x."asOf",
       stage = x.stage, unsubscribed = x.unsubscribed, subscription_as_of = x."subscriptionAsOf", consent_state = x."consentState",
       consent_sequence = x."consentSequence", birthday = x.birthday, first_order_date = x."firstOrderDate", signup_date = x."signupDate",
-      currency = x.currency, order_ledger = x."orderLedger", last_order = x."lastOrder", traits_as_of = x."traitsAsOf"
+      currency = x.currency, order_ledger = x."orderLedger", last_order = x."lastOrder", traits_as_of = x."traitsAsOf",
+      topics_opted_out = x."topicsOptedOut", frequency = x.frequency, last_engaged_at = x."lastEngagedAt",
+      re_permission_sent_at = x."rePermissionSentAt", sunset_at = x."sunsetAt"
     FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) AS x(
       "customerId" text, email text, "firstName" text, name text, locale text, "timeZone" text, "asOf" timestamptz,
       stage text, unsubscribed boolean, "subscriptionAsOf" timestamptz, "consentState" text,
       "consentSequence" integer, birthday text, "firstOrderDate" text, "signupDate" text,
-      currency text, "orderLedger" jsonb, "lastOrder" jsonb, "traitsAsOf" jsonb)
+      currency text, "orderLedger" jsonb, "lastOrder" jsonb, "traitsAsOf" jsonb,
+      "topicsOptedOut" jsonb, frequency text, "lastEngagedAt" timestamptz, "rePermissionSentAt" timestamptz, "sunsetAt" timestamptz)
     WHERE c.customer_id = x."customerId"`);
 }
 

@@ -15,7 +15,7 @@ export const jobs = scheduler.table(
     customerId: text('customer_id').notNull(),
     triggerEventId: text('trigger_event_id').notNull(),
     dueAt: ts('due_at').notNull(),
-    /** pending → sent | skipped | cancelled; sent → suppressed | failed when messaging did not send it */
+    /** pending → sent | skipped | cancelled | held_out (a control group's: not sent, measured); sent → suppressed | failed when messaging did not send it */
     status: text('status').notNull().default('pending'),
     skipReason: text('skip_reason'),
     triggerData: jsonb('trigger_data').$type<Record<string, unknown>>().notNull(),
@@ -60,6 +60,15 @@ export const contacts = scheduler.table('contacts', {
   /** The owner's latest consent state and its sequence: older records are ignored. */
   consentState: text('consent_state'),
   consentSequence: integer('consent_sequence').notNull().default(0),
+  /** The preference center's choices, from the owner's latest record: topics left, and `any` | `weekly` | `monthly`. */
+  topicsOptedOut: jsonb('topics_opted_out').$type<string[]>().notNull().default([]),
+  frequency: text('frequency').notNull().default('any'),
+  /** The latest open or click of any message (`messages.events`): the sunset's measure of activity. */
+  lastEngagedAt: ts('last_engaged_at'),
+  /** When the latest re-permission mail was sent. */
+  rePermissionSentAt: ts('re_permission_sent_at'),
+  /** Marketing stops from this instant (the re-permission send plus the grace) unless an open, click or new subscription comes first. */
+  sunsetAt: ts('sunset_at'),
   /** `YYYY-MM-DD` or `--MM-DD`. */
   birthday: text('birthday'),
   firstOrderDate: text('first_order_date'),
@@ -103,6 +112,11 @@ export const conversions = scheduler.table(
     revenueMinor: bigint('revenue_minor', { mode: 'number' }),
     currency: text('currency'),
     convertedAt: ts('converted_at').notNull(),
+    /**
+     * `mailed`: attributed to a sent message; `held_out`: to a job held out in the campaign's
+     * holdout; `global_control`: to a job of a customer in the programme's control group.
+     */
+    group: text('group').$type<'mailed' | 'held_out' | 'global_control'>().notNull().default('mailed'),
   },
   (t) => [primaryKey({ columns: [t.campaignId, t.goalEventId] })],
 );

@@ -60,6 +60,11 @@ export const Trigger = z.union([
   z.strictObject({ catalog: z.literal('back_in_stock'), lookbackDays: z.number().int().min(1).max(366).default(30) }),
   /** Its price in a currency fell by at least `minDropPercent`. */
   z.strictObject({ catalog: z.literal('price_drop'), lookbackDays: z.number().int().min(1).max(366).default(30), minDropPercent: z.number().min(0).max(100).default(5) }),
+  /**
+   * A customer who has not opened or clicked for the sunset's `after` (`_settings.yaml`): the
+   * re-permission mail. Planned by the scheduler itself, never by an event.
+   */
+  z.strictObject({ engagement: z.literal('inactive') }),
 ]);
 export type Trigger = z.infer<typeof Trigger>;
 
@@ -165,6 +170,10 @@ export const Campaign = z
     /** A/B test: each customer gets one variant for good, by a stable hash of their id. */
     variants: z.array(Variant).min(2).optional(),
     category: z.enum(['transactional', 'marketing']),
+    /** Marketing only: one of the topics in `_consent.yaml`; customers who left it are skipped. */
+    topic: Kebab.optional(),
+    /** A stable share of the campaign's eligible customers get no mail and are measured against the mailed (lift). */
+    holdout: z.strictObject({ percent: z.number().min(0).max(100) }).optional(),
     trigger: Trigger,
     /** How long after the trigger the message is due. */
     delay: Delay.default({ kind: 'duration', ms: 0 }),
@@ -207,6 +216,9 @@ export const Campaign = z
       if (new Set(ids).size !== ids.length) ctx.addIssue({ code: 'custom', path: ['variants'], message: 'variant ids must differ' });
       if (c.variants.every((v) => v.weight === 0)) ctx.addIssue({ code: 'custom', path: ['variants'], message: 'at least one variant needs a weight above 0' });
     }
+    if (c.topic !== undefined && c.category !== 'marketing') ctx.addIssue({ code: 'custom', path: ['topic'], message: 'only marketing campaigns have a topic; transactional mail goes whatever the customer chose' });
+    if (c.holdout !== undefined && c.category !== 'marketing') ctx.addIssue({ code: 'custom', path: ['holdout'], message: 'only marketing campaigns can hold customers out; transactional mail always goes' });
+    if ('engagement' in c.trigger && c.category !== 'marketing') ctx.addIssue({ code: 'custom', path: ['category'], message: 'the re-permission campaign (engagement: inactive) is marketing' });
     if ('date' in c.trigger && c.delay.kind === 'duration' && c.delay.ms > 0) {
       ctx.addIssue({ code: 'custom', path: ['delay'], message: 'a date trigger takes { days, at } (a local time), not a duration' });
     }
@@ -233,5 +245,15 @@ export const CampaignSettings = z.strictObject({
   staleAfter: Duration.prefault('P3D'),
   /** Events that reached Kafka this much later than they happened are history: they start no campaign. */
   historicalAfter: Duration.prefault('P7D'),
+  /**
+   * A stable share of customers (by a hash of their id) who get no marketing mail at all: the
+   * control group that measures the whole programme. 0: everyone is mailed.
+   */
+  globalControl: z.strictObject({ percent: z.number().min(0).max(100) }).default({ percent: 0 }),
+  /**
+   * Marketing stops for customers with no open or click for `after`, once they were sent
+   * `campaign` (the re-permission mail) and did not open or click it within `grace`. Off when absent.
+   */
+  sunset: z.strictObject({ after: Duration, grace: Duration, campaign: Kebab }).optional(),
 });
 export type CampaignSettings = z.infer<typeof CampaignSettings>;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { LifecycleEvent, spendByCurrency, type ConsentChanged } from '@lifecycle/contracts';
-import { contactAfterConsent, contactAfterEvent, emptyContact, type StoredContact } from './contact-state.ts';
+import { contactAfterConsent, contactAfterEngagement, contactAfterEvent, emptyContact, type StoredContact } from './contact-state.ts';
 
 const STORE_ZONE = 'Europe/Berlin';
 
@@ -186,5 +186,37 @@ describe('email subscription', () => {
 
   it('no longer derives consent from Email Subscribed / Email Unsubscribed events itself', () => {
     expect(applyAll([track('e-1', '2026-11-20T12:00:00Z', 'Email Unsubscribed', {})]).unsubscribed).toBe(false);
+  });
+});
+
+describe('preferences, engagement and the sunset', () => {
+  const record = (sequence: number, at: string, source: ConsentChanged['payload']['source'], preferences?: ConsentChanged['payload']['preferences']): ConsentChanged => ({
+    id: `consent:cust-1:${sequence}`,
+    type: 'consent.changed',
+    version: 1,
+    occurredAt: at,
+    customerId: 'cust-1',
+    causationId: 'test',
+    payload: { state: 'subscribed', marketingAllowed: true, consentAt: at, source, sequence, previousState: null, ...(preferences !== undefined ? { preferences } : {}) },
+  });
+  const start = emptyContact('cust-1', new Date('2026-11-20T00:00:00Z'));
+  const sunset: StoredContact = { ...start, rePermissionSentAt: new Date('2026-11-20T10:00:00Z'), sunsetAt: new Date('2026-11-27T10:00:00Z') };
+
+  it('keeps the latest record’s preferences, and those held when a record from before the preference center carries none', () => {
+    const saved = contactAfterConsent(start, record(1, '2026-11-20T12:00:00Z', 'preference-center', { topicsOptedOut: ['offers'], frequency: 'weekly', at: '2026-11-20T12:00:00Z' }));
+    expect(saved).toMatchObject({ topicsOptedOut: ['offers'], frequency: 'weekly' });
+    expect(contactAfterConsent(saved, record(2, '2026-11-21T12:00:00Z', 'operator'))).toMatchObject({ topicsOptedOut: ['offers'], frequency: 'weekly' });
+  });
+
+  it('lifts the sunset on a new subscription or saved preferences after the re-permission mail, not on other records', () => {
+    expect(contactAfterConsent(sunset, record(1, '2026-11-28T12:00:00Z', 'preference-center')).sunsetAt).toBeNull();
+    expect(contactAfterConsent(sunset, record(1, '2026-11-28T12:00:00Z', 'sendgrid-webhook')).sunsetAt).toEqual(sunset.sunsetAt);
+  });
+
+  it('keeps the latest open or click, lifts the sunset with one after the re-permission mail, and ignores an older one', () => {
+    const opened = contactAfterEngagement(sunset, new Date('2026-11-22T09:00:00Z'));
+    expect(opened).toMatchObject({ lastEngagedAt: new Date('2026-11-22T09:00:00Z'), sunsetAt: null });
+    expect(contactAfterEngagement(opened, new Date('2026-11-21T09:00:00Z'))).toBe(opened);
+    expect(contactAfterEngagement(sunset, new Date('2026-11-19T09:00:00Z'))).toMatchObject({ lastEngagedAt: new Date('2026-11-19T09:00:00Z'), sunsetAt: sunset.sunsetAt });
   });
 });

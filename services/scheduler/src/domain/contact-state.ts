@@ -1,4 +1,4 @@
-import { applyOrderEvent, emptyLedger, movesOrderValue, traitsOf, type ConsentChanged, type ConsentState, type LifecycleEvent } from '@lifecycle/contracts';
+import { applyOrderEvent, emptyLedger, movesOrderValue, traitsOf, type ConsentChanged, type ConsentSource, type ConsentState, type LifecycleEvent, type MarketingFrequency } from '@lifecycle/contracts';
 import { localDate, monthDay, zoneFor } from './local-time.ts';
 import type { ContactState } from './planning.ts';
 import { orderData } from './template-data.ts';
@@ -12,6 +12,15 @@ export interface StoredContact extends ContactState {
   /** The state of the latest `consent.changes` record applied, and its sequence (0: none yet). */
   consentState: ConsentState | null;
   consentSequence: number;
+  /** The customer's preference-center choices, from the owner's latest record. */
+  topicsOptedOut: string[];
+  frequency: MarketingFrequency;
+  /** The customer's latest open or click of any message (`messages.events`). */
+  lastEngagedAt: Date | null;
+  /** When the latest re-permission mail went; the sunset is lifted by engagement after it. */
+  rePermissionSentAt: Date | null;
+  /** When marketing stops for want of engagement (the re-permission send plus the grace); in force once passed. */
+  sunsetAt: Date | null;
   /**
    * When each trait was last set (ISO time by trait name): a late identify still wins for the
    * email it carries, though newer events without an email came first.
@@ -39,6 +48,11 @@ export function emptyContact(customerId: string, asOf: Date): StoredContact {
     subscriptionAsOf: null,
     consentState: null,
     consentSequence: 0,
+    topicsOptedOut: [],
+    frequency: 'any',
+    lastEngagedAt: null,
+    rePermissionSentAt: null,
+    sunsetAt: null,
     traitsAsOf: {},
   };
 }
@@ -114,11 +128,33 @@ export function contactAfterEvent(before: StoredContact, event: LifecycleEvent, 
 export function contactAfterConsent(before: StoredContact, change: ConsentChanged): StoredContact {
   const { payload } = change;
   if (payload.sequence <= before.consentSequence) return before;
+  const consentAt = new Date(payload.consentAt);
+  // A customer who subscribes again or saves their preferences after the re-permission mail
+  // answered it: the sunset is lifted.
+  const answered = before.sunsetAt !== null && liftingSources.includes(payload.source) && (before.rePermissionSentAt === null || consentAt.getTime() >= before.rePermissionSentAt.getTime());
   return {
     ...before,
     unsubscribed: !payload.marketingAllowed,
     consentState: payload.state,
     consentSequence: payload.sequence,
-    subscriptionAsOf: new Date(payload.consentAt),
+    subscriptionAsOf: consentAt,
+    // Records from before the preference center carry none: the choices held stay.
+    topicsOptedOut: payload.preferences?.topicsOptedOut ?? before.topicsOptedOut,
+    frequency: payload.preferences?.frequency ?? before.frequency,
+    sunsetAt: answered ? null : before.sunsetAt,
   };
+}
+
+/** Consent records made by the customer's own choice to hear from the store. */
+const liftingSources: readonly ConsentSource[] = ['email-subscribed-event', 'preference-center', 'double-opt-in'];
+
+/**
+ * The contact after an open or click at `at`: the latest engagement, and the sunset lifted when it
+ * came after the re-permission mail. Opens arriving twice or out of order change nothing more.
+ */
+export function contactAfterEngagement(before: StoredContact, at: Date): StoredContact {
+  const latest = before.lastEngagedAt === null || at.getTime() > before.lastEngagedAt.getTime() ? at : before.lastEngagedAt;
+  const lifted = before.sunsetAt !== null && (before.rePermissionSentAt === null || at.getTime() >= before.rePermissionSentAt.getTime());
+  if (latest === before.lastEngagedAt && !lifted) return before;
+  return { ...before, lastEngagedAt: latest, sunsetAt: lifted ? null : before.sunsetAt };
 }

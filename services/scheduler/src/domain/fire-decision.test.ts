@@ -267,3 +267,49 @@ describe('a message that has come due', () => {
     });
   });
 });
+
+describe('decideAtDue: preferences, double opt-in, sunset and holdouts', () => {
+  const offers = Campaign.parse({ ...winBackYaml, topic: 'offers' });
+  const sunsetSettings = CampaignSettings.parse({ storeTimeZone: 'Europe/Berlin', frequencyCap: { max: 2, per: 'P7D' }, sunset: { after: 'P180D', grace: 'P14D', campaign: 're-permission' } });
+  const rePermission = Campaign.parse({ id: 're-permission', name: 'Still there?', template: 're-permission', category: 'marketing', trigger: { engagement: 'inactive' } });
+
+  it('skips a customer who has not confirmed the double opt-in, before anything else about marketing', () => {
+    expect(decideAtDue(due({ contact: { ...contact({ unsubscribed: true }), consentState: 'unconfirmed' } }))).toMatchObject({ kind: 'skip', reason: 'unconfirmed' });
+  });
+
+  it('skips a campaign whose topic the customer left, and sends one of another topic', () => {
+    const left = { ...contact(), topicsOptedOut: ['offers'] };
+    expect(decideAtDue(due({ campaign: offers, contact: left }))).toMatchObject({ kind: 'skip', reason: 'topic_opt_out' });
+    expect(decideAtDue(due({ campaign: Campaign.parse({ ...winBackYaml, topic: 'product-news' }), contact: left }))).toEqual({ kind: 'send' });
+  });
+
+  it('keeps a weekly customer to one marketing mail in 7 days and a monthly one in 30', () => {
+    const weekly = { ...contact(), frequency: 'weekly' as const };
+    expect(decideAtDue(due({ contact: weekly, marketingSentAt: [after(dueAt, -6 * DAY)] }))).toMatchObject({ kind: 'skip', reason: 'preference_frequency' });
+    expect(decideAtDue(due({ contact: weekly, marketingSentAt: [after(dueAt, -7 * DAY)] }))).toEqual({ kind: 'send' });
+    const monthly = { ...contact(), frequency: 'monthly' as const };
+    expect(decideAtDue(due({ contact: monthly, marketingSentAt: [after(dueAt, -29 * DAY)] }))).toMatchObject({ kind: 'skip', reason: 'preference_frequency' });
+    // Transactional mail is not marketing: the choice does not apply.
+    expect(decideAtDue(due({ campaign: shippingUpdate, job: { dueAt, triggerAt, category: 'transactional' }, contact: monthly, marketingSentAt: [after(dueAt, -DAY)] }))).toEqual({ kind: 'send' });
+  });
+
+  it('skips marketing once the sunset is in force, but not before it, and never the re-permission mail', () => {
+    const sunset = { ...contact(), sunsetAt: after(dueAt, -DAY) };
+    expect(decideAtDue(due({ contact: sunset, settings: sunsetSettings }))).toMatchObject({ kind: 'skip', reason: 'sunset' });
+    expect(decideAtDue(due({ contact: { ...contact(), sunsetAt: after(dueAt, DAY) }, settings: sunsetSettings }))).toEqual({ kind: 'send' });
+    // The re-permission mail goes past the cap and the sunset.
+    expect(decideAtDue(due({ campaign: rePermission, contact: sunset, settings: sunsetSettings, marketingSentAt: [after(dueAt, -DAY), after(dueAt, -2 * DAY)] }))).toEqual({ kind: 'send' });
+    // Planned while the sunset was on, due after it was turned off: not sent.
+    expect(decideAtDue(due({ campaign: rePermission, contact: contact(), settings }))).toEqual({ kind: 'cancel', reason: 'campaign_disabled' });
+  });
+
+  it('holds out only a customer who would otherwise have been mailed', () => {
+    const control = CampaignSettings.parse({ storeTimeZone: 'Europe/Berlin', globalControl: { percent: 100 } });
+    expect(decideAtDue(due({ settings: control }))).toEqual({ kind: 'hold_out', group: 'global_control' });
+    expect(decideAtDue(due({ campaign: Campaign.parse({ ...winBackYaml, holdout: { percent: 100 } }) }))).toEqual({ kind: 'hold_out', group: 'holdout' });
+    // Unsubscribed, or deferred to the window: not yet a customer who would have been mailed.
+    expect(decideAtDue(due({ settings: control, contact: contact({ unsubscribed: true }) }))).toMatchObject({ kind: 'skip', reason: 'unsubscribed' });
+    expect(decideAtDue(due({ settings: control, now: new Date('2026-11-20T22:00:00Z') }))).toMatchObject({ kind: 'defer' });
+    expect(decideAtDue(due({ settings: control, campaign: shippingUpdate, job: { dueAt, triggerAt, category: 'transactional' } }))).toEqual({ kind: 'send' });
+  });
+});

@@ -94,6 +94,7 @@ export function describeTrigger(trigger: Trigger): string {
   if ('stage' in trigger) return 'entered' in trigger.stage ? `the customer enters the ${trigger.stage.entered} stage` : `the customer leaves the ${trigger.stage.left} stage`;
   if ('date' in trigger) return `the customer's ${trigger.date.replace(/_/g, ' ')} comes round`;
   if ('catalog' in trigger) return catalogTriggerText[trigger.catalog];
+  if ('engagement' in trigger) return 'the customer has not opened or clicked a mail for the sunset period (the re-permission mail)';
   return `the customer's lifetime spend reaches ${trigger.milestone.lifetimeSpend} ${trigger.milestone.currency}`;
 }
 
@@ -103,6 +104,10 @@ const skipReasons: Record<string, string> = {
   unsubscribed: 'the customer does not allow marketing email',
   condition: 'a condition of the campaign no longer held',
   frequency_cap: 'the customer had already had as many marketing emails as the frequency cap allows',
+  unconfirmed: 'the customer has not confirmed their subscription (double opt-in) yet',
+  topic_opt_out: "the customer left this campaign's topic in the preference center",
+  preference_frequency: 'the customer asked for marketing email less often, and had one recently',
+  sunset: 'the customer opened and clicked nothing for a long time, nor after the re-permission mail (sunset)',
 };
 
 const cancelReasons: Record<string, string> = {
@@ -130,6 +135,8 @@ export function describeJob(job: WhyJob): string {
       return `Not sent: requested${fired}, then messaging could not send it (template error or refused by the provider).`;
     case 'skipped':
       return `Skipped: ${deferred}${withDetail(skipReasons[job.skipReason ?? ''] ?? `skipped (${job.skipReason ?? 'no reason recorded'})`, job.skipDetail)}${fired}.`;
+    case 'held_out':
+      return `Held out: the customer is in ${job.skipReason === 'global_control' ? "the programme's control group" : "the campaign's holdout"}, so no mail went and the job is measured for the lift${fired}.`;
     case 'cancelled':
       return `Cancelled before it was due: ${withDetail(cancelReasons[job.skipReason ?? ''] ?? (job.skipReason ?? 'no reason recorded'), job.skipDetail)}.`;
     default:
@@ -161,6 +168,7 @@ function notPlanned(input: WhyInput): string {
     return `Not planned yet: the customer's ${trigger.date.replace(/_/g, ' ')} (${known}) has no job on the schedule.`;
   }
   if ('catalog' in trigger) return `Not planned: no job yet; it is planned when ${catalogTriggerText[trigger.catalog]}.`;
+  if ('engagement' in trigger) return 'Not planned: the customer has not been without opens and clicks long enough, or sunset is off.';
   return `Not planned: the customer's lifetime spend has not reached ${trigger.milestone.lifetimeSpend} ${trigger.milestone.currency}.`;
 }
 

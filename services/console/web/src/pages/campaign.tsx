@@ -9,6 +9,7 @@ import { Empty, ErrorAlert, Loading } from '../states.tsx';
 import { useApi } from '../use-api.ts';
 import { CampaignCoupons } from './coupons.tsx';
 import { CampaignStats, MoneyList, skipsByReason, stateOf, VariantTable, variantStatsOf } from './campaigns.tsx';
+import { HoldoutBlock, HoldoutStats } from './measurement.tsx';
 
 const CampaignDetail = CampaignStats.extend({
   yaml: z.string().nullable().default(null),
@@ -18,6 +19,8 @@ const CampaignDetail = CampaignStats.extend({
   /** The template's own locales (messaging's), when the console could ask. */
   templateLocales: z.array(z.string()).optional(),
   sendsByDay: z.array(z.object({ day: z.string(), sent: z.number(), skipped: z.number() })).default([]),
+  /** Mailed vs held out with the lift; null or absent for a campaign without a holdout (or an older scheduler). */
+  holdout: HoldoutStats.nullable().catch(null).default(null),
 });
 type CampaignDetail = z.infer<typeof CampaignDetail>;
 
@@ -109,6 +112,7 @@ function CampaignView({ c }: { c: CampaignDetail }) {
             </table>
           )}
         </Figure>
+        <HoldoutBlock holdout={c.holdout} />
         <Figure title="Per variant" definition="Sends, conversions and revenue per currency of each variant.">
           <VariantTable stats={variantStatsOf(c)} />
         </Figure>

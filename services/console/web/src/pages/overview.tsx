@@ -5,6 +5,7 @@ import { Figure } from '../figure.tsx';
 import { formatDay, formatInteger, formatMoney, formatMoneyAxis, formatMonth, formatPercent, NONE } from '../format.ts';
 import { Empty, ErrorAlert, Loading } from '../states.tsx';
 import { useApi } from '../use-api.ts';
+import { MeasurementFigures } from './measurement.tsx';
 
 /** The lifecycle stages in funnel order (packages/contracts' Stage). */
 export const stageOrder = ['awareness', 'consideration', 'conversion', 'retention', 'advocacy', 'at_risk', 'lapsed'];
@@ -239,6 +240,8 @@ export function OverviewView({ data }: { data: Overview }) {
             <Chart option={options.messages} label="Messages per day, stacked by campaign" />
           )}
         </Figure>
+
+        <MeasurementFigures />
       </div>
     </>
   );

@@ -1,0 +1,159 @@
+import { createHash } from 'node:crypto';
+import { sql, type SQL } from 'drizzle-orm';
+import { topics, type PrivacyCompleted, type PrivacyRequested } from '@lifecycle/contracts';
+import { inTransaction, topicConsumerComponent, type ConsumerComponent, type Database, type Outbox, type Runtime, type Transaction } from '@lifecycle/kit';
+
+/**
+ * Privacy requests (erase, export) for what messaging holds on a customer: consent and its
+ * history, the addresses it mailed (recipients, link ids, suppressions), sends' request payloads,
+ * coupons' link to the customer, and earlier exports. One transaction per request: the effect and
+ * the confirmation on `privacy.responses` commit together. An erase keeps a SHA-256 of each
+ * address in `erased_addresses`, so marketing never reaches it again by mistake (see `erasedAddressCheck`).
+ */
+
+/** What the customer's rows are: by id, or by one of their lower-cased addresses. */
+interface Match {
+  customerId: string;
+  emails: string[];
+  /** The request's time: earlier exports of the customer are emptied by an erase. */
+  at: string;
+}
+
+interface TableRule {
+  table: string;
+  rows: (m: Match) => SQL;
+  /** What an erase does: delete the rows (default), or this `SET` clause, for rows kept without the personal data. */
+  anonymize?: (m: Match) => SQL;
+  /** Left out of an export (the request bookkeeping itself). */
+  notExported?: boolean;
+}
+
+const emailsOf = (m: Match): SQL => sql`${sql.param(m.emails)}::text[]`;
+
+/** Every table of the `messaging` schema is either here or in `keptTables` (a test checks it). */
+export const privacyTables = (prefix: string): TableRule[] => [
+  { table: 'consent', rows: (m) => sql`customer_id = ${m.customerId}` },
+  { table: 'consent_history', rows: (m) => sql`customer_id = ${m.customerId}` },
+  { table: 'consent_outbox', rows: (m) => sql`customer_id = ${m.customerId}` },
+  { table: 'recipients', rows: (m) => sql`customer_id = ${m.customerId} OR lower(email) = ANY(${emailsOf(m)})` },
+  { table: 'address_ids', rows: (m) => sql`lower(email) = ANY(${emailsOf(m)})` },
+  { table: 'suppressions', rows: (m) => sql`lower(email) = ANY(${emailsOf(m)})` },
+  // The send rows stay (a redelivered request must not go out again); the request they kept carries the address and name.
+  {
+    table: 'sends',
+    rows: (m) => sql`customer_id = ${m.customerId}`,
+    anonymize: (m) => sql`request = NULL, error = CASE WHEN EXISTS (SELECT 1 FROM unnest(${emailsOf(m)}) AS e(a) WHERE strpos(lower(error), e.a) > 0) THEN 'erased' ELSE error END`,
+  },
+  // Codes stay counted for their campaign; who got them does not.
+  { table: 'coupons', rows: (m) => sql`customer_id = ${m.customerId}`, anonymize: () => sql`customer_id = NULL` },
+  {
+    table: 'privacy_requests',
+    rows: (m) => sql`customer_id = ${m.customerId} AND kind = 'export' AND exported IS NOT NULL AND requested_at <= ${m.at}::timestamptz`,
+    anonymize: () => sql`exported = NULL`,
+    notExported: true,
+  },
+  // Consent changes and message events not yet relayed; relayed rows are deleted by the relay.
+  // Privacy records themselves stay: a pending request or confirmation must still go out.
+  { table: 'outbox', rows: (m) => sql`key = ${m.customerId} AND topic NOT IN (${prefix + topics.privacyRequests.name}, ${prefix + topics.privacyResponses.name})` },
+];
+
+/** Tables that hold nothing that names a customer's person, and why they stay. */
+export const keptTables: Record<string, string> = {
+  coupon_redemptions: 'codes and order ids, with no customer',
+  erased_addresses: 'SHA-256 of erased addresses, so they are never mailed marketing by mistake',
+  __drizzle_migrations: 'migrations applied',
+};
+
+const kept = [
+  'messaging.erased_addresses: a SHA-256 of each address, so it gets no marketing mail until the customer subscribes again',
+  'messaging.sends: the send rows without request or address, so a redelivered message is not sent again',
+  'messaging.privacy_requests: the record of this request (customer id, kind, when, who asked)',
+];
+
+/** How an erased address is kept: the SHA-256 of its lower-cased form, never the address. */
+export function addressHash(email: string): string {
+  return createHash('sha256').update(email.trim().toLowerCase(), 'utf8').digest('hex');
+}
+
+/** The customer's addresses, lower-cased: from consent, mail sent to them and their sends' requests. */
+async function addressesOf(tx: Transaction, customerId: string): Promise<string[]> {
+  const found = await tx.execute<{ email: string }>(sql`
+    SELECT lower(email) AS email FROM messaging.consent WHERE customer_id = ${customerId} AND email IS NOT NULL
+    UNION SELECT lower(email) FROM messaging.recipients WHERE customer_id = ${customerId}
+    UNION SELECT lower(request #>> '{payload,recipient,email}') FROM messaging.sends WHERE customer_id = ${customerId} AND request #>> '{payload,recipient,email}' IS NOT NULL`);
+  return found.rows.map((r) => r.email);
+}
+
+/** Erases or gathers the customer's rows in `tx`; the confirmation to publish. */
+export async function actOnPrivacyRequest(tx: Transaction, prefix: string, request: PrivacyRequested): Promise<PrivacyCompleted> {
+  const match: Match = { customerId: request.customerId, emails: await addressesOf(tx, request.customerId), at: request.occurredAt };
+  const erase = request.payload.kind === 'erase';
+  const summary: Record<string, number> = {};
+  const data: Record<string, unknown> = {};
+  for (const rule of privacyTables(prefix)) {
+    const from = sql.raw(`messaging.${rule.table}`);
+    const name = `messaging.${rule.table}`;
+    if (erase) {
+      const done = rule.anonymize === undefined ? sql`DELETE FROM ${from} WHERE ${rule.rows(match)}` : sql`UPDATE ${from} SET ${rule.anonymize(match)} WHERE ${rule.rows(match)}`;
+      summary[name] = (await tx.execute(done)).rowCount ?? 0;
+    } else if (rule.notExported !== true) {
+      const found = await tx.execute<{ rows: unknown[] }>(sql`SELECT coalesce(json_agg(t), '[]'::json) AS rows FROM ${from} t WHERE ${rule.rows(match)}`);
+      const rows = found.rows[0]?.rows ?? [];
+      summary[name] = rows.length;
+      data[rule.table] = rows;
+    }
+  }
+  if (erase && match.emails.length > 0) {
+    // The request's time: a subscription after it (a new `Email Subscribed`) lifts the suppression.
+    await tx.execute(sql`
+      INSERT INTO messaging.erased_addresses (email_hash, erased_at) SELECT unnest(${sql.param(match.emails.map(addressHash))}::text[]), ${request.occurredAt}::timestamptz
+      ON CONFLICT (email_hash) DO UPDATE SET erased_at = greatest(messaging.erased_addresses.erased_at, excluded.erased_at)`);
+  }
+  return {
+    id: `${request.payload.requestId}:messaging`,
+    type: 'privacy.completed',
+    version: 1,
+    occurredAt: request.occurredAt,
+    customerId: request.customerId,
+    causationId: request.id,
+    payload: { requestId: request.payload.requestId, kind: request.payload.kind, service: 'messaging', summary, ...(erase ? {} : { data }), kept: erase ? kept : [] },
+  };
+}
+
+/**
+ * Whether marketing to this address must be suppressed as erased: the address was erased, and the
+ * customer has not subscribed again since (a consent row subscribed after the erase).
+ */
+export function erasedAddressCheck(db: Database): (customerId: string, email: string) => Promise<boolean> {
+  return async (customerId, email) => {
+    const found = await db.execute(sql`
+      SELECT 1 FROM messaging.erased_addresses e
+      WHERE e.email_hash = ${addressHash(email)}
+        AND NOT EXISTS (SELECT 1 FROM messaging.consent c WHERE c.customer_id = ${customerId} AND c.preference = 'subscribed' AND c.preference_at > e.erased_at)`);
+    return (found.rowCount ?? 0) > 0;
+  };
+}
+
+/**
+ * The `privacy.requests` consumer. Idempotent: a redelivered erase finds nothing left and confirms
+ * again with the same envelope id, which the coordinator drops.
+ */
+export function privacyConsumer(runtime: Runtime, outbox: Outbox): ConsumerComponent {
+  return topicConsumerComponent({
+    kafka: runtime.kafka,
+    producer: runtime.producer,
+    prefix: runtime.prefix,
+    pool: runtime.pool,
+    logger: runtime.logger,
+    groupId: 'lifecycle-messaging-privacy',
+    topic: 'privacyRequests',
+    handle: async (request) => {
+      const confirmation = await inTransaction(runtime.pool, async (tx) => {
+        const done = await actOnPrivacyRequest(tx, runtime.prefix, request);
+        await outbox.enqueue(tx, 'privacyResponses', [done]);
+        return done;
+      });
+      runtime.logger.info({ requestId: request.payload.requestId, customerId: request.customerId, kind: request.payload.kind, summary: confirmation.payload.summary }, 'privacy request done');
+    },
+  });
+}
