@@ -19,3 +19,4 @@ export * from './dead-letters.ts';
 export * from './operator-openapi.ts';
 export * from './outbox.ts';
 export * from './outbox-table.ts';
+export * from './privacy.ts';

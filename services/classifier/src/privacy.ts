@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { sql, type SQL } from 'drizzle-orm';
-import { topics, type PrivacyCompleted, type PrivacyRequested } from '@lifecycle/contracts';
-import { inTransaction, topicConsumerComponent, type ConsumerComponent, type Outbox, type Runtime, type Transaction } from '@lifecycle/kit';
+import type { PrivacyCompleted, PrivacyRequested } from '@lifecycle/contracts';
+import { applyPrivacyTables, notPrivacyRecords, privacyConfirmation, privacyRequestHandler, topicConsumerComponent, type ConsumerComponent, type Outbox, type PrivacyTableRule, type Runtime, type Transaction } from '@lifecycle/kit';
 
 /**
  * Privacy requests (erase, export) for what the classifier holds on a customer: the profile (with
@@ -11,15 +11,10 @@ import { inTransaction, topicConsumerComponent, type ConsumerComponent, type Out
  * the id with the erase time, so a replay or rebuild skips events from before it.
  */
 
-interface TableRule {
-  table: string;
-  rows: (ids: string[]) => SQL;
-}
-
 const anyOf = (ids: string[]): SQL => sql`${sql.param(ids)}::text[]`;
 
 /** Every table of the `classifier` schema is either here or in `keptTables` (a test checks it). */
-export const privacyTables = (prefix: string): TableRule[] => [
+export const privacyTables = (prefix: string): PrivacyTableRule<string[]>[] => [
   { table: 'profiles', rows: (ids) => sql`customer_id = ANY(${anyOf(ids)})` },
   { table: 'stage_history', rows: (ids) => sql`customer_id = ANY(${anyOf(ids)})` },
   { table: 'aliases', rows: (ids) => sql`customer_id = ANY(${anyOf(ids)}) OR anonymous_id = ANY(${anyOf(ids)})` },
@@ -27,7 +22,7 @@ export const privacyTables = (prefix: string): TableRule[] => [
   { table: 'rfm_staging', rows: (ids) => sql`customer_id = ANY(${anyOf(ids)})` },
   // Stage changes and timer requests not yet relayed; relayed rows are deleted by the relay.
   // Privacy records themselves stay: a pending confirmation must still go out.
-  { table: 'outbox', rows: (ids) => sql`key = ANY(${anyOf(ids)}) AND topic NOT IN (${prefix + topics.privacyRequests.name}, ${prefix + topics.privacyResponses.name})` },
+  { table: 'outbox', rows: (ids) => sql`key = ANY(${anyOf(ids)}) AND ${notPrivacyRecords(prefix)}` },
 ];
 
 /** Tables that hold nothing that names a customer's person, and why they stay. */
@@ -74,34 +69,14 @@ async function customerIds(tx: Transaction, customerId: string): Promise<string[
 export async function actOnPrivacyRequest(tx: Transaction, prefix: string, request: PrivacyRequested): Promise<PrivacyCompleted> {
   const ids = await customerIds(tx, request.customerId);
   const erase = request.payload.kind === 'erase';
-  const summary: Record<string, number> = {};
-  const data: Record<string, unknown> = {};
-  for (const rule of privacyTables(prefix)) {
-    const from = sql.raw(`classifier.${rule.table}`);
-    if (erase) {
-      summary[`classifier.${rule.table}`] = (await tx.execute(sql`DELETE FROM ${from} WHERE ${rule.rows(ids)}`)).rowCount ?? 0;
-    } else {
-      const found = await tx.execute<{ rows: unknown[] }>(sql`SELECT coalesce(json_agg(t), '[]'::json) AS rows FROM ${from} t WHERE ${rule.rows(ids)}`);
-      const rows = found.rows[0]?.rows ?? [];
-      summary[`classifier.${rule.table}`] = rows.length;
-      data[rule.table] = rows;
-    }
-  }
+  const done = await applyPrivacyTables(tx, 'classifier', privacyTables(prefix), ids, request.payload.kind);
   if (erase) {
     // The request's time, the same in every service: events that happened before it are the erased customer's.
     await tx.execute(sql`
       INSERT INTO classifier.erased_customers (customer_hash, erased_at) SELECT unnest(${anyOf(ids.map(customerHash))}), ${request.occurredAt}::timestamptz
       ON CONFLICT (customer_hash) DO UPDATE SET erased_at = greatest(classifier.erased_customers.erased_at, excluded.erased_at)`);
   }
-  return {
-    id: `${request.payload.requestId}:classifier`,
-    type: 'privacy.completed',
-    version: 1,
-    occurredAt: request.occurredAt,
-    customerId: request.customerId,
-    causationId: request.id,
-    payload: { requestId: request.payload.requestId, kind: request.payload.kind, service: 'classifier', summary, ...(erase ? {} : { data }), kept: erase ? kept : [] },
-  };
+  return privacyConfirmation(request, 'classifier', { ...done, kept });
 }
 
 /**
@@ -117,13 +92,6 @@ export function privacyConsumer(runtime: Runtime, outbox: Outbox): ConsumerCompo
     logger: runtime.logger,
     groupId: 'lifecycle-classifier-privacy',
     topic: 'privacyRequests',
-    handle: async (request) => {
-      const confirmation = await inTransaction(runtime.pool, async (tx) => {
-        const done = await actOnPrivacyRequest(tx, runtime.prefix, request);
-        await outbox.enqueue(tx, 'privacyResponses', [done]);
-        return done;
-      });
-      runtime.logger.info({ requestId: request.payload.requestId, customerId: request.customerId, kind: request.payload.kind, summary: confirmation.payload.summary }, 'privacy request done');
-    },
+    handle: privacyRequestHandler(runtime, (tx, request) => actOnPrivacyRequest(tx, runtime.prefix, request), (tx, done) => outbox.enqueue(tx, 'privacyResponses', [done])),
   });
 }

@@ -1,6 +1,6 @@
-import { sql, type SQL } from 'drizzle-orm';
-import { topics, type PrivacyCompleted, type PrivacyRequested } from '@lifecycle/contracts';
-import { inTransaction, topicConsumerComponent, type ConsumerComponent, type Outbox, type Runtime, type Transaction } from '@lifecycle/kit';
+import { sql } from 'drizzle-orm';
+import type { PrivacyCompleted, PrivacyRequested } from '@lifecycle/contracts';
+import { applyPrivacyTables, notPrivacyRecords, privacyConfirmation, privacyRequestHandler, topicConsumerComponent, type ConsumerComponent, type Outbox, type PrivacyTableRule, type Runtime, type Transaction } from '@lifecycle/kit';
 
 /**
  * Privacy requests (erase, export) for what ingestion holds on a customer: the calls it has seen
@@ -8,19 +8,14 @@ import { inTransaction, topicConsumerComponent, type ConsumerComponent, type Out
  * One transaction per request: the effect and the confirmation on `privacy.responses` commit together.
  */
 
-/** How one table is treated: the customer's rows, and what an erase does to them (deleted). */
-interface TableRule {
-  table: string;
-  rows: (ids: string[]) => SQL;
-}
 
 /** Every table of the `ingestion` schema is either here or in `keptTables` (a test checks it). */
-export const privacyTables = (prefix: string): TableRule[] => [
+export const privacyTables = (prefix: string): PrivacyTableRule<string[]>[] => [
   { table: 'seen_messages', rows: (ids) => sql`customer_id = ANY(${sql.param(ids)}::text[])` },
   { table: 'identity_links', rows: (ids) => sql`user_id = ANY(${sql.param(ids)}::text[]) OR anonymous_id = ANY(${sql.param(ids)}::text[])` },
   // Clean events not yet on `lifecycle.events` carry the traits; relayed rows are deleted by the relay.
   // Privacy records themselves stay: a pending confirmation must still go out.
-  { table: 'outbox', rows: (ids) => sql`key = ANY(${sql.param(ids)}::text[]) AND topic NOT IN (${prefix + topics.privacyRequests.name}, ${prefix + topics.privacyResponses.name})` },
+  { table: 'outbox', rows: (ids) => sql`key = ANY(${sql.param(ids)}::text[]) AND ${notPrivacyRecords(prefix)}` },
 ];
 
 /** Tables that hold nothing about a customer (the migrations' own record). */
@@ -35,28 +30,7 @@ async function customerIds(tx: Transaction, customerId: string): Promise<string[
 /** Erases or gathers the customer's rows in `tx`; the confirmation to publish. */
 export async function actOnPrivacyRequest(tx: Transaction, prefix: string, request: PrivacyRequested): Promise<PrivacyCompleted> {
   const ids = await customerIds(tx, request.customerId);
-  const summary: Record<string, number> = {};
-  const data: Record<string, unknown> = {};
-  for (const rule of privacyTables(prefix)) {
-    const from = sql.raw(`ingestion.${rule.table}`);
-    if (request.payload.kind === 'erase') {
-      summary[`ingestion.${rule.table}`] = (await tx.execute(sql`DELETE FROM ${from} WHERE ${rule.rows(ids)}`)).rowCount ?? 0;
-    } else {
-      const found = await tx.execute<{ rows: unknown[] }>(sql`SELECT coalesce(json_agg(t), '[]'::json) AS rows FROM ${from} t WHERE ${rule.rows(ids)}`);
-      const rows = found.rows[0]?.rows ?? [];
-      summary[`ingestion.${rule.table}`] = rows.length;
-      data[rule.table] = rows;
-    }
-  }
-  return {
-    id: `${request.payload.requestId}:ingestion`,
-    type: 'privacy.completed',
-    version: 1,
-    occurredAt: request.occurredAt,
-    customerId: request.customerId,
-    causationId: request.id,
-    payload: { requestId: request.payload.requestId, kind: request.payload.kind, service: 'ingestion', summary, ...(request.payload.kind === 'export' ? { data } : {}), kept: [] },
-  };
+  return privacyConfirmation(request, 'ingestion', await applyPrivacyTables(tx, 'ingestion', privacyTables(prefix), ids, request.payload.kind));
 }
 
 /**
@@ -72,13 +46,6 @@ export function privacyConsumer(runtime: Runtime, outbox: Outbox): ConsumerCompo
     logger: runtime.logger,
     groupId: 'lifecycle-ingestion-privacy',
     topic: 'privacyRequests',
-    handle: async (request) => {
-      const confirmation = await inTransaction(runtime.pool, async (tx) => {
-        const done = await actOnPrivacyRequest(tx, runtime.prefix, request);
-        await outbox.enqueue(tx, 'privacyResponses', [done]);
-        return done;
-      });
-      runtime.logger.info({ requestId: request.payload.requestId, customerId: request.customerId, kind: request.payload.kind, summary: confirmation.payload.summary }, 'privacy request done');
-    },
+    handle: privacyRequestHandler(runtime, (tx, request) => actOnPrivacyRequest(tx, runtime.prefix, request), (tx, done) => outbox.enqueue(tx, 'privacyResponses', [done])),
   });
 }

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { sql, type SQL } from 'drizzle-orm';
-import { topics, type PrivacyCompleted, type PrivacyRequested } from '@lifecycle/contracts';
-import { inTransaction, topicConsumerComponent, type ConsumerComponent, type Database, type Outbox, type Runtime, type Transaction } from '@lifecycle/kit';
+import type { PrivacyCompleted, PrivacyRequested } from '@lifecycle/contracts';
+import { applyPrivacyTables, notPrivacyRecords, privacyConfirmation, privacyRequestHandler, topicConsumerComponent, type ConsumerComponent, type Database, type Outbox, type PrivacyTableRule, type Runtime, type Transaction } from '@lifecycle/kit';
 
 /**
  * Privacy requests (erase, export) for what messaging holds on a customer: consent and its
@@ -19,19 +19,10 @@ interface Match {
   at: string;
 }
 
-interface TableRule {
-  table: string;
-  rows: (m: Match) => SQL;
-  /** What an erase does: delete the rows (default), or this `SET` clause, for rows kept without the personal data. */
-  anonymize?: (m: Match) => SQL;
-  /** Left out of an export (the request bookkeeping itself). */
-  notExported?: boolean;
-}
-
 const emailsOf = (m: Match): SQL => sql`${sql.param(m.emails)}::text[]`;
 
 /** Every table of the `messaging` schema is either here or in `keptTables` (a test checks it). */
-export const privacyTables = (prefix: string): TableRule[] => [
+export const privacyTables = (prefix: string): PrivacyTableRule<Match>[] => [
   { table: 'consent', rows: (m) => sql`customer_id = ${m.customerId}` },
   { table: 'consent_history', rows: (m) => sql`customer_id = ${m.customerId}` },
   { table: 'consent_outbox', rows: (m) => sql`customer_id = ${m.customerId}` },
@@ -54,7 +45,7 @@ export const privacyTables = (prefix: string): TableRule[] => [
   },
   // Consent changes and message events not yet relayed; relayed rows are deleted by the relay.
   // Privacy records themselves stay: a pending request or confirmation must still go out.
-  { table: 'outbox', rows: (m) => sql`key = ${m.customerId} AND topic NOT IN (${prefix + topics.privacyRequests.name}, ${prefix + topics.privacyResponses.name})` },
+  { table: 'outbox', rows: (m) => sql`key = ${m.customerId} AND ${notPrivacyRecords(prefix)}` },
 ];
 
 /** Tables that hold nothing that names a customer's person, and why they stay. */
@@ -88,36 +79,14 @@ async function addressesOf(tx: Transaction, customerId: string): Promise<string[
 export async function actOnPrivacyRequest(tx: Transaction, prefix: string, request: PrivacyRequested): Promise<PrivacyCompleted> {
   const match: Match = { customerId: request.customerId, emails: await addressesOf(tx, request.customerId), at: request.occurredAt };
   const erase = request.payload.kind === 'erase';
-  const summary: Record<string, number> = {};
-  const data: Record<string, unknown> = {};
-  for (const rule of privacyTables(prefix)) {
-    const from = sql.raw(`messaging.${rule.table}`);
-    const name = `messaging.${rule.table}`;
-    if (erase) {
-      const done = rule.anonymize === undefined ? sql`DELETE FROM ${from} WHERE ${rule.rows(match)}` : sql`UPDATE ${from} SET ${rule.anonymize(match)} WHERE ${rule.rows(match)}`;
-      summary[name] = (await tx.execute(done)).rowCount ?? 0;
-    } else if (rule.notExported !== true) {
-      const found = await tx.execute<{ rows: unknown[] }>(sql`SELECT coalesce(json_agg(t), '[]'::json) AS rows FROM ${from} t WHERE ${rule.rows(match)}`);
-      const rows = found.rows[0]?.rows ?? [];
-      summary[name] = rows.length;
-      data[rule.table] = rows;
-    }
-  }
+  const done = await applyPrivacyTables(tx, 'messaging', privacyTables(prefix), match, request.payload.kind);
   if (erase && match.emails.length > 0) {
     // The request's time: a subscription after it (a new `Email Subscribed`) lifts the suppression.
     await tx.execute(sql`
       INSERT INTO messaging.erased_addresses (email_hash, erased_at) SELECT unnest(${sql.param(match.emails.map(addressHash))}::text[]), ${request.occurredAt}::timestamptz
       ON CONFLICT (email_hash) DO UPDATE SET erased_at = greatest(messaging.erased_addresses.erased_at, excluded.erased_at)`);
   }
-  return {
-    id: `${request.payload.requestId}:messaging`,
-    type: 'privacy.completed',
-    version: 1,
-    occurredAt: request.occurredAt,
-    customerId: request.customerId,
-    causationId: request.id,
-    payload: { requestId: request.payload.requestId, kind: request.payload.kind, service: 'messaging', summary, ...(erase ? {} : { data }), kept: erase ? kept : [] },
-  };
+  return privacyConfirmation(request, 'messaging', { ...done, kept });
 }
 
 /**
@@ -147,13 +116,6 @@ export function privacyConsumer(runtime: Runtime, outbox: Outbox): ConsumerCompo
     logger: runtime.logger,
     groupId: 'lifecycle-messaging-privacy',
     topic: 'privacyRequests',
-    handle: async (request) => {
-      const confirmation = await inTransaction(runtime.pool, async (tx) => {
-        const done = await actOnPrivacyRequest(tx, runtime.prefix, request);
-        await outbox.enqueue(tx, 'privacyResponses', [done]);
-        return done;
-      });
-      runtime.logger.info({ requestId: request.payload.requestId, customerId: request.customerId, kind: request.payload.kind, summary: confirmation.payload.summary }, 'privacy request done');
-    },
+    handle: privacyRequestHandler(runtime, (tx, request) => actOnPrivacyRequest(tx, runtime.prefix, request), (tx, done) => outbox.enqueue(tx, 'privacyResponses', [done])),
   });
 }

@@ -1,6 +1,6 @@
 import { sql, type SQL } from 'drizzle-orm';
-import { topics, type PrivacyCompleted, type PrivacyRequested } from '@lifecycle/contracts';
-import { inTransaction, topicConsumerComponent, type ConsumerComponent, type Outbox, type Runtime, type Transaction } from '@lifecycle/kit';
+import type { PrivacyCompleted, PrivacyRequested } from '@lifecycle/contracts';
+import { applyPrivacyTables, notPrivacyRecords, privacyConfirmation, privacyRequestHandler, topicConsumerComponent, type ConsumerComponent, type Outbox, type PrivacyTableRule, type Runtime, type Transaction } from '@lifecycle/kit';
 
 /**
  * Privacy requests (erase, export) for what the scheduler holds on a customer: the contact (email,
@@ -10,15 +10,10 @@ import { inTransaction, topicConsumerComponent, type ConsumerComponent, type Out
  * commit together.
  */
 
-interface TableRule {
-  table: string;
-  rows: (customerId: string) => SQL;
-}
-
 const byCustomer = (customerId: string): SQL => sql`customer_id = ${customerId}`;
 
 /** Every table of the `scheduler` schema is either here or in `keptTables` (a test checks it). */
-export const privacyTables = (prefix: string): TableRule[] => [
+export const privacyTables = (prefix: string): PrivacyTableRule<string>[] => [
   { table: 'contacts', rows: byCustomer },
   { table: 'jobs', rows: byCustomer },
   { table: 'conversions', rows: byCustomer },
@@ -29,7 +24,7 @@ export const privacyTables = (prefix: string): TableRule[] => [
   { table: 'catalog_interests', rows: byCustomer },
   // Messages and timers not yet relayed (a message request carries the address and name); relayed
   // rows are deleted by the relay. Privacy records themselves stay: a pending confirmation must go out.
-  { table: 'outbox', rows: (customerId) => sql`key = ${customerId} AND topic NOT IN (${prefix + topics.privacyRequests.name}, ${prefix + topics.privacyResponses.name})` },
+  { table: 'outbox', rows: (customerId) => sql`key = ${customerId} AND ${notPrivacyRecords(prefix)}` },
 ];
 
 /** Tables that hold nothing about a customer's person, and why they stay. */
@@ -44,29 +39,7 @@ export const keptTables: Record<string, string> = {
 
 /** Erases or gathers the customer's rows in `tx`; the confirmation to publish. */
 export async function actOnPrivacyRequest(tx: Transaction, prefix: string, request: PrivacyRequested): Promise<PrivacyCompleted> {
-  const erase = request.payload.kind === 'erase';
-  const summary: Record<string, number> = {};
-  const data: Record<string, unknown> = {};
-  for (const rule of privacyTables(prefix)) {
-    const from = sql.raw(`scheduler.${rule.table}`);
-    if (erase) {
-      summary[`scheduler.${rule.table}`] = (await tx.execute(sql`DELETE FROM ${from} WHERE ${rule.rows(request.customerId)}`)).rowCount ?? 0;
-    } else {
-      const found = await tx.execute<{ rows: unknown[] }>(sql`SELECT coalesce(json_agg(t), '[]'::json) AS rows FROM ${from} t WHERE ${rule.rows(request.customerId)}`);
-      const rows = found.rows[0]?.rows ?? [];
-      summary[`scheduler.${rule.table}`] = rows.length;
-      data[rule.table] = rows;
-    }
-  }
-  return {
-    id: `${request.payload.requestId}:scheduler`,
-    type: 'privacy.completed',
-    version: 1,
-    occurredAt: request.occurredAt,
-    customerId: request.customerId,
-    causationId: request.id,
-    payload: { requestId: request.payload.requestId, kind: request.payload.kind, service: 'scheduler', summary, ...(erase ? {} : { data }), kept: [] },
-  };
+  return privacyConfirmation(request, 'scheduler', await applyPrivacyTables(tx, 'scheduler', privacyTables(prefix), request.customerId, request.payload.kind));
 }
 
 /**
@@ -82,13 +55,6 @@ export function privacyConsumer(runtime: Runtime, outbox: Outbox): ConsumerCompo
     logger: runtime.logger,
     groupId: 'lifecycle-scheduler-privacy',
     topic: 'privacyRequests',
-    handle: async (request) => {
-      const confirmation = await inTransaction(runtime.pool, async (tx) => {
-        const done = await actOnPrivacyRequest(tx, runtime.prefix, request);
-        await outbox.enqueue(tx, 'privacyResponses', [done]);
-        return done;
-      });
-      runtime.logger.info({ requestId: request.payload.requestId, customerId: request.customerId, kind: request.payload.kind, summary: confirmation.payload.summary }, 'privacy request done');
-    },
+    handle: privacyRequestHandler(runtime, (tx, request) => actOnPrivacyRequest(tx, runtime.prefix, request), (tx, done) => outbox.enqueue(tx, 'privacyResponses', [done])),
   });
 }
