@@ -52,8 +52,8 @@ export interface MessageHandlerDeps {
   reportAtRequestTime?: boolean;
   /** Hands out the code of a request with an offer; unset: such a request is skipped (`no_coupon`). */
   coupons?: Coupons;
-  /** Whether the address was erased (privacy.ts) and not subscribed again since: its marketing is suppressed. */
-  erased?: (customerId: string, email: string) => Promise<boolean>;
+  /** Which recipients' addresses were erased (privacy.ts) and not subscribed again since: their marketing is suppressed. */
+  erased?: (recipients: readonly { customerId: string; email: string }[]) => Promise<boolean[]>;
 }
 
 export interface MessageRequestedHandler {
@@ -173,7 +173,7 @@ export function messageRequestedHandler(deps: MessageHandlerDeps): MessageReques
   type Prepared = { send: OutgoingMail } | { outcome: FinalOutcome; refusal?: string };
 
   /** A marketing request's consent verdict and link token, read for a whole chunk at once. */
-  type Known = { verdict: MarketingVerdict; token: string | undefined; preferencesToken: string | undefined };
+  type Known = { verdict: MarketingVerdict; token: string | undefined; preferencesToken: string | undefined; erased: boolean };
 
   /**
    * What a claimed request comes to before any provider call: a mail to send, or an outcome
@@ -181,7 +181,8 @@ export function messageRequestedHandler(deps: MessageHandlerDeps): MessageReques
    */
   const prepare = async (request: MessageRequested, log: Logger, known?: Known): Promise<Prepared> => {
     if (request.payload.category === 'marketing') {
-      if ((await deps.erased?.(request.customerId, request.payload.recipient.email)) === true) {
+      const erased = known?.erased ?? (await deps.erased?.([{ customerId: request.customerId, email: request.payload.recipient.email }]))?.[0] === true;
+      if (erased) {
         log.info({ reason: 'erased' }, 'recipient is suppressed, marketing message skipped');
         return { outcome: { status: 'suppressed', error: 'recipient suppressed: erased' } };
       }
@@ -388,8 +389,12 @@ export function messageRequestedHandler(deps: MessageHandlerDeps): MessageReques
   /** The consent verdicts of a chunk's marketing requests and the link tokens of those allowed, a statement per step. */
   const marketingKnown = async (requests: MessageRequested[]): Promise<Map<MessageRequested, Known>> => {
     const marketing = requests.filter((r) => r.payload.category === 'marketing');
-    const verdicts = await consent.marketingVerdicts(marketing.map((r) => ({ customerId: r.customerId, email: r.payload.recipient.email, topic: r.payload.topic })));
-    const allowed = marketing.filter((_, i) => verdicts[i]?.allowed === true).map((r) => r.payload.recipient.email);
+    const [verdicts, erased] = await Promise.all([
+      consent.marketingVerdicts(marketing.map((r) => ({ customerId: r.customerId, email: r.payload.recipient.email, topic: r.payload.topic }))),
+      deps.erased?.(marketing.map((r) => ({ customerId: r.customerId, email: r.payload.recipient.email }))) ?? [],
+    ]);
+    // No link (nor its address id row) for an erased address: it is suppressed before any mail is made.
+    const allowed = marketing.filter((_, i) => verdicts[i]?.allowed === true && erased[i] !== true).map((r) => r.payload.recipient.email);
     const issuer = deps.unsubscribe.tokens;
     const none = new Map<string, string>();
     const tokens = issuer === undefined || allowed.length === 0 ? none : await issuer.issueMany(allowed, now());
@@ -398,7 +403,7 @@ export function messageRequestedHandler(deps: MessageHandlerDeps): MessageReques
     marketing.forEach((request, i) => {
       const verdict = verdicts[i];
       const email = request.payload.recipient.email;
-      if (verdict !== undefined) known.set(request, { verdict, token: tokens.get(email), preferencesToken: preferencesTokens.get(email) });
+      if (verdict !== undefined) known.set(request, { verdict, token: tokens.get(email), preferencesToken: preferencesTokens.get(email), erased: erased[i] === true });
     });
     return known;
   };

@@ -90,16 +90,19 @@ export async function actOnPrivacyRequest(tx: Transaction, prefix: string, reque
 }
 
 /**
- * Whether marketing to this address must be suppressed as erased: the address was erased, and the
- * customer has not subscribed again since (a consent row subscribed after the erase).
+ * Which of these recipients must have marketing suppressed as erased: the address was erased, and
+ * the customer has not subscribed again since (a consent row subscribed after the erase). One
+ * statement for a whole chunk of requests.
  */
-export function erasedAddressCheck(db: Database): (customerId: string, email: string) => Promise<boolean> {
-  return async (customerId, email) => {
-    const found = await db.execute(sql`
-      SELECT 1 FROM messaging.erased_addresses e
-      WHERE e.email_hash = ${addressHash(email)}
-        AND NOT EXISTS (SELECT 1 FROM messaging.consent c WHERE c.customer_id = ${customerId} AND c.preference = 'subscribed' AND c.preference_at > e.erased_at)`);
-    return (found.rowCount ?? 0) > 0;
+export function erasedAddressCheck(db: Database): (recipients: readonly { customerId: string; email: string }[]) => Promise<boolean[]> {
+  return async (recipients) => {
+    if (recipients.length === 0) return [];
+    const found = await db.execute<{ i: string }>(sql`
+      SELECT r.i FROM unnest(${sql.param(recipients.map((r) => addressHash(r.email)))}::text[], ${sql.param(recipients.map((r) => r.customerId))}::text[]) WITH ORDINALITY AS r(email_hash, customer_id, i)
+      JOIN messaging.erased_addresses e ON e.email_hash = r.email_hash
+      WHERE NOT EXISTS (SELECT 1 FROM messaging.consent c WHERE c.customer_id = r.customer_id AND c.preference = 'subscribed' AND c.preference_at > e.erased_at)`);
+    const erased = new Set(found.rows.map((r) => Number(r.i) - 1));
+    return recipients.map((_, i) => erased.has(i));
   };
 }
 

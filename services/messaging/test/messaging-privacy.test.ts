@@ -160,6 +160,8 @@ describe('privacy requests in messaging', () => {
     const marketing = (n: string) => thankYouRequest('pm1', { category: 'marketing', campaignId: 'win-back', dedupeKey: `win-back:${CUSTOMER}:${n}` });
     await publish(producer, infra.prefix, 'messagesRequested', [marketing('1')]);
     await eventually(async () => expect(await sendRow(runtime.db, `win-back:${CUSTOMER}:1`)).toMatchObject({ status: 'suppressed', error: 'recipient suppressed: erased' }), 30_000);
+    // Suppressed before any link was made: the erased address got no link id (a row naming it) back.
+    expect((await runtime.pool.query('SELECT count(*)::int AS n FROM messaging.address_ids WHERE lower(email) = lower($1)', [EMAIL])).rows[0].n).toBe(0);
     // A transactional message still goes: the customer ordered again after the erase.
     await publish(producer, infra.prefix, 'messagesRequested', [thankYouRequest('pm1', { dedupeKey: `post-purchase:${CUSTOMER}:order-pm2` })]);
     await eventually(async () => expect((await sendRow(runtime.db, `post-purchase:${CUSTOMER}:order-pm2`))?.status).toBe('sent'), 30_000);
