@@ -643,29 +643,78 @@ export function messageEventHandler(opts: PlanningOptions): TopicConsumerOptions
  * held moves anything, so a redelivered or older open changes nothing.
  */
 async function recordEngagement(opts: PlanningOptions, rePermission: Campaign | undefined, event: MessageEvent): Promise<void> {
-  const at = new Date(event.occurredAt);
-  const planned = await inTransaction(opts.runtime.pool, async (tx) => {
-    const [row] = await tx.select().from(contactsTable).where(eq(contactsTable.customerId, event.customerId)).for('update');
-    // No contact: a message the scheduler never requested (messaging's own mail to an unknown id).
-    if (row === undefined) return 0;
+  const planned = await inTransaction(opts.runtime.pool, (tx) => engage(tx, opts, rePermission, [{ customerId: event.customerId, at: new Date(event.occurredAt), eventId: event.id }]));
+  if (planned > 0) opts.onPlanned();
+}
+
+interface Engagement {
+  customerId: string;
+  at: Date;
+  eventId: string;
+}
+
+/**
+ * Records engagements (at most one per customer: the latest), locking their contacts in one
+ * statement in id order, so a batch waits once for the events consumer's transactions instead of
+ * once per open. The latest open of several gives the state applying each in turn would.
+ */
+async function engage(tx: Transaction, opts: PlanningOptions, rePermission: Campaign | undefined, engagements: readonly Engagement[]): Promise<number> {
+  const rows = await tx
+    .select()
+    .from(contactsTable)
+    .where(anyOf(contactsTable.customerId, engagements.map((e) => e.customerId)))
+    .orderBy(contactsTable.customerId)
+    .for('update');
+  const byCustomer = new Map(engagements.map((e) => [e.customerId, e]));
+  const plans: PlannedJob[] = [];
+  const causes = new Map<string, string>();
+  // No contact: a message the scheduler never requested (messaging's own mail to an unknown id).
+  for (const row of rows) {
+    const engagement = byCustomer.get(row.customerId);
+    if (engagement === undefined) continue;
     const before = contactFromRow(row);
-    const after = contactAfterEngagement(before, at);
-    if (after === before) return 0;
+    const after = contactAfterEngagement(before, engagement.at);
+    if (after === before) continue;
     await saveContact(tx, after);
-    if (before.sunsetAt !== null && after.sunsetAt === null) opts.runtime.logger.info({ eventId: event.id, customerId: event.customerId }, 'sunset lifted by an open or click');
-    if (rePermission === undefined || after.lastEngagedAt === before.lastEngagedAt || after.lastEngagedAt === null) return 0;
+    if (before.sunsetAt !== null && after.sunsetAt === null) opts.runtime.logger.info({ eventId: engagement.eventId, customerId: row.customerId }, 'sunset lifted by an open or click');
+    if (rePermission === undefined || after.lastEngagedAt === before.lastEngagedAt || after.lastEngagedAt === null) continue;
     const plan = planRePermission(rePermission, opts.settings, after, after.lastEngagedAt, `engaged-${after.lastEngagedAt.toISOString()}`);
-    if (plan === null) return 0;
+    if (plan === null) continue;
     const moved = await tx
       .update(jobs)
       .set({ dueAt: plan.dueAt, triggerAt: plan.triggerAt, triggerEventId: plan.triggerEventId })
-      .where(and(eq(jobs.customerId, event.customerId), eq(jobs.campaignId, rePermission.id), eq(jobs.status, 'pending')))
+      .where(and(eq(jobs.customerId, row.customerId), eq(jobs.campaignId, rePermission.id), eq(jobs.status, 'pending')))
       .returning({ dedupeKey: jobs.dedupeKey });
-    if (moved.length > 0) {
-      opts.runtime.logger.info({ eventId: event.id, customerId: event.customerId, campaignId: rePermission.id, dueAt: plan.dueAt.toISOString() }, 're-permission moved after an open or click');
-      return 0;
+    if (moved.length > 0) opts.runtime.logger.info({ eventId: engagement.eventId, customerId: row.customerId, campaignId: rePermission.id, dueAt: plan.dueAt.toISOString() }, 're-permission moved after an open or click');
+    else {
+      plans.push(plan);
+      causes.set(plan.dedupeKey, engagement.eventId);
     }
-    return insertJobs(tx, [plan], opts.runtime.logger, event.id);
-  });
-  if (planned > 0) opts.onPlanned();
+  }
+  return plans.length === 0 ? 0 : insertJobs(tx, plans, opts.runtime.logger, (dedupeKey) => causes.get(dedupeKey) ?? '');
+}
+
+/**
+ * `messages.events` a chunk at a time: the opens and clicks (most of the topic) reduced to each
+ * customer's latest and recorded in one transaction; the few not-sent outcomes settled one by one.
+ */
+export function messageEventsBatchHandler(opts: PlanningOptions): NonNullable<TopicConsumerOptions<'messageEvents'>['handleBatch']> {
+  const rePermission = rePermissionCampaign(opts.campaigns, opts.settings);
+  const single = messageEventHandler(opts);
+  return async (items) => {
+    const latest = new Map<string, Engagement>();
+    for (const { value, record } of items) {
+      const { status } = value.payload;
+      if (status !== 'opened' && status !== 'clicked') {
+        await single(value, record);
+        continue;
+      }
+      const at = new Date(value.occurredAt);
+      const known = latest.get(value.customerId);
+      if (known === undefined || at.getTime() > known.at.getTime()) latest.set(value.customerId, { customerId: value.customerId, at, eventId: value.id });
+    }
+    if (latest.size === 0) return;
+    const planned = await inTransaction(opts.runtime.pool, (tx) => engage(tx, opts, rePermission, [...latest.values()]));
+    if (planned > 0) opts.onPlanned();
+  };
 }

@@ -1,7 +1,7 @@
 import { clockSet, type CurrencyRates } from '@lifecycle/contracts';
 import { componentGroup, componentReadiness, createOutbox, followClock, publish, intervalTask, outboxRelay, startInProcess, startStep, topicConsumerComponent, type ConsumerComponent, type FastifyInstance, type InProcess, type Outbox, type Runtime, type ServiceParts } from '@lifecycle/kit';
 import { createSchedulerApp } from './app.ts';
-import { consentChangeHandler, lifecycleBatchHandler, lifecycleEventHandler, messageEventHandler, stageChangeHandler, stageChangesBatchHandler, type PlanningOptions } from './consumer.ts';
+import { consentChangeHandler, lifecycleBatchHandler, lifecycleEventHandler, messageEventHandler, messageEventsBatchHandler, stageChangeHandler, stageChangesBatchHandler, type PlanningOptions } from './consumer.ts';
 import { purgeProcessedEvents, purgeSettledJobs } from './db/purge.ts';
 import type { CampaignSource } from './campaign-files.ts';
 import type { CatalogSettings } from './db/catalog-repository.ts';
@@ -90,7 +90,7 @@ export function schedulerService(opts: SchedulerOptions): SchedulerService {
       batchSize: 200,
     }),
     topicConsumerComponent({ ...common, groupId: 'lifecycle-scheduler-stages', topic: 'stageChanges', handle: stageChangeHandler(planning), handleBatch: stageChangesBatchHandler(planning), batchSize: 200 }),
-    topicConsumerComponent({ ...common, groupId: 'lifecycle-scheduler-message-events', topic: 'messageEvents', handle: messageEventHandler(planning) }),
+    topicConsumerComponent({ ...common, groupId: 'lifecycle-scheduler-message-events', topic: 'messageEvents', handle: messageEventHandler(planning), handleBatch: messageEventsBatchHandler(planning), batchSize: 500 }),
     topicConsumerComponent({ ...common, groupId: 'lifecycle-scheduler-consent', topic: 'consentChanges', handle: consentChangeHandler(planning) }),
     topicConsumerComponent({
       ...common,

@@ -268,4 +268,28 @@ describe('sunset', () => {
     expect(jobs.filter((j) => j.campaign_id === 'news').map((j) => j.status)).toEqual(['sent', 'skipped', 'sent']);
     expect(jobs.filter((j) => j.campaign_id === 're-permission').map((j) => j.status)).toEqual(['sent', 'pending']);
   });
+
+  it('takes a burst of opens for several customers together: each keeps its latest open and one re-permission job, moved after it', async () => {
+    const readers = [mailable('reader-a'), mailable('reader-b'), mailable('reader-c')];
+    await events(readers.map((c) => track(c, 'Product Viewed', { product_id: 'p-5', name: 'Tray' })));
+    await eventually(async () => expect((await runtime.pool.query('SELECT count(*)::int AS n FROM scheduler.jobs WHERE customer_id = ANY($1)', [readers])).rows[0].n).toBe(readers.length));
+    await moveClock(at(HOUR));
+    const base = clock.now().getTime();
+    // Opens an hour apart, published out of order in one go: the latest of each customer counts.
+    const burst = readers.flatMap((c) =>
+      [3, 1, 2].map((h) => ({ ...opened(c, `news:${c}`, 'news'), occurredAt: new Date(base + h * HOUR).toISOString() })),
+    );
+    await publish(producer, infra.prefix, 'messageEvents', burst, { at: clock.now() });
+    for (const c of readers) {
+      await eventually(async () => expect((await scheduler.app.inject({ url: `/contacts/${c}` })).json().engagement.lastEngagedAt).toBe(new Date(base + 3 * HOUR).toISOString()));
+      const { rows } = await runtime.pool.query("SELECT trigger_at FROM scheduler.jobs WHERE customer_id = $1 AND campaign_id = 're-permission' AND status = 'pending'", [c]);
+      // Inactive 30 days after the latest open, one job only.
+      expect(rows.map((r) => r.trigger_at.toISOString())).toEqual([new Date(base + 3 * HOUR + 30 * DAY).toISOString()]);
+    }
+    // The same burst again (a redelivery) changes nothing.
+    await publish(producer, infra.prefix, 'messageEvents', burst, { at: clock.now() });
+    await new Promise((r) => setTimeout(r, 1_000));
+    const { rows } = await runtime.pool.query("SELECT count(*)::int AS n FROM scheduler.jobs WHERE customer_id = ANY($1) AND campaign_id = 're-permission'", [readers]);
+    expect(rows[0].n).toBe(readers.length);
+  });
 });
