@@ -237,12 +237,13 @@ describe('marketing mail draws readers to the store', () => {
     return calls.filter((c) => c.type === 'track' && c.event === 'Order Completed').length;
   }
 
-  it('makes customers who read one order somewhat more within the goal window than the same customers unmailed, the same for a seed', () => {
+  it('makes customers who read one order more within the goal window than the same customers unmailed, the same for a seed', () => {
     const unmailed = ordersAfter(false, 11);
     const mailed = ordersAfter(true, 11);
-    expect(mailed).toBeGreaterThan(unmailed * 1.1);
-    // A little, not a flood: the lift the holdouts measure should be plausible.
-    expect(mailed).toBeLessThan(unmailed * 2);
+    // Readers come to buy: enough that the holdouts of a 2,000-customer year show it through the
+    // open rate (a third of the mailed read a marketing mail), not a flood.
+    expect(mailed).toBeGreaterThan(unmailed * 1.5);
+    expect(mailed).toBeLessThan(unmailed * 4);
     expect(ordersAfter(true, 11)).toBe(mailed);
   });
 

@@ -217,14 +217,15 @@ export function simulateCustomerDay(customer: DemoCustomer, state: CustomerState
     }
     const coupon = state.coupon !== null && state.coupon.fromDay <= day ? state.coupon : null;
     const withCode = coupon !== null;
-    if (r.chance(withCode ? 0.8 : nudged ? 0.45 : 0.35)) {
+    if (r.chance(withCode ? 0.8 : nudged ? 0.55 : 0.35)) {
       const product = r.pick(viewed);
       cart(product);
       const extra = companion(product, state, shop, r);
       if (extra !== null) cart(extra);
     }
     const restocking = runOut.some((p) => state.cart.includes(p));
-    if (state.cart.length > 0 && (restocking || withCode || r.chance(0.5))) {
+    // A customer drawn by a mail they read came to buy: they go to the checkout (no draw skipped: the streams stay).
+    if (state.cart.length > 0 && (restocking || withCode || r.chance(nudged ? 1 : 0.5))) {
       const checkoutId = `chk-${customerId}-${day}`;
       track('Checkout Started', { checkout_id: checkoutId, total: total(state.cart), currency: customer.currency, products: state.cart.map(line) });
       if (r.chance(restocking ? 0.9 : withCode ? Math.max(0.75, customer.buyRate) : customer.buyRate)) {
