@@ -1,7 +1,5 @@
-import { readFileSync } from 'node:fs';
-import { parse } from 'yaml';
-import { ConfigError } from '@lifecycle/kit';
 import { ConsentSettings } from '@lifecycle/contracts';
+import { readSettingsFile } from './settings-file.ts';
 
 /** No `_consent.yaml`: no topics to choose from, no double opt-in. */
 export const noConsentSettings: ConsentSettings = ConsentSettings.parse({});
@@ -11,22 +9,7 @@ export const noConsentSettings: ConsentSettings = ConsentSettings.parse({});
  * A mistake stops start-up, naming the file and the field.
  */
 export function loadConsentSettings(file: string): ConsentSettings {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    if (err instanceof Error && 'code' in err && err.code === 'ENOENT') return noConsentSettings;
-    throw err;
-  }
-  let raw: unknown;
-  try {
-    raw = parse(text);
-  } catch (err) {
-    throw new ConfigError(`${file}: not valid YAML: ${err instanceof Error ? err.message : String(err)}`);
-  }
-  const parsed = ConsentSettings.safeParse(raw ?? {});
-  if (!parsed.success) throw new ConfigError(`${file}: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(file)'}: ${i.message}`).join('; ')}`);
-  return parsed.data;
+  return readSettingsFile(file, ConsentSettings, noConsentSettings);
 }
 
 /** A topic's text in the customer's language (`ja`, `ja-JP`), else English. */

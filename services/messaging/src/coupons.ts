@@ -1,32 +1,17 @@
-import { readFileSync } from 'node:fs';
-import { parse } from 'yaml';
 import { ConfigError, Gauge, type Logger, type Registry } from '@lifecycle/kit';
 import { currencyExponent, type LifecycleEvent, type MessageRequested } from '@lifecycle/contracts';
 import type { CouponsRepository } from './db/coupons-repository.ts';
 import { couponExpiry, localDateOf } from './domain/coupon-expiry.ts';
 import { available, CouponPoolsFile, isLow, poolProblems, type CouponPools } from './domain/coupon-pools.ts';
 import { couponUses } from './domain/coupon-redemption.ts';
+import { readSettingsFile } from './settings-file.ts';
 
 /** Reads `_coupons.yaml`; no file: no pools. A mistake stops start-up, naming the file and field. */
 export function loadCouponPools(file: string): CouponPools {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    if (err instanceof Error && 'code' in err && err.code === 'ENOENT') return {};
-    throw err;
-  }
-  let raw: unknown;
-  try {
-    raw = parse(text);
-  } catch (err) {
-    throw new ConfigError(`${file}: not valid YAML: ${err instanceof Error ? err.message : String(err)}`);
-  }
-  const parsed = CouponPoolsFile.safeParse(raw ?? {});
-  if (!parsed.success) throw new ConfigError(`${file}: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(file)'}: ${i.message}`).join('; ')}`);
-  const problems = poolProblems(parsed.data.pools);
+  const { pools } = readSettingsFile(file, CouponPoolsFile, { pools: {} });
+  const problems = poolProblems(pools);
   if (problems.length > 0) throw new ConfigError(`${file}: ${problems.join('; ')}`);
-  return parsed.data.pools;
+  return pools;
 }
 
 /** What a message's template gets as `offer` (template-data.ts `TemplateOffer`). */
