@@ -59,10 +59,16 @@ const shot = async (page: Page, name: string): Promise<void> => {
   await page.setViewportSize(viewport);
 };
 
+/**
+ * How long a page may take to show something: a cold Chromium on a busy two-core runner took more
+ * than expect.poll's default second to render the first page (CI, 2026-12-08).
+ */
+const ui = { timeout: 20_000 };
+
 /** Waits until no request of the app is in flight and no "Loading…" shows. */
 async function settled(page: Page): Promise<void> {
   await page.waitForLoadState('networkidle');
-  await expect.poll(() => page.getByRole('status').filter({ hasText: 'Loading…' }).count(), { timeout: 20_000 }).toBe(0);
+  await expect.poll(() => page.getByRole('status').filter({ hasText: 'Loading…' }).count(), ui).toBe(0);
 }
 
 async function playBrowser(ports: Record<ServiceName | 'console', number>): Promise<void> {
@@ -83,15 +89,15 @@ async function playBrowser(ports: Record<ServiceName | 'console', number>): Prom
     // Personal data only behind the login: the app sends a stranger to the login page, the API answers 401.
     expect((await fetch(`${base}/api/customers/lookup?q=x`)).status).toBe(401);
     await page.goto(`${base}/customers`);
-    await expect.poll(() => page.getByRole('heading', { level: 1 }).textContent()).toBe('Login');
+    await expect.poll(() => page.getByRole('heading', { level: 1 }).textContent(), ui).toBe('Login');
     await shot(page, 'login');
     await page.getByLabel('Password').fill('not the password');
     await page.getByRole('button', { name: 'Sign in' }).click();
-    await expect.poll(() => page.getByRole('alert').count()).toBeGreaterThan(0);
+    await expect.poll(() => page.getByRole('alert').count(), ui).toBeGreaterThan(0);
     await page.getByLabel('Password').fill(password);
     await page.getByRole('button', { name: 'Sign in' }).click();
     // Back to the page it came from.
-    await expect.poll(() => page.getByRole('heading', { level: 1 }).textContent()).toBe('Customers');
+    await expect.poll(() => page.getByRole('heading', { level: 1 }).textContent(), ui).toBe('Customers');
     const cookie = (await context.cookies()).find((c) => c.name === 'lc_session');
     expect(cookie).toMatchObject({ httpOnly: true, sameSite: 'Strict' });
 
@@ -131,7 +137,7 @@ async function playBrowser(ports: Record<ServiceName | 'console', number>): Prom
     const to = new Date(Date.UTC(clock.getUTCFullYear(), clock.getUTCMonth(), 1)).toISOString();
     const lastMonth = (await getJson(`${service('scheduler')}/campaigns?from=${from}&to=${to}`)) as { campaigns: { id: string; sent: number; revenue: Record<string, number> }[] };
     await page.getByLabel('Period').selectOption('last-month');
-    await expect.poll(() => page.getByTestId('campaigns-window').count()).toBe(1);
+    await expect.poll(() => page.getByTestId('campaigns-window').count(), ui).toBe(1);
     await settled(page);
     for (const c of lastMonth.campaigns) expect(await shown(`campaign-${c.id}-sent`), `${c.id} last month`).toBe(c.sent);
     const best = new Map<string, { id: string; amount: number }>();
@@ -147,11 +153,11 @@ async function playBrowser(ports: Record<ServiceName | 'console', number>): Prom
     expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe('post-purchase-thank-you');
     expect(await page.locator('pre').first().textContent()).toContain('id: post-purchase-thank-you');
     // The template, rendered with its sample data, in a frame that runs no script.
-    await expect.poll(() => page.frameLocator('iframe.preview').locator('body').textContent(), { timeout: 20_000 }).toContain('Thank you for your order');
+    await expect.poll(() => page.frameLocator('iframe.preview').locator('body').textContent(), ui).toContain('Thank you for your order');
     await shot(page, 'campaign');
     // The template's own locales (messaging's): Japanese renders in Japanese.
     await page.getByLabel('Locale').selectOption('ja');
-    await expect.poll(() => page.frameLocator('iframe.preview').locator('body').textContent(), { timeout: 20_000 }).toContain('ご注文ありがとうございます');
+    await expect.poll(() => page.frameLocator('iframe.preview').locator('body').textContent(), ui).toContain('ご注文ありがとうございます');
 
     // A customer the demo had order and thank: the timeline holds the order, the stage change and the mail.
     const [buyer] = await query<{ customer_id: string }>(
@@ -170,7 +176,7 @@ async function playBrowser(ports: Record<ServiceName | 'console', number>): Prom
     await page.getByRole('link', { name: 'Customers' }).click();
     await page.getByLabel('Customer id, email or name').fill(buyer.customer_id);
     await page.getByRole('button', { name: 'Look up' }).click();
-    await expect.poll(() => page.getByRole('heading', { level: 1 }).textContent()).toBe(`Customer ${buyer.customer_id}`);
+    await expect.poll(() => page.getByRole('heading', { level: 1 }).textContent(), ui).toBe(`Customer ${buyer.customer_id}`);
     await settled(page);
     expect(await page.getByTestId('customer-stage').textContent()).toContain(profile.profile.stage);
     const timeline = page.getByTestId('timeline');
@@ -179,7 +185,7 @@ async function playBrowser(ports: Record<ServiceName | 'console', number>): Prom
     expect(await timeline.locator('li[data-kind="message"]', { hasText: 'post-purchase-thank-you' }).count()).toBeGreaterThan(0);
     await page.getByLabel('Campaign').selectOption('post-purchase-thank-you');
     await page.getByRole('button', { name: 'Why?' }).click();
-    await expect.poll(() => page.getByTestId('why-answer').textContent()).toMatch(/^Sent/);
+    await expect.poll(() => page.getByTestId('why-answer').textContent(), ui).toMatch(/^Sent/);
     await shot(page, 'customer');
 
     // Dead letters: a record ingestion cannot read lands on its dead-letter topic; re-publishing it is audited.
@@ -202,7 +208,7 @@ async function playBrowser(ports: Record<ServiceName | 'console', number>): Prom
     const record = page.locator('[data-testid^="dlq-record-"]').first();
     expect(await record.textContent()).toContain('this is not a Segment call');
     await record.getByRole('button', { name: 'Re-publish' }).click();
-    await expect.poll(() => page.getByTestId('audit-log').locator('li').count(), { timeout: 20_000 }).toBe(1);
+    await expect.poll(() => page.getByTestId('audit-log').locator('li').count(), ui).toBe(1);
     expect(await page.getByTestId('audit-log').textContent()).toContain('ok');
     const [audit] = await query<{ result: string }>('SELECT result FROM console.audit_log');
     expect(audit?.result).toBe('ok');
