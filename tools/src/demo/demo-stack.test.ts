@@ -28,6 +28,8 @@ describe('the demo’s own stack', () => {
     const env = demoStackEnv({ SENDGRID_API_KEY: 'SG.real', TOPIC_PREFIX: 'prod.', HOME: '/home/me' }, store, '2031-03-01');
     expect(env).toMatchObject({ CLOCK: 'simulated', CLOCK_START: '2031-02-28T00:00:00Z', DATABASE_URL: store.databaseUrl, TOPIC_PREFIX: 'demo.', OUTBOX_DIR: store.outboxDir, LOG_LEVEL: 'warn', HOME: '/home/me' });
     expect(env).not.toHaveProperty('SENDGRID_API_KEY');
+    // Its topics have one partition, whatever the environment asks of a production stack's.
+    expect(demoStackEnv({ TOPIC_PARTITIONS: '12' }, store, '2031-03-01').TOPIC_PARTITIONS).toBe('1');
     expect(demoStackEnv({ LOG_LEVEL: 'debug' }, store, '2031-03-01').LOG_LEVEL).toBe('debug');
   });
 

@@ -126,6 +126,12 @@ export function demoStackEnv(env: NodeJS.ProcessEnv, store: DemoStore, start: st
     DATABASE_URL: store.databaseUrl,
     TOPIC_PREFIX: store.topicPrefix,
     OUTBOX_DIR: store.outboxDir,
+    // One partition per topic: every service then takes the store's calls in the order they were
+    // sent. With several, customers' records interleave differently from run to run, and what
+    // learns from all customers (replenishment intervals, who is waiting for a product back in
+    // stock) would see a restock before or after another customer's view by chance: the same
+    // seed would not give the same year.
+    TOPIC_PARTITIONS: '1',
     // The services' info lines would bury the demo's progress; warnings and errors still show.
     LOG_LEVEL: env.LOG_LEVEL ?? 'warn',
     // The outbox folder is no provider with a rate to respect: a day's mail goes out at once.

@@ -63,7 +63,11 @@ export async function startIsolatedStack(o: IsolatedStackOptions, track: (dispos
   track(dispose);
   try {
     await ensureDatabase(databaseUrl);
-    await ensureTopics(kafka, prefix);
+    // One partition per topic, as the demo's: the replay's services take the records in the order
+    // they are replayed, so the live set and the candidate set meet the same sequence, and what
+    // learns from all customers (reorder intervals, who viewed a product back in stock) does not
+    // differ between the two runs by which partition was read first.
+    await ensureTopics(kafka, prefix, { settings: { partitions: { all: 1, byTopic: {} } } });
     const env = {
       ...o.env,
       KAFKA_BROKERS: o.brokers.join(','),
