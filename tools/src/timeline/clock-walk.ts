@@ -111,10 +111,13 @@ const post = (body?: object): RequestInit => ({
   ...(body !== undefined ? { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) } : {}),
 });
 
+/** `LIFECYCLE_WALK_TIMINGS=1`: each step's phases and what each wait waited for, on stderr. */
+const timings = (): boolean => process.env['LIFECYCLE_WALK_TIMINGS'] === '1';
+
 const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Records the groups have not committed past, summed; and the topics' end offsets, to tell a quiet pipeline from a moving one. */
-async function lagAndEnds(admin: Admin, prefix: string, groups: readonly PipelineGroup[]): Promise<{ lag: number; ends: string }> {
+async function lagAndEnds(admin: Admin, prefix: string, groups: readonly PipelineGroup[]): Promise<{ lag: number; ends: string; behind: Map<string, number> }> {
   const topics = [...new Set(groups.map((g) => topicName(prefix, g.topic)))];
   // One round of requests side by side: a walk asks this a few times every step.
   const [offsets, committed] = await Promise.all([
@@ -123,17 +126,20 @@ async function lagAndEnds(admin: Admin, prefix: string, groups: readonly Pipelin
   ]);
   const ends = new Map(offsets.map(([topic, parts]) => [topic, new Map(parts.map((o) => [o.partition, { high: Number(o.high), low: Number(o.low) }]))]));
   let lag = 0;
+  const behind = new Map<string, number>();
   groups.forEach((group, i) => {
     const topic = topicName(prefix, group.topic);
     const [mine] = committed[i] ?? [];
     for (const [partition, { high, low }] of ends.get(topic) ?? []) {
       const offset = Number(mine?.partitions.find((p) => p.partition === partition)?.offset ?? -1);
       // A group that never committed on a partition has all of it still to read.
-      lag += Math.max(0, high - (offset < 0 ? low : offset));
+      const left = Math.max(0, high - (offset < 0 ? low : offset));
+      lag += left;
+      if (left > 0) behind.set(group.groupId, (behind.get(group.groupId) ?? 0) + left);
     }
   });
   const endsKey = [...ends].map(([topic, parts]) => `${topic}:${[...parts].map(([p, o]) => `${p}=${o.high}`).join(',')}`).join(';');
-  return { lag, ends: endsKey };
+  return { lag, ends: endsKey, behind };
 }
 
 export async function openClockWalk(o: ClockWalkOptions): Promise<ClockWalk> {
@@ -163,14 +169,23 @@ export async function openClockWalk(o: ClockWalkOptions): Promise<ClockWalk> {
     const deadline = Date.now() + timeoutMs;
     let previous = '';
     let delay = 2;
+    // With LIFECYCLE_WALK_TIMINGS=1: when each group last had records to take in, from the start
+    // of the wait (the group that finishes last is the step's critical path).
+    const began = performance.now();
+    const lastBusy = new Map<string, number>();
     for (;;) {
-      const [{ lag: behind, ends }, waiting] = await Promise.all([lagAndEnds(admin, o.topicPrefix, only ?? groups), unpublished(only)]);
+      const [{ lag: behind, ends, behind: byGroup }, waiting] = await Promise.all([lagAndEnds(admin, o.topicPrefix, only ?? groups), unpublished(only)]);
       const lag = behind + waiting;
+      for (const group of byGroup.keys()) lastBusy.set(group, performance.now() - began);
+      if (waiting > 0) lastBusy.set('(outboxes)', performance.now() - began);
       // No lag, and nothing new published a moment later: a service commits its offsets after
       // the transaction holding its outbox rows, and a relay deletes rows only once they are
       // published, so rows published between the two reads of one look show as new ends on the
       // next look, however soon it comes.
-      if (lag === 0 && ends === previous) return ends;
+      if (lag === 0 && ends === previous) {
+        if (timings() && lastBusy.size > 0) process.stderr.write(`  busy until ${[...lastBusy].sort((a, b) => b[1] - a[1]).map(([g, ms]) => `${g.replace(/^lifecycle-/, '')} ${Math.round(ms)}`).join(', ')} ms\n`);
+        return ends;
+      }
       previous = lag === 0 ? ends : '';
       if (Date.now() > deadline) throw new Error(`the pipeline did not take in its input within ${Math.round(timeoutMs / 1000)} s (${behind} records behind, ${waiting} outboxes not empty)`);
       await pause(lag === 0 ? settleMs : delay);
@@ -213,7 +228,7 @@ export async function openClockWalk(o: ClockWalkOptions): Promise<ClockWalk> {
         if (fired === 0 || after === before) break;
         before = after;
       }
-      if (process.env['LIFECYCLE_WALK_TIMINGS'] === '1') process.stderr.write(`  fire rounds ${rounds.join(' | ')}\n`);
+      if (timings()) process.stderr.write(`  fire rounds ${rounds.join(' | ')}\n`);
       return total;
     },
     step: async (instant, send) => {
@@ -225,7 +240,7 @@ export async function openClockWalk(o: ClockWalkOptions): Promise<ClockWalk> {
       await walk.waitUntilTakenIn();
       const t3 = performance.now();
       const fired = await walk.fire();
-      if (process.env['LIFECYCLE_WALK_TIMINGS'] === '1') {
+      if (timings()) {
         process.stderr.write(`walk step ${instant.toISOString()}: walk ${Math.round(t1 - t0)} ms, send ${Math.round(t2 - t1)} ms, take in ${Math.round(t3 - t2)} ms, fire ${Math.round(performance.now() - t3)} ms (${fired})\n`);
       }
       return fired;
