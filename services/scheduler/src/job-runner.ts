@@ -305,7 +305,11 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
     const first = await fireBatch();
     // A full batch means a backlog: the other workers join, so that while one waits for the
     // database another builds its batch. Otherwise (most runs) one claim is all it takes.
-    const others = first.claimed === batchSize ? workers - 1 : 0;
+    // Not on a walked clock: there a day's jobs are judged as of their due instants, and a
+    // customer whose jobs fall in two batches side by side would have the later one judged first
+    // whenever its worker locked the contact first (the frequency cap then lets through the
+    // other job, from run to run). One worker takes the batches in due order.
+    const others = first.claimed === batchSize && !firing().asOfDue ? workers - 1 : 0;
     const drained = await Promise.allSettled([drainJobs(first), ...Array.from({ length: others }, () => drainJobs(null))]);
     let total = 0;
     for (const d of drained) {
