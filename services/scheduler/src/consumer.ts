@@ -178,6 +178,12 @@ const conversionGroup = (send: SentJob): 'mailed' | 'held_out' | 'global_control
 interface Cancellation {
   dedupeKey: string;
   detail: string;
+  /**
+   * The instant the cancellation is stamped with: on a walked clock the job's due instant (when
+   * a firing would have judged it, and what it stamps when the exit reached the scheduler before
+   * the job was planned), else null for the clock's now.
+   */
+  at: string | null;
   eventId: string;
   customerId: string;
   campaignId: string;
@@ -318,7 +324,10 @@ class BatchState {
       const campaign = byId.get(job.campaignId);
       const firedBefore = walked && job.dueAt.getTime() <= at;
       if (campaign === undefined || firedBefore || job.triggerAt.getTime() > at || job.triggerEventId === event.id || !exitsJob(campaign, { name, properties }, job.triggerProps)) kept.push(job);
-      else this.cancels.set(job.dedupeKey, { dedupeKey: job.dedupeKey, detail: name, eventId: event.id, customerId: event.customerId, campaignId: job.campaignId });
+      else {
+        const at = walked ? new Date(Math.max(job.dueAt.getTime(), job.triggerAt.getTime())).toISOString() : null;
+        this.cancels.set(job.dedupeKey, { dedupeKey: job.dedupeKey, detail: name, at, eventId: event.id, customerId: event.customerId, campaignId: job.campaignId });
+      }
     }
     this.exitable.set(event.customerId, kept);
   }
@@ -358,10 +367,10 @@ class BatchState {
     if (this.cancels.size > 0) {
       const cancels = new Map(this.cancels);
       this.cancels.clear();
-      const rows = [...cancels.values()].map((c) => ({ dedupe_key: c.dedupeKey, detail: c.detail }));
+      const rows = [...cancels.values()].map((c) => ({ dedupe_key: c.dedupeKey, detail: c.detail, at: c.at }));
       const { rows: done } = await tx.execute<{ dedupe_key: string }>(sql`
-        UPDATE scheduler.jobs j SET status = 'cancelled', skip_reason = 'exit', skip_detail = x.detail, fired_at = ${this.opts.clock.now().toISOString()}::timestamptz
-        FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) AS x(dedupe_key text, detail text)
+        UPDATE scheduler.jobs j SET status = 'cancelled', skip_reason = 'exit', skip_detail = x.detail, fired_at = coalesce(x.at, ${this.opts.clock.now().toISOString()}::timestamptz)
+        FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) AS x(dedupe_key text, detail text, at timestamptz)
         WHERE j.dedupe_key = x.dedupe_key AND j.status = 'pending'
         RETURNING j.dedupe_key`);
       for (const { dedupe_key: key } of done) {

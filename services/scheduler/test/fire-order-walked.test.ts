@@ -20,6 +20,8 @@ import { startScheduler, type Scheduler } from '../src/service.ts';
 const first = Campaign.parse({ id: 'accessories', name: 'Accessories', template: 'cross-sell', category: 'marketing', trigger: { event: 'Order Completed' }, delay: { days: 3, at: '09:00' } });
 const second = Campaign.parse({ id: 'beans', name: 'Beans', template: 'cross-sell', category: 'marketing', trigger: { event: 'Order Completed' }, delay: { days: 3, at: '09:00' } });
 
+const reminder = Campaign.parse({ id: 'checkout-reminder', name: 'Checkout reminder', template: 'cart-abandonment', category: 'marketing', trigger: { event: 'Checkout Started' }, delay: 'PT2H', exitOn: [{ event: 'Order Completed' }] });
+
 const orderedFrom = Date.parse('2030-03-01T08:00:00.000Z');
 const clock = simulatedClock(new Date('2030-03-03T11:00:00.000Z'));
 const customers = Array.from({ length: 30 }, (_, i) => `walked-${String(i).padStart(2, '0')}`);
@@ -28,6 +30,10 @@ let infra: TestInfra;
 let runtime: Runtime;
 let scheduler: Scheduler;
 let producer: Producer;
+
+function checkout(customerId: string, at: Date): LifecycleEvent {
+  return trackedEvent({ id: `${customerId}-checkout`, customerId, event: 'Checkout Started', properties: {}, at, firstName: 'Ada' });
+}
 
 function order(customerId: string, at: Date): LifecycleEvent {
   return trackedEvent({ id: `${customerId}-ordered`, customerId, event: 'Order Completed', properties: { order_id: `o-${customerId}`, total: 42, currency: 'USD', products: [{ name: 'Kettle', price: 42, quantity: 1 }] }, at, firstName: 'Ada' });
@@ -38,7 +44,7 @@ beforeAll(async () => {
   const config = loadConfig({ ...serviceEnv(infra), PORT: '0' });
   runtime = await openRuntime({ service: 'scheduler', config, schema: 'scheduler', migrationsFolder: join(import.meta.dirname, '..', 'drizzle') });
   // Batches of three: a customer's two jobs (neighbours in due order) straddle a batch boundary for every third customer.
-  scheduler = await startScheduler({ runtime, campaigns: [first, second], settings: CampaignSettings.parse({ storeTimeZone: 'UTC', frequencyCap: { max: 1, per: 'P7D' } }), clock, simulated: clock, pollMs: 60_000, batchSize: 3 });
+  scheduler = await startScheduler({ runtime, campaigns: [first, second, reminder], settings: CampaignSettings.parse({ storeTimeZone: 'UTC', frequencyCap: { max: 1, per: 'P7D' } }), clock, simulated: clock, pollMs: 60_000, batchSize: 3 });
   producer = await connectedProducer(infra);
 });
 
@@ -81,5 +87,21 @@ describe('a walked day whose due jobs fill several batches', () => {
         { customer_id: customerId, campaign_id: 'beans', status: 'skipped', skip_reason: 'frequency_cap' },
       ]),
     );
+  });
+
+  it('stamps a job an exit cancels with its due instant, not the end of the walked step, as a firing would have', async () => {
+    // The walk is at 2030-03-05T00:00Z; the next step's checkout at 10:00, its order at 11:00.
+    const walked = await scheduler.app.inject({ method: 'POST', url: '/admin/clock', payload: { now: '2030-03-06T00:00:00Z', walk: true } });
+    expect(walked.statusCode).toBe(200);
+    await publish(producer, infra.prefix, 'lifecycleEvents', [checkout('exit-1', new Date('2030-03-05T10:00:00Z'))], { at: clock.now() });
+    await eventually(async () => {
+      const { rows } = await runtime.pool.query("SELECT status FROM scheduler.jobs WHERE customer_id = 'exit-1' AND campaign_id = 'checkout-reminder'");
+      expect(rows).toEqual([{ status: 'pending' }]);
+    });
+    await publish(producer, infra.prefix, 'lifecycleEvents', [order('exit-1', new Date('2030-03-05T11:00:00Z'))], { at: clock.now() });
+    await eventually(async () => {
+      const { rows } = await runtime.pool.query<{ status: string; skip_reason: string; fired_at: Date; due_at: Date }>("SELECT status, skip_reason, fired_at, due_at FROM scheduler.jobs WHERE customer_id = 'exit-1' AND campaign_id = 'checkout-reminder'");
+      expect(rows.map((r) => ({ ...r, fired_at: r.fired_at.toISOString(), due_at: r.due_at.toISOString() }))).toEqual([{ status: 'cancelled', skip_reason: 'exit', fired_at: '2030-03-05T12:00:00.000Z', due_at: '2030-03-05T12:00:00.000Z' }]);
+    });
   });
 });
