@@ -1,7 +1,7 @@
 import { and, inArray, max } from 'drizzle-orm';
 import type { CurrencyRates, LifecycleEvent } from '@lifecycle/contracts';
 import type { Transaction } from '@lifecycle/kit';
-import { interestedCustomers, loadReorderIntervals, recordIntake, intakeOf, type CatalogIntake, type CatalogSettings, type RecordedChange } from './db/catalog-repository.ts';
+import { interestedCustomers, recordIntake, reorderIntervalsAsOf, intakeOf, type CatalogIntake, type CatalogSettings, type RecordedChange } from './db/catalog-repository.ts';
 import { contactFromRow } from './db/contacts-repository.ts';
 import { contacts as contactsTable, jobs as jobsTable } from './db/schema.ts';
 import type { Campaign, CampaignSettings } from './domain/campaign.ts';
@@ -102,7 +102,7 @@ async function withinReentry(tx: Transaction, campaigns: readonly Campaign[], pl
   return kept;
 }
 
-/** Replenishment jobs for the batch's (non-historical) orders, from the intervals learned so far. */
+/** Replenishment jobs for the batch's (non-historical) orders, from the intervals learned up to each order. */
 async function planReplenishments(tx: Transaction, opts: CatalogPlanning, orders: readonly LifecycleEvent[], contacts: ReadonlyMap<string, StoredContact>): Promise<PlannedJob[]> {
   const campaigns = opts.campaigns.filter((c) => catalogTrigger(c, 'replenishment') !== null);
   if (campaigns.length === 0 || orders.length === 0) return [];
@@ -124,16 +124,17 @@ async function planReplenishments(tx: Transaction, opts: CatalogPlanning, orders
     const orderId = typeof props['order_id'] === 'string' || typeof props['order_id'] === 'number' ? String(props['order_id']) : e.id;
     return [{ event: e, orderId, currency, lines }];
   });
-  const intervals = await loadReorderIntervals(
+  const intervals = await reorderIntervalsAsOf(
     tx,
-    parsed.flatMap((p) => p.lines.map((l) => l.productId)),
+    parsed.map((p) => ({ key: p.event.id, productIds: p.lines.map((l) => l.productId), at: new Date(p.event.occurredAt) })),
     opts.catalog.minReorderSamples,
   );
   if (intervals.size === 0) return [];
   return parsed.flatMap(({ event, orderId, currency, lines }) => {
     const contact = contacts.get(event.customerId);
-    if (contact === undefined) return [];
-    return campaigns.flatMap((campaign) => planReplenishment(campaign, { eventId: event.id, orderId, at: new Date(event.occurredAt), currency, lines }, contact, opts.settings, intervals));
+    const known = intervals.get(event.id);
+    if (contact === undefined || known === undefined) return [];
+    return campaigns.flatMap((campaign) => planReplenishment(campaign, { eventId: event.id, orderId, at: new Date(event.occurredAt), currency, lines }, contact, opts.settings, known));
   });
 }
 

@@ -136,6 +136,24 @@ describe('the product catalog', () => {
     expect(data?.trigger_data).toEqual({ product: { name: 'beans', productId: 'beans', price: 10, currency: 'USD', quantity: undefined, lastOrderedAt: at(0, 1).toISOString(), intervalDays: 30 } });
   });
 
+  it('plans a reminder from the interval as of its order: later orders of the same batch do not move it', async () => {
+    // Seven customers who buy beans every 90 days place their second order an hour after ola's,
+    // in the same publish: with their gaps the median would be 90 days, but at ola's order it is 30.
+    const slow = ['q1', 'q2', 'q3', 'q4', 'q5', 'q6', 'q7'];
+    await send([
+      identify('ola', at(0, 2)),
+      order('ola', 'o-ola', 'USD', [{ id: 'beans', price: 10 }], at(0, 2)),
+      ...slow.flatMap((c) => [order(c, `o-${c}-1`, 'USD', [{ id: 'beans', price: 10 }], at(-90, 3)), order(c, `o-${c}-2`, 'USD', [{ id: 'beans', price: 10 }], at(0, 3))]),
+    ]);
+    await eventually(async () => expect((await runtime.db.execute<{ n: number }>(sql`SELECT count(*)::int AS n FROM scheduler.catalog_reorder_gaps WHERE customer_id LIKE 'q%'`)).rows[0]?.n).toBe(slow.length));
+    await eventually(async () => expect((await jobsOf('ola')).map((j) => j.campaignId)).toContain('replenishment-reminder'));
+    const [data] = (await runtime.db.execute<{ trigger_data: { product: { intervalDays: number } } }>(sql`SELECT trigger_data FROM scheduler.jobs WHERE dedupe_key = 'replenishment-reminder:ola:replenish-beans-o-ola'`)).rows;
+    expect(data?.trigger_data.product.intervalDays).toBe(30);
+    // The interval a new order sees now counts the slow buyers' gaps.
+    const later = (await runtime.db.execute<{ days: number }>(sql`SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY gap_days) AS days FROM scheduler.catalog_reorder_gaps WHERE product_id = 'beans'`)).rows[0];
+    expect(Number(later?.days)).toBeGreaterThan(80);
+  });
+
   it('plans a back-in-stock mail for a customer who viewed the product', async () => {
     await send([identify('vic', at(0, 1)), track('vic', 'Product Viewed', { product_id: 'kettle', name: 'kettle', price: 60, currency: 'USD' }, at(0, 1))]);
     await eventually(async () => {

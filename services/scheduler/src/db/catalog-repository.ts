@@ -256,6 +256,25 @@ export async function loadReorderIntervals(db: Db, productIds: readonly string[]
   return new Map(rows.map((r) => [r.product_id, Number(r.days)]));
 }
 
+/**
+ * Reorder intervals as each order saw them: per order (`key`), the median gap of each of its
+ * products over the gaps of orders placed up to the order's own time. What else the batch holds
+ * (orders placed later, by other customers) does not move an order's reminder, so where a batch
+ * happens to end changes nothing.
+ */
+export async function reorderIntervalsAsOf(db: Db, orders: readonly { key: string; productIds: readonly string[]; at: Date }[], minSamples: number): Promise<Map<string, Map<string, number>>> {
+  const pairs = orders.flatMap((o) => [...new Set(o.productIds)].map((productId) => ({ key: o.key, product_id: productId, at: o.at.toISOString() })));
+  const out = new Map<string, Map<string, number>>();
+  if (pairs.length === 0) return out;
+  const { rows } = await db.execute<{ key: string; product_id: string; days: number }>(sql`
+    SELECT x.key, x.product_id, percentile_cont(0.5) WITHIN GROUP (ORDER BY g.gap_days) AS days
+    FROM jsonb_to_recordset(${JSON.stringify(pairs)}::jsonb) AS x(key text, product_id text, at timestamptz)
+    JOIN scheduler.catalog_reorder_gaps g ON g.product_id = x.product_id AND g.ordered_at <= x.at
+    GROUP BY x.key, x.product_id HAVING count(*) >= ${minSamples}`);
+  for (const r of rows) out.set(r.key, (out.get(r.key) ?? new Map<string, number>()).set(r.product_id, Number(r.days)));
+  return out;
+}
+
 /** Customers interested in products since a time, who have not bought them after that interest. */
 export async function interestedCustomers(db: Db, productIds: readonly string[], since: Date): Promise<{ customerId: string; productId: string }[]> {
   if (productIds.length === 0) return [];
