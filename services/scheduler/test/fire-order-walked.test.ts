@@ -14,7 +14,8 @@ import { startScheduler, type Scheduler } from '../src/service.ts';
  * one, and the two fall in neighbouring batches for some customers. With a second worker taking
  * the next batch side by side, whichever worker locked the customer first judged its job first,
  * so the cap let through one mail or the other from run to run (the demo's runs of one seed
- * differed by it, 2026-12-08). The earlier job in due order goes, every time.
+ * differed by it, 2026-12-08). The earlier job in due order goes, every time: each worker now takes
+ * the customers of its own lane.
  */
 
 const first = Campaign.parse({ id: 'accessories', name: 'Accessories', template: 'cross-sell', category: 'marketing', trigger: { event: 'Order Completed' }, delay: { days: 3, at: '09:00' } });
