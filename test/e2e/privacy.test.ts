@@ -131,8 +131,10 @@ describe('a privacy request across the four services', () => {
       return SendGridMail.parse(accepted?.body);
     }, 30_000);
     expect(mail.personalizations[0]?.to[0]?.email).toBe(EMAIL.toLowerCase());
-    // The profile and the contact hold the name and address by now (what the erase must find).
-    expect(new Set((await mentions(LAST)).map((c) => c.split('.')[0]))).toEqual(new Set(['classifier', 'scheduler']));
+    // The profile and the contact hold the name and address by now (what the erase must find);
+    // messaging's outbox may still hold a record naming the customer for a moment after the send
+    // (a fresh-clone CI run found it there once, 2026-12-08), until its relay publishes it.
+    await eventually(async () => expect(new Set((await mentions(LAST)).map((c) => c.split('.')[0]))).toEqual(new Set(['classifier', 'scheduler'])), 30_000);
   });
 
   it('privacy:export gathers the four services’ data into one JSON file', async () => {
